@@ -50,6 +50,13 @@ export interface QueueOptions {
   backoffMs?: number;
   /** Upper bound of one backoff wait. @defaultValue 60000 */
   maxBackoffMs?: number;
+  /**
+   * Completed jobs remembered for deterministic-id de-duplication: re-adding one of the last
+   * `keepCompleted` completed ids is a no-op; older ids can run again. The memory driver keeps ids
+   * only; BullMQ keeps the whole job (its data included), so keep it small for queues of large pages.
+   * @defaultValue 10000 (memory), 1000 (bullmq)
+   */
+  keepCompleted?: number;
 }
 
 export interface WorkerOptions {

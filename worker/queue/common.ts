@@ -1,0 +1,41 @@
+import { PermanentError } from "../../core/errors.ts";
+import type { QueueCounts, QueueOptions } from "./types.ts";
+
+/** Rejects ids BullMQ cannot store (`:` separates its Redis key parts); both drivers apply it. */
+export function checkJobId(queue: string, id: string): void {
+  if (id.length === 0 || id.includes(":"))
+    throw new PermanentError(
+      `adding job to queue ${queue}: job id ${JSON.stringify(id)} is empty or contains ':'`,
+    );
+}
+
+export function resolveQueueOptions(options: QueueOptions, keepCompleted: number): Required<QueueOptions> {
+  return {
+    attempts: Math.max(1, options.attempts ?? 5),
+    backoffMs: options.backoffMs ?? 1000,
+    maxBackoffMs: options.maxBackoffMs ?? 60_000,
+    keepCompleted: Math.max(0, options.keepCompleted ?? keepCompleted),
+  };
+}
+
+/**
+ * Polls `counts()` until nothing is waiting, delayed or active. Rejects after `timeoutMs`
+ * (@defaultValue no limit).
+ */
+export async function waitUntilDrained(
+  queue: { name: string; counts(): Promise<QueueCounts> },
+  options: { pollMs?: number; timeoutMs?: number } = {},
+): Promise<void> {
+  const pollMs = options.pollMs ?? 50;
+  const deadline =
+    options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+  for (;;) {
+    const c = await queue.counts();
+    if (c.waiting + c.delayed + c.active === 0) return;
+    if (Date.now() >= deadline)
+      throw new Error(
+        `waiting for queue ${queue.name} to drain: still ${c.waiting} waiting, ${c.delayed} delayed, ${c.active} active after ${options.timeoutMs} ms`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
