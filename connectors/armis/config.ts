@@ -1,0 +1,108 @@
+/**
+ * Configuration of the Armis Centrix connector, parsed once (STYLE house rule 2): unknown keys are
+ * rejected, every problem is reported with its path, the secret key is typed so it redacts itself.
+ */
+import { z } from "zod";
+import { Secret } from "../../core/secret.ts";
+
+/** Largest page size accepted. The reference gives no documented Armis maximum; Elastic's integration
+ * defaults to 2000 in production, so larger values are refused until confirmed with Armis. */
+export const ARMIS_MAX_PAGE_SIZE = 2000;
+
+const secret = z
+  .union([
+    z.instanceof(Secret),
+    z
+      .string()
+      .min(1, "must not be empty")
+      .transform((s) => new Secret(s)),
+  ])
+  .describe("secret");
+
+const positiveInt = (max?: number) => {
+  const base = z.number().int().positive();
+  return max === undefined ? base : base.max(max);
+};
+
+export const armisTlsSchema = z
+  .strictObject({
+    /**
+     * Verify the Armis server certificate. Only an explicit `false` turns it off (for a lab
+     * appliance with a self-signed certificate); it is never inferred.
+     * @defaultValue true
+     */
+    verify: z.boolean().default(true),
+    /** Extra CA certificates (PEM) to trust, for a tenant behind a private CA. @defaultValue none */
+    ca: z.string().min(1).optional(),
+  })
+  .describe("TLS settings");
+
+export const armisRetrySchema = z
+  .strictObject({
+    /** Attempts per request for 429, 5xx, non-JSON bodies and network errors, the first included. @defaultValue 5 */
+    maxAttempts: positiveInt(20).default(5),
+    /** Backoff base in milliseconds (exponential, equal jitter). @defaultValue 500 */
+    baseDelayMs: z.number().int().nonnegative().default(500),
+    /** Cap of one backoff wait, in milliseconds. @defaultValue 30000 */
+    maxDelayMs: z.number().int().nonnegative().default(30_000),
+    /** Longest Retry-After waited inline, in milliseconds; longer ones end the poll with `RateLimitedError`. @defaultValue 120000 */
+    maxRetryAfterMs: z.number().int().nonnegative().default(120_000),
+  })
+  .describe("retry policy");
+
+export const armisConfigSchema = z
+  .strictObject({
+    /**
+     * Tenant URL, `https://<tenant>.armis.com`. A trailing `/api/v1` is accepted and ignored: the
+     * connector appends the API paths itself.
+     */
+    baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    /** API secret key, exchanged for an access token at `POST /api/v1/access_token/`. */
+    secretKey: secret,
+    /**
+     * How the secret key is sent to the token endpoint. `body` is Elastic's JSON body
+     * `{"secret_key": "…"}`; `query` is XSOAR's `?secret_key=` form, kept as a fallback because
+     * which one Armis documents is unverified (monitors.md §3).
+     * @defaultValue "body"
+     */
+    secretKeyIn: z.enum(["body", "query"]).default("body"),
+    /** TLS settings. @defaultValue `{ verify: true }` */
+    tls: armisTlsSchema.prefault({}),
+    /**
+     * Records per search request (`length`), and devices per vulnerability-match request.
+     * @defaultValue 1000 (maximum {@link ARMIS_MAX_PAGE_SIZE})
+     */
+    pageSize: positiveInt(ARMIS_MAX_PAGE_SIZE).default(1000),
+    /**
+     * Most (vulnerability, device) records buffered before the vulnerability stream yields a page,
+     * so one CVE matching half the fleet never sits in memory at once.
+     * @defaultValue 5000
+     */
+    maxVulnerabilityRecordsPerPage: positiveInt(100_000).default(5000),
+    /**
+     * How far back the first poll of a stream (no cursor yet) reaches, in seconds. `0` reads the
+     * whole history. Elastic's integration uses 24 hours.
+     * @defaultValue 86400
+     */
+    initialLookbackSeconds: z.number().int().nonnegative().default(86_400),
+    /**
+     * Seconds before `expiration_utc` at which the cached access token is replaced proactively.
+     * @defaultValue 60
+     */
+    tokenRefreshSkewSeconds: z.number().int().nonnegative().default(60),
+    /**
+     * Token lifetime assumed when the token response carries no parsable `expiration_utc`, in seconds.
+     * @defaultValue 600
+     */
+    defaultTokenLifetimeSeconds: positiveInt().default(600),
+    /** Headers and body timeout of one request, in milliseconds. @defaultValue 60000 */
+    timeoutMs: positiveInt().default(60_000),
+    /** Retry policy for 429, 5xx, non-JSON bodies and network errors. */
+    retry: armisRetrySchema.prefault({}),
+  })
+  .describe("armis connector");
+
+/** Config as written in a file (defaults optional, secret as a string). */
+export type ArmisConfigInput = z.input<typeof armisConfigSchema>;
+/** Parsed config, every default applied. */
+export type ArmisConfig = z.output<typeof armisConfigSchema>;

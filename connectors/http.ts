@@ -1,0 +1,302 @@
+/**
+ * Small HTTP/JSON client helpers every pull connector reuses. Retry classification lives here and
+ * only here (STYLE: "retry classification in one place"):
+ *
+ * | outcome                                   | decision                                        |
+ * |-------------------------------------------|-------------------------------------------------|
+ * | 2xx with a JSON body                      | success                                         |
+ * | 2xx with a body that is not JSON          | retryable (truncated or proxy body)             |
+ * | 401                                       | {@link UnauthorizedError}, never retried here: the connector re-authenticates once |
+ * | 429                                       | retried after `max(Retry-After, backoff)`, then `RateLimitedError` |
+ * | 408, 5xx, network error, timeout          | retried with exponential backoff and jitter, then `RetryableError` |
+ * | any other status with a non-JSON body     | retryable: a reverse proxy answered, not the vendor (monitors.md §1 rule 9) |
+ * | any other 4xx with a JSON body            | `PermanentError` carrying the vendor's message, no retry |
+ *
+ * Every error message is scrubbed of the connector's secrets before it is thrown.
+ */
+import { Agent, type Dispatcher, request } from "undici";
+import { backoffDelay, parseRetryAfter, sleep } from "../core/backoff.ts";
+import { AuthError, PermanentError, RateLimitedError, RetryableError } from "../core/errors.ts";
+import { type Logger, silentLogger } from "../core/log.ts";
+import { type Secret, scrub } from "../core/secret.ts";
+
+/** TLS settings of one connector. */
+export interface TlsOptions {
+  /**
+   * Verify the server certificate. Only an explicit `false` in the connector config turns it off.
+   * @defaultValue true
+   */
+  verify?: boolean;
+  /** Extra CA certificates (PEM) to trust, for tenants behind a private CA. @defaultValue none */
+  ca?: string;
+}
+
+/** Bounded retry policy for one request. */
+export interface RetryPolicy {
+  /** Attempts per request, the first included. @defaultValue 5 */
+  maxAttempts: number;
+  /** Backoff base in milliseconds; attempt n waits between half and all of `base * 2^(n-1)`. @defaultValue 500 */
+  baseDelayMs: number;
+  /** Cap of one backoff wait in milliseconds. @defaultValue 30000 */
+  maxDelayMs: number;
+  /**
+   * Longest Retry-After (milliseconds) waited inline. A longer one ends the request at once with a
+   * `RateLimitedError` carrying the delay, so the scheduler waits instead of a held worker.
+   * @defaultValue 120000
+   */
+  maxRetryAfterMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
+  maxAttempts: 5,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  maxRetryAfterMs: 120_000,
+});
+
+/** Options of the undici `Agent` for a connector's TLS settings (exported so tests can check them). */
+export function agentOptions(tls: TlsOptions = {}, extra: { connections?: number } = {}): Agent.Options {
+  return {
+    connect: {
+      rejectUnauthorized: tls.verify !== false,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+    },
+    connections: extra.connections ?? 8,
+    keepAliveTimeout: 10_000,
+  };
+}
+
+/** An undici `Agent` honouring the connector's TLS settings. */
+export function createAgent(tls: TlsOptions = {}, extra: { connections?: number } = {}): Agent {
+  return new Agent(agentOptions(tls, extra));
+}
+
+/** What to do with one HTTP outcome. */
+export type Classification = "success" | "unauthorized" | "rate_limited" | "retryable" | "permanent";
+
+/** Classifies a status code and whether its body parsed as JSON (see the table above). */
+export function classifyResponse(status: number, bodyIsJson: boolean): Classification {
+  if (status >= 200 && status < 300) return bodyIsJson ? "success" : "retryable";
+  if (status === 401) return "unauthorized";
+  if (status === 429) return "rate_limited";
+  if (status === 408 || status >= 500) return "retryable";
+  if (!bodyIsJson) return "retryable";
+  return "permanent";
+}
+
+/** HTTP 401: the caller re-authenticates once and retries; a second 401 becomes a plain `AuthError`. */
+export class UnauthorizedError extends AuthError {}
+
+/** The vendor's own error message from a JSON error body, or a short excerpt of a text body. */
+export function vendorMessage(body: unknown, text: string): string {
+  if (body && typeof body === "object") {
+    const o = body as Record<string, unknown>;
+    for (const key of ["message", "error_description", "error", "detail", "title"]) {
+      const v = o[key];
+      if (typeof v === "string" && v.trim()) return v.trim();
+      if (v && typeof v === "object" && typeof (v as Record<string, unknown>).message === "string")
+        return String((v as Record<string, unknown>).message).trim();
+    }
+  }
+  const flat = text
+    .replace(/<[^>]*>/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat || "(empty body)";
+}
+
+/** One JSON request. */
+export interface JsonRequest {
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+  /** Absolute URL. */
+  url: string | URL;
+  headers?: Record<string, string>;
+  /** Serialised as JSON when present. */
+  body?: unknown;
+  /** Lowercase context prefixed to every error ("fetching armis device page 3"). */
+  context: string;
+  signal?: AbortSignal;
+}
+
+/** A successful response with its parsed JSON body. */
+export interface JsonResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+export interface JsonClientOptions {
+  /** Connector name used in logs (`armis`). */
+  component: string;
+  /** TLS settings; ignored when `dispatcher` is given. @defaultValue verification on */
+  tls?: TlsOptions;
+  /** A dispatcher to use instead of creating an `Agent` (tests). */
+  dispatcher?: Dispatcher;
+  /** Retry policy. @defaultValue {@link DEFAULT_RETRY_POLICY} */
+  retry?: Partial<RetryPolicy>;
+  /** Headers and body timeout of one attempt, in milliseconds. @defaultValue 60000 */
+  timeoutMs?: number;
+  /** Secrets to scrub from every error message (read at throw time, so new tokens count). */
+  secrets?: () => Iterable<string | Secret | undefined>;
+  /** @defaultValue `silentLogger` */
+  log?: Logger;
+  /** Random source of the jitter (tests). @defaultValue Math.random */
+  random?: () => number;
+}
+
+interface Attempt {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  text: string;
+  json: boolean;
+}
+
+const header = (headers: Record<string, string | string[] | undefined>, name: string): string | undefined => {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** A JSON-over-HTTP client with the retry rules above. One per connector instance. */
+export class JsonClient {
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #retry: RetryPolicy;
+  readonly #timeoutMs: number;
+  readonly #secrets: () => Iterable<string | Secret | undefined>;
+  readonly #log: Logger;
+  readonly #component: string;
+  readonly #random: () => number;
+
+  constructor(options: JsonClientOptions) {
+    this.#ownsDispatcher = options.dispatcher === undefined;
+    this.#dispatcher = options.dispatcher ?? createAgent(options.tls);
+    this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#secrets = options.secrets ?? (() => []);
+    this.#log = options.log ?? silentLogger;
+    this.#component = options.component;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** Removes every known secret from `text`. */
+  scrub(text: string): string {
+    return scrub(text, this.#secrets());
+  }
+
+  /**
+   * Sends `req`, retrying what can succeed on retry, and returns the first 2xx JSON response.
+   * Throws `UnauthorizedError` on 401 (no retry), `RateLimitedError`/`RetryableError` once the
+   * attempts are spent, `PermanentError` for other 4xx.
+   */
+  async send(req: JsonRequest): Promise<JsonResponse> {
+    const { maxAttempts } = this.#retry;
+    for (let attempt = 1; ; attempt++) {
+      let outcome: Attempt;
+      try {
+        outcome = await this.#attempt(req);
+      } catch (error) {
+        if (req.signal?.aborted) throw req.signal.reason;
+        const reason = this.scrub(error instanceof Error ? error.message : String(error));
+        if (attempt >= maxAttempts)
+          throw new RetryableError(
+            this.scrub(`${req.context}: network error after ${attempt} attempt(s): ${reason}`),
+            {
+              cause: error,
+            },
+          );
+        const delayMs = backoffDelay(attempt, this.#backoff());
+        this.#log.warn(
+          { connector: this.#component, context: req.context, attempt, delayMs, reason },
+          "Request failed with a network error; retrying.",
+        );
+        await sleep(delayMs, req.signal);
+        continue;
+      }
+      const verdict = classifyResponse(outcome.status, outcome.json);
+      if (verdict === "success")
+        return { status: outcome.status, headers: outcome.headers, body: outcome.body };
+      const message = vendorMessage(outcome.json ? outcome.body : undefined, outcome.text);
+      const what =
+        outcome.status < 300
+          ? `HTTP ${outcome.status} with a body that is not JSON`
+          : outcome.json
+            ? `HTTP ${outcome.status}`
+            : `HTTP ${outcome.status} with a body that is not JSON`;
+      const detail = `${what}: ${message}`;
+      if (verdict === "unauthorized") throw new UnauthorizedError(this.scrub(`${req.context}: ${detail}`));
+      if (verdict === "permanent") throw new PermanentError(this.scrub(`${req.context}: ${detail}`));
+      if (verdict === "rate_limited") {
+        const retryAfterMs = parseRetryAfter(header(outcome.headers, "retry-after"));
+        if (retryAfterMs !== undefined && retryAfterMs > this.#retry.maxRetryAfterMs)
+          throw new RateLimitedError(
+            this.scrub(
+              `${req.context}: rate limited, Retry-After ${retryAfterMs} ms exceeds the inline limit: ${message}`,
+            ),
+            { retryAfterMs },
+          );
+        if (attempt >= maxAttempts)
+          throw new RateLimitedError(
+            this.scrub(`${req.context}: still rate limited after ${attempt} attempt(s): ${message}`),
+            { retryAfterMs: retryAfterMs ?? this.#retry.baseDelayMs },
+          );
+        const delayMs = backoffDelay(attempt, { ...this.#backoff(), floorMs: retryAfterMs });
+        this.#log.warn(
+          { connector: this.#component, context: req.context, attempt, delayMs, retryAfterMs },
+          "Request was rate limited; waiting before the next attempt.",
+        );
+        await sleep(delayMs, req.signal);
+        continue;
+      }
+      // retryable
+      if (attempt >= maxAttempts)
+        throw new RetryableError(this.scrub(`${req.context}: ${detail} (after ${attempt} attempt(s))`));
+      const delayMs = backoffDelay(attempt, this.#backoff());
+      this.#log.warn(
+        { connector: this.#component, context: req.context, attempt, delayMs, status: outcome.status },
+        "Request failed with a retryable response; retrying.",
+      );
+      await sleep(delayMs, req.signal);
+    }
+  }
+
+  /** Releases the sockets (only when this client created its dispatcher). */
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+
+  #backoff() {
+    return { baseMs: this.#retry.baseDelayMs, maxMs: this.#retry.maxDelayMs, random: this.#random };
+  }
+
+  async #attempt(req: JsonRequest): Promise<Attempt> {
+    req.signal?.throwIfAborted();
+    const headers: Record<string, string> = { accept: "application/json", ...req.headers };
+    let body: string | undefined;
+    if (req.body !== undefined) {
+      body = JSON.stringify(req.body);
+      headers["content-type"] = "application/json";
+    }
+    const res = await request(req.url, {
+      method: req.method,
+      headers,
+      body,
+      dispatcher: this.#dispatcher,
+      headersTimeout: this.#timeoutMs,
+      bodyTimeout: this.#timeoutMs,
+      signal: req.signal,
+    });
+    const text = await res.body.text();
+    let parsed: unknown;
+    let json = false;
+    if (text.length > 0) {
+      try {
+        parsed = JSON.parse(text);
+        json = true;
+      } catch {
+        json = false;
+      }
+    }
+    return { status: res.statusCode, headers: res.headers, body: parsed, text, json };
+  }
+}

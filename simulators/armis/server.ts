@@ -1,0 +1,386 @@
+/**
+ * A simulated Armis Centrix tenant on loopback, faithful to the documented shapes
+ * (`../shared/reference/monitors.md` §3, `data/vendors/armis/`): token endpoint, `GET /api/v1/search/`
+ * for `in:devices`, `in:alerts` and `in:vulnerabilities`, and `GET /api/v1/vulnerability-match/`.
+ * Records come from a streamed {@link Fleet}: a page is computed from its offsets, never stored.
+ *
+ * AQL subset: `in:<devices|alerts|vulnerabilities>` optionally followed by `after:<YYYY-MM-DDTHH:MM:SS>`.
+ * `after:` is read the harshest way the reference allows: whole seconds, strictly after (a record at
+ * 02:02:09.5 is NOT after `02:02:09`), so a client that does not re-read the boundary second loses data.
+ *
+ * Failure modes are switchable at construction and at runtime (`setFailures`), for the connector's
+ * one-test-per-failure-mode suite.
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
+
+/** Injected failures. Request numbers count API requests (search and vulnerability-match, not the
+ * token endpoint) since the failures were last set, starting at 1. */
+export interface ArmisFailures {
+  /** The token endpoint answers 401 (a wrong or revoked secret key). @defaultValue false */
+  invalidSecret?: boolean;
+  /** A token stops working (401) after this many API requests; `0` refuses every token. @defaultValue unlimited */
+  tokenMaxRequests?: number;
+  /** A token expires this many milliseconds after it was issued; `expiration_utc` says so. @defaultValue 1 hour */
+  tokenTtlMs?: number;
+  /** Every Nth API request answers 429 with `Retry-After`. @defaultValue never */
+  rateLimitEvery?: number;
+  /** `Retry-After` of those 429s, in seconds (fractions allowed). @defaultValue 1 */
+  retryAfterSeconds?: number;
+  /** Every Nth API request answers 500 with a JSON error body. @defaultValue never */
+  serverErrorEvery?: number;
+  /** Delay before every response, in milliseconds. @defaultValue 0 */
+  delayMs?: number;
+  /** These API requests answer 200 with a truncated (malformed) JSON body. @defaultValue none */
+  malformedJsonOn?: number[];
+  /** These API requests answer 502 with an HTML body, as a reverse proxy would. @defaultValue none */
+  htmlBadGatewayOn?: number[];
+  /** These API requests answer the given status with a JSON vendor message. @defaultValue none */
+  statusOn?: Array<{ request: number; status: number; message: string }>;
+}
+
+export interface ArmisSimulatorOptions {
+  /** TCP port; 0 picks a free one. @defaultValue 0 */
+  port?: number;
+  /** Listen address. @defaultValue "127.0.0.1" */
+  host?: string;
+  /** Fleet size. @defaultValue 1000 */
+  devices?: number;
+  /** Fleet seed. @defaultValue 1 */
+  seed?: number;
+  /**
+   * `lastSeen` of device 0, epoch milliseconds. By default the fleet ends now: its newest device
+   * was seen when the simulator started, so a connector's default 24-hour look-back finds it.
+   * @defaultValue `Date.now()` minus the fleet's time span
+   */
+  startMs?: number;
+  /** A fleet to serve instead of generating one from `devices`/`seed`/`startMs`. */
+  fleet?: Fleet;
+  /** The API secret key the token endpoint accepts. @defaultValue random */
+  secret?: string;
+  /** Initial failure modes. @defaultValue none */
+  failures?: ArmisFailures;
+}
+
+/** Request counters for assertions. */
+export interface ArmisSimulatorStats {
+  /** Requests per path (`/api/v1/search/`, …), failed ones included. */
+  requests: Record<string, number>;
+  /** API requests (search and vulnerability-match) since the failures were last set. */
+  apiRequestsSinceFailures: number;
+  tokensIssued: number;
+  /** Injected or natural failures by kind (`unauthorized`, `rate_limited`, `server_error`, …). */
+  failures: Record<string, number>;
+  /** The last 1000 requests, oldest first; `at` is when the request arrived (epoch ms). */
+  recent: Array<{ method: string; path: string; query: Record<string, string>; status: number; at: number }>;
+}
+
+export interface ArmisSimulator {
+  /** Base URL, `http://127.0.0.1:<port>` (the connector appends `/api/v1/...`). */
+  url: string;
+  /** The secret key the token endpoint accepts. */
+  secret: string;
+  fleet: Fleet;
+  stats: ArmisSimulatorStats;
+  /** Replaces the failure modes and restarts the request count they refer to. */
+  setFailures(failures: ArmisFailures): void;
+  /** Zeroes the counters. */
+  resetStats(): void;
+  stop(): Promise<void>;
+}
+
+const API = "/api/v1";
+const MAX_LENGTH = 10_000;
+const KINDS = {
+  devices: "lastSeen",
+  alerts: "time",
+  vulnerabilities: "lastDetected",
+} as const;
+type Kind = keyof typeof KINDS;
+
+const AQL_RE = /^\s*in:(devices|alerts|vulnerabilities)(?:\s+after:(\S+))?\s*$/;
+const AFTER_RE = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
+
+const HTML_502 =
+  "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function isoMicrosToUs(value: string): number {
+  const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(.*)$/.exec(value);
+  if (!m) return Number.NaN;
+  return Date.parse(`${m[1]}${m[3] || "Z"}`) * 1000 + Number((m[2] ?? "").padEnd(6, "0").slice(0, 6));
+}
+
+/** Lower bound (inclusive, epoch µs) of an AQL `after:` value: the next whole second. */
+function afterLowerBoundUs(after: string): number {
+  const m = AFTER_RE.exec(after);
+  if (!m) throw new HttpProblem(400, `Invalid AQL: cannot parse after:${after}`);
+  const sec = Date.parse(`${m[1]}T${m[2]}${m[3] ?? "Z"}`);
+  if (Number.isNaN(sec)) throw new HttpProblem(400, `Invalid AQL: cannot parse after:${after}`);
+  return (sec + 1000) * 1000;
+}
+
+function intParam(query: URLSearchParams, name: string, fallback: number, min: number, max: number): number {
+  const raw = query.get(name);
+  if (raw === null || raw === "" || raw === "null") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new HttpProblem(400, `${name} must be an integer between ${min} and ${max}`);
+  return n;
+}
+
+/** Starts the simulated tenant. */
+export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): Promise<ArmisSimulator> {
+  const size = options.devices ?? 1000;
+  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
+  const fleet =
+    options.fleet ??
+    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const secret = options.secret ?? `sim-${randomBytes(12).toString("hex")}`;
+  let failures: ArmisFailures = { ...options.failures };
+  const tokens = new Map<string, { issuedAt: number; requests: number; expiresAt: number }>();
+  const stats: ArmisSimulatorStats = {
+    requests: {},
+    apiRequestsSinceFailures: 0,
+    tokensIssued: 0,
+    failures: {},
+    recent: [],
+  };
+  const vulnerabilities = fleet.vulnerabilities().map((v) => ({ v, us: isoMicrosToUs(v.lastDetected) }));
+  const vulnerabilityJson = vulnerabilities.map(({ v }) => JSON.stringify(v));
+
+  const fail = (kind: string) => {
+    stats.failures[kind] = (stats.failures[kind] ?? 0) + 1;
+  };
+
+  function token(req: IncomingMessage, body: string, query: URLSearchParams): [number, string] {
+    let given = query.get("secret_key") ?? undefined;
+    if (body) {
+      try {
+        const parsed = JSON.parse(body) as { secret_key?: unknown };
+        if (typeof parsed.secret_key === "string") given = parsed.secret_key;
+      } catch {
+        return [400, JSON.stringify({ message: "Request body is not valid JSON", success: false })];
+      }
+    }
+    if (req.method !== "POST")
+      return [405, JSON.stringify({ message: "Method not allowed", success: false })];
+    if (failures.invalidSecret || given !== secret) {
+      fail("invalid_secret");
+      return [401, JSON.stringify({ message: "Invalid secret key", success: false })];
+    }
+    const now = Date.now();
+    const value = randomBytes(24).toString("hex");
+    const expiresAt = now + (failures.tokenTtlMs ?? 3_600_000);
+    tokens.set(value, { issuedAt: now, requests: 0, expiresAt });
+    if (tokens.size > 10_000) tokens.delete(tokens.keys().next().value as string);
+    stats.tokensIssued++;
+    const expiration = `${new Date(expiresAt).toISOString().slice(0, 23)}000+00:00`;
+    return [
+      200,
+      JSON.stringify({ data: { access_token: value, expiration_utc: expiration }, success: true }),
+    ];
+  }
+
+  function authorize(req: IncomingMessage): boolean {
+    const value = req.headers.authorization;
+    const t = value ? tokens.get(value) : undefined;
+    if (!t || !value) return false;
+    t.requests++;
+    const max = failures.tokenMaxRequests;
+    if (Date.now() >= t.expiresAt || (max !== undefined && t.requests > max)) {
+      tokens.delete(value);
+      return false;
+    }
+    return true;
+  }
+
+  function search(query: URLSearchParams): string {
+    const aql = query.get("aql") ?? "";
+    const m = AQL_RE.exec(aql);
+    if (!m) throw new HttpProblem(400, `Invalid AQL: ${aql}`);
+    const kind = m[1] as Kind;
+    const orderBy = query.get("orderBy");
+    if (orderBy && orderBy !== KINDS[kind])
+      throw new HttpProblem(400, `Unsupported orderBy ${orderBy} for in:${kind}; use ${KINDS[kind]}`);
+    const from = intParam(query, "from", 0, 0, Number.MAX_SAFE_INTEGER);
+    const length = intParam(query, "length", 100, 1, MAX_LENGTH);
+    const lower = m[2] === undefined ? Number.NEGATIVE_INFINITY : afterLowerBoundUs(m[2]);
+    let first: number;
+    let end: number;
+    let item: (k: number) => string;
+    if (kind === "devices") {
+      first = lower === Number.NEGATIVE_INFINITY ? 0 : fleet.firstDeviceAtOrAfter(lower);
+      end = fleet.size;
+      item = (k) => fleet.deviceJson(k);
+    } else if (kind === "alerts") {
+      first = lower === Number.NEGATIVE_INFINITY ? 0 : fleet.firstAlertAtOrAfter(lower);
+      end = fleet.alertCount;
+      item = (k) => JSON.stringify(fleet.alert(k));
+    } else {
+      first = vulnerabilities.findIndex((x) => x.us >= lower);
+      if (first < 0) first = vulnerabilities.length;
+      end = vulnerabilities.length;
+      item = (k) => vulnerabilityJson[k] as string;
+    }
+    const total = end - first;
+    const start = Math.min(end, first + from);
+    const stop = Math.min(end, start + length);
+    const count = stop - start;
+    const next = from + count < total ? from + count : null;
+    const prev = from > 0 ? Math.max(0, from - length) : null;
+    let results = "";
+    for (let k = start; k < stop; k++) results += k === start ? item(k) : `,${item(k)}`;
+    return `{"data":{"count":${count},"next":${next},"prev":${prev},"results":[${results}],"total":${total}},"success":true}`;
+  }
+
+  function vulnerabilityMatch(query: URLSearchParams): string {
+    const ids = (query.get("vulnerability_ids") ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (ids.length === 0) throw new HttpProblem(400, "vulnerability_ids is required");
+    const from = intParam(query, "from", 0, 0, Number.MAX_SAFE_INTEGER);
+    const length = intParam(query, "length", 100, 1, MAX_LENGTH);
+    const counts = ids.map((id) => fleet.matchCount(id));
+    const total = counts.reduce((a, b) => a + b, 0);
+    const stop = Math.min(total, from + length);
+    const sample: string[] = [];
+    let base = 0;
+    let idx = 0;
+    for (let k = from; k < stop; k++) {
+      while (k - base >= (counts[idx] as number)) base += counts[idx++] as number;
+      sample.push(JSON.stringify(fleet.match(ids[idx] as string, k - base)));
+    }
+    const next = stop < total ? stop : null;
+    const prev = from > 0 ? Math.max(0, from - length) : null;
+    return `{"data":{"paging":{"from":${from},"length":${length},"next":${next},"prev":${prev},"to":${Math.max(from, stop)},"total":${total}},"sample":[${sample.join(",")}]},"success":true}`;
+  }
+
+  /** Decides the answer to one API request; returns status, body and extra headers. */
+  function api(
+    req: IncomingMessage,
+    path: string,
+    query: URLSearchParams,
+  ): [number, string, Record<string, string>?] {
+    const n = ++stats.apiRequestsSinceFailures;
+    if (req.method !== "GET") return [405, JSON.stringify({ message: "Method not allowed", success: false })];
+    if (!authorize(req)) {
+      fail("unauthorized");
+      return [401, JSON.stringify({ message: "Invalid access token", success: false })];
+    }
+    const forced = failures.statusOn?.find((s) => s.request === n);
+    if (forced) {
+      fail(`status_${forced.status}`);
+      return [forced.status, JSON.stringify({ message: forced.message, success: false })];
+    }
+    if (failures.htmlBadGatewayOn?.includes(n)) {
+      fail("bad_gateway_html");
+      return [502, HTML_502, { "content-type": "text/html" }];
+    }
+    if (failures.rateLimitEvery && n % failures.rateLimitEvery === 0) {
+      fail("rate_limited");
+      return [
+        429,
+        JSON.stringify({ message: "Too many requests", success: false }),
+        { "retry-after": String(failures.retryAfterSeconds ?? 1) },
+      ];
+    }
+    if (failures.serverErrorEvery && n % failures.serverErrorEvery === 0) {
+      fail("server_error");
+      return [500, JSON.stringify({ message: "Internal server error", success: false })];
+    }
+    const body = path === `${API}/search/` ? search(query) : vulnerabilityMatch(query);
+    if (failures.malformedJsonOn?.includes(n)) {
+      fail("malformed_json");
+      return [200, body.slice(0, Math.max(1, Math.floor(body.length / 2)))];
+    }
+    return [200, body];
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now();
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString("utf8");
+    const url = new URL(req.url ?? "/", "http://simulator");
+    const path = url.pathname.endsWith("/") ? url.pathname : `${url.pathname}/`;
+    stats.requests[path] = (stats.requests[path] ?? 0) + 1;
+    let status: number;
+    let text: string;
+    let headers: Record<string, string> | undefined;
+    try {
+      if (path === `${API}/access_token/`) [status, text] = token(req, body, url.searchParams);
+      else if (path === `${API}/search/` || path === `${API}/vulnerability-match/`)
+        [status, text, headers] = api(req, path, url.searchParams);
+      else [status, text] = [404, JSON.stringify({ message: `Not found: ${url.pathname}`, success: false })];
+    } catch (error) {
+      status = error instanceof HttpProblem ? error.status : 500;
+      text = JSON.stringify({
+        message: error instanceof Error ? error.message : String(error),
+        success: false,
+      });
+    }
+    if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
+    stats.recent.push({
+      method: req.method ?? "",
+      path,
+      query: Object.fromEntries(url.searchParams),
+      status,
+      at,
+    });
+    if (stats.recent.length > 1000) stats.recent.shift();
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(text),
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: String(error), success: false }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}`,
+    secret,
+    fleet,
+    stats,
+    setFailures(next: ArmisFailures) {
+      failures = { ...next };
+      stats.apiRequestsSinceFailures = 0;
+    },
+    resetStats() {
+      stats.requests = {};
+      stats.apiRequestsSinceFailures = 0;
+      stats.tokensIssued = 0;
+      stats.failures = {};
+      stats.recent = [];
+    },
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
