@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Runs the TypeScript CLI directly through tsx, so `npx medsoc …` works right after `npm ci`
+// without a separate build step.
+import { register } from "tsx/esm/api";
+
+register();
+await import("../worker/cli.ts");

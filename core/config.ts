@@ -1,0 +1,237 @@
+import { readFile } from "node:fs/promises";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { z } from "zod";
+import { ConfigError, type ConfigProblem } from "./errors.ts";
+
+/**
+ * The medsoc configuration file: a schema parsed once into a typed, validated object. Unknown keys
+ * are rejected, every problem is reported at once with its path, secrets come from `${ENV_VAR}`
+ * references and are typed so they redact themselves (see each connector's and sink's schema).
+ */
+
+const cronField = z
+  .string()
+  .regex(/^(\S+\s+){4,5}\S+$/, "must be a cron expression with 5 or 6 fields (seconds optional)");
+
+export const queueSchema = z.strictObject({
+  /** `memory` (one process, nothing to install) or `bullmq` (Redis, any number of processes). @defaultValue "memory" */
+  driver: z.enum(["memory", "bullmq"]).default("memory"),
+  /** Redis URL for the `bullmq` driver, cursors and run state. @defaultValue "redis://127.0.0.1:6379" */
+  redisUrl: z.string().url().default("redis://127.0.0.1:6379"),
+  /** Prefix of every Redis key and queue name (no `:`). @defaultValue "medsoc" */
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '_', '.', '-' only")
+    .default("medsoc"),
+  /** Attempts per job, first run included. @defaultValue 5 */
+  attempts: z.number().int().min(1).max(50).default(5),
+  /** Backoff base in ms; attempt n waits about base·2^(n-1) with jitter. @defaultValue 1000 */
+  backoffMs: z.number().int().min(1).default(1000),
+  /** Jobs processed at once per stage in this process. */
+  concurrency: z
+    .strictObject({
+      /** @defaultValue 2 */
+      poll: z.number().int().min(1).max(64).default(2),
+      /** @defaultValue 2 */
+      map: z.number().int().min(1).max(64).default(2),
+      /** @defaultValue 2 */
+      sink: z.number().int().min(1).max(64).default(2),
+    })
+    .prefault({}),
+  /**
+   * Backpressure: a poller waits while more than this many raw batches wait for mapping, and the
+   * mapper waits while more than this many document batches wait for a sink. @defaultValue 16
+   */
+  maxPendingBatches: z.number().int().min(1).max(10_000).default(16),
+});
+
+export const sourceSchema = z.strictObject({
+  /** Connector id (`armis`). */
+  type: z.string().min(1),
+  /** Instance name when a hospital runs two tenants of one monitor. @defaultValue the type */
+  name: z
+    .string()
+    .regex(/^[a-z0-9_-]+$/, "lower-case letters, digits, '_' and '-' only")
+    .optional(),
+  /** Streams to poll. @defaultValue every stream of the connector */
+  streams: z.array(z.string()).optional(),
+  /** When to poll (node-cron; 6 fields = with seconds). @defaultValue every 5 minutes */
+  schedule: cronField.default("*/5 * * * *"),
+  /** Width of a poll slot in seconds (deterministic job ids per slot). @defaultValue 300 */
+  intervalSeconds: z.number().int().min(1).default(300),
+  /** Connector settings, validated by the connector's own schema. */
+  config: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const apiSchema = z.strictObject({
+  /** Listen address. @defaultValue "127.0.0.1" */
+  host: z.string().default("127.0.0.1"),
+  /** Listen port; 0 picks a free one. @defaultValue 8787 */
+  port: z.number().int().min(0).max(65535).default(8787),
+  /** Turn the HTTP API off. @defaultValue true */
+  enabled: z.boolean().default(true),
+});
+
+export const configSchema = z.strictObject({
+  queue: queueSchema.prefault({}),
+  sources: z.array(sourceSchema).default([]),
+  sinks: z
+    .strictObject({
+      elasticsearch: z.record(z.string(), z.unknown()).optional(),
+      splunk: z.record(z.string(), z.unknown()).optional(),
+      file: z.record(z.string(), z.unknown()).optional(),
+    })
+    .prefault({}),
+  api: apiSchema.prefault({}),
+  mapping: z
+    .strictObject({
+      /** Keep the raw vendor JSON in `event.original`. @defaultValue false */
+      preserveOriginal: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+
+export type BaseConfig = z.infer<typeof configSchema>;
+
+/** Schemas that validate the nested, component-owned parts of the file. */
+export interface ComponentSchemas {
+  /** Per connector type: its config schema and stream names. */
+  sources: Record<string, { schema: z.ZodType; streams: readonly string[] }>;
+  /** Per sink name: its config schema. */
+  sinks: Record<string, z.ZodType>;
+}
+
+/** A validated configuration: the base object plus the parsed component configs. */
+export interface MedsocConfig extends BaseConfig {
+  sourceConfigs: {
+    type: string;
+    name: string;
+    streams: string[];
+    schedule: string;
+    intervalSeconds: number;
+    config: unknown;
+  }[];
+  sinkConfigs: Record<string, unknown>;
+}
+
+function issuePath(prefix: (string | number)[], path: readonly PropertyKey[]): string {
+  const parts = [...prefix, ...path].map((p) => (typeof p === "number" ? `[${p}]` : String(p)));
+  return parts.join(".").replace(/\.\[/g, "[") || "(root)";
+}
+
+function collect(problems: ConfigProblem[], prefix: (string | number)[], error: z.ZodError): void {
+  for (const issue of error.issues)
+    problems.push({ path: issuePath(prefix, issue.path), message: issue.message });
+}
+
+/** Replaces `${NAME}` in every string with the environment variable; a missing variable is a problem. */
+function expandEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  path: (string | number)[],
+  problems: ConfigProblem[],
+): unknown {
+  if (typeof value === "string") {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+      const v = env[name];
+      if (v === undefined) {
+        problems.push({ path: issuePath(path, []), message: `environment variable ${name} is not set` });
+        return "";
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, [...path, i], problems));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env, [...path, k], problems);
+    return out;
+  }
+  return value;
+}
+
+/** Validates a parsed configuration object; throws `ConfigError` with every problem. */
+export function validateConfig(
+  raw: unknown,
+  schemas: ComponentSchemas,
+  env: NodeJS.ProcessEnv = process.env,
+  sourceName = "config",
+): MedsocConfig {
+  const problems: ConfigProblem[] = [];
+  const expanded = expandEnv(raw ?? {}, env, [], problems);
+  const base = configSchema.safeParse(expanded);
+  if (!base.success) collect(problems, [], base.error);
+  // Component sections are checked even when the base failed, so one run lists every problem.
+  const rawObj = (expanded && typeof expanded === "object" ? expanded : {}) as Record<string, unknown>;
+  const rawSources = Array.isArray(rawObj.sources) ? rawObj.sources : [];
+  const sourceConfigs: MedsocConfig["sourceConfigs"] = [];
+  const seen = new Set<string>();
+  rawSources.forEach((entry, i) => {
+    const parsedEntry = sourceSchema.safeParse(entry);
+    const s = parsedEntry.success ? parsedEntry.data : undefined;
+    const type = (entry as { type?: unknown } | null)?.type;
+    if (typeof type !== "string") return;
+    const known = schemas.sources[type];
+    if (!known) {
+      problems.push({
+        path: `sources[${i}].type`,
+        message: `unknown source type "${type}" (known: ${Object.keys(schemas.sources).join(", ")})`,
+      });
+      return;
+    }
+    const rawEntry = entry as { name?: unknown; streams?: unknown; config?: unknown };
+    const name = typeof rawEntry.name === "string" ? rawEntry.name : type;
+    if (seen.has(name))
+      problems.push({ path: `sources[${i}].name`, message: `duplicate source name "${name}"` });
+    seen.add(name);
+    const streams = Array.isArray(rawEntry.streams) ? (rawEntry.streams as unknown[]) : [...known.streams];
+    streams.forEach((st, j) => {
+      if (typeof st === "string" && !known.streams.includes(st))
+        problems.push({
+          path: `sources[${i}].streams[${j}]`,
+          message: `unknown stream "${st}" for ${type} (known: ${known.streams.join(", ")})`,
+        });
+    });
+    const parsed = known.schema.safeParse(rawEntry.config ?? {});
+    if (!parsed.success) collect(problems, ["sources", i, "config"], parsed.error);
+    else if (s) sourceConfigs.push({ ...s, name, streams: streams as string[], config: parsed.data });
+  });
+  const sinkConfigs: Record<string, unknown> = {};
+  const rawSinks =
+    rawObj.sinks && typeof rawObj.sinks === "object" ? (rawObj.sinks as Record<string, unknown>) : {};
+  for (const [sinkName, sinkRaw] of Object.entries(rawSinks)) {
+    if (sinkRaw === undefined) continue;
+    const schema = schemas.sinks[sinkName];
+    if (!schema) continue;
+    const parsed = schema.safeParse(sinkRaw);
+    if (!parsed.success) collect(problems, ["sinks", sinkName], parsed.error);
+    else sinkConfigs[sinkName] = parsed.data;
+  }
+  if (problems.length > 0 || !base.success) throw new ConfigError(problems, sourceName);
+  return { ...base.data, sourceConfigs, sinkConfigs };
+}
+
+/** Reads and validates a YAML configuration file. */
+export async function loadConfigFile(
+  file: string,
+  schemas: ComponentSchemas,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<MedsocConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(
+      [{ path: "(file)", message: `reading ${file}: ${(error as Error).message}` }],
+      file,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    const message = error instanceof YAMLParseError ? error.message : String(error);
+    throw new ConfigError([{ path: "(yaml)", message }], file);
+  }
+  return validateConfig(raw, schemas, env, file);
+}

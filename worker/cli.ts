@@ -1,0 +1,147 @@
+import type { Client } from "@elastic/elasticsearch";
+import { Command, CommanderError, Option } from "commander";
+import { loadConfigFile } from "../core/config.ts";
+import { ConfigError, PermanentError } from "../core/errors.ts";
+import { createLogger } from "../core/log.ts";
+import { startArmisSimulator } from "../simulators/armis/server.ts";
+import { runNormalize } from "./commands/normalize.ts";
+import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
+import { componentSchemas, formatSummary, runStart } from "./run.ts";
+import { createElasticsearchClient, type ElasticsearchSinkConfig } from "./sinks/elasticsearch.ts";
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 bad arguments or invalid configuration. */
+const EXIT_USAGE = 2;
+
+function printConfigError(error: ConfigError): void {
+  process.stderr.write(`${error.problems.length} problem(s) in the configuration:\n`);
+  for (const p of error.problems) process.stderr.write(`  ${p.path}: ${p.message}\n`);
+}
+
+function waitForStopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.stderr.write(`\nmedsoc: ${signal} received, finishing in-flight jobs…\n`);
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
+const program = new Command();
+program
+  .name("medsoc")
+  .description("IoMT security monitors → ECS → Elasticsearch / Splunk, with patient-safe playbooks")
+  .exitOverride()
+  .showHelpAfterError();
+
+program
+  .command("start")
+  .description(
+    "run the workers: poll, map, deliver (no --config: embedded default with a simulated hospital)",
+  )
+  .option("-c, --config <file>", "medsoc.yaml for the production wiring (Redis, Elasticsearch, Splunk HEC)")
+  .option("--once", "poll every stream until exhausted, drain the queues and exit")
+  .addOption(
+    new Option("--devices <n>", "simulated fleet size (embedded default only)").argParser((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1)
+        throw new CommanderError(EXIT_USAGE, "medsoc.devices", "--devices must be a positive integer");
+      return n;
+    }),
+  )
+  .option("--out <dir>", "output folder (embedded default only)", "out")
+  .action(async (opts: { config?: string; once?: boolean; devices?: number; out: string }) => {
+    const log = createLogger();
+    const summary = await runStart({
+      configFile: opts.config,
+      once: Boolean(opts.once),
+      devices: opts.devices,
+      outDir: opts.out,
+      log,
+      stopSignal: opts.once ? undefined : waitForStopSignal(),
+    });
+    process.stdout.write(formatSummary(summary));
+  });
+
+program
+  .command("normalize")
+  .description(
+    "map raw vendor records (one JSON per line on stdin) to ECS documents (one per line on stdout)",
+  )
+  .requiredOption("--source <id>", "source id, e.g. armis")
+  .requiredOption("--stream <name>", "stream name, e.g. device, alert, vulnerability")
+  .option("--preserve-original", "keep the raw record in event.original")
+  .action(async (opts: { source: string; stream: string; preserveOriginal?: boolean }) => {
+    process.exitCode = await runNormalize({
+      source: opts.source,
+      stream: opts.stream,
+      input: process.stdin,
+      output: process.stdout,
+      preserveOriginal: Boolean(opts.preserveOriginal),
+    });
+  });
+
+program
+  .command("validate-config")
+  .description("check a medsoc.yaml and list every problem with its path (exit 2 when invalid)")
+  .argument("<file>")
+  .action(async (file: string) => {
+    const cfg = await loadConfigFile(file, componentSchemas());
+    process.stdout.write(
+      `${file}: valid (${cfg.sourceConfigs.length} source(s), sinks: ${Object.keys(cfg.sinkConfigs).join(", ") || "none"}, queue: ${cfg.queue.driver})\n`,
+    );
+  });
+
+const setup = program.command("setup").description("install medsoc's resources into a SIEM");
+setup
+  .command("elasticsearch")
+  .description("install the ILM policy, component and index templates for logs-medsoc.*")
+  .requiredOption("-c, --config <file>", "medsoc.yaml with sinks.elasticsearch")
+  .action(async (opts: { config: string }) => {
+    const cfg = await loadConfigFile(opts.config, componentSchemas());
+    const es = cfg.sinkConfigs.elasticsearch;
+    if (!es)
+      throw new ConfigError(
+        [{ path: "sinks.elasticsearch", message: "is required for setup elasticsearch" }],
+        opts.config,
+      );
+    const log = createLogger();
+    const client: Client = createElasticsearchClient(es as ElasticsearchSinkConfig);
+    try {
+      const done = await setupElasticsearch(client, { log });
+      process.stdout.write(`${JSON.stringify(done, null, 2)}\n`);
+    } finally {
+      await client.close();
+    }
+  });
+
+const simulate = program.command("simulate").description("run a simulated monitor on loopback");
+simulate
+  .command("armis")
+  .description("serve a simulated Armis tenant until interrupted")
+  .option("--port <n>", "port (0 = any free port)", "0")
+  .option("--devices <n>", "fleet size", "3000")
+  .action(async (opts: { port: string; devices: string }) => {
+    const sim = await startArmisSimulator({ port: Number(opts.port), devices: Number(opts.devices) });
+    process.stdout.write(`Armis simulator: ${sim.url} (secret key: ${sim.secret}); Ctrl-C stops it\n`);
+    await waitForStopSignal();
+    await sim.stop();
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+  } else if (error instanceof ConfigError) {
+    printConfigError(error);
+    process.exitCode = EXIT_USAGE;
+  } else if (error instanceof PermanentError) {
+    process.stderr.write(`medsoc: ${error.message}\n`);
+    process.exitCode = EXIT_USAGE;
+  } else {
+    process.stderr.write(`medsoc: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

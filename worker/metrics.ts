@@ -1,0 +1,56 @@
+import { Counter, Gauge, Registry } from "prom-client";
+
+/**
+ * Prometheus metrics of one worker process. Queue depth and poll lag are gauges refreshed on
+ * scrape (`collect`), the rest are counters updated by the pipeline.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  /** Records entering and leaving each stage (`poll`, `map`, `sink.<name>`). */
+  readonly records = new Counter({
+    name: "medsoc_records_total",
+    help: "Records per stage and direction (in/out).",
+    labelNames: ["stage", "direction", "source", "stream"] as const,
+    registers: [this.registry],
+  });
+  readonly deadLettered = new Counter({
+    name: "medsoc_dead_lettered_total",
+    help: "Records or jobs moved to the dead-letter queue, per stage.",
+    labelNames: ["stage"] as const,
+    registers: [this.registry],
+  });
+  readonly duplicates = new Counter({
+    name: "medsoc_sink_duplicates_total",
+    help: "Documents a sink already held (Elasticsearch 409 on create with the deterministic id).",
+    labelNames: ["sink"] as const,
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: "medsoc_queue_depth",
+    help: "Jobs per queue and state.",
+    labelNames: ["queue", "state"] as const,
+    registers: [this.registry],
+  });
+  readonly pollLag = new Gauge({
+    name: "medsoc_poll_lag_seconds",
+    help: "Seconds between now and the cursor timestamp of each (source, stream).",
+    labelNames: ["source", "stream"] as const,
+    registers: [this.registry],
+  });
+  readonly pollErrors = new Counter({
+    name: "medsoc_poll_errors_total",
+    help: "Failed poll attempts per source and stream.",
+    labelNames: ["source", "stream", "kind"] as const,
+    registers: [this.registry],
+  });
+
+  /** Sum of a counter's values matching the given labels (for progress lines and summaries). */
+  async total(counter: Counter<string>, labels: Record<string, string> = {}): Promise<number> {
+    const { values } = await counter.get();
+    let sum = 0;
+    for (const v of values) {
+      if (Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)) sum += v.value;
+    }
+    return sum;
+  }
+}

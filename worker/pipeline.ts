@@ -1,0 +1,310 @@
+import { createHash } from "node:crypto";
+import type { Connector, Cursor } from "../connectors/types.ts";
+import { sleep } from "../core/backoff.ts";
+import { PermanentError, wrapError } from "../core/errors.ts";
+import { type Logger, silentLogger } from "../core/log.ts";
+import { mapRecord } from "../mappings/index.ts";
+import { pipelineErrorDocument } from "../mappings/pipeline-error.ts";
+import type { EcsDocument } from "../mappings/types.ts";
+import type { CursorStore } from "./cursors/types.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Queue, QueueDriver, Worker } from "./queue/types.ts";
+import type { Sink } from "./sinks/types.ts";
+
+/** Enqueued by the scheduler (or `pollNow`): poll one (source, stream) from its cursor until exhausted. */
+export interface PollJob {
+  source: string;
+  stream: string;
+  slot: string;
+}
+
+/** One page of raw vendor records, as the connector returned them. */
+export interface RawBatch {
+  /** Source instance name (`armis`, or `armis-eu` for a second tenant). */
+  source: string;
+  /** Connector type, which selects the mapping. */
+  type: string;
+  stream: string;
+  fetchedAt: string;
+  records: unknown[];
+}
+
+/** Mapped ECS documents on their way to one sink. */
+export interface DocBatch {
+  source: string;
+  stream: string;
+  docs: EcsDocument[];
+}
+
+/** A configured source: a connector instance under its name. */
+export interface SourceInstance {
+  name: string;
+  type: string;
+  streams: string[];
+  connector: Connector;
+}
+
+export interface PipelineOptions {
+  driver: QueueDriver;
+  cursors: CursorStore;
+  sources: SourceInstance[];
+  sinks: Sink[];
+  metrics: Metrics;
+  log?: Logger;
+  /** Keep `event.original`. @defaultValue false */
+  preserveOriginal?: boolean;
+  /** Jobs at once per stage. @defaultValue `{poll: 2, map: 2, sink: 2}` */
+  concurrency?: { poll: number; map: number; sink: number };
+  /** Backpressure bound on waiting batches per downstream queue. @defaultValue 16 */
+  maxPendingBatches?: number;
+  /** Clock for `event.ingested` (tests). @defaultValue `() => new Date()` */
+  now?: () => Date;
+}
+
+const QUEUE_POLL = "poll";
+const QUEUE_RAW = "raw";
+const sinkQueueName = (sink: string) => `sink-${sink}`;
+
+function batchId(parts: string[]): string {
+  return createHash("sha1").update(parts.join("|")).digest("hex").slice(0, 24);
+}
+
+function cursorKey(c: Cursor | null): string {
+  return c ? `${c.timestamp ?? ""}#${c.idsAtTimestamp.length}` : "start";
+}
+
+/**
+ * The stages between queues: poll → raw → map → sink-<name>. Thin by design: it moves jobs and
+ * calls connectors, mappings and sinks. Runs the same with the in-memory and the BullMQ driver.
+ */
+export class Pipeline {
+  readonly pollQueue: Queue<PollJob>;
+  readonly rawQueue: Queue<RawBatch>;
+  readonly sinkQueues: Map<string, Queue<DocBatch>>;
+  readonly #o: Required<Omit<PipelineOptions, "log">> & { log: Logger };
+  readonly #sources: Map<string, SourceInstance>;
+  readonly #workers: Worker[] = [];
+  readonly #abort = new AbortController();
+
+  constructor(options: PipelineOptions) {
+    this.#o = {
+      preserveOriginal: false,
+      concurrency: { poll: 2, map: 2, sink: 2 },
+      maxPendingBatches: 16,
+      now: () => new Date(),
+      ...options,
+      log: options.log ?? silentLogger,
+    };
+    this.#sources = new Map(options.sources.map((s) => [s.name, s]));
+    this.pollQueue = options.driver.queue<PollJob>(QUEUE_POLL);
+    this.rawQueue = options.driver.queue<RawBatch>(QUEUE_RAW);
+    this.sinkQueues = new Map(
+      options.sinks.map((s) => [s.name, options.driver.queue<DocBatch>(sinkQueueName(s.name))]),
+    );
+  }
+
+  /** Every queue of the pipeline, for depth metrics and drain checks. */
+  queues(): Queue<unknown>[] {
+    return [this.pollQueue, this.rawQueue, ...this.sinkQueues.values()] as Queue<unknown>[];
+  }
+
+  /** Starts this process's workers for every stage. */
+  start(
+    stages: { poll?: boolean; map?: boolean; sink?: boolean } = { poll: true, map: true, sink: true },
+  ): void {
+    const c = this.#o.concurrency;
+    if (stages.poll)
+      this.#workers.push(this.pollQueue.process((job) => this.#poll(job.data), { concurrency: c.poll }));
+    if (stages.map)
+      this.#workers.push(this.rawQueue.process((job) => this.#map(job.id, job.data), { concurrency: c.map }));
+    if (stages.sink)
+      for (const sink of this.#o.sinks) {
+        const queue = this.sinkQueues.get(sink.name);
+        if (queue)
+          this.#workers.push(queue.process((job) => this.#deliver(sink, job.data), { concurrency: c.sink }));
+      }
+  }
+
+  /** Enqueues a poll of every configured stream now (outside the schedule). */
+  async pollAll(slot = `now-${Date.now()}`): Promise<void> {
+    for (const s of this.#sources.values())
+      for (const stream of s.streams)
+        await this.pollQueue.add(
+          "poll",
+          { source: s.name, stream, slot },
+          { jobId: `poll-${s.name}-${stream}-${slot}` },
+        );
+  }
+
+  /** Resolves when every queue is empty and idle. */
+  async drained(timeoutMs = 3_600_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let busy = false;
+      for (const q of this.queues()) {
+        const n = await q.counts();
+        if (n.waiting + n.active + n.delayed > 0) busy = true;
+      }
+      if (!busy) return;
+      if (Date.now() > deadline) throw new Error("waiting for the pipeline to drain: timed out");
+      await sleep(50);
+    }
+  }
+
+  /** Refreshes the queue-depth gauges. */
+  async collectQueueDepth(): Promise<void> {
+    for (const q of this.queues()) {
+      const n = await q.counts();
+      for (const state of ["waiting", "active", "delayed", "failed"] as const)
+        this.#o.metrics.queueDepth.set({ queue: q.name, state }, n[state]);
+    }
+  }
+
+  /** Stops taking jobs; in-flight jobs finish (the driver returns unfinished ones to the queue). */
+  async close(): Promise<void> {
+    this.#abort.abort(new Error("pipeline closing"));
+    await Promise.all(this.#workers.map((w) => w.close()));
+    this.#workers.length = 0;
+  }
+
+  async #waitForRoom(queue: Queue<unknown>): Promise<void> {
+    const limit = this.#o.maxPendingBatches;
+    for (;;) {
+      const n = await queue.counts();
+      if (n.waiting + n.delayed < limit) return;
+      await sleep(20);
+    }
+  }
+
+  async #poll(job: PollJob): Promise<void> {
+    const source = this.#sources.get(job.source);
+    if (!source) throw new PermanentError(`polling ${job.source}/${job.stream}: no such source configured`);
+    if (!source.connector.streams.includes(job.stream))
+      throw new PermanentError(
+        `polling ${job.source}/${job.stream}: ${source.type} has no stream "${job.stream}"`,
+      );
+    const { cursors, metrics, log } = this.#o;
+    let cursor = await cursors.get(job.source, job.stream);
+    let pages = 0;
+    let records = 0;
+    try {
+      for await (const page of source.connector.poll(job.stream, cursor, { signal: this.#abort.signal })) {
+        pages++;
+        if (page.records.length > 0) {
+          await this.#waitForRoom(this.rawQueue as Queue<unknown>);
+          // Deterministic id: a poll retried after a crash between enqueue and cursor save
+          // re-reads the same page from the old cursor and the duplicate add is a no-op.
+          const id = `raw-${batchId([job.source, job.stream, cursorKey(cursor), cursorKey(page.cursor), String(page.records.length)])}`;
+          await this.rawQueue.add(
+            "raw",
+            {
+              source: job.source,
+              type: source.type,
+              stream: job.stream,
+              fetchedAt: this.#o.now().toISOString(),
+              records: page.records,
+            },
+            { jobId: id },
+          );
+          records += page.records.length;
+          metrics.records.inc(
+            { stage: "poll", direction: "out", source: job.source, stream: job.stream },
+            page.records.length,
+          );
+        }
+        // The cursor advances only after the page is durably enqueued.
+        await cursors.set(job.source, job.stream, page.cursor);
+        cursor = page.cursor;
+        if (page.cursor.timestamp) {
+          const lag = (this.#o.now().getTime() - Date.parse(page.cursor.timestamp)) / 1000;
+          metrics.pollLag.set({ source: job.source, stream: job.stream }, Math.max(0, lag));
+        }
+      }
+    } catch (error) {
+      metrics.pollErrors.inc({
+        source: job.source,
+        stream: job.stream,
+        kind: error instanceof PermanentError ? "permanent" : "retryable",
+      });
+      throw wrapError(`polling ${job.source}/${job.stream} after ${pages} page(s)`, error);
+    }
+    log.info({ source: job.source, stream: job.stream, pages, records, slot: job.slot }, "Poll finished.");
+  }
+
+  async #map(jobId: string, batch: RawBatch): Promise<void> {
+    const { metrics, driver } = this.#o;
+    const ingestedAt = this.#o.now().toISOString();
+    const ctx = {
+      source: batch.type,
+      stream: batch.stream,
+      ingestedAt,
+      preserveOriginal: this.#o.preserveOriginal,
+    };
+    const docs: EcsDocument[] = [];
+    const labels = { stage: "map", source: batch.source, stream: batch.stream };
+    metrics.records.inc({ ...labels, direction: "in" }, batch.records.length);
+    for (const record of batch.records) {
+      try {
+        const doc = mapRecord(batch.type, batch.stream, record, ctx);
+        if (batch.source !== batch.type) doc.medsoc.source = batch.source;
+        docs.push(doc);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        let raw: string;
+        try {
+          raw = JSON.stringify(record) ?? String(record);
+        } catch {
+          raw = String(record);
+        }
+        const doc = pipelineErrorDocument(raw, reason, ctx);
+        metrics.deadLettered.inc({ stage: "map" });
+        await driver.deadLetters().add({
+          queue: QUEUE_RAW,
+          jobId,
+          name: "map",
+          data: doc,
+          reason: `mapping ${batch.type}/${batch.stream}: ${reason}`,
+          attemptsMade: 1,
+          failedAt: ingestedAt,
+        });
+      }
+    }
+    metrics.records.inc({ ...labels, direction: "out" }, docs.length);
+    if (docs.length === 0) return;
+    for (const [name, queue] of this.sinkQueues) {
+      await this.#waitForRoom(queue as Queue<unknown>);
+      await queue.add(
+        "docs",
+        { source: batch.source, stream: batch.stream, docs },
+        { jobId: `docs-${name}-${jobId.replace(/^raw-/, "")}` },
+      );
+    }
+  }
+
+  async #deliver(sink: Sink, batch: DocBatch): Promise<void> {
+    const { metrics, driver } = this.#o;
+    const stage = `sink.${sink.name}`;
+    metrics.records.inc(
+      { stage, direction: "in", source: batch.source, stream: batch.stream },
+      batch.docs.length,
+    );
+    const result = await sink.write(batch.stream, batch.docs);
+    metrics.records.inc(
+      { stage, direction: "out", source: batch.source, stream: batch.stream },
+      result.delivered + result.duplicates,
+    );
+    if (result.duplicates > 0) metrics.duplicates.inc({ sink: sink.name }, result.duplicates);
+    for (const dead of result.deadLettered) {
+      metrics.deadLettered.inc({ stage });
+      await driver.deadLetters().add({
+        queue: sinkQueueName(sink.name),
+        jobId: (dead.document as EcsDocument | undefined)?.medsoc?.doc_id ?? "unknown",
+        name: stage,
+        data: dead.document,
+        reason: dead.status ? `${dead.status}: ${dead.reason}` : dead.reason,
+        attemptsMade: 1,
+        failedAt: this.#o.now().toISOString(),
+      });
+    }
+  }
+}

@@ -1,0 +1,282 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { Redis } from "ioredis";
+import { connectorSchemas, createConnector } from "../connectors/index.ts";
+import { type ComponentSchemas, loadConfigFile, type MedsocConfig, validateConfig } from "../core/config.ts";
+import type { Logger } from "../core/log.ts";
+import { startArmisSimulator } from "../simulators/armis/server.ts";
+import { createApi } from "./api.ts";
+import { createCursorStore } from "./cursors/index.ts";
+import { Metrics } from "./metrics.ts";
+import { Pipeline, type SourceInstance } from "./pipeline.ts";
+import { createQueueDriver } from "./queue/index.ts";
+import { Scheduler } from "./scheduler.ts";
+import { createSinks, sinkSchemas } from "./sinks/index.ts";
+
+/** Schemas of every component, for `validate-config` and `start --config`. */
+export function componentSchemas(): ComponentSchemas {
+  return { sources: connectorSchemas(), sinks: sinkSchemas() };
+}
+
+export interface StartOptions {
+  /** A medsoc.yaml; without it, the embedded default runs (memory queues, simulator, ./out). */
+  configFile?: string;
+  /** Poll every stream until exhausted, drain the queues and return. @defaultValue false */
+  once?: boolean;
+  /** Simulated fleet size in the embedded default. @defaultValue 3000 */
+  devices?: number;
+  /** Output folder of the embedded default. @defaultValue "./out" */
+  outDir?: string;
+  /** Print a live progress line on stderr. @defaultValue true when stderr is a TTY */
+  progress?: boolean;
+  log: Logger;
+  /** Resolves when the process should stop (SIGINT/SIGTERM). */
+  stopSignal?: Promise<void>;
+  /** Where the summary goes. @defaultValue process.stdout */
+  out?: NodeJS.WritableStream;
+}
+
+export interface StartSummary {
+  seconds: number;
+  polled: number;
+  mapped: number;
+  delivered: Record<string, number>;
+  duplicates: number;
+  deadLettered: number;
+  perStream: Record<string, { polled: number; mapped: number }>;
+  outputs: string[];
+}
+
+/** `medsoc start`: wires queues, connectors, sinks, scheduler and API, then runs until stopped or drained. */
+export async function runStart(options: StartOptions): Promise<StartSummary> {
+  const started = Date.now();
+  const log = options.log;
+  const cleanups: (() => Promise<void>)[] = [];
+  let config: MedsocConfig;
+  const embedded = !options.configFile;
+  const outDir = resolve(options.outDir ?? "out");
+  if (options.configFile) {
+    config = await loadConfigFile(options.configFile, componentSchemas());
+  } else {
+    const sim = await startArmisSimulator({ devices: options.devices ?? 3000 });
+    cleanups.push(() => sim.stop());
+    log.info({ url: sim.url, devices: options.devices ?? 3000 }, "Simulated Armis tenant started.");
+    config = validateConfig(
+      {
+        queue: { driver: "memory" },
+        sources: [
+          {
+            type: "armis",
+            schedule: "*/30 * * * * *",
+            intervalSeconds: 30,
+            config: { baseUrl: sim.url, secretKey: sim.secret },
+          },
+        ],
+        sinks: { file: { dir: outDir } },
+        api: { port: 8787 },
+      },
+      componentSchemas(),
+      {},
+      "embedded default",
+    );
+  }
+
+  const metrics = new Metrics();
+  const q = config.queue;
+  const driver = createQueueDriver(
+    q.driver === "bullmq"
+      ? {
+          kind: "bullmq",
+          redisUrl: q.redisUrl,
+          prefix: q.prefix,
+          attempts: q.attempts,
+          backoffMs: q.backoffMs,
+        }
+      : { kind: "memory", attempts: q.attempts, backoffMs: q.backoffMs },
+    log,
+  );
+  const cursors = createCursorStore(
+    q.driver === "bullmq" ? { kind: "redis", redisUrl: q.redisUrl, prefix: q.prefix } : { kind: "memory" },
+  );
+  const sources: SourceInstance[] = config.sourceConfigs.map((s) => ({
+    name: s.name,
+    type: s.type,
+    streams: s.streams,
+    connector: createConnector(s.type, s.config, { log: log.child({ source: s.name }) }),
+  }));
+  const sinks = createSinks(config.sinkConfigs, { log });
+  const pipeline = new Pipeline({
+    driver,
+    cursors,
+    sources,
+    sinks,
+    metrics,
+    log,
+    preserveOriginal: config.mapping.preserveOriginal,
+    concurrency: q.concurrency,
+    maxPendingBatches: q.maxPendingBatches,
+  });
+  pipeline.start();
+
+  let redisPing: Redis | undefined;
+  if (q.driver === "bullmq") {
+    redisPing = new Redis(q.redisUrl, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
+    await redisPing.connect().catch(() => undefined);
+  }
+  const api = config.api.enabled
+    ? createApi({
+        metrics,
+        log,
+        beforeScrape: () => pipeline.collectQueueDepth(),
+        ready: async (): Promise<{ ok: boolean; checks: Record<string, string> }> => {
+          if (!redisPing) return { ok: true, checks: { queue: "memory" } };
+          try {
+            await redisPing.ping();
+            return { ok: true, checks: { redis: "ok" } };
+          } catch (error) {
+            return { ok: false, checks: { redis: (error as Error).message } };
+          }
+        },
+      })
+    : undefined;
+  if (api) {
+    try {
+      const address = await api.listen({ host: config.api.host, port: config.api.port });
+      log.info({ address }, "HTTP API listening.");
+    } catch (error) {
+      if (!embedded) throw error;
+      const address = await api.listen({ host: config.api.host, port: 0 });
+      log.warn(
+        { address, port: config.api.port },
+        "Port taken; the HTTP API listens on a free port instead.",
+      );
+    }
+  }
+
+  const progress = startProgress(metrics, pipeline, options.progress ?? Boolean(process.stderr.isTTY));
+  let scheduler: Scheduler | undefined;
+  try {
+    await pipeline.pollAll();
+    if (options.once) {
+      await pipeline.drained();
+    } else {
+      scheduler = new Scheduler(
+        pipeline.pollQueue,
+        config.sourceConfigs.flatMap((s) =>
+          s.streams.map((stream) => ({
+            source: s.name,
+            stream,
+            cron: s.schedule,
+            intervalSeconds: s.intervalSeconds,
+          })),
+        ),
+        { log },
+      );
+      scheduler.start();
+      await (options.stopSignal ?? new Promise<void>(() => undefined));
+    }
+  } finally {
+    progress.stop();
+    scheduler?.stop();
+    await pipeline.close();
+    await Promise.all(sinks.map((s) => s.close()));
+    await Promise.all(sources.map((s) => s.connector.close()));
+    await api?.close();
+    redisPing?.disconnect();
+  }
+
+  const summary = await summarize(
+    metrics,
+    started,
+    sinks.map((s) => s.name),
+  );
+  if (embedded) {
+    const dead = await driver.deadLetters().list(0, -1);
+    await mkdir(outDir, { recursive: true });
+    const deadFile = resolve(outDir, "dead-letter.ndjson");
+    await writeFile(deadFile, dead.map((d) => JSON.stringify(d)).join("\n") + (dead.length ? "\n" : ""));
+    summary.outputs = [
+      ...sources.flatMap((s) => s.streams.map((st) => resolve(outDir, `${st}.ndjson`))),
+      deadFile,
+    ];
+  }
+  await cursors.close();
+  await driver.close();
+  for (const c of cleanups.reverse()) await c();
+  return summary;
+}
+
+async function summarize(metrics: Metrics, started: number, sinkNames: string[]): Promise<StartSummary> {
+  const { values } = await metrics.records.get();
+  const perStream: StartSummary["perStream"] = {};
+  for (const v of values) {
+    const key = `${v.labels.source}/${v.labels.stream}`;
+    perStream[key] ??= { polled: 0, mapped: 0 };
+    if (v.labels.stage === "poll" && v.labels.direction === "out") perStream[key].polled += v.value;
+    if (v.labels.stage === "map" && v.labels.direction === "out") perStream[key].mapped += v.value;
+  }
+  const delivered: Record<string, number> = {};
+  for (const name of sinkNames)
+    delivered[name] = await metrics.total(metrics.records, { stage: `sink.${name}`, direction: "out" });
+  return {
+    seconds: (Date.now() - started) / 1000,
+    polled: await metrics.total(metrics.records, { stage: "poll", direction: "out" }),
+    mapped: await metrics.total(metrics.records, { stage: "map", direction: "out" }),
+    delivered,
+    duplicates: await metrics.total(metrics.duplicates),
+    deadLettered: await metrics.total(metrics.deadLettered),
+    perStream,
+    outputs: [],
+  };
+}
+
+function startProgress(metrics: Metrics, pipeline: Pipeline, enabled: boolean): { stop(): void } {
+  if (!enabled) return { stop() {} };
+  const tty = Boolean(process.stderr.isTTY);
+  let last = "";
+  const tick = async () => {
+    const polled = await metrics.total(metrics.records, { stage: "poll", direction: "out" });
+    const mapped = await metrics.total(metrics.records, { stage: "map", direction: "out" });
+    const { values } = await metrics.records.get();
+    const delivered = values
+      .filter((v) => String(v.labels.stage).startsWith("sink.") && v.labels.direction === "out")
+      .reduce((a, v) => a + v.value, 0);
+    const dead = await metrics.total(metrics.deadLettered);
+    let queued = 0;
+    for (const q of pipeline.queues()) {
+      const n = await q.counts();
+      queued += n.waiting + n.active + n.delayed;
+    }
+    const line = `medsoc · polled ${polled} · mapped ${mapped} · delivered ${delivered} · dead-lettered ${dead} · jobs queued ${queued}`;
+    if (line === last) return;
+    last = line;
+    process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+  };
+  const timer = setInterval(() => void tick().catch(() => undefined), tty ? 250 : 5000);
+  return {
+    stop() {
+      clearInterval(timer);
+      void tick().then(() => tty && process.stderr.write("\n"));
+    },
+  };
+}
+
+/** Human-readable summary printed at the end of `medsoc start`. */
+export function formatSummary(s: StartSummary): string {
+  const lines = [
+    `medsoc finished in ${s.seconds.toFixed(1)} s`,
+    `  polled ${s.polled} records, mapped ${s.mapped} ECS documents, dead-lettered ${s.deadLettered}`,
+  ];
+  for (const [stream, n] of Object.entries(s.perStream))
+    lines.push(
+      `  ${stream.padEnd(24)} polled ${String(n.polled).padStart(8)}  mapped ${String(n.mapped).padStart(8)}`,
+    );
+  for (const [sink, n] of Object.entries(s.delivered)) lines.push(`  sink ${sink}: ${n} delivered`);
+  if (s.duplicates) lines.push(`  duplicates already in the destination: ${s.duplicates}`);
+  for (const o of s.outputs) lines.push(`  output: ${o}`);
+  return `${lines.join("\n")}\n`;
+}
