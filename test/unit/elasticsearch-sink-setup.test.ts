@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Client } from "@elastic/elasticsearch";
+import MockModule, { type MockPattern } from "@elastic/elasticsearch-mock";
+import { PermanentError } from "../../core/errors.ts";
+import { setupElasticsearch } from "../../worker/commands/setup-elasticsearch.ts";
+
+// The package is CommonJS (`module.exports = Mocker`) but its types declare a default export.
+const Mock = MockModule as unknown as typeof MockModule.default;
+
+// biome-ignore lint/suspicious/noExplicitAny: the assertions walk deep into JSON request bodies
+type Body = Record<string, any>;
+
+/** A mock cluster that stores what is PUT and serves it back on GET like Elasticsearch does. */
+function cluster() {
+  const mock = new Mock();
+  const puts: { path: string; body: Body }[] = [];
+  const store = new Map<string, Body>();
+  const paths = ["/_ilm/policy/:name", "/_component_template/:name", "/_index_template/:name"];
+  mock.add({ method: "PUT", path: paths }, (params: MockPattern) => {
+    const path = String(params.path);
+    puts.push({ path, body: params.body as Body });
+    store.set(path, params.body as Body);
+    return { acknowledged: true };
+  });
+  const serveStored = () =>
+    mock.add({ method: "GET", path: paths }, (params: MockPattern) => {
+      const path = String(params.path);
+      const found = store.get(path);
+      const name = path.split("/").at(-1) as string;
+      if (!found) return {}; // no `_meta`: treated as not installed
+      if (path.startsWith("/_index_template/")) return { index_templates: [{ name, index_template: found }] };
+      if (path.startsWith("/_component_template/"))
+        return { component_templates: [{ name, component_template: found }] };
+      return { [name]: { version: 1, policy: found.policy } };
+    });
+  const client = new Client({
+    node: "http://localhost:9200",
+    Connection: mock.getConnection(),
+    maxRetries: 0,
+  });
+  return { mock, client, puts, store, serveStored };
+}
+
+describe("medsoc setup elasticsearch", () => {
+  it("installs the ILM policy, the component templates and the index template, in that order", async () => {
+    const { client, puts } = cluster();
+    const result = await setupElasticsearch(client, { namespace: "default" });
+    assert.deepEqual(
+      puts.map((p) => p.path),
+      [
+        "/_ilm/policy/medsoc-logs",
+        "/_component_template/medsoc-logs-settings",
+        "/_component_template/medsoc-logs-ecs",
+        "/_component_template/medsoc-logs-medsoc",
+        "/_index_template/medsoc-logs",
+      ],
+    );
+    assert.equal(result.installed.length, 5);
+    assert.equal(result.unchanged.length, 0);
+
+    const ilm = puts[0]?.body.policy;
+    assert.deepEqual(ilm.phases.hot.actions.rollover, { max_primary_shard_size: "50gb", max_age: "30d" });
+    assert.equal(ilm.phases.delete.min_age, "90d");
+    assert.equal(ilm._meta.managed_by, "medsoc");
+
+    const template = puts[4]?.body as Body;
+    assert.deepEqual(template.index_patterns, ["logs-medsoc.*-*"]);
+    assert.deepEqual(template.data_stream, {});
+    assert.ok(template.priority > 500, "above the built-in logs template and Elastic's reserved range");
+    assert.deepEqual(template.composed_of, ["medsoc-logs-settings", "medsoc-logs-ecs", "medsoc-logs-medsoc"]);
+
+    assert.equal(puts[1]?.body.template.settings["index.lifecycle.name"], "medsoc-logs");
+    const ecs = puts[2]?.body.template.mappings.properties;
+    assert.equal(ecs["@timestamp"].type, "date");
+    assert.equal(ecs.event.properties.severity.type, "long");
+    assert.equal(ecs.event.properties.risk_score.type, "float");
+    assert.equal(ecs.event.properties.kind.type, "keyword");
+    assert.equal(ecs.host.properties.ip.type, "ip");
+    assert.equal(ecs.host.properties.mac.type, "keyword");
+    assert.equal(ecs.host.properties.name.type, "keyword");
+    assert.equal(ecs.related.properties.ip.type, "ip");
+    assert.equal(ecs.message.type, "match_only_text");
+    assert.equal(ecs.error.properties.message.type, "match_only_text");
+    for (const set of ["device", "observer", "vulnerability", "rule", "threat"])
+      assert.ok(ecs[set]?.properties, set);
+    const own = puts[3]?.body.template.mappings.properties;
+    assert.equal(own.medsoc.properties.risk.properties.score.type, "float");
+    assert.equal(own.medsoc.properties.doc_id.type, "keyword");
+    assert.equal(own.armis.type, "flattened");
+  });
+
+  it("is idempotent: a second run finds everything installed and writes nothing", async () => {
+    const { client, puts, serveStored } = cluster();
+    await setupElasticsearch(client);
+    const first = puts.length;
+    serveStored();
+    const again = await setupElasticsearch(client);
+    assert.equal(puts.length, first, "no PUT on the second run");
+    assert.equal(again.installed.length, 0);
+    assert.equal(again.unchanged.length, 5);
+  });
+
+  it("rewrites only what changed, and everything with force", async () => {
+    const { client, puts, serveStored } = cluster();
+    await setupElasticsearch(client);
+    serveStored();
+    puts.length = 0;
+    const changed = await setupElasticsearch(client, { deleteAfterDays: 30 });
+    assert.deepEqual(changed.installed, ["/_ilm/policy/medsoc-logs"]);
+    assert.equal(puts[0]?.body.policy.phases.delete.min_age, "30d");
+    puts.length = 0;
+    const forced = await setupElasticsearch(client, { force: true, deleteAfterDays: 30 });
+    assert.equal(forced.installed.length, 5);
+    assert.equal(puts.length, 5);
+  });
+
+  it("refuses an invalid namespace before calling the cluster", async () => {
+    const { client, puts } = cluster();
+    await assert.rejects(setupElasticsearch(client, { namespace: "Bad-Name" }), PermanentError);
+    assert.equal(puts.length, 0);
+  });
+
+  it("reports a refused PUT as a permanent error with context", async () => {
+    const mock = new Mock();
+    const client = new Client({
+      node: "http://localhost:9200",
+      Connection: mock.getConnection(),
+      maxRetries: 0,
+    });
+    // Nothing registered: every call is the mock's 404.
+    await assert.rejects(setupElasticsearch(client), (e: unknown) => {
+      assert.ok(e instanceof PermanentError);
+      assert.match(e.message, /^setting up elasticsearch: installing \/_ilm\/policy\/medsoc-logs: HTTP 404/);
+      return true;
+    });
+  });
+});

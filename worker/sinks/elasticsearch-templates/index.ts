@@ -1,0 +1,221 @@
+/**
+ * What `medsoc setup elasticsearch` installs, as data: an ILM policy, component templates with the
+ * ECS fields medsoc emits, and one index template for the data streams `logs-medsoc.*-*`.
+ *
+ * The index template is self-contained (it does not compose the cluster's `logs@*` or `ecs@mappings`
+ * components) so the same bodies work on every 8.x and 9.x cluster; its priority is above 500
+ * because Elasticsearch ships a `logs` template for `logs-*-*` at priority 100 and Elastic reserves
+ * up to 500 for its own (elastic.md §3).
+ */
+
+export const ILM_POLICY_NAME = "medsoc-logs";
+export const INDEX_TEMPLATE_NAME = "medsoc-logs";
+export const INDEX_PATTERN = "logs-medsoc.*-*";
+export const INDEX_TEMPLATE_PRIORITY = 510;
+
+/**
+ * Vendor namespaces that hold each monitor's record untouched (`armis.device.*`, `xdome.alert.*` …).
+ * They are mapped as `flattened`: the vendor shapes are deep, change without notice and disagree on
+ * types (the same key is a string in one feed and a number in another), so dynamic mapping would both
+ * explode the field count and reject documents with mapper_parsing_exception. `flattened` indexes
+ * every leaf as a keyword under one field: searchable (`armis.device.name: "pump-12"`), never a
+ * conflict; range queries and aggregations belong on the ECS and `medsoc.*` fields.
+ */
+export const VENDOR_NAMESPACES = [
+  "armis",
+  "xdome",
+  "claroty",
+  "cynerio",
+  "nozomi",
+  "forescout",
+  "asimily",
+  "panw_iot",
+  "ordr",
+] as const;
+
+type Mapping = Record<string, unknown>;
+const keyword: Mapping = { type: "keyword", ignore_above: 1024 };
+const kw = (...names: string[]): Record<string, Mapping> =>
+  Object.fromEntries(names.map((n) => [n, keyword]));
+const obj = (properties: Record<string, Mapping>): Mapping => ({ properties });
+
+/** Settings for every backing index: the ILM policy and a sane field limit. */
+export const settingsComponent = {
+  name: "medsoc-logs-settings",
+  body: {
+    template: {
+      settings: {
+        "index.lifecycle.name": ILM_POLICY_NAME,
+        "index.mapping.total_fields.limit": 2000,
+        "index.mapping.ignore_malformed": true,
+        "index.codec": "best_compression",
+      },
+    },
+  },
+};
+
+/** The ECS fields medsoc emits (ECS 9.x types). */
+export const ecsComponent = {
+  name: "medsoc-logs-ecs",
+  body: {
+    template: {
+      mappings: {
+        // Unknown strings become keywords, never text+keyword pairs; dates are never guessed.
+        date_detection: false,
+        dynamic_templates: [{ strings_as_keyword: { match_mapping_type: "string", mapping: keyword } }],
+        properties: {
+          "@timestamp": { type: "date" },
+          message: { type: "match_only_text" },
+          tags: keyword,
+          labels: { type: "object" },
+          ecs: obj(kw("version")),
+          data_stream: obj({
+            type: { type: "constant_keyword" },
+            dataset: { type: "constant_keyword" },
+            namespace: { type: "constant_keyword" },
+          }),
+          event: obj({
+            ...kw(
+              "kind",
+              "category",
+              "type",
+              "action",
+              "outcome",
+              "dataset",
+              "module",
+              "provider",
+              "id",
+              "code",
+              "reason",
+            ),
+            severity: { type: "long" },
+            risk_score: { type: "float" },
+            risk_score_norm: { type: "float" },
+            created: { type: "date" },
+            ingested: { type: "date" },
+            start: { type: "date" },
+            end: { type: "date" },
+            original: { type: "keyword", index: false, doc_values: false },
+            url: keyword,
+          }),
+          host: obj({
+            ...kw("id", "name", "hostname", "type", "domain", "architecture"),
+            ip: { type: "ip" },
+            mac: keyword,
+            os: obj({
+              ...kw("family", "name", "version", "platform", "type", "kernel"),
+              full: keyword,
+            }),
+            risk: obj({
+              static_score: { type: "float" },
+              static_level: keyword,
+              calculated_score: { type: "float" },
+              calculated_level: keyword,
+              calculated_score_norm: { type: "float" },
+              static_score_norm: { type: "float" },
+            }),
+          }),
+          device: obj({
+            ...kw("id", "manufacturer", "serial_number", "type"),
+            model: obj(kw("name", "identifier")),
+            vendor: obj(kw("id", "name")),
+            product: obj(kw("id", "name")),
+          }),
+          observer: obj({
+            ...kw("vendor", "product", "name", "type", "version", "hostname", "serial_number"),
+            ip: { type: "ip" },
+            mac: keyword,
+            ingress: obj({
+              zone: keyword,
+              vlan: obj(kw("id", "name")),
+              interface: obj(kw("id", "name", "alias")),
+            }),
+          }),
+          vulnerability: obj({
+            ...kw(
+              "id",
+              "enumeration",
+              "reference",
+              "category",
+              "classification",
+              "severity",
+              "report_id",
+              "status",
+            ),
+            description: { type: "match_only_text" },
+            score: obj({
+              base: { type: "float" },
+              environmental: { type: "float" },
+              temporal: { type: "float" },
+              version: keyword,
+            }),
+            scanner: obj(kw("vendor")),
+          }),
+          rule: obj(kw("id", "name", "uuid", "category", "ruleset", "version", "reference", "description")),
+          threat: obj({
+            framework: keyword,
+            tactic: obj(kw("id", "name", "reference")),
+            technique: obj({
+              ...kw("id", "name", "reference"),
+              subtechnique: obj(kw("id", "name", "reference")),
+            }),
+          }),
+          entity: obj(kw("id", "name", "type", "sub_type", "source", "display_name")),
+          network: obj(kw("protocol", "transport", "type", "direction", "vlan")),
+          source: obj({ ip: { type: "ip" }, port: { type: "long" }, mac: keyword, domain: keyword }),
+          destination: obj({ ip: { type: "ip" }, port: { type: "long" }, mac: keyword, domain: keyword }),
+          user: obj(kw("id", "name", "domain")),
+          related: obj({ ip: { type: "ip" }, ...kw("hosts", "user", "hash") }),
+          error: obj({ message: { type: "match_only_text" }, ...kw("code", "type", "id") }),
+        },
+      },
+    },
+  },
+};
+
+/** medsoc's own namespace and the vendor namespaces. */
+export const medsocComponent = {
+  name: "medsoc-logs-medsoc",
+  body: {
+    template: {
+      mappings: {
+        properties: {
+          medsoc: {
+            // Dynamic keywords (from the ecs component's template) for enrichment fields added later;
+            // the numeric ones are declared so they aggregate as numbers.
+            properties: {
+              ...kw("doc_id", "source", "stream", "device_class", "clinical_criticality", "ward", "site"),
+              risk: obj({ score: { type: "float" }, ...kw("level", "reasons") }),
+            },
+          },
+          ...Object.fromEntries(VENDOR_NAMESPACES.map((v) => [v, { type: "flattened", ignore_above: 4096 }])),
+        },
+      },
+    },
+  },
+};
+
+export const componentTemplates = [settingsComponent, ecsComponent, medsocComponent];
+
+/** ILM: roll over at 50 GB per primary shard or 30 days, delete `deleteAfterDays` after rollover. */
+export function ilmPolicy(deleteAfterDays: number): { policy: Record<string, unknown> } {
+  return {
+    policy: {
+      phases: {
+        hot: { min_age: "0ms", actions: { rollover: { max_primary_shard_size: "50gb", max_age: "30d" } } },
+        delete: { min_age: `${deleteAfterDays}d`, actions: { delete: {} } },
+      },
+    },
+  };
+}
+
+/** The index template that turns `logs-medsoc.*-*` into data streams built from the components. */
+export const indexTemplate = {
+  name: INDEX_TEMPLATE_NAME,
+  body: {
+    index_patterns: [INDEX_PATTERN],
+    data_stream: {},
+    priority: INDEX_TEMPLATE_PRIORITY,
+    composed_of: componentTemplates.map((c) => c.name),
+  },
+};
