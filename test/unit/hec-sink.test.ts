@@ -6,7 +6,12 @@ import { createLogger } from "../../core/log.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import { type HecDouble, startHecDouble } from "../../simulators/hec.ts";
 import { partialWriteOf, SinkPermanentError, SinkRetryableError } from "../../worker/sinks/common.ts";
-import { buildHecEnvelope, createSplunkHecSink, hecTime } from "../../worker/sinks/splunk-hec.ts";
+import {
+  buildHecEnvelope,
+  checkHecHealth,
+  createSplunkHecSink,
+  hecTime,
+} from "../../worker/sinks/splunk-hec.ts";
 
 const TOKEN = "4a8f3e3c-1b2d-4c5e-9f60-7a8b9c0d1e2f";
 
@@ -163,6 +168,10 @@ describe("hec sink against the loopback double", () => {
     assert.equal(retry?.code, 9);
     assert.ok(retry.delayMs >= 1000, `delay ${retry.delayMs} ms honours Retry-After`);
     await sink.close();
+  });
+
+  it("reads the health endpoint", async () => {
+    assert.deepEqual(await checkHecHealth(hec.url), { healthy: true, code: 17, text: "HEC is healthy" });
   });
 
   it("rejects bad settings with their paths", () => {

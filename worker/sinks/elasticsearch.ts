@@ -146,6 +146,7 @@ export function createElasticsearchSink(
       toSend.push(doc);
     }
 
+    if (toSend.length === 0) return { delivered, duplicates, deadLettered };
     const started = Date.now();
     try {
       await client.helpers.bulk<EcsDocument>({

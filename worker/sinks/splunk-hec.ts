@@ -706,4 +706,3 @@ export async function checkHecHealth(
   }
 }
 
-export type { DeadLetter };
