@@ -20,7 +20,7 @@ import {
   serviceUrlSchema,
   tlsSchema,
 } from "./common.ts";
-import type { DeadLetter, Sink, SinkResult } from "./types.ts";
+import type { Sink, SinkResult } from "./types.ts";
 
 const STAGE = "sink.splunk";
 const gzip = promisify(gzipCallback);
@@ -705,4 +705,3 @@ export async function checkHecHealth(
     await agent.close();
   }
 }
-
