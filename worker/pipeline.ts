@@ -9,7 +9,8 @@ import type { EcsDocument } from "../mappings/types.ts";
 import type { CursorStore } from "./cursors/types.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Queue, QueueDriver, Worker } from "./queue/types.ts";
-import type { Sink } from "./sinks/types.ts";
+import { partialWriteOf } from "./sinks/common.ts";
+import type { Sink, SinkResult } from "./sinks/types.ts";
 
 /** Enqueued by the scheduler (or `pollNow`): poll one (source, stream) from its cursor until exhausted. */
 export interface PollJob {
@@ -57,6 +58,8 @@ export interface PipelineOptions {
   concurrency?: { poll: number; map: number; sink: number };
   /** Backpressure bound on waiting batches per downstream queue. @defaultValue 16 */
   maxPendingBatches?: number;
+  /** Delay before re-sending the unsent rest of a partly written batch. @defaultValue 1000 (ms) */
+  retryDelayMs?: number;
   /** Clock for `event.ingested` (tests). @defaultValue `() => new Date()` */
   now?: () => Date;
 }
@@ -91,15 +94,21 @@ export class Pipeline {
       preserveOriginal: false,
       concurrency: { poll: 2, map: 2, sink: 2 },
       maxPendingBatches: 16,
+      retryDelayMs: 1000,
       now: () => new Date(),
       ...options,
       log: options.log ?? silentLogger,
     };
     this.#sources = new Map(options.sources.map((s) => [s.name, s]));
-    this.pollQueue = options.driver.queue<PollJob>(QUEUE_POLL);
-    this.rawQueue = options.driver.queue<RawBatch>(QUEUE_RAW);
+    // Raw and document batches are pages of 1–5 MB: keep only a few completed ones (enough to
+    // de-duplicate a re-enqueue after a crash) so Redis does not fill up with delivered data.
+    this.pollQueue = options.driver.queue<PollJob>(QUEUE_POLL, { keepCompleted: 1000 });
+    this.rawQueue = options.driver.queue<RawBatch>(QUEUE_RAW, { keepCompleted: 64 });
     this.sinkQueues = new Map(
-      options.sinks.map((s) => [s.name, options.driver.queue<DocBatch>(sinkQueueName(s.name))]),
+      options.sinks.map((s) => [
+        s.name,
+        options.driver.queue<DocBatch>(sinkQueueName(s.name), { keepCompleted: 64 }),
+      ]),
     );
   }
 
@@ -121,7 +130,9 @@ export class Pipeline {
       for (const sink of this.#o.sinks) {
         const queue = this.sinkQueues.get(sink.name);
         if (queue)
-          this.#workers.push(queue.process((job) => this.#deliver(sink, job.data), { concurrency: c.sink }));
+          this.#workers.push(
+            queue.process((job) => this.#deliver(sink, job.data, job.id), { concurrency: c.sink }),
+          );
       }
   }
 
@@ -281,14 +292,41 @@ export class Pipeline {
     }
   }
 
-  async #deliver(sink: Sink, batch: DocBatch): Promise<void> {
-    const { metrics, driver } = this.#o;
+  async #deliver(sink: Sink, batch: DocBatch, jobId: string): Promise<void> {
     const stage = `sink.${sink.name}`;
-    metrics.records.inc(
+    this.#o.metrics.records.inc(
       { stage, direction: "in", source: batch.source, stream: batch.stream },
       batch.docs.length,
     );
-    const result = await sink.write(batch.stream, batch.docs);
+    let result: SinkResult;
+    try {
+      result = await sink.write(batch.stream, batch.docs);
+    } catch (error) {
+      const partial = partialWriteOf(error);
+      if (!partial || error instanceof PermanentError || partial.remaining.length === batch.docs.length)
+        throw error;
+      // Part of the batch went in: account for it now and re-enqueue only the rest, so a HEC
+      // retry does not index the accepted events twice. The queue's backoff applies to the rest.
+      await this.#account(sink, batch, partial.result);
+      const queue = this.sinkQueues.get(sink.name);
+      if (!queue) throw error;
+      await queue.add(
+        "docs",
+        { source: batch.source, stream: batch.stream, docs: partial.remaining },
+        { jobId: `${jobId}-rest${partial.remaining.length}`, delayMs: this.#o.retryDelayMs },
+      );
+      this.#o.log.warn(
+        { sink: sink.name, remaining: partial.remaining.length, err: error },
+        "Sink write failed part-way; the rest is queued again.",
+      );
+      return;
+    }
+    await this.#account(sink, batch, result);
+  }
+
+  async #account(sink: Sink, batch: DocBatch, result: SinkResult): Promise<void> {
+    const { metrics, driver } = this.#o;
+    const stage = `sink.${sink.name}`;
     metrics.records.inc(
       { stage, direction: "out", source: batch.source, stream: batch.stream },
       result.delivered + result.duplicates,

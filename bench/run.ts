@@ -1,0 +1,164 @@
+/**
+ * `npm run bench`: prints figures and ratios and writes bench/results/latest.json. Never asserts
+ * timings (tests don't either): the figures are for reading and comparing within one run.
+ *
+ *   mapping   Armis device records mapped per second vs plain JSON.parse + JSON.stringify.
+ *   pipeline  simulated fleet over HTTP → BullMQ/Redis → mapping → Elasticsearch bulk double,
+ *             devices/s and peak RSS of the worker process, at two fleet sizes.
+ *
+ * Options: `--only mapping|pipeline`, `--sizes 200000,1000000`, `--mapping-records 50000`.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { mapRecord } from "../mappings/index.ts";
+import { createFleet } from "../simulators/fleet.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({
+  options: {
+    only: { type: "string" },
+    sizes: { type: "string", default: "200000,1000000" },
+    "mapping-records": { type: "string", default: "50000" },
+  },
+});
+
+function rate(n: number, ns: bigint): number {
+  return n / (Number(ns) / 1e9);
+}
+
+function benchMapping(count: number) {
+  const fleet = createFleet({ size: count, seed: 3 });
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) lines.push(fleet.deviceJson(i));
+  const ctx = { source: "armis", stream: "device", ingestedAt: "2026-11-28T00:00:00.000Z" };
+  let sink = 0;
+  const baseline = () => {
+    const t = process.hrtime.bigint();
+    for (const line of lines) sink += JSON.stringify(JSON.parse(line)).length;
+    return process.hrtime.bigint() - t;
+  };
+  const mapping = () => {
+    const t = process.hrtime.bigint();
+    for (const line of lines)
+      sink += JSON.stringify(mapRecord("armis", "device", JSON.parse(line), ctx)).length;
+    return process.hrtime.bigint() - t;
+  };
+  baseline();
+  mapping(); // warm-up
+  const b: number[] = [];
+  const m: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    b.push(rate(count, baseline()));
+    m.push(rate(count, mapping()));
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
+  const mapped = median(m);
+  const plain = median(b);
+  if (sink < 0) console.log(sink);
+  return {
+    records: count,
+    mappedPerSecond: Math.round(mapped),
+    parseStringifyPerSecond: Math.round(plain),
+    ratio: Number((mapped / plain).toFixed(3)),
+    target: ">= 0.5",
+  };
+}
+
+function runChild(args: string[]): { child: ReturnType<typeof spawn>; firstLine: Promise<string> } {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const firstLine = new Promise<string>((resolve, reject) => {
+    let buf = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) resolve(buf.slice(0, nl));
+    });
+    child.on("exit", (code) => reject(new Error(`${args[0]} exited with ${code} before answering`)));
+  });
+  return { child, firstLine };
+}
+
+async function benchPipeline(devices: number) {
+  const doubles = runChild([join(here, "doubles.ts"), String(devices)]);
+  const urls = JSON.parse(await doubles.firstLine) as {
+    armis: string;
+    secret: string;
+    es: string;
+    control: string;
+  };
+  try {
+    const worker = runChild([join(here, "pipeline.ts"), urls.armis, urls.secret, urls.es]);
+    const result = JSON.parse(await worker.firstLine) as {
+      seconds: number;
+      polled: number;
+      delivered: number;
+      deadLettered: number;
+      peakRssBytes: number;
+    };
+    const stored = ((await (await fetch(`${urls.control}/count`)).json()) as { count: number }).count;
+    return {
+      devices,
+      seconds: Number(result.seconds.toFixed(2)),
+      devicesPerSecond: Math.round(result.delivered / result.seconds),
+      polled: result.polled,
+      delivered: result.delivered,
+      storedInDouble: stored,
+      deadLettered: result.deadLettered,
+      peakRssMB: Math.round(result.peakRssBytes / 1024 / 1024),
+    };
+  } finally {
+    doubles.child.kill("SIGTERM");
+  }
+}
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  memoryGB: Math.round(totalmem() / 1024 ** 3),
+};
+
+if (!values.only || values.only === "mapping") {
+  const m = benchMapping(Number(values["mapping-records"]));
+  results.mapping = m;
+  console.log(
+    `mapping   ${m.mappedPerSecond.toLocaleString("en")} devices/s mapped+stringified vs ${m.parseStringifyPerSecond.toLocaleString("en")}/s parse+stringify → ratio ${m.ratio} (target ≥ 0.5)`,
+  );
+}
+
+if (!values.only || values.only === "pipeline") {
+  const sizes = String(values.sizes)
+    .split(",")
+    .map((s) => Number(s.trim()))
+    .filter((n) => n > 0);
+  const runs = [];
+  for (const size of sizes) {
+    const r = await benchPipeline(size);
+    runs.push(r);
+    console.log(
+      `pipeline  ${r.devices.toLocaleString("en")} devices: ${r.devicesPerSecond.toLocaleString("en")} devices/s (${r.seconds} s), peak RSS ${r.peakRssMB} MB, delivered ${r.delivered}, stored ${r.storedInDouble}, dead-lettered ${r.deadLettered} (targets ≥ 25,000/s, < 400 MB)`,
+    );
+  }
+  const first = runs[0];
+  const last = runs[runs.length - 1];
+  results.pipeline = {
+    runs,
+    rssRatioLargestToSmallest:
+      first && last ? Number((last.peakRssMB / first.peakRssMB).toFixed(2)) : undefined,
+  };
+  if (first && last && runs.length > 1)
+    console.log(
+      `pipeline  peak RSS ${last.devices.toLocaleString("en")} vs ${first.devices.toLocaleString("en")} devices: ×${(last.peakRssMB / first.peakRssMB).toFixed(2)} (1.0 = not growing with fleet size)`,
+    );
+}
+
+const out = join(here, "results", "latest.json");
+await mkdir(dirname(out), { recursive: true });
+await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`written ${out}`);
