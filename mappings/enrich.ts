@@ -1,0 +1,20 @@
+/**
+ * medsoc enrichment: cheap, pure additions under `medsoc.*` that run after every vendor mapping
+ * (device class, clinical criticality, advisory/KEV match, EOL OS, credential exposure — DESIGN.md).
+ * Add an enricher to {@link ENRICHERS}; it receives the finished ECS document and may only write
+ * below `doc.medsoc`. Enrichers must stay pure (no I/O, no clock) and fast: they run once per record
+ * on the mapping hot path.
+ */
+import type { EcsDocument, MappingContext } from "./types.ts";
+
+/** Adds `medsoc.*` fields to a mapped document in place. */
+export type Enricher = (doc: EcsDocument, context: MappingContext) => void;
+
+/** The enrichers, in order. Empty in the first version: the mapping stays lean. */
+export const ENRICHERS: readonly Enricher[] = [];
+
+/** Runs every enricher over the document and returns it. */
+export function enrich(doc: EcsDocument, context: MappingContext): EcsDocument {
+  for (const enricher of ENRICHERS) enricher(doc, context);
+  return doc;
+}

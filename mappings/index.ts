@@ -1,0 +1,123 @@
+/**
+ * The mapping registry: explicit, no side-effect imports (STYLE: registries are explicit). Each
+ * source lists its streams; the pairs are part of the stable CLI contract
+ * (`medsoc normalize <source> <stream>`).
+ */
+import { armisMappings } from "./armis/index.ts";
+import { enrich } from "./enrich.ts";
+import { MappingError, UnknownStreamError } from "./errors.ts";
+import { pipelineErrorDocument } from "./pipeline-error.ts";
+import type { EcsDocument, Mapper, MappingContext } from "./types.ts";
+
+export { MappingError, UnknownStreamError } from "./errors.ts";
+export { pipelineErrorDocument } from "./pipeline-error.ts";
+export type { EcsDocument, Mapper, MappingContext } from "./types.ts";
+
+/** Source → stream → mapping. */
+export const registry = {
+  armis: armisMappings,
+} as const satisfies Readonly<Record<string, Readonly<Record<string, Mapper>>>>;
+
+/** A source id with mappings (`armis`). */
+export type SourceId = keyof typeof registry;
+
+/** One mapped (source, stream) pair. */
+export interface StreamRef {
+  source: string;
+  stream: string;
+}
+
+/** The per-record part of a {@link MappingContext}: everything except source and stream. */
+export type MappingOptions = Omit<MappingContext, "source" | "stream">;
+
+/** Every (source, stream) pair that has a mapping, in registry order. */
+export function listStreams(): StreamRef[] {
+  const out: StreamRef[] = [];
+  for (const [source, streams] of Object.entries(registry)) {
+    for (const stream of Object.keys(streams)) out.push({ source, stream });
+  }
+  return out;
+}
+
+/** The mapping of a pair; {@link UnknownStreamError} (permanent) listing the valid pairs otherwise. */
+export function getMapper(source: string, stream: string): Mapper {
+  const streams: Readonly<Record<string, Mapper>> | undefined = Object.hasOwn(registry, source)
+    ? registry[source as SourceId]
+    : undefined;
+  const mapper = streams !== undefined && Object.hasOwn(streams, stream) ? streams[stream] : undefined;
+  if (mapper === undefined) {
+    throw new UnknownStreamError(
+      source,
+      stream,
+      listStreams().map((s) => `${s.source}/${s.stream}`),
+    );
+  }
+  return mapper;
+}
+
+/**
+ * Maps one vendor record and runs the enrichers. Throws {@link MappingError} when the record cannot
+ * be mapped and {@link UnknownStreamError} for an unknown pair.
+ */
+export function mapRecord(source: string, stream: string, record: unknown, ctx: MappingOptions): EcsDocument {
+  const context: MappingContext = { ...ctx, source, stream };
+  return enrich(getMapper(source, stream)(record, context), context);
+}
+
+/**
+ * Maps one raw input line (one JSON record). Never throws for bad input: a blank line, malformed
+ * JSON, a record the mapping refuses, or a bug in a mapping all give a `pipeline_error` document
+ * that keeps the line in `event.original`.
+ */
+export type LineMapper = (line: string, options: Omit<MappingOptions, "original">) => EcsDocument;
+
+/** A {@link LineMapper} for one pair; {@link UnknownStreamError} for an unknown pair (checked now). */
+export function createLineMapper(source: string, stream: string): LineMapper {
+  const mapper = getMapper(source, stream);
+  return (line, options) => {
+    const context: MappingContext = {
+      source,
+      stream,
+      ingestedAt: options.ingestedAt,
+      preserveOriginal: options.preserveOriginal,
+      original: line,
+    };
+    if (line.trim() === "") {
+      return pipelineErrorDocument(line, new MappingError("empty_line", "empty input line"), context);
+    }
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      return pipelineErrorDocument(
+        line,
+        new MappingError("malformed_json", `parsing JSON: ${detail}`, { cause: error }),
+        context,
+      );
+    }
+    try {
+      return enrich(mapper(record, context), context);
+    } catch (error) {
+      const reason =
+        error instanceof MappingError
+          ? error
+          : new MappingError(
+              "unexpected",
+              `mapping ${source}/${stream} failed unexpectedly: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+              { cause: error },
+            );
+      return pipelineErrorDocument(line, reason, context);
+    }
+  };
+}
+
+/** One-shot form of {@link createLineMapper}. */
+export function mapLine(
+  source: string,
+  stream: string,
+  line: string,
+  options: Omit<MappingOptions, "original">,
+): EcsDocument {
+  return createLineMapper(source, stream)(line, options);
+}

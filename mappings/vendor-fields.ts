@@ -1,0 +1,189 @@
+/**
+ * The vendor record kept under `<vendor>.<stream>.*` (DESIGN.md, Mapping contract): keys in
+ * snake_case at every depth, empty and placeholder values removed, and the fields a vendor table
+ * names coerced to one type (ids to strings, numbers, booleans, timestamps to UTC ms, scalars that
+ * are sometimes arrays to arrays), so the vendor namespace keeps one mapping in Elasticsearch.
+ */
+import { MappingError } from "./errors.ts";
+import { bool, isPlaceholder, num, str, timestamp, trimmed } from "./values.ts";
+
+/** How one vendor field is coerced. */
+export type FieldKind = "id" | "num" | "bool" | "date" | "list";
+
+/** One entry of a vendor field table. */
+export interface FieldSpec {
+  /** Output key; defaults to the snake_case form of the vendor key. */
+  readonly name?: string;
+  /** Coercion; the default keeps the JSON type and recurses into objects and arrays. */
+  readonly kind?: FieldKind;
+}
+
+/** Vendor key (as the vendor spells it, at any depth) → its spec. */
+export type FieldTable = ReadonlyMap<string, FieldSpec>;
+
+/** Deeper records are refused rather than risk the stack on hostile input. */
+export const MAX_DEPTH = 32;
+
+const SNAKE_CACHE = new Map<string, string>();
+const SNAKE_CACHE_LIMIT = 10_000;
+
+function isUpper(c: number): boolean {
+  return c >= 65 && c <= 90;
+}
+function isLowerOrDigit(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+}
+
+/**
+ * `camelCase` → `camel_case`, `statusChangeTime` → `status_change_time`, `cvssScoreV4` →
+ * `cvss_score_v4`, `HTTPServer` → `http_server`. Results are cached (bounded).
+ */
+export function snakeCase(key: string): string {
+  const cached = SNAKE_CACHE.get(key);
+  if (cached !== undefined) return cached;
+  let out = "";
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (isUpper(c)) {
+      const prev = i > 0 ? key.charCodeAt(i - 1) : 0;
+      const next = i + 1 < key.length ? key.charCodeAt(i + 1) : 0;
+      if (i > 0 && (isLowerOrDigit(prev) || (isUpper(prev) && next >= 97 && next <= 122))) out += "_";
+      out += String.fromCharCode(c + 32);
+    } else if (c === 32 || c === 45 || c === 46) {
+      out += "_"; // space, dash and dot would create odd or nested field names
+    } else {
+      out += key[i];
+    }
+  }
+  if (SNAKE_CACHE.size < SNAKE_CACHE_LIMIT) SNAKE_CACHE.set(key, out);
+  return out;
+}
+
+/**
+ * Generic value: strings without placeholders, numbers, booleans, objects and arrays recursively
+ * (nested keys looked up in `table`); undefined when nothing is left.
+ */
+export function plain(v: unknown, table: FieldTable, depth = 1): unknown {
+  switch (typeof v) {
+    case "string": {
+      const s = trimmed(v);
+      return isPlaceholder(s) ? undefined : s;
+    }
+    case "number":
+      return Number.isFinite(v) ? v : undefined;
+    case "boolean":
+      return v;
+    case "object":
+      if (v === null) return undefined;
+      if (Array.isArray(v)) return list(v, table, depth);
+      return vendorObject(v as Record<string, unknown>, table, depth + 1);
+    default:
+      return undefined;
+  }
+}
+
+function list(items: readonly unknown[], table: FieldTable, depth: number): unknown[] | undefined {
+  let out: unknown[] | undefined;
+  for (const item of items) {
+    const x = plain(item, table, depth);
+    if (x === undefined) continue;
+    if (out === undefined) out = [x];
+    else out.push(x);
+  }
+  return out;
+}
+
+/** Applies a scalar coercion to a value or to each element of an array. */
+export function each(v: unknown, f: (x: unknown) => unknown): unknown {
+  if (!Array.isArray(v)) return f(v);
+  let out: unknown[] | undefined;
+  for (const item of v) {
+    const x = f(item);
+    if (x === undefined) continue;
+    if (out === undefined) out = [x];
+    else out.push(x);
+  }
+  return out;
+}
+
+/** Converts one vendor value as `kind` says (see {@link FieldKind}); undefined when nothing is left. */
+export function coerce(v: unknown, kind: FieldKind | undefined, table: FieldTable, depth = 1): unknown {
+  switch (kind) {
+    case "id":
+      return each(v, str);
+    case "num":
+      return each(v, num);
+    case "bool":
+      return each(v, bool);
+    case "date":
+      return each(v, timestamp);
+    case "list": {
+      if (Array.isArray(v)) return list(v, table, depth);
+      const x = plain(v, table, depth);
+      return x === undefined ? undefined : [x];
+    }
+    default:
+      return plain(v, table, depth);
+  }
+}
+
+/**
+ * Converts one vendor object for the vendor namespace; undefined when nothing is left.
+ * Throws {@link MappingError} (`invalid_record`) beyond {@link MAX_DEPTH} levels of nesting.
+ */
+export function vendorObject(
+  obj: Readonly<Record<string, unknown>>,
+  table: FieldTable,
+  depth = 0,
+): Record<string, unknown> | undefined {
+  if (depth > MAX_DEPTH)
+    throw new MappingError("invalid_record", `record nested deeper than ${MAX_DEPTH} levels`);
+  const out: Record<string, unknown> = {};
+  let empty = true;
+  for (const key in obj) {
+    const v = obj[key];
+    if (v === null || v === undefined || v === "") continue;
+    const spec = table.get(key);
+    // Nested objects and arrays come back undefined when nothing is left in them.
+    const x = coerce(v, spec?.kind, table, depth);
+    if (x === undefined) continue;
+    out[spec?.name ?? snakeCase(key)] = x;
+    empty = false;
+  }
+  return empty ? undefined : out;
+}
+
+/**
+ * Adds the fields of `obj` that `known` does not list to `out` (generic conversion). Vendors add
+ * fields over time; nothing they send is dropped from the vendor namespace.
+ */
+export function addUnknownFields(
+  obj: Readonly<Record<string, unknown>>,
+  out: Record<string, unknown>,
+  known: ReadonlySet<string>,
+  table: FieldTable,
+): void {
+  for (const key in obj) {
+    if (known.has(key)) continue;
+    const v = obj[key];
+    if (v === null || v === undefined || v === "") continue;
+    const spec = table.get(key);
+    const x = coerce(v, spec?.kind, table, 1);
+    if (x !== undefined) out[spec?.name ?? snakeCase(key)] = x;
+  }
+}
+
+/** True when the object has no own enumerable key. */
+export function isEmptyObject(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
+/** Builds a field table from a compact literal. */
+export function fieldTable(entries: Readonly<Record<string, FieldSpec | FieldKind>>): FieldTable {
+  const map = new Map<string, FieldSpec>();
+  for (const [key, spec] of Object.entries(entries)) {
+    map.set(key, typeof spec === "string" ? { kind: spec } : spec);
+  }
+  return map;
+}
