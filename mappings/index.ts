@@ -60,7 +60,13 @@ export function getMapper(source: string, stream: string): Mapper {
  * be mapped and {@link UnknownStreamError} for an unknown pair.
  */
 export function mapRecord(source: string, stream: string, record: unknown, ctx: MappingOptions): EcsDocument {
-  const context: MappingContext = { ...ctx, source, stream };
+  const context: MappingContext = {
+    source,
+    stream,
+    ingestedAt: ctx.ingestedAt,
+    preserveOriginal: ctx.preserveOriginal,
+    original: ctx.original,
+  };
   return enrich(getMapper(source, stream)(record, context), context);
 }
 

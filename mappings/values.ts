@@ -197,9 +197,31 @@ const HEX = "0123456789ABCDEF";
 export function mac(v: unknown): string | undefined {
   if (typeof v !== "string") return undefined;
   if (v.length === 17 && isSeparatedMac(v)) {
-    // The usual shape (AA:BB:… or aa-bb-…): native upper-casing and replacing beat a char loop.
-    const upper = v.toUpperCase();
-    return v.charCodeAt(2) === 58 ? upper.replaceAll(":", "-") : upper;
+    // The usual shape (AA:BB:… or aa-bb-…), built in one call: replaceAll and concatenation are
+    // several times slower here.
+    const u = (i: number): number => {
+      const c = v.charCodeAt(i);
+      return c >= 97 ? c - 32 : c;
+    };
+    return String.fromCharCode(
+      u(0),
+      u(1),
+      45,
+      u(3),
+      u(4),
+      45,
+      u(6),
+      u(7),
+      45,
+      u(9),
+      u(10),
+      45,
+      u(12),
+      u(13),
+      45,
+      u(15),
+      u(16),
+    );
   }
   let out = "";
   let digits = 0;
