@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { Redis } from "ioredis";
 import { connectorSchemas, createConnector } from "../connectors/index.ts";
 import { type ComponentSchemas, loadConfigFile, type MedsocConfig, validateConfig } from "../core/config.ts";
+import { RetryableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
 import { createApi } from "./api.ts";
@@ -83,6 +84,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
 
   const metrics = new Metrics();
   const q = config.queue;
+  // Producers fail fast (BullMQ production guide): an unreachable Redis at start is a clear error,
+  // not workers waiting forever. Once running, workers wait for Redis to come back.
+  if (q.driver === "bullmq") await checkRedis(q.redisUrl);
   const driver = createQueueDriver(
     q.driver === "bullmq"
       ? {
@@ -208,6 +212,39 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   await driver.close();
   for (const c of cleanups.reverse()) await c();
   return summary;
+}
+
+/** Connects once to Redis and PINGs it; throws a clear error when it does not answer. */
+export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
+  const where = (() => {
+    try {
+      const u = new URL(url);
+      return `${u.hostname}:${u.port || "6379"}`;
+    } catch {
+      return "the configured address";
+    }
+  })();
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  let lastError: Error | undefined;
+  redis.on("error", (error: Error) => {
+    lastError = error;
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    throw new RetryableError(
+      `queue.redisUrl: redis at ${where} is not reachable (${(lastError ?? (error as Error)).message}); start Redis or use queue.driver: memory`,
+    );
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function summarize(metrics: Metrics, started: number, sinkNames: string[]): Promise<StartSummary> {
