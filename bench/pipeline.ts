@@ -27,7 +27,12 @@ await writeFile(
       {
         type: "armis",
         streams: ["device"],
-        config: { baseUrl: armisUrl, secretKey: secret, pageSize: Number(process.env.BENCH_PAGE_SIZE ?? 1000), initialLookbackSeconds: 0 },
+        config: {
+          baseUrl: armisUrl,
+          secretKey: secret,
+          pageSize: Number(process.env.BENCH_PAGE_SIZE ?? 1000),
+          initialLookbackSeconds: 0,
+        },
       },
     ],
     sinks: { elasticsearch: { node: esUrl, concurrency: 2 } },

@@ -6,7 +6,8 @@
  *   pipeline  simulated fleet over HTTP → BullMQ/Redis → mapping → Elasticsearch bulk double,
  *             devices/s and peak RSS of the worker process, at two fleet sizes.
  *
- * Options: `--only mapping|pipeline`, `--sizes 200000,1000000`, `--mapping-records 50000`.
+ * Options: `--only mapping|pipeline`, `--sizes 200000,1000000`, `--mapping-records 50000`,
+ * `--worker-node-options "--max-old-space-size=192"` (flags of the measured worker process).
  */
 import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -23,8 +24,11 @@ const { values } = parseArgs({
     only: { type: "string" },
     sizes: { type: "string", default: "200000,1000000" },
     "mapping-records": { type: "string", default: "50000" },
+    /** Node options of the measured worker process, e.g. "--max-old-space-size=192". */
+    "worker-node-options": { type: "string", default: "" },
   },
 });
+const workerNodeOptions = String(values["worker-node-options"]).split(/\s+/).filter(Boolean);
 
 function rate(n: number, ns: bigint): number {
   return n / (Number(ns) / 1e9);
@@ -93,7 +97,7 @@ async function benchPipeline(devices: number) {
     control: string;
   };
   try {
-    const worker = runChild([join(here, "pipeline.ts"), urls.armis, urls.secret, urls.es]);
+    const worker = runChild([join(here, "pipeline.ts"), urls.armis, urls.secret, urls.es], workerNodeOptions);
     const result = JSON.parse(await worker.firstLine) as {
       seconds: number;
       polled: number;
@@ -148,6 +152,7 @@ if (!values.only || values.only === "pipeline") {
   const first = runs[0];
   const last = runs[runs.length - 1];
   results.pipeline = {
+    workerNodeOptions,
     runs,
     rssRatioLargestToSmallest:
       first && last ? Number((last.peakRssMB / first.peakRssMB).toFixed(2)) : undefined,
