@@ -72,8 +72,11 @@ function benchMapping(count: number) {
   };
 }
 
-function runChild(args: string[]): { child: ReturnType<typeof spawn>; firstLine: Promise<string> } {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+function runChild(
+  args: string[],
+  nodeOptions: string[] = [],
+): { child: ReturnType<typeof spawn>; firstLine: Promise<string> } {
+  const child = spawn(process.execPath, [...nodeOptions, "--import", "tsx", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const firstLine = new Promise<string>((resolve, reject) => {
