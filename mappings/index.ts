@@ -65,6 +65,7 @@ export function mapRecord(source: string, stream: string, record: unknown, ctx: 
     stream,
     ingestedAt: ctx.ingestedAt,
     preserveOriginal: ctx.preserveOriginal,
+    preserveDuplicateVendorFields: ctx.preserveDuplicateVendorFields,
     original: ctx.original,
   };
   return enrich(getMapper(source, stream)(record, context), context);
@@ -86,6 +87,7 @@ export function createLineMapper(source: string, stream: string): LineMapper {
       stream,
       ingestedAt: options.ingestedAt,
       preserveOriginal: options.preserveOriginal,
+      preserveDuplicateVendorFields: options.preserveDuplicateVendorFields,
       original: line,
     };
     if (line.trim() === "") {

@@ -20,6 +20,16 @@ export interface MappingContext {
   ingestedAt: string;
   /** Keep the raw vendor JSON in `event.original`. @defaultValue false */
   preserveOriginal?: boolean;
+  /**
+   * Keep in the vendor namespace (`armis.<stream>.*`) the vendor fields whose value the mapping
+   * also copied, unchanged in meaning, to an ECS field (`armis.device.mac_address` next to
+   * `host.mac`, …). Off, each mapper leaves them out (the fields it drops are listed in its TSDoc),
+   * as Elastic's integrations do unless the `preserve_duplicate_custom_fields` tag is set. Fields
+   * that carry anything the ECS copy lacks (a severity label, an invalid IP address, a fallback
+   * source) are always kept.
+   * @defaultValue false
+   */
+  preserveDuplicateVendorFields?: boolean;
   /** The raw line as received, when available (used for `event.original` and pipeline errors). */
   original?: string;
 }

@@ -118,6 +118,25 @@ export function strList(v: unknown): string[] | undefined {
   return s === undefined ? undefined : [s];
 }
 
+/**
+ * How many non-placeholder strings `v` holds (a string counts 1, an array each string element;
+ * `null` elements are skipped), or -1 when it holds anything else (a number, an object, a nested
+ * array). Lets a mapping tell cheaply whether a list it built kept every vendor value.
+ */
+export function stringCount(v: unknown): number {
+  if (typeof v === "string") return isPlaceholder(trimmed(v)) ? 0 : 1;
+  if (!Array.isArray(v)) return v === null || v === undefined ? 0 : -1;
+  let n = 0;
+  for (const item of v) {
+    if (typeof item === "string") {
+      if (!isPlaceholder(trimmed(item))) n++;
+    } else if (item !== null && item !== undefined) {
+      return -1;
+    }
+  }
+  return n;
+}
+
 /** Like {@link strList}, lower-cased. */
 export function lowerList(v: unknown): string[] | undefined {
   const list = strList(v);

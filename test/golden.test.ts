@@ -7,8 +7,9 @@
  *    `event.kind: asset` (DESIGN.md) where Elastic writes `event`; the harness asserts `asset`
  *    explicitly and compares everything else.
  * 2. medsoc's own golden files (`test/golden/<vendor>/<stream>/<name>.ndjson` →
- *    `<name>.expected.json`, full documents). Regenerate them with
- *    `MEDSOC_UPDATE_GOLDEN=1 node --import tsx --test test/golden.test.ts`.
+ *    `<name>.expected.json`, full documents with the default options, and
+ *    `<name>.preserve.expected.json`, the same input mapped with `preserveDuplicateVendorFields`).
+ *    Regenerate them with `MEDSOC_UPDATE_GOLDEN=1 node --import tsx --test test/golden.test.ts`.
  *
  * Every document produced here must pass the ECS validator.
  */
@@ -35,10 +36,16 @@ function readLines(path: string): string[] {
   return lines;
 }
 
-function mapFile(source: string, stream: string, path: string): EcsDocument[] {
+function mapFile(
+  source: string,
+  stream: string,
+  path: string,
+  preserveDuplicateVendorFields = false,
+): EcsDocument[] {
   const map = createLineMapper(source, stream);
+  const options = { ingestedAt: INGESTED_AT, preserveDuplicateVendorFields };
   // JSON round trip: the golden files hold what the sinks would write.
-  return readLines(path).map((line) => JSON.parse(JSON.stringify(map(line, { ingestedAt: INGESTED_AT }))));
+  return readLines(path).map((line) => JSON.parse(JSON.stringify(map(line, options))));
 }
 
 function assertValidEcs(doc: EcsDocument, where: string): void {
@@ -156,6 +163,8 @@ interface GoldenFile {
   stream: string;
   input: string;
   expected: string;
+  /** Mapped with `preserveDuplicateVendorFields: true`. */
+  preserve: boolean;
 }
 
 function goldenFiles(): GoldenFile[] {
@@ -167,7 +176,15 @@ function goldenFiles(): GoldenFile[] {
       for (const name of readdirSync(dir).sort()) {
         if (!name.endsWith(".ndjson")) continue;
         const base = name.slice(0, -".ndjson".length);
-        files.push({ source, stream, input: join(dir, name), expected: join(dir, `${base}.expected.json`) });
+        const input = join(dir, name);
+        files.push({ source, stream, input, expected: join(dir, `${base}.expected.json`), preserve: false });
+        files.push({
+          source,
+          stream,
+          input,
+          expected: join(dir, `${base}.preserve.expected.json`),
+          preserve: true,
+        });
       }
     }
   }
@@ -181,9 +198,9 @@ describe("golden: medsoc files", () => {
     for (const s of ["armis/device", "armis/alert", "armis/vulnerability"]) assert.ok(streams.has(s), s);
   });
   for (const file of files) {
-    const label = `${file.source}/${file.stream}/${file.input.split("/").pop()}`;
+    const label = `${file.source}/${file.stream}/${file.input.split("/").pop()}${file.preserve ? " (preserveDuplicateVendorFields)" : ""}`;
     it(label, () => {
-      const docs = mapFile(file.source, file.stream, file.input);
+      const docs = mapFile(file.source, file.stream, file.input, file.preserve);
       for (const [i, doc] of docs.entries()) assertValidEcs(doc, `${label} line ${i + 1}`);
       if (UPDATE) {
         writeFileSync(file.expected, `${JSON.stringify({ expected: docs }, null, 2)}\n`);

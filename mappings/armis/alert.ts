@@ -1,8 +1,17 @@
 import { asRecord, documentId, ECS_VERSION, finishEvent, isEmpty } from "../document.ts";
 import type { EcsDocument, MappingContext } from "../types.ts";
-import { severityScore, str, strList, timestamp } from "../values.ts";
+import { severityScore, str, stringCount, strList, timestamp } from "../values.ts";
 import { ARMIS_OBSERVER_PRODUCT, ARMIS_OBSERVER_VENDOR } from "./fields.ts";
-import { armisAlertVendor } from "./vendor.ts";
+import {
+  ALERT_ALERT_ID,
+  ALERT_DESCRIPTION,
+  ALERT_DEVICE_IDS,
+  ALERT_MITRE_ATTACK_LABELS,
+  ALERT_POLICY_ID,
+  ALERT_POLICY_TITLE,
+  ALERT_TIME,
+  armisAlertVendor,
+} from "./vendor.ts";
 
 /**
  * Armis alert → ECS (`event.kind: alert`), following Elastic's `armis.alert` pipeline (reference
@@ -11,12 +20,20 @@ import { armisAlertVendor } from "./vendor.ts";
  * there is no description), `rule.id`/`rule.name` = `policyId`/`policyTitle`, `host.id` and
  * `related.hosts` = `deviceIds` as strings, `threat.technique.name` = `mitreAttackLabels`.
  * The document id hashes (`alertId`, `time`) like Elastic's fingerprint processor.
+ *
+ * Unless `preserveDuplicateVendorFields` is set, `armis.alert.*` leaves out the fields copied
+ * above (Elastic's `remove_custom_duplicate_fields` list), each only when its ECS copy was made
+ * for this record: `alert_id` (`event.id`), `time` (`@timestamp`), `description` (`message`),
+ * `policy_id` (`rule.id`), `policy_title` (`rule.name`), `device_ids` (`host.id`), and
+ * `mitre_attack_labels` (`threat.technique.name`) when it holds only strings.
+ *
+ * Always kept: `severity` (the label; `event.severity` is a number), `title` (even when it
+ * becomes `message`), `status_change_time` (even when it becomes `@timestamp`), and the rest.
  */
 export function mapArmisAlert(record: unknown, ctx: MappingContext): EcsDocument {
   const r = asRecord(record, "armis alert");
-  const vendor = armisAlertVendor(r);
   const id = str(r.alertId);
-  const time = typeof vendor?.time === "string" ? vendor.time : timestamp(r.time);
+  const time = timestamp(r.time);
   const docId = documentId(ctx, record, id, time, "armis alert");
 
   const event: Record<string, unknown> = { kind: "alert" };
@@ -32,7 +49,8 @@ export function mapArmisAlert(record: unknown, ctx: MappingContext): EcsDocument
     observer: { vendor: ARMIS_OBSERVER_VENDOR, product: ARMIS_OBSERVER_PRODUCT },
     medsoc: { doc_id: docId, source: ctx.source, stream: ctx.stream },
   };
-  const message = str(r.description) ?? str(r.title);
+  const description = str(r.description);
+  const message = description ?? str(r.title);
   if (message !== undefined) doc.message = message;
 
   const rule: Record<string, unknown> = {};
@@ -50,6 +68,17 @@ export function mapArmisAlert(record: unknown, ctx: MappingContext): EcsDocument
   const techniques = strList(r.mitreAttackLabels);
   if (techniques !== undefined) doc.threat = { technique: { name: techniques } };
 
+  let omit = 0;
+  if (ctx.preserveDuplicateVendorFields !== true) {
+    if (id !== undefined) omit |= ALERT_ALERT_ID;
+    if (time !== undefined) omit |= ALERT_TIME;
+    if (description !== undefined) omit |= ALERT_DESCRIPTION;
+    if (ruleId !== undefined) omit |= ALERT_POLICY_ID;
+    if (ruleName !== undefined) omit |= ALERT_POLICY_TITLE;
+    if (devices !== undefined) omit |= ALERT_DEVICE_IDS;
+    if (techniques !== undefined && stringCount(r.mitreAttackLabels) > 0) omit |= ALERT_MITRE_ATTACK_LABELS;
+  }
+  const vendor = armisAlertVendor(r, omit);
   if (vendor !== undefined) doc.armis = { alert: vendor };
   return doc;
 }

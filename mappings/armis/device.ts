@@ -1,8 +1,23 @@
 import { asRecord, documentId, ECS_VERSION, finishEvent, isEmpty } from "../document.ts";
 import type { EcsDocument, MappingContext } from "../types.ts";
-import { ipList, lowerList, macList, num, str, strList, timestamp, union } from "../values.ts";
+import { ipList, lowerList, macList, num, str, stringCount, strList, timestamp, union } from "../values.ts";
 import { ARMIS_OBSERVER_PRODUCT, ARMIS_OBSERVER_VENDOR } from "./fields.ts";
-import { armisDeviceVendor } from "./vendor.ts";
+import {
+  armisDeviceVendor,
+  DEVICE_CATEGORY,
+  DEVICE_FIRST_SEEN,
+  DEVICE_ID,
+  DEVICE_IP_ADDRESS,
+  DEVICE_LAST_SEEN,
+  DEVICE_MAC_ADDRESS,
+  DEVICE_MANUFACTURER,
+  DEVICE_MODEL,
+  DEVICE_NAMES,
+  DEVICE_OPERATING_SYSTEM,
+  DEVICE_OPERATING_SYSTEM_VERSION,
+  DEVICE_RISK_LEVEL,
+  DEVICE_USER_IDS,
+} from "./vendor.ts";
 
 /**
  * Armis device (inventory snapshot) → ECS, following Elastic's `armis.device` pipeline
@@ -14,17 +29,30 @@ import { armisDeviceVendor } from "./vendor.ts";
  * `ipAddress`, `related.ip` = `ipAddress` + `ipv6`, `host.mac` upper-dash, `host.os.family` =
  * `operatingSystem` lower-cased, `host.risk.static_score` = `riskLevel`, `host.type` = `category`,
  * `device.manufacturer`, `device.model.name` = `model`, `user.id` = `userIds`.
+ *
+ * Unless `preserveDuplicateVendorFields` is set, `armis.device.*` leaves out the fields copied
+ * above (Elastic's `remove_custom_duplicate_fields` list), each only when its ECS copy was made
+ * for this record and holds the same information:
+ * - `id` (`host.id`), `first_seen` (`event.start`), `last_seen` (`@timestamp`), `manufacturer`
+ *   (`device.manufacturer`), `model` (`device.model.name`), `operating_system_version`
+ *   (`host.os.version`), `risk_level` (`host.risk.static_score`), `user_ids` (`user.id`),
+ *   `category` (`host.type`);
+ * - `operating_system` (`host.os.family`, lower-cased) and `names` (`host.name`, lower-cased)
+ *   when `names` holds only strings;
+ * - `ip_address` (`host.ip`) and `mac_address` (`host.mac`, upper-dash) when every address is a
+ *   valid, distinct string that reached the ECS list (an invalid one keeps the vendor list whole).
+ *
+ * Always kept: `name` (even when `host.name` falls back to it), `ip_v6` (only in `related.ip`).
  */
 export function mapArmisDevice(record: unknown, ctx: MappingContext): EcsDocument {
   const r = asRecord(record, "armis device");
-  const vendor = armisDeviceVendor(r);
   const id = str(r.id);
-  // The vendor namespace already holds the normalised timestamps (when they are scalars).
-  const lastSeen = typeof vendor?.last_seen === "string" ? vendor.last_seen : timestamp(r.lastSeen);
-  const firstSeen = typeof vendor?.first_seen === "string" ? vendor.first_seen : timestamp(r.firstSeen);
+  const lastSeen = timestamp(r.lastSeen);
+  const firstSeen = timestamp(r.firstSeen);
   const docId = documentId(ctx, record, id, lastSeen, "armis device");
 
-  const names = lowerList(r.names) ?? lowerList(r.name);
+  const fromNames = lowerList(r.names);
+  const names = fromNames ?? lowerList(r.name);
   const ips = ipList(r.ipAddress);
   const ipv6 = ipList(r.ipv6);
   const users = strList(r.userIds);
@@ -76,6 +104,23 @@ export function mapArmisDevice(record: unknown, ctx: MappingContext): EcsDocumen
   if (users !== undefined) related.user = users.slice();
   if (!isEmpty(related)) doc.related = related;
 
+  let omit = 0;
+  if (ctx.preserveDuplicateVendorFields !== true) {
+    if (id !== undefined) omit |= DEVICE_ID;
+    if (firstSeen !== undefined) omit |= DEVICE_FIRST_SEEN;
+    if (lastSeen !== undefined) omit |= DEVICE_LAST_SEEN;
+    if (ips !== undefined && ips.length === stringCount(r.ipAddress)) omit |= DEVICE_IP_ADDRESS;
+    if (macs !== undefined && macs.length === stringCount(r.macAddress)) omit |= DEVICE_MAC_ADDRESS;
+    if (fromNames !== undefined && stringCount(r.names) > 0) omit |= DEVICE_NAMES;
+    if (osFamily !== undefined) omit |= DEVICE_OPERATING_SYSTEM;
+    if (osVersion !== undefined) omit |= DEVICE_OPERATING_SYSTEM_VERSION;
+    if (risk !== undefined) omit |= DEVICE_RISK_LEVEL;
+    if (hostType !== undefined) omit |= DEVICE_CATEGORY;
+    if (manufacturer !== undefined) omit |= DEVICE_MANUFACTURER;
+    if (model !== undefined) omit |= DEVICE_MODEL;
+    if (users !== undefined) omit |= DEVICE_USER_IDS;
+  }
+  const vendor = armisDeviceVendor(r, omit);
   if (vendor !== undefined) doc.armis = { device: vendor };
   return doc;
 }

@@ -152,6 +152,117 @@ describe("armis mappings", () => {
     assert.deepEqual(validateEcs(doc), []);
   });
 
+  it("leaves out vendor fields copied to ECS by default and keeps them with preserveDuplicateVendorFields", () => {
+    const lean = mapRecord("armis", "device", device(), opts);
+    const full = mapRecord("armis", "device", device(), { ...opts, preserveDuplicateVendorFields: true });
+    const leanVendor = (lean.armis as { device: Record<string, unknown> }).device;
+    const fullVendor = (full.armis as { device: Record<string, unknown> }).device;
+    // (a) default: the MAC is in host.mac only
+    assert.deepEqual((lean.host as { mac: unknown }).mac, ["46-A7-4B-5D-B0-76"]);
+    assert.equal(leanVendor.mac_address, undefined);
+    // (b) with the flag: in both
+    assert.deepEqual((full.host as { mac: unknown }).mac, ["46-A7-4B-5D-B0-76"]);
+    assert.deepEqual(fullVendor.mac_address, ["46:A7:4B:5D:B0:76"]);
+    const dropped = [
+      "category",
+      "first_seen",
+      "id",
+      "ip_address",
+      "last_seen",
+      "mac_address",
+      "manufacturer",
+      "model",
+      "names",
+      "operating_system",
+      "operating_system_version",
+      "risk_level",
+      "user_ids",
+    ];
+    for (const key of dropped) {
+      assert.equal(leanVendor[key], undefined, key);
+      assert.notEqual(fullVendor[key], undefined, key);
+    }
+    assert.deepEqual(
+      Object.keys(fullVendor).filter((k) => !dropped.includes(k)),
+      Object.keys(leanVendor),
+    );
+    // Everything outside the vendor namespace is the same in both modes.
+    const { armis: _a, ...leanEcs } = lean;
+    const { armis: _b, ...fullEcs } = full;
+    assert.deepEqual(leanEcs, fullEcs);
+    for (const doc of [lean, full]) assert.deepEqual(validateEcs(doc), [], formatProblems(validateEcs(doc)));
+  });
+
+  it("keeps a duplicated vendor field when its ECS copy lost something", () => {
+    const record = {
+      ...device(),
+      macAddress: ["46:A7:4B:5D:B0:76", "not-a-mac"],
+      ipAddress: ["175.16.199.0", "not-an-ip"],
+      names: ["A", 7],
+      model: ["two", "models"],
+    };
+    const vendor = (mapRecord("armis", "device", record, opts).armis as { device: Record<string, unknown> })
+      .device;
+    assert.deepEqual(vendor.mac_address, ["46:A7:4B:5D:B0:76", "not-a-mac"]);
+    assert.deepEqual(vendor.ip_address, ["175.16.199.0", "not-an-ip"]);
+    assert.deepEqual(vendor.names, ["A", 7]);
+    assert.deepEqual(vendor.model, ["two", "models"]);
+    assert.equal(vendor.id, undefined);
+  });
+
+  it("leaves out duplicated alert and vulnerability fields but keeps the alert severity label", () => {
+    const lean = mapRecord("armis", "alert", alert(), opts);
+    const vendor = (lean.armis as { alert: Record<string, unknown> }).alert;
+    for (const key of [
+      "alert_id",
+      "description",
+      "device_ids",
+      "mitre_attack_labels",
+      "policy_id",
+      "policy_title",
+      "time",
+    ]) {
+      assert.equal(vendor[key], undefined, key);
+    }
+    assert.equal(vendor.severity, "Critical");
+    assert.equal(vendor.title, "[Threat] Heavy Port Scan in Network");
+    const full = mapRecord("armis", "alert", alert(), { ...opts, preserveDuplicateVendorFields: true });
+    assert.equal((full.armis as { alert: Record<string, unknown> }).alert.alert_id, "71");
+
+    const vulnerability = {
+      id: "CVE-2023-40455",
+      cveUid: "CVE-2023-40455",
+      cvssScore: 10,
+      score: 10,
+      severity: "Critical",
+      status: "Open",
+      description: "d",
+      lastDetected: "2025-04-03T13:08:51.667361+00:00",
+      vulnerability_match: {
+        deviceId: 109,
+        lastDetected: "2025-04-03T10:38:59.297015+00:00",
+        status: "Open",
+      },
+    };
+    const v = mapRecord("armis", "vulnerability", vulnerability, opts);
+    assert.deepEqual((v.armis as { vulnerability: unknown }).vulnerability, {
+      last_detected: "2025-04-03T13:08:51.667Z",
+      score: 10,
+      status: "Open",
+      vulnerability_match: { status: "Open" },
+    });
+    const vFull = mapRecord("armis", "vulnerability", vulnerability, {
+      ...opts,
+      preserveDuplicateVendorFields: true,
+    });
+    assert.equal(
+      (vFull.armis as { vulnerability: { vulnerability_match: { device_id: string } } }).vulnerability
+        .vulnerability_match.device_id,
+      "109",
+    );
+    for (const doc of [lean, full, v, vFull]) assert.deepEqual(validateEcs(doc), []);
+  });
+
   it("throws a typed MappingError for records it cannot map", () => {
     const cases: Array<[string, unknown, string]> = [
       ["device", [1, 2], "not_an_object"],

@@ -11,6 +11,7 @@ import {
   num,
   severityScore,
   str,
+  stringCount,
   strList,
   timestamp,
   union,
@@ -177,5 +178,19 @@ describe("mappings/vendor-fields", () => {
     }
     deep.leaf = 1;
     assert.throws(() => vendorObject(root, fieldTable({})), { name: "MappingError", code: "invalid_record" });
+  });
+});
+
+describe("mappings/values: stringCount", () => {
+  it("counts non-placeholder strings and gives -1 for anything else", () => {
+    assert.equal(stringCount("a"), 1);
+    assert.equal(stringCount(" N/A "), 0);
+    assert.equal(stringCount(undefined), 0);
+    assert.equal(stringCount(null), 0);
+    assert.equal(stringCount(["a", "", null, "b", "-"]), 2);
+    assert.equal(stringCount(["a", 1]), -1);
+    assert.equal(stringCount(["a", ["b"]]), -1);
+    assert.equal(stringCount(7), -1);
+    assert.equal(stringCount({ a: "b" }), -1);
   });
 });

@@ -18,14 +18,20 @@ const deviceLines = readFileSync(
 
 type Doc = {
   event: { kind: string; original?: string; ingested: string };
-  host?: { id: string };
+  host?: { id: string; mac?: string[] };
   error?: { code: string };
+  armis?: { device?: Record<string, unknown> };
 };
 
 /** Runs the command over the given input chunks and returns the parsed output documents. */
 async function normalize(
   chunks: Array<string | Buffer>,
-  options: { stream?: string; preserveOriginal?: boolean; maxLineLength?: number } = {},
+  options: {
+    stream?: string;
+    preserveOriginal?: boolean;
+    preserveDuplicateVendorFields?: boolean;
+    maxLineLength?: number;
+  } = {},
 ): Promise<{ code: number; docs: Doc[]; raw: string }> {
   const input = Readable.from(chunks, { objectMode: false });
   const output = new PassThrough();
@@ -38,6 +44,7 @@ async function normalize(
     output,
     now,
     preserveOriginal: options.preserveOriginal,
+    preserveDuplicateVendorFields: options.preserveDuplicateVendorFields,
     maxLineLength: options.maxLineLength,
   });
   const raw = Buffer.concat(received).toString("utf8");
@@ -107,6 +114,18 @@ describe("normalize command", () => {
       assert.equal(doc.event.kind, "asset");
       assert.equal(doc.event.original, line, "CR removed, UTF-8 intact");
     }
+  });
+
+  it("leaves out duplicated vendor fields unless preserveDuplicateVendorFields is set", async () => {
+    const [lean] = (await normalize([`${deviceLines[0]}\n`])).docs;
+    assert.deepEqual(lean?.host?.mac, ["46-A7-4B-5D-B0-76"]);
+    assert.equal(lean?.armis?.device?.mac_address, undefined);
+    assert.equal(lean?.armis?.device?.id, undefined);
+    const [full] = (await normalize([`${deviceLines[0]}\n`], { preserveDuplicateVendorFields: true })).docs;
+    assert.deepEqual(full?.host?.mac, ["46-A7-4B-5D-B0-76"]);
+    assert.deepEqual(full?.armis?.device?.mac_address, ["46:A7:4B:5D:B0:76"]);
+    assert.equal(full?.armis?.device?.id, "469");
+    for (const doc of [lean, full]) assert.deepEqual(validateEcs(doc), []);
   });
 
   it("writes nothing for empty input and no phantom line after a final newline", async () => {

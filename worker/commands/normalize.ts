@@ -31,6 +31,11 @@ export interface NormalizeOptions {
   output: NodeJS.WritableStream;
   /** Keep the raw line in `event.original` of mapped documents. @defaultValue false */
   preserveOriginal?: boolean;
+  /**
+   * Keep the vendor fields that were also copied to ECS fields in the vendor namespace (see
+   * `MappingContext.preserveDuplicateVendorFields`). @defaultValue false
+   */
+  preserveDuplicateVendorFields?: boolean;
   /** Clock for `event.ingested` (read once per input chunk). @defaultValue `() => new Date()` */
   now?: () => Date;
   /** Longest accepted line, in UTF-16 code units. @defaultValue 268435456 (256 Mi) */
@@ -51,6 +56,7 @@ export async function runNormalize(opts: NormalizeOptions): Promise<number> {
   const mapLine = createLineMapper(source, stream);
   const now = opts.now ?? (() => new Date());
   const preserveOriginal = opts.preserveOriginal === true;
+  const preserveDuplicateVendorFields = opts.preserveDuplicateVendorFields === true;
   const maxLineLength = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
 
   let outputError: unknown;
@@ -90,7 +96,7 @@ export async function runNormalize(opts: NormalizeOptions): Promise<number> {
     } else {
       let line = pending.length > 0 ? pending.join("") + last : last;
       if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-      doc = mapLine(line, { ingestedAt, preserveOriginal });
+      doc = mapLine(line, { ingestedAt, preserveOriginal, preserveDuplicateVendorFields });
     }
     pending.length = 0;
     pendingLength = 0;
