@@ -87,6 +87,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Keep the raw vendor JSON in `event.original`. @defaultValue false */
       preserveOriginal: z.boolean().default(false),
+      /**
+       * Keep vendor fields whose value was copied to an ECS field (Elastic's
+       * `preserve_duplicate_custom_fields`). @defaultValue false
+       */
+      preserveDuplicateVendorFields: z.boolean().default(false),
     })
     .prefault({}),
 });

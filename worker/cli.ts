@@ -72,15 +72,27 @@ program
   .requiredOption("--source <id>", "source id, e.g. armis")
   .requiredOption("--stream <name>", "stream name, e.g. device, alert, vulnerability")
   .option("--preserve-original", "keep the raw record in event.original")
-  .action(async (opts: { source: string; stream: string; preserveOriginal?: boolean }) => {
-    process.exitCode = await runNormalize({
-      source: opts.source,
-      stream: opts.stream,
-      input: process.stdin,
-      output: process.stdout,
-      preserveOriginal: Boolean(opts.preserveOriginal),
-    });
-  });
+  .option(
+    "--preserve-duplicate-vendor-fields",
+    "keep vendor fields already copied to ECS fields (Elastic's preserve_duplicate_custom_fields)",
+  )
+  .action(
+    async (opts: {
+      source: string;
+      stream: string;
+      preserveOriginal?: boolean;
+      preserveDuplicateVendorFields?: boolean;
+    }) => {
+      process.exitCode = await runNormalize({
+        source: opts.source,
+        stream: opts.stream,
+        input: process.stdin,
+        output: process.stdout,
+        preserveOriginal: Boolean(opts.preserveOriginal),
+        preserveDuplicateVendorFields: Boolean(opts.preserveDuplicateVendorFields),
+      });
+    },
+  );
 
 program
   .command("validate-config")

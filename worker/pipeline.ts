@@ -54,6 +54,8 @@ export interface PipelineOptions {
   log?: Logger;
   /** Keep `event.original`. @defaultValue false */
   preserveOriginal?: boolean;
+  /** Keep vendor fields already copied to ECS fields (Elastic's `preserve_duplicate_custom_fields`). @defaultValue false */
+  preserveDuplicateVendorFields?: boolean;
   /** Jobs at once per stage. @defaultValue `{poll: 2, map: 2, sink: 2}` */
   concurrency?: { poll: number; map: number; sink: number };
   /** Backpressure bound on waiting batches per downstream queue. @defaultValue 16 */
@@ -92,6 +94,7 @@ export class Pipeline {
   constructor(options: PipelineOptions) {
     this.#o = {
       preserveOriginal: false,
+      preserveDuplicateVendorFields: false,
       concurrency: { poll: 2, map: 2, sink: 2 },
       maxPendingBatches: 16,
       retryDelayMs: 1000,
@@ -250,6 +253,7 @@ export class Pipeline {
       stream: batch.stream,
       ingestedAt,
       preserveOriginal: this.#o.preserveOriginal,
+      preserveDuplicateVendorFields: this.#o.preserveDuplicateVendorFields,
     };
     const docs: EcsDocument[] = [];
     const labels = { stage: "map", source: batch.source, stream: batch.stream };

@@ -117,6 +117,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     metrics,
     log,
     preserveOriginal: config.mapping.preserveOriginal,
+    preserveDuplicateVendorFields: config.mapping.preserveDuplicateVendorFields,
     concurrency: q.concurrency,
     maxPendingBatches: q.maxPendingBatches,
   });

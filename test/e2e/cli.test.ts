@@ -140,6 +140,23 @@ describe("medsoc normalize", () => {
     assert.equal(docs[2].event.original, "{not json");
   });
 
+  test("vendor fields copied to ECS are dropped unless --preserve-duplicate-vendor-fields", async () => {
+    const input = await readFile(join(FIXTURES, "device/test-device.log"), "utf8");
+    const slim = await medsoc(["normalize", "--source", "armis", "--stream", "device"], { input });
+    const full = await medsoc(
+      ["normalize", "--source", "armis", "--stream", "device", "--preserve-duplicate-vendor-fields"],
+      { input },
+    );
+    assert.equal(slim.code, 0, slim.stderr);
+    assert.equal(full.code, 0, full.stderr);
+    const a = JSON.parse(slim.stdout.split("\n")[0] as string);
+    const b = JSON.parse(full.stdout.split("\n")[0] as string);
+    assert.deepEqual(a.host.mac, ["46-A7-4B-5D-B0-76"]);
+    assert.equal(a.armis.device.mac_address, undefined);
+    assert.deepEqual(b.armis.device.mac_address, ["46:A7:4B:5D:B0:76"]);
+    assert.deepEqual(a.host, b.host);
+  });
+
   test("an unknown stream exits 2 and names the valid ones", async () => {
     const run = await medsoc(["normalize", "--source", "armis", "--stream", "devices"]);
     assert.equal(run.code, 2);
@@ -177,6 +194,7 @@ describe("medsoc validate-config", () => {
           "sources:",
           "  - type: armis",
           "    streams: [device, devices]",
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${VAR} reference, as written in medsoc.yaml
           "    config: { baseUrl: not-a-url, secretKey: '${MEDSOC_TEST_MISSING_VAR}' }",
           "  - type: nope",
           "sinks:",
