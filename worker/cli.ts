@@ -6,7 +6,8 @@ import { createLogger } from "../core/log.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
 import { runNormalize } from "./commands/normalize.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
-import { componentSchemas, formatSummary, runStart } from "./run.ts";
+import { createQueueDriver } from "./queue/index.ts";
+import { checkRedis, componentSchemas, formatSummary, runStart } from "./run.ts";
 import { createElasticsearchClient, type ElasticsearchSinkConfig } from "./sinks/elasticsearch.ts";
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad arguments or invalid configuration. */
@@ -103,6 +104,41 @@ program
     process.stdout.write(
       `${file}: valid (${cfg.sourceConfigs.length} source(s), sinks: ${Object.keys(cfg.sinkConfigs).join(", ") || "none"}, queue: ${cfg.queue.driver})\n`,
     );
+  });
+
+program
+  .command("dead-letters")
+  .description("print the dead-letter queue (records and jobs given up on, each with its reason) as NDJSON")
+  .requiredOption("-c, --config <file>", "medsoc.yaml of the deployment (queue.driver: bullmq)")
+  .option("--limit <n>", "print the newest n entries, oldest first", "100")
+  .option("--count", "print only the number of entries")
+  .action(async (opts: { config: string; limit: string; count?: boolean }) => {
+    const cfg = await loadConfigFile(opts.config, componentSchemas());
+    if (cfg.queue.driver !== "bullmq")
+      throw new ConfigError(
+        [
+          {
+            path: "queue.driver",
+            message: "the memory driver keeps dead letters in the process (see out/dead-letter.ndjson)",
+          },
+        ],
+        opts.config,
+      );
+    const limit = Number(opts.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new PermanentError("--limit must be a positive integer");
+    await checkRedis(cfg.queue.redisUrl);
+    const driver = createQueueDriver({
+      kind: "bullmq",
+      redisUrl: cfg.queue.redisUrl,
+      prefix: cfg.queue.prefix,
+    });
+    try {
+      const dlq = driver.deadLetters();
+      if (opts.count) process.stdout.write(`${await dlq.count()}\n`);
+      else for (const entry of await dlq.list(-limit, -1)) process.stdout.write(`${JSON.stringify(entry)}\n`);
+    } finally {
+      await driver.close();
+    }
   });
 
 const setup = program.command("setup").description("install medsoc's resources into a SIEM");

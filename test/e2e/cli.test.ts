@@ -171,6 +171,47 @@ describe("medsoc normalize", () => {
   });
 });
 
+describe("medsoc dead-letters (needs Redis on 127.0.0.1:6379)", () => {
+  test("counts and prints the dead-letter queue of a deployment", async () => {
+    const { createQueueDriver } = await import("../../worker/queue/index.ts");
+    const prefix = `dlcli${process.pid}`;
+    const driver = createQueueDriver({ kind: "bullmq", redisUrl: "redis://127.0.0.1:6379", prefix });
+    const dir = await mkdtemp(join(tmpdir(), "medsoc-e2e-"));
+    try {
+      for (const n of [1, 2, 3])
+        await driver.deadLetters().add({
+          queue: "raw",
+          jobId: `j${n}`,
+          name: "map",
+          data: { n },
+          reason: `mapping armis/device: record ${n} is not an object`,
+          attemptsMade: 1,
+          failedAt: "2026-11-28T00:00:00.000Z",
+        });
+      const file = join(dir, "medsoc.yaml");
+      await writeFile(file, `queue: { driver: bullmq, prefix: ${prefix} }\n`);
+      const count = await medsoc(["dead-letters", "--config", file, "--count"]);
+      assert.equal(count.code, 0, count.stderr);
+      assert.equal(count.stdout.trim(), "3");
+      const list = await medsoc(["dead-letters", "--config", file, "--limit", "2"]);
+      assert.equal(list.code, 0, list.stderr);
+      const entries = list.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(
+        entries.map((e) => e.jobId),
+        ["j2", "j3"],
+      );
+      assert.match(entries[0].reason, /record 2 is not an object/);
+    } finally {
+      await driver.deadLetters().clear();
+      await driver.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("medsoc validate-config", () => {
   test("the shipped example is valid", async () => {
     const run = await medsoc(
