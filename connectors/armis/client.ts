@@ -5,7 +5,7 @@
 import type { Dispatcher } from "undici";
 import { AuthError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { JsonClient, UnauthorizedError } from "../http.ts";
+import { JsonClient, readCaFile, UnauthorizedError } from "../http.ts";
 import type { ArmisConfig } from "./config.ts";
 import type { ArmisTokenResponse } from "./records.ts";
 
@@ -36,13 +36,18 @@ export class ArmisClient {
   readonly #issued: string[] = [];
 
   constructor(config: ArmisConfig, deps: ArmisClientDeps = {}) {
+    if (config.tls.verify === false)
+      (deps.log ?? silentLogger).warn(
+        { source: "armis", baseUrl: config.baseUrl },
+        "TLS certificate verification is turned off for this connector (tls.verify: false).",
+      );
     this.#config = config;
     this.#base = config.baseUrl.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
     this.#log = deps.log ?? silentLogger;
     this.#now = deps.now ?? Date.now;
     this.#http = new JsonClient({
       component: "armis",
-      tls: config.tls,
+      tls: { verify: config.tls.verify, ca: readCaFile(config.tls.caFile, "armis") },
       dispatcher: deps.dispatcher,
       retry: config.retry,
       timeoutMs: config.timeoutMs,

@@ -32,8 +32,8 @@ export const armisTlsSchema = z
      * @defaultValue true
      */
     verify: z.boolean().default(true),
-    /** Extra CA certificates (PEM) to trust, for a tenant behind a private CA. @defaultValue none */
-    ca: z.string().min(1).optional(),
+    /** PEM file with extra CA certificates to trust, for a tenant behind a private CA. @defaultValue the system CAs */
+    caFile: z.string().min(1).optional(),
   })
   .describe("TLS settings");
 
