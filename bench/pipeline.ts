@@ -1,44 +1,13 @@
 /**
- * Child process of the pipeline benchmark: the real `medsoc start --once` wiring (BullMQ on Redis,
- * Armis connector over HTTP, mapping, Elasticsearch sink) against the doubles. Prints one JSON line.
+ * Child process of the pipeline benchmark: the real `medsoc start --once --config` wiring (BullMQ on
+ * Redis, Armis connector over HTTP, mapping, Elasticsearch sink) against the doubles. Prints one
+ * JSON line. Arguments: the config file and its Redis prefix (its keys are deleted at the end).
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Redis } from "ioredis";
 import { silentLogger } from "../core/log.ts";
 import { runStart } from "../worker/run.ts";
 
-const [armisUrl, secret, esUrl, redisUrl = "redis://127.0.0.1:6379"] = process.argv.slice(2);
-const prefix = `bench${Date.now()}`;
-const dir = await mkdtemp(join(tmpdir(), "medsoc-bench-"));
-const configFile = join(dir, "medsoc.yaml");
-await writeFile(
-  configFile,
-  JSON.stringify({
-    queue: {
-      driver: "bullmq",
-      redisUrl,
-      prefix,
-      concurrency: { poll: 1, map: 2, sink: 2 },
-      maxPendingBatches: 8,
-    },
-    sources: [
-      {
-        type: "armis",
-        streams: ["device"],
-        config: {
-          baseUrl: armisUrl,
-          secretKey: secret,
-          pageSize: Number(process.env.BENCH_PAGE_SIZE ?? 1000),
-          initialLookbackSeconds: 0,
-        },
-      },
-    ],
-    sinks: { elasticsearch: { node: esUrl, concurrency: 2 } },
-    api: { enabled: false },
-  }),
-);
+const [configFile = "", prefix = "", redisUrl = "redis://127.0.0.1:6379"] = process.argv.slice(2);
 
 let peakSampled = 0;
 const sampler = setInterval(() => {
@@ -57,7 +26,6 @@ do {
   if (keys.length) await redis.del(...keys);
 } while (cursor !== "0");
 redis.disconnect();
-await rm(dir, { recursive: true, force: true });
 
 process.stdout.write(
   `${JSON.stringify({

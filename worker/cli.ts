@@ -43,6 +43,7 @@ program
   )
   .option("-c, --config <file>", "medsoc.yaml for the production wiring (Redis, Elasticsearch, Splunk HEC)")
   .option("--once", "poll every stream until exhausted, drain the queues and exit")
+  .option("--workers-only", "run only the stage workers (extra replicas; no scheduler, no initial poll)")
   .addOption(
     new Option("--devices <n>", "simulated fleet size (embedded default only)").argParser((v) => {
       const n = Number(v);
@@ -52,18 +53,33 @@ program
     }),
   )
   .option("--out <dir>", "output folder (embedded default only)", "out")
-  .action(async (opts: { config?: string; once?: boolean; devices?: number; out: string }) => {
-    const log = createLogger();
-    const summary = await runStart({
-      configFile: opts.config,
-      once: Boolean(opts.once),
-      devices: opts.devices,
-      outDir: opts.out,
-      log,
-      stopSignal: opts.once ? undefined : waitForStopSignal(),
-    });
-    process.stdout.write(formatSummary(summary));
-  });
+  .action(
+    async (opts: {
+      config?: string;
+      once?: boolean;
+      workersOnly?: boolean;
+      devices?: number;
+      out: string;
+    }) => {
+      if (opts.workersOnly && (opts.once || !opts.config))
+        throw new CommanderError(
+          EXIT_USAGE,
+          "medsoc.workersOnly",
+          "--workers-only needs --config and cannot go with --once",
+        );
+      const log = createLogger();
+      const summary = await runStart({
+        configFile: opts.config,
+        once: Boolean(opts.once),
+        workersOnly: Boolean(opts.workersOnly),
+        devices: opts.devices,
+        outDir: opts.out,
+        log,
+        stopSignal: opts.once ? undefined : waitForStopSignal(),
+      });
+      process.stdout.write(formatSummary(summary));
+    },
+  );
 
 program
   .command("normalize")

@@ -9,6 +9,7 @@ import type { EcsDocument } from "../mappings/types.ts";
 import type { CursorStore } from "./cursors/types.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Queue, QueueDriver, Worker } from "./queue/types.ts";
+import { pollJobId } from "./scheduler.ts";
 import { partialWriteOf } from "./sinks/common.ts";
 import type { Sink, SinkResult } from "./sinks/types.ts";
 
@@ -139,15 +140,21 @@ export class Pipeline {
       }
   }
 
-  /** Enqueues a poll of every configured stream now (outside the schedule). */
-  async pollAll(slot = `now-${Date.now()}`): Promise<void> {
-    for (const s of this.#sources.values())
+  /**
+   * Enqueues a poll of every configured stream now. `slot` is either one slot name for every
+   * stream (a backfill: `now-<ms>`) or a function of the source name, so replicas starting within
+   * one schedule slot enqueue the same job id and poll once.
+   */
+  async pollAll(slot: string | ((source: string) => string) = `now-${Date.now()}`): Promise<void> {
+    for (const s of this.#sources.values()) {
+      const slotName = typeof slot === "string" ? slot : slot(s.name);
       for (const stream of s.streams)
         await this.pollQueue.add(
           "poll",
-          { source: s.name, stream, slot },
-          { jobId: `poll-${s.name}-${stream}-${slot}` },
+          { source: s.name, stream, slot: slotName },
+          { jobId: pollJobId(s.name, stream, slotName) },
         );
+    }
   }
 
   /** Resolves when every queue is empty and idle. */

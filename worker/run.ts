@@ -11,7 +11,7 @@ import { createCursorStore } from "./cursors/index.ts";
 import { Metrics } from "./metrics.ts";
 import { Pipeline, type SourceInstance } from "./pipeline.ts";
 import { createQueueDriver } from "./queue/index.ts";
-import { Scheduler } from "./scheduler.ts";
+import { Scheduler, slotFor } from "./scheduler.ts";
 import { createSinks, sinkSchemas } from "./sinks/index.ts";
 
 /** Schemas of every component, for `validate-config` and `start --config`. */
@@ -24,6 +24,11 @@ export interface StartOptions {
   configFile?: string;
   /** Poll every stream until exhausted, drain the queues and return. @defaultValue false */
   once?: boolean;
+  /**
+   * Run only the stage workers (no scheduler, no initial poll): extra replicas that share the
+   * queues of a deployment whose scheduling runs elsewhere. @defaultValue false
+   */
+  workersOnly?: boolean;
   /** Simulated fleet size in the embedded default. @defaultValue 3000 */
   devices?: number;
   /** Output folder of the embedded default. @defaultValue "./out" */
@@ -165,8 +170,21 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   const progress = startProgress(metrics, pipeline, options.progress ?? Boolean(process.stderr.isTTY));
   let scheduler: Scheduler | undefined;
   try {
-    await pipeline.pollAll();
-    if (options.once) {
+    // --once is a backfill of its own; otherwise the first poll takes the current schedule slot,
+    // so replicas started together (and the first cron tick of this slot) poll once.
+    const intervals = new Map(config.sourceConfigs.map((s) => [s.name, s.intervalSeconds]));
+    const startedAt = new Date();
+    if (options.workersOnly) {
+      await (options.stopSignal ?? new Promise<void>(() => undefined));
+    } else
+      await pipeline.pollAll(
+        options.once
+          ? `now-${startedAt.getTime()}`
+          : (name) => slotFor(startedAt, intervals.get(name) ?? 300),
+      );
+    if (options.workersOnly) {
+      // Stopped above; nothing to schedule.
+    } else if (options.once) {
       await pipeline.drained();
     } else {
       scheduler = new Scheduler(

@@ -332,6 +332,44 @@ describe("bad input in the pipeline", () => {
   });
 });
 
+describe("replicas", () => {
+  test("two replicas starting in one schedule slot poll each stream once", async () => {
+    const driver = createQueueDriver({ kind: "bullmq", redisUrl: REDIS, prefix: `slot${process.pid}` });
+    let polls = 0;
+    const connector = fakeConnector([]);
+    const counting: Connector = {
+      ...connector,
+      poll(stream, cursor) {
+        polls++;
+        return connector.poll(stream, cursor);
+      },
+    };
+    const make = () =>
+      new Pipeline({
+        driver,
+        cursors: createCursorStore({ kind: "memory" }),
+        metrics: new Metrics(),
+        sinks: [],
+        sources: [{ name: "armis", type: "armis", streams: ["device", "alert"], connector: counting }],
+      });
+    const a = make();
+    const b = make();
+    try {
+      await a.pollAll(() => "20261128T1500");
+      await b.pollAll(() => "20261128T1500");
+      a.start();
+      b.start();
+      await a.drained(10_000);
+      assert.equal(polls, 2, "one poll per stream, not one per replica");
+    } finally {
+      await a.close();
+      await b.close();
+      for (const q of a.queues()) await q.obliterate();
+      await driver.close();
+    }
+  });
+});
+
 describe("HTTP API", () => {
   const closers: (() => Promise<void>)[] = [];
   after(async () => {
