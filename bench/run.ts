@@ -7,7 +7,7 @@
  *             devices/s and peak RSS of the worker process, at two fleet sizes.
  *
  * Options: `--only mapping|pipeline`, `--sizes 200000,1000000`, `--mapping-records 50000`,
- * `--worker-node-options "--max-old-space-size=192"` (flags of the measured worker processes),
+ * `--worker-node-options=--max-old-space-size=256` (flags of the measured worker processes),
  * `--workers 2` (worker processes sharing the queues; peak RSS is the largest of them).
  */
 import { spawn } from "node:child_process";
