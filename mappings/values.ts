@@ -218,28 +218,24 @@ export function mac(v: unknown): string | undefined {
   if (v.length === 17 && isSeparatedMac(v)) {
     // The usual shape (AA:BB:… or aa-bb-…), built in one call: replaceAll and concatenation are
     // several times slower here.
-    const u = (i: number): number => {
-      const c = v.charCodeAt(i);
-      return c >= 97 ? c - 32 : c;
-    };
     return String.fromCharCode(
-      u(0),
-      u(1),
+      upperAt(v, 0),
+      upperAt(v, 1),
       45,
-      u(3),
-      u(4),
+      upperAt(v, 3),
+      upperAt(v, 4),
       45,
-      u(6),
-      u(7),
+      upperAt(v, 6),
+      upperAt(v, 7),
       45,
-      u(9),
-      u(10),
+      upperAt(v, 9),
+      upperAt(v, 10),
       45,
-      u(12),
-      u(13),
+      upperAt(v, 12),
+      upperAt(v, 13),
       45,
-      u(15),
-      u(16),
+      upperAt(v, 15),
+      upperAt(v, 16),
     );
   }
   let out = "";
@@ -254,6 +250,13 @@ export function mac(v: unknown): string | undefined {
     digits++;
   }
   return digits === 12 ? out : undefined;
+}
+
+/** Char code at `i`, upper-cased when it is a lower-case ASCII letter (a module-level function:
+ * a closure per call costs a tsx `__name` wrapper on the hot path). */
+function upperAt(v: string, i: number): number {
+  const c = v.charCodeAt(i);
+  return c >= 97 ? c - 32 : c;
 }
 
 /** `xx:xx:xx:xx:xx:xx` or `xx-xx-xx-xx-xx-xx` (one separator throughout), any case. */
