@@ -78,6 +78,8 @@ program
         stopSignal: opts.once ? undefined : waitForStopSignal(),
       });
       process.stdout.write(formatSummary(summary));
+      // A backfill that could not collect a stream must not look like a success to a script.
+      if (opts.once && summary.failedPolls > 0) process.exitCode = 1;
     },
   );
 
@@ -209,3 +211,7 @@ try {
     process.exitCode = 1;
   }
 }
+
+// A failed command may leave sockets or servers open (a half-started worker): the error is
+// reported, so make sure the process ends rather than hanging on them.
+if (process.exitCode && process.exitCode !== 0) setTimeout(() => process.exit(), 200).unref();

@@ -37,6 +37,12 @@ export class Metrics {
     labelNames: ["source", "stream"] as const,
     registers: [this.registry],
   });
+  readonly pollsFailed = new Counter({
+    name: "medsoc_polls_failed_total",
+    help: "Poll jobs given up (permanent error or attempts exhausted), per source and stream.",
+    labelNames: ["source", "stream"] as const,
+    registers: [this.registry],
+  });
   readonly pollErrors = new Counter({
     name: "medsoc_poll_errors_total",
     help: "Failed poll attempts per source and stream.",

@@ -61,6 +61,8 @@ export interface PipelineOptions {
   concurrency?: { poll: number; map: number; sink: number };
   /** Backpressure bound on waiting batches per downstream queue. @defaultValue 16 */
   maxPendingBatches?: number;
+  /** Attempts per job of the poll queue (as configured on the driver), to know when a poll is given up. @defaultValue 5 */
+  attempts?: number;
   /** Delay before re-sending the unsent rest of a partly written batch. @defaultValue 1000 (ms) */
   retryDelayMs?: number;
   /** Clock for `event.ingested` (tests). @defaultValue `() => new Date()` */
@@ -99,6 +101,7 @@ export class Pipeline {
       concurrency: { poll: 2, map: 2, sink: 2 },
       maxPendingBatches: 16,
       retryDelayMs: 1000,
+      attempts: 5,
       now: () => new Date(),
       ...options,
       log: options.log ?? silentLogger,
@@ -127,7 +130,9 @@ export class Pipeline {
   ): void {
     const c = this.#o.concurrency;
     if (stages.poll)
-      this.#workers.push(this.pollQueue.process((job) => this.#poll(job.data), { concurrency: c.poll }));
+      this.#workers.push(
+        this.pollQueue.process((job) => this.#poll(job.data, job.attemptsMade), { concurrency: c.poll }),
+      );
     if (stages.map)
       this.#workers.push(this.rawQueue.process((job) => this.#map(job.id, job.data), { concurrency: c.map }));
     if (stages.sink)
@@ -197,7 +202,7 @@ export class Pipeline {
     }
   }
 
-  async #poll(job: PollJob): Promise<void> {
+  async #poll(job: PollJob, attemptsMade = 0): Promise<void> {
     const source = this.#sources.get(job.source);
     if (!source) throw new PermanentError(`polling ${job.source}/${job.stream}: no such source configured`);
     if (!source.connector.streams.includes(job.stream))
@@ -247,6 +252,9 @@ export class Pipeline {
         stream: job.stream,
         kind: error instanceof PermanentError ? "permanent" : "retryable",
       });
+      // The queue gives up after this attempt: count the poll as failed (for `start --once`'s exit code).
+      if (error instanceof PermanentError || attemptsMade + 1 >= this.#o.attempts)
+        metrics.pollsFailed.inc({ source: job.source, stream: job.stream });
       throw wrapError(`polling ${job.source}/${job.stream} after ${pages} page(s)`, error);
     }
     log.info({ source: job.source, stream: job.stream, pages, records, slot: job.slot }, "Poll finished.");

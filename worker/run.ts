@@ -49,6 +49,8 @@ export interface StartSummary {
   delivered: Record<string, number>;
   duplicates: number;
   deadLettered: number;
+  /** Poll jobs given up: their streams were not (fully) collected. */
+  failedPolls: number;
   perStream: Record<string, { polled: number; mapped: number }>;
   outputs: string[];
 }
@@ -125,6 +127,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     preserveDuplicateVendorFields: config.mapping.preserveDuplicateVendorFields,
     concurrency: q.concurrency,
     maxPendingBatches: q.maxPendingBatches,
+    attempts: q.attempts,
   });
   pipeline.start();
 
@@ -285,6 +288,7 @@ async function summarize(metrics: Metrics, started: number, sinkNames: string[])
     delivered,
     duplicates: await metrics.total(metrics.duplicates),
     deadLettered: await metrics.total(metrics.deadLettered),
+    failedPolls: await metrics.total(metrics.pollsFailed),
     perStream,
     outputs: [],
   };
@@ -333,6 +337,8 @@ export function formatSummary(s: StartSummary): string {
     );
   for (const [sink, n] of Object.entries(s.delivered)) lines.push(`  sink ${sink}: ${n} delivered`);
   if (s.duplicates) lines.push(`  duplicates already in the destination: ${s.duplicates}`);
+  if (s.failedPolls)
+    lines.push(`  ${s.failedPolls} poll(s) failed for good: see the dead-letter queue (medsoc dead-letters)`);
   for (const o of s.outputs) lines.push(`  output: ${o}`);
   return `${lines.join("\n")}\n`;
 }

@@ -97,6 +97,28 @@ describe("medsoc start (embedded default)", () => {
     }
   });
 
+  test("--once exits 1 when a stream could not be polled, and says where the failure went", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "medsoc-e2e-"));
+    try {
+      const file = join(dir, "medsoc.yaml");
+      await writeFile(
+        file,
+        [
+          "queue: { driver: memory, attempts: 2, backoffMs: 10 }",
+          "sources: [{ type: armis, streams: [device], config: { baseUrl: 'http://127.0.0.1:9', secretKey: s3cr3t-value, retry: { maxAttempts: 1 } } }]",
+          `sinks: { file: { dir: '${dir}' } }`,
+          "api: { enabled: false }",
+        ].join("\n"),
+      );
+      const run = await medsoc(["start", "--once", "--config", file]);
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stdout, /1 poll\(s\) failed for good/);
+      assert.ok(!run.stderr.includes("s3cr3t-value") && !run.stdout.includes("s3cr3t-value"));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test("an unreachable Redis gives a clear error, not a hang", async () => {
     const dir = await mkdtemp(join(tmpdir(), "medsoc-e2e-"));
     try {
