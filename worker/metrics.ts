@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 
 /**
  * Prometheus metrics of one worker process. Queue depth and poll lag are gauges refreshed on
@@ -49,6 +49,11 @@ export class Metrics {
     labelNames: ["source", "stream", "kind"] as const,
     registers: [this.registry],
   });
+
+  constructor() {
+    // Process figures (CPU, resident memory, event-loop lag, heap) beside medsoc's own.
+    collectDefaultMetrics({ register: this.registry });
+  }
 
   /** Sum of a counter's values matching the given labels (for progress lines and summaries). */
   async total(counter: Counter<string>, labels: Record<string, string> = {}): Promise<number> {

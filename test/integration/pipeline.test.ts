@@ -398,5 +398,6 @@ describe("HTTP API", () => {
       text,
       /medsoc_records_total\{stage="poll",direction="out",source="armis",stream="device"\} 12/,
     );
+    assert.match(text, /process_resident_memory_bytes \d+/);
   });
 });
