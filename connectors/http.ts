@@ -14,10 +14,9 @@
  *
  * Every error message is scrubbed of the connector's secrets before it is thrown.
  */
-import { readFileSync } from "node:fs";
 import { Agent, type Dispatcher, request } from "undici";
 import { backoffDelay, parseRetryAfter, sleep } from "../core/backoff.ts";
-import { AuthError, ConfigError, PermanentError, RateLimitedError, RetryableError } from "../core/errors.ts";
+import { AuthError, PermanentError, RateLimitedError, RetryableError } from "../core/errors.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { type Secret, scrub } from "../core/secret.ts";
 
@@ -54,21 +53,6 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   maxDelayMs: 30_000,
   maxRetryAfterMs: 120_000,
 });
-
-/** Reads a connector's optional `tls.caFile`; an unreadable file is a config error with its path. */
-export function readCaFile(file: string | undefined, component: string): string | undefined {
-  if (!file) return undefined;
-  try {
-    return readFileSync(file, "utf8");
-  } catch (error) {
-    throw new ConfigError([
-      {
-        path: `sources.${component}.config.tls.caFile`,
-        message: `reading ${file}: ${(error as Error).message}`,
-      },
-    ]);
-  }
-}
 
 /** Options of the undici `Agent` for a connector's TLS settings (exported so tests can check them). */
 export function agentOptions(tls: TlsOptions = {}, extra: { connections?: number } = {}): Agent.Options {

@@ -3,9 +3,10 @@
  * 401, and the retry rules of `connectors/http.ts` for everything else.
  */
 import type { Dispatcher } from "undici";
+import { readCa } from "../../core/config-fields.ts";
 import { AuthError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { JsonClient, readCaFile, UnauthorizedError } from "../http.ts";
+import { JsonClient, UnauthorizedError } from "../http.ts";
 import type { ArmisConfig } from "./config.ts";
 import type { ArmisTokenResponse } from "./records.ts";
 
@@ -47,7 +48,7 @@ export class ArmisClient {
     this.#now = deps.now ?? Date.now;
     this.#http = new JsonClient({
       component: "armis",
-      tls: { verify: config.tls.verify, ca: readCaFile(config.tls.caFile, "armis") },
+      tls: { verify: config.tls.verify, ca: readCa(config.tls, "sources.armis.config") },
       dispatcher: deps.dispatcher,
       retry: config.retry,
       timeoutMs: config.timeoutMs,

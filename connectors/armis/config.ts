@@ -3,39 +3,16 @@
  * rejected, every problem is reported with its path, the secret key is typed so it redacts itself.
  */
 import { z } from "zod";
-import { Secret } from "../../core/secret.ts";
+import { secretSchema, tlsSchema } from "../../core/config-fields.ts";
 
 /** Largest page size accepted. The reference gives no documented Armis maximum; Elastic's integration
  * defaults to 2000 in production, so larger values are refused until confirmed with Armis. */
 export const ARMIS_MAX_PAGE_SIZE = 2000;
 
-const secret = z
-  .union([
-    z.instanceof(Secret),
-    z
-      .string()
-      .min(1, "must not be empty")
-      .transform((s) => new Secret(s)),
-  ])
-  .describe("secret");
-
 const positiveInt = (max?: number) => {
   const base = z.number().int().positive();
   return max === undefined ? base : base.max(max);
 };
-
-export const armisTlsSchema = z
-  .strictObject({
-    /**
-     * Verify the Armis server certificate. Only an explicit `false` turns it off (for a lab
-     * appliance with a self-signed certificate); it is never inferred.
-     * @defaultValue true
-     */
-    verify: z.boolean().default(true),
-    /** PEM file with extra CA certificates to trust, for a tenant behind a private CA. @defaultValue the system CAs */
-    caFile: z.string().min(1).optional(),
-  })
-  .describe("TLS settings");
 
 export const armisRetrySchema = z
   .strictObject({
@@ -58,7 +35,7 @@ export const armisConfigSchema = z
      */
     baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
     /** API secret key, exchanged for an access token at `POST /api/v1/access_token/`. */
-    secretKey: secret,
+    secretKey: secretSchema,
     /**
      * How the secret key is sent to the token endpoint. `body` is Elastic's JSON body
      * `{"secret_key": "…"}`; `query` is XSOAR's `?secret_key=` form, kept as a fallback because
@@ -67,7 +44,7 @@ export const armisConfigSchema = z
      */
     secretKeyIn: z.enum(["body", "query"]).default("body"),
     /** TLS settings. @defaultValue `{ verify: true }` */
-    tls: armisTlsSchema.prefault({}),
+    tls: tlsSchema.prefault({}),
     /**
      * Records per search request (`length`), and devices per vulnerability-match request.
      * @defaultValue 1000 (maximum {@link ARMIS_MAX_PAGE_SIZE})

@@ -1,17 +1,7 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError, PermanentError, RetryableError } from "../../core/errors.ts";
-import { Secret } from "../../core/secret.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import type { SinkResult } from "./types.ts";
-
-/**
- * A secret in a sink config: a plain string in the file (usually `${ENV_VAR}`), a `Secret` after
- * parsing, so it redacts itself in logs, errors and `JSON.stringify`. Parsing twice is harmless.
- */
-export const secretSchema = z
-  .union([z.string().min(1, "must not be empty"), z.instanceof(Secret)])
-  .transform((v) => (v instanceof Secret ? v : new Secret(v)));
 
 /** An http(s) URL without credentials in it (credentials belong in `auth`, where they are redacted). */
 export const serviceUrlSchema = z
@@ -26,26 +16,6 @@ export const serviceUrlSchema = z
       return false;
     }
   }, "must not contain credentials; use the auth settings");
-
-/** TLS settings shared by the network sinks. */
-export const tlsSchema = z.strictObject({
-  /** Verify the server certificate and host name. Turn off only for a lab. @defaultValue true */
-  verify: z.boolean().default(true),
-  /** PEM file with the CA that signed the server certificate (private PKI). @defaultValue the system CAs */
-  caFile: z.string().min(1).optional(),
-});
-
-/** Reads the optional CA file of a TLS block. */
-export function readCa(tls: { caFile?: string | undefined }, component: string): string | undefined {
-  if (!tls.caFile) return undefined;
-  try {
-    return readFileSync(tls.caFile, "utf8");
-  } catch (error) {
-    throw new ConfigError([
-      { path: `${component}.tls.caFile`, message: `reading ${tls.caFile}: ${(error as Error).message}` },
-    ]);
-  }
-}
 
 /** Parses a sink config with its schema, reporting every problem at once under `sinks.<name>`. */
 export function parseSinkConfig<S extends z.ZodType>(schema: S, raw: unknown, name: string): z.output<S> {

@@ -1,5 +1,6 @@
 import { Client, type ClientOptions, errors } from "@elastic/elasticsearch";
 import { z } from "zod";
+import { readCa, secretSchema, tlsSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { scrub } from "../../core/secret.ts";
@@ -8,12 +9,9 @@ import {
   dataStreamPart,
   docIdOf,
   parseSinkConfig,
-  readCa,
   SinkPermanentError,
   SinkRetryableError,
-  secretSchema,
   serviceUrlSchema,
-  tlsSchema,
 } from "./common.ts";
 import type { DeadLetter, Sink, SinkResult } from "./types.ts";
 

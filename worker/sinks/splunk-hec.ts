@@ -7,18 +7,16 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { Agent, request } from "undici";
 import { z } from "zod";
 import { backoffDelay, parseRetryAfter, sleep } from "../../core/backoff.ts";
+import { readCa, secretSchema, tlsSchema } from "../../core/config-fields.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { scrub } from "../../core/secret.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import {
   docIdOf,
   parseSinkConfig,
-  readCa,
   SinkPermanentError,
   SinkRetryableError,
-  secretSchema,
   serviceUrlSchema,
-  tlsSchema,
 } from "./common.ts";
 import type { Sink, SinkResult } from "./types.ts";
 
