@@ -42,6 +42,9 @@ export function createLogger(options: LogOptions = {}): Logger {
     {
       level: options.level ?? process.env.MEDSOC_LOG_LEVEL ?? "info",
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+      // Our errors already carry their context chain in the message ("polling armis/device: …");
+      // the default serializer would append every cause's message again.
+      serializers: { err: pino.stdSerializers.errWithCause },
       base: { service: "medsoc" },
     },
     options.destination ?? pino.destination(2),
