@@ -70,6 +70,107 @@ export interface DeviceProfile {
   alerts: number;
 }
 
+/** Share of devices whose risk is critical (the report: 33%). */
+export const CRITICAL_SHARE = 0.33;
+
+/**
+ * How a device's login credential is set. `default`: the vendor's factory password, the same on
+ * every device of that model that still has it; `shared`: one password the hospital set on many
+ * devices; `hard_coded`: fixed in firmware, cannot be rotated; `unique`: per-device.
+ */
+export type CredentialKind = "default" | "shared" | "unique" | "hard_coded";
+
+export interface CredentialFacts {
+  kind: CredentialKind;
+  /** Login name on the device or its management server. */
+  username: string;
+  /**
+   * Stable fingerprint of the password (never the password): equal fingerprints mean the same
+   * password. Devices sharing a default or organisation password share it.
+   */
+  fingerprint: string;
+}
+
+/** The vendor-neutral facts about one device; see {@link Fleet.facts}. */
+export interface DeviceFacts {
+  index: number;
+  /** Armis-style integer id (index + 1). */
+  id: number;
+  /** Stable UUID (xDome `uid`, Nozomi `id`, …). */
+  uid: string;
+  /** Upper-case, colon-separated. */
+  mac: string;
+  ip: string;
+  ipv6: string | null;
+  name: string;
+  serial: string;
+  deviceClass: DeviceClass;
+  manufacturer: string;
+  model: string;
+  /** Human type label ("Infusion Pumps"). */
+  vendorType: string;
+  /** Upper-snake type ("INFUSION_PUMP"). */
+  typeEnum: string;
+  /** "Medical", "Computers", "Network Equipment", … */
+  category: string;
+  operatingSystem: string;
+  operatingSystemVersion: string;
+  oldWindows: boolean;
+  site: { name: string; location: string };
+  ward: string;
+  firstSeenUs: number;
+  lastSeenUs: number;
+  vulnerable: boolean;
+  /** Ground truth of "carries a critical risk" (33% of devices). */
+  criticalRisk: boolean;
+  cves: string[];
+  /** Monitor risk score 0–100; 90 and above exactly when {@link criticalRisk}. */
+  risk: number;
+  businessImpact: string;
+  purdueLevel: number;
+  /** FDA device class 1–3; null for non-medical devices. */
+  fdaClass: 1 | 2 | 3 | null;
+  /** Handles protected health information. */
+  phi: boolean;
+  /** xDome-style equipment class ("Infusion Device", …); null for non-medical devices. */
+  equipmentClass: string | null;
+  /** Joint Commission consequence of failure: "Life Support", "High", "Medium", "Low". */
+  consequenceOfFailure: "Life Support" | "High" | "Medium" | "Low";
+  /** Percent, for battery-powered devices (pumps, monitors); null otherwise. */
+  batteryLevel: number | null;
+  /** A pump infusing or a monitor attached to a patient right now. */
+  inUse: boolean;
+  /** 0–1 for clinical devices; null otherwise. */
+  utilizationRate: number | null;
+  credential: CredentialFacts;
+  /** Clinical servers the device must keep reaching under restricted containment. */
+  clinicalServers: string[];
+}
+
+/** What an alert is about, in words every monitor simulator can render. */
+export type AlertKind =
+  | "port_scan"
+  | "c2_communication"
+  | "ransomware_risk"
+  | "unapproved_server"
+  | "default_credential_login"
+  | "smbv1"
+  | "exfiltration";
+
+/** The vendor-neutral facts about one alert; see {@link Fleet.alertFacts}. */
+export interface AlertFacts {
+  index: number;
+  /** Device index the alert is about. */
+  device: number;
+  timeUs: number;
+  kind: AlertKind;
+  title: string;
+  description: string;
+  severity: "Low" | "Medium" | "High" | "Critical";
+  mitre: string | null;
+  resolved: boolean;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Catalogue
 
@@ -1080,6 +1181,152 @@ function allocate(total: number, weights: number[]): number[] {
   return out;
 }
 
+/** Alert kind of each entry of ALERT_TEMPLATES, in the same order. */
+const ALERT_KINDS: readonly AlertKind[] = [
+  "port_scan",
+  "c2_communication",
+  "ransomware_risk",
+  "unapproved_server",
+  "default_credential_login",
+  "smbv1",
+  "exfiltration",
+];
+
+interface ClinicalSpec {
+  fdaClass: 1 | 2 | 3 | null;
+  phi: boolean;
+  equipmentClass: string | null;
+  consequenceOfFailure: DeviceFacts["consequenceOfFailure"];
+  /** Share of devices in use at any moment (0 for devices that are never "in use"). */
+  inUseRate: number;
+  battery: boolean;
+  /** Last octets of the clinical servers (pump server, drug library, central station, PACS). */
+  servers: number[];
+}
+
+const CLINICAL: Record<DeviceClass, ClinicalSpec> = {
+  infusion_pump: {
+    fdaClass: 2,
+    phi: true,
+    equipmentClass: "Infusion Device",
+    consequenceOfFailure: "Life Support",
+    inUseRate: 0.6,
+    battery: true,
+    servers: [10, 11],
+  },
+  patient_monitor: {
+    fdaClass: 2,
+    phi: true,
+    equipmentClass: "Patient Monitoring",
+    consequenceOfFailure: "High",
+    inUseRate: 0.7,
+    battery: true,
+    servers: [20],
+  },
+  imaging: {
+    fdaClass: 2,
+    phi: true,
+    equipmentClass: "Imaging",
+    consequenceOfFailure: "Medium",
+    inUseRate: 0,
+    battery: false,
+    servers: [30],
+  },
+  lab_analyzer: {
+    fdaClass: 1,
+    phi: true,
+    equipmentClass: "Laboratory",
+    consequenceOfFailure: "Medium",
+    inUseRate: 0,
+    battery: false,
+    servers: [40],
+  },
+  nurse_call: {
+    fdaClass: 1,
+    phi: false,
+    equipmentClass: "Communication",
+    consequenceOfFailure: "High",
+    inUseRate: 0,
+    battery: false,
+    servers: [50],
+  },
+  medication_dispensing: {
+    fdaClass: 2,
+    phi: true,
+    equipmentClass: "Medication Management",
+    consequenceOfFailure: "Medium",
+    inUseRate: 0,
+    battery: false,
+    servers: [60],
+  },
+  clinical_workstation: {
+    fdaClass: null,
+    phi: true,
+    equipmentClass: null,
+    consequenceOfFailure: "Medium",
+    inUseRate: 0,
+    battery: false,
+    servers: [],
+  },
+  building_iot: {
+    fdaClass: null,
+    phi: false,
+    equipmentClass: null,
+    consequenceOfFailure: "Low",
+    inUseRate: 0,
+    battery: false,
+    servers: [],
+  },
+  it: {
+    fdaClass: null,
+    phi: false,
+    equipmentClass: null,
+    consequenceOfFailure: "Low",
+    inUseRate: 0,
+    battery: false,
+    servers: [],
+  },
+};
+
+/** Models whose firmware carries a fixed password (their advisories list CWE-798/259). */
+const HARD_CODED_MODELS = new Set(["Medfusion 4000", "CARESCAPE B450"]);
+
+/**
+ * Credential of a device: hard-coded for the models above; otherwise about 30% still on the
+ * model's factory default (one fingerprint per model), 15% on one organisation-wide password per
+ * site group, the rest unique.
+ */
+function credentialOf(model: ModelSpec, cls: DeviceClass, h: number, i: number): CredentialFacts {
+  const username = cls === "it" || cls === "clinical_workstation" ? "administrator" : "service";
+  if (HARD_CODED_MODELS.has(model.model))
+    return {
+      kind: "hard_coded",
+      username,
+      fingerprint: `hc-${hex8(mix32(hashString(model.model) ^ 0x1111))}`,
+    };
+  const r = (h >>> 12) % 100;
+  if (r < 30)
+    return { kind: "default", username, fingerprint: `df-${hex8(mix32(hashString(model.model) ^ 0x2222))}` };
+  if (r < 45)
+    return { kind: "shared", username, fingerprint: `sh-${hex8(mix32(((h >>> 20) & 1) ^ 0x3333))}` };
+  return { kind: "unique", username, fingerprint: `un-${hex8(mix32(i ^ 0x4444))}${hex8(h)}` };
+}
+
+function hashString(s: string): number {
+  let x = 0x811c9dc5;
+  for (let k = 0; k < s.length; k++) x = Math.imul(x ^ s.charCodeAt(k), 0x01000193);
+  return x >>> 0;
+}
+
+/** A stable RFC 4122-shaped UUID for device `i`. */
+function deviceUid(i: number, seed: number): string {
+  const a = hex8(mix32(i ^ seed ^ 0x6a09e667));
+  const b = hex8(mix32(i ^ seed ^ 0xbb67ae85));
+  const c = hex8(mix32(i ^ seed ^ 0x3c6ef372));
+  const d = hex8(mix32(i ^ seed ^ 0xa54ff53a));
+  return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-8${c.slice(1, 4)}-${c.slice(4)}${d}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The fleet
 
@@ -1140,6 +1387,8 @@ export class Fleet {
   /** Sorted residues of slots with alerts, and the cumulative alert count before each. */
   readonly #alertSlots: Int32Array;
   readonly #alertCum: Int32Array;
+  /** 1 where the slot's device carries a critical risk (33% of slots, all of them vulnerable). */
+  readonly #criticalSlots: Uint8Array;
   #vulnerabilities: ArmisVulnerability[] | undefined;
 
   constructor(options: FleetOptions) {
@@ -1213,6 +1462,12 @@ export class Fleet {
     this.#cveSlots = perCve.map((list) => Int32Array.from(list));
     this.#alertSlots = Int32Array.from(alertSlots);
     this.#alertCum = Int32Array.from(alertCum);
+    // Critical risk: exactly CRITICAL_SHARE of every period, chosen among the vulnerable slots by a
+    // hash (not the rng, so the rest of the fleet does not change with it).
+    const vulnerableSlots = slots.flatMap((slot, r) => (slot.vulnerable ? [r] : []));
+    vulnerableSlots.sort((a, b) => mix32(a ^ this.seed ^ 0x2f1c) - mix32(b ^ this.seed ^ 0x2f1c) || a - b);
+    this.#criticalSlots = new Uint8Array(PERIOD);
+    for (const r of vulnerableSlots.slice(0, Math.round(PERIOD * CRITICAL_SHARE))) this.#criticalSlots[r] = 1;
   }
 
   // ---- devices ----------------------------------------------------------------------------
@@ -1391,6 +1646,91 @@ export class Fleet {
       `${j.manufacturer},"name":"${d.name}","names":"${d.name}",${j.os},"protections":${protections},${j.purdueLevel},"riskLevel":${d.risk},` +
       `"sensor":{"name":${JSON.stringify(`${site.name} ${d.ward}`)},"type":"${d.sensorType}"},"site":${site.json},"tags":${tags},${j.type},"userIds":${d.userId ? `[${d.userId}]` : "[]"},"visibility":"Full"}`
     );
+  }
+
+  // ---- vendor-neutral view (the simulated hospital) ----------------------------------------
+
+  /**
+   * Everything the simulated hospital knows about device `i`, independent of any vendor's shape.
+   * Every monitor simulator renders these facts in its own API shape, so the same device (same MAC,
+   * serial, IP and name) appears through every monitor that is enabled.
+   */
+  facts(i: number): DeviceFacts {
+    const d = this.#parts(i);
+    const { p, slot, h } = d;
+    const h3 = mix32(h ^ 0x7f4a7c15 ^ this.seed);
+    const cls = p.cls.key;
+    const critical = this.#critical(i);
+    const clinical = CLINICAL[cls];
+    const credential = credentialOf(p.model, cls, h3, i);
+    // Pumps and monitors in use: about 60% of them are running therapy at any moment.
+    const inUse = clinical.inUseRate > 0 && (h3 >>> 8) % 1000 < clinical.inUseRate * 1000;
+    const battery = clinical.battery ? 15 + ((h3 >>> 4) % 86) : null;
+    return {
+      index: i,
+      id: d.id,
+      uid: deviceUid(i, this.seed),
+      mac: d.mac,
+      ip: d.ip,
+      ipv6: d.ipv6 ? `::ffff:${d.ip}` : null,
+      name: d.name,
+      serial: `${p.model.prefix.replace(/[^A-Z0-9]/g, "").slice(0, 6)}${hex8(mix32(i ^ 0x51ed27 ^ this.seed)).toUpperCase()}`,
+      deviceClass: cls,
+      manufacturer: p.model.manufacturer,
+      model: p.model.model,
+      vendorType: p.model.type,
+      typeEnum: p.model.typeEnum,
+      category: p.model.category,
+      operatingSystem: p.os.name,
+      operatingSystemVersion: p.os.version,
+      oldWindows: p.oldWindows,
+      site: { name: d.site.name, location: d.site.location },
+      ward: d.ward,
+      firstSeenUs: d.firstUs,
+      lastSeenUs: d.lastUs,
+      vulnerable: slot.vulnerable,
+      criticalRisk: critical,
+      cves: slot.cves.map((c) => (CVES[c] as CveSpec).id),
+      risk: critical ? 90 + (h3 % 11) : Math.min(89, d.risk),
+      businessImpact: d.businessImpact,
+      purdueLevel: p.cls.purdueLevel,
+      fdaClass: clinical.fdaClass,
+      phi: clinical.phi,
+      equipmentClass: clinical.equipmentClass,
+      consequenceOfFailure: clinical.consequenceOfFailure,
+      batteryLevel: battery,
+      inUse,
+      utilizationRate:
+        clinical.inUseRate > 0
+          ? Math.round((inUse ? 0.5 + (h3 % 50) / 100 : (h3 % 30) / 100) * 100) / 100
+          : null,
+      credential,
+      clinicalServers: clinical.servers.map((s) => `10.200.${d.site.sensor === "MC" ? 1 : 2}.${s}`),
+    };
+  }
+
+  /** True for the devices whose risk the hospital rates critical: exactly 33% of every period. */
+  #critical(i: number): boolean {
+    return this.#criticalSlots[i % PERIOD] === 1;
+  }
+
+  /** Vendor-neutral view of alert `k`: which device, when, and what kind of attack or finding. */
+  alertFacts(k: number): AlertFacts {
+    const { device, sub } = this.#alertDevice(k);
+    const h = mix32(Math.imul(k + 1, 0x85ebca6b) ^ this.seed ^ 0x27d4eb2f);
+    const ti = (h + sub) % ALERT_TEMPLATES.length;
+    const t = ALERT_TEMPLATES[ti] as (typeof ALERT_TEMPLATES)[number];
+    return {
+      index: k,
+      device,
+      timeUs: this.lastSeenUs(device),
+      kind: ALERT_KINDS[ti] as AlertKind,
+      title: t.title,
+      description: t.description.trim(),
+      severity: t.severity,
+      mitre: t.mitre ?? null,
+      resolved: h % 10 === 0,
+    };
   }
 
   // ---- alerts -----------------------------------------------------------------------------

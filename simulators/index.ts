@@ -1,4 +1,5 @@
 /** The simulated hospital: monitor APIs on loopback over a deterministic fleet. */
+
 export {
   type ArmisFailures,
   type ArmisSimulator,
@@ -7,9 +8,15 @@ export {
   startArmisSimulator,
 } from "./armis/server.ts";
 export {
+  type AlertFacts,
+  type AlertKind,
+  CRITICAL_SHARE,
+  type CredentialFacts,
+  type CredentialKind,
   createFleet,
   DEFAULT_START_MS,
   type DeviceClass,
+  type DeviceFacts,
   type DeviceProfile,
   Fleet,
   type FleetOptions,
@@ -18,3 +25,10 @@ export {
   STEP_US,
   TIE_GROUP,
 } from "./fleet.ts";
+export {
+  HOSPITAL_MONITORS,
+  type Hospital,
+  type HospitalMonitor,
+  type HospitalOptions,
+  startHospital,
+} from "./hospital.ts";

@@ -5,7 +5,7 @@ import { connectorSchemas, createConnector } from "../connectors/index.ts";
 import { type ComponentSchemas, loadConfigFile, type MedsocConfig, validateConfig } from "../core/config.ts";
 import { RetryableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import { startArmisSimulator } from "../simulators/armis/server.ts";
+import { startHospital } from "../simulators/hospital.ts";
 import { createApi } from "./api.ts";
 import { createCursorStore } from "./cursors/index.ts";
 import { Metrics } from "./metrics.ts";
@@ -66,20 +66,21 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   if (options.configFile) {
     config = await loadConfigFile(options.configFile, componentSchemas());
   } else {
-    const sim = await startArmisSimulator({ devices: options.devices ?? 3000 });
-    cleanups.push(() => sim.stop());
-    log.info({ url: sim.url, devices: options.devices ?? 3000 }, "Simulated Armis tenant started.");
+    const hospital = await startHospital({ devices: options.devices ?? 3000 });
+    cleanups.push(() => hospital.stop());
+    log.info(
+      { devices: hospital.fleet.size, monitors: hospital.monitors.map((m) => `${m.source} ${m.url}`) },
+      "Simulated hospital started.",
+    );
     config = validateConfig(
       {
         queue: { driver: "memory" },
-        sources: [
-          {
-            type: "armis",
-            schedule: "*/30 * * * * *",
-            intervalSeconds: 30,
-            config: { baseUrl: sim.url, secretKey: sim.secret },
-          },
-        ],
+        sources: hospital.monitors.map((m) => ({
+          type: m.source,
+          schedule: "*/30 * * * * *",
+          intervalSeconds: 30,
+          config: m.sourceConfig,
+        })),
         sinks: { file: { dir: outDir } },
         api: { port: 8787 },
       },

@@ -1,0 +1,83 @@
+/**
+ * The simulated hospital: one fleet, every monitor simulator that is enabled serving the same
+ * devices (same MACs, serials, IPs, names) in its own vendor's API shape, so cross-monitor
+ * correlation can be tested and `npm start` shows the whole product without vendor accounts.
+ *
+ * A monitor joins the hospital by adding one entry to {@link HOSPITAL_MONITORS}: a function that
+ * starts its simulator over the shared fleet and returns the connector config pointing at it.
+ */
+import { startArmisSimulator } from "./armis/server.ts";
+import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "./fleet.ts";
+
+/** A running monitor simulator, as the hospital sees it. */
+export interface HospitalMonitor {
+  /** Connector type (`armis`, `claroty_xdome`, …): part of the CLI contract. */
+  source: string;
+  url: string;
+  /** The connector config (`sources[].config`) that polls this simulator. */
+  sourceConfig: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+export type HospitalMonitorStarter = (fleet: Fleet) => Promise<HospitalMonitor>;
+
+/** Every monitor the hospital can run, by connector type. */
+export const HOSPITAL_MONITORS: Record<string, HospitalMonitorStarter> = {
+  armis: async (fleet) => {
+    const sim = await startArmisSimulator({ fleet });
+    return {
+      source: "armis",
+      url: sim.url,
+      sourceConfig: { baseUrl: sim.url, secretKey: sim.secret },
+      stop: () => sim.stop(),
+    };
+  },
+};
+
+export interface HospitalOptions {
+  /** Fleet size. @defaultValue 3000 */
+  devices?: number;
+  /** @defaultValue 1 */
+  seed?: number;
+  /** `lastSeen` of device 0. @defaultValue so that the newest device was seen one second ago */
+  startMs?: number;
+  /** Monitors to start. @defaultValue every entry of {@link HOSPITAL_MONITORS} */
+  monitors?: string[];
+}
+
+export interface Hospital {
+  fleet: Fleet;
+  monitors: HospitalMonitor[];
+  stop(): Promise<void>;
+}
+
+/** Starts the fleet and its monitor simulators on loopback. */
+export async function startHospital(options: HospitalOptions = {}): Promise<Hospital> {
+  const size = options.devices ?? 3000;
+  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
+  const fleet = createFleet({
+    size,
+    seed: options.seed ?? 1,
+    startMs: options.startMs ?? Date.now() - spanMs - 1000,
+  });
+  const names = options.monitors ?? Object.keys(HOSPITAL_MONITORS);
+  const monitors: HospitalMonitor[] = [];
+  try {
+    for (const name of names) {
+      const start = HOSPITAL_MONITORS[name];
+      if (!start)
+        throw new Error(`unknown monitor "${name}" (known: ${Object.keys(HOSPITAL_MONITORS).join(", ")})`);
+      monitors.push(await start(fleet));
+    }
+  } catch (error) {
+    await Promise.allSettled(monitors.map((m) => m.stop()));
+    throw error;
+  }
+  return {
+    fleet,
+    monitors,
+    stop: async () => {
+      await Promise.allSettled(monitors.map((m) => m.stop()));
+    },
+  };
+}
