@@ -16,7 +16,24 @@ export interface HospitalMonitor {
   url: string;
   /** The connector config (`sources[].config`) that polls this simulator. */
   sourceConfig: Record<string, unknown>;
+  /**
+   * For monitors (or streams) that push instead of being polled (Cynerio events, Forescout host
+   * push, syslog forwarding): sends this monitor's pushed records for the fleet to medsoc's
+   * receivers and resolves with the number of records sent. The embedded default calls it once
+   * the receivers listen. Omitted by pull-only monitors.
+   */
+  push?(targets: PushTargets): Promise<number>;
   stop(): Promise<void>;
+}
+
+/** Where medsoc's push receivers listen (the embedded default starts both on loopback). */
+export interface PushTargets {
+  /** HTTP push receiver base URL (`http://127.0.0.1:PORT`); the path per source is `/v1/push/<source>/<stream>`. */
+  httpUrl?: string;
+  /** Bearer token per source id for the HTTP push receiver. */
+  httpTokens?: Record<string, string>;
+  /** Syslog receiver (TCP, newline framing). */
+  syslog?: { host: string; port: number };
 }
 
 export type HospitalMonitorStarter = (fleet: Fleet) => Promise<HospitalMonitor>;
