@@ -94,6 +94,8 @@ export function vendorMessage(body: unknown, text: string): string {
     for (const key of ["message", "error_description", "error", "detail", "title"]) {
       const v = o[key];
       if (typeof v === "string" && v.trim()) return v.trim();
+      // FastAPI validation errors (Claroty xDome 422): {"detail":[{"loc":[…],"msg":"…","type":"…"}]}
+      if (Array.isArray(v) && v.some((d) => typeof d?.msg === "string")) return fastApiDetail(v);
       if (v && typeof v === "object" && typeof (v as Record<string, unknown>).message === "string")
         return String((v as Record<string, unknown>).message).trim();
     }
@@ -103,6 +105,20 @@ export function vendorMessage(body: unknown, text: string): string {
     .replace(/\s+/g, " ")
     .trim();
   return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat || "(empty body)";
+}
+
+/** `loc: msg` for each FastAPI validation problem, joined with `; `. */
+function fastApiDetail(detail: unknown[]): string {
+  const parts: string[] = [];
+  for (const d of detail) {
+    if (!d || typeof d !== "object") continue;
+    const o = d as { loc?: unknown; msg?: unknown };
+    if (typeof o.msg !== "string") continue;
+    const loc = Array.isArray(o.loc) ? o.loc.map(String).join(".") : "";
+    parts.push(loc ? `${loc}: ${o.msg}` : o.msg);
+  }
+  const text = parts.join("; ");
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 
 /** One JSON request. */

@@ -8,6 +8,8 @@ import { ConfigError, PermanentError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { armisConfigSchema, createArmisConnector } from "./armis/index.ts";
 import { ARMIS_STREAMS } from "./armis/streams.ts";
+import { createXDomeConnector, XDOME_STREAMS, xdomeConfigSchema } from "./claroty_xdome/index.ts";
+import { createPanwIotConnector, PANW_IOT_STREAMS, panwIotConfigSchema } from "./panw_iot/index.ts";
 import type { Connector } from "./types.ts";
 
 /** What every connector factory receives besides its config. */
@@ -39,8 +41,22 @@ export const armisConnector = defineConnector({
   create: (config, deps) => createArmisConnector(config, deps),
 });
 
+export const xdomeConnector = defineConnector({
+  source: "claroty_xdome",
+  streams: XDOME_STREAMS,
+  configSchema: xdomeConfigSchema,
+  create: (config, deps) => createXDomeConnector(config, deps),
+});
+
+export const panwIotConnector = defineConnector({
+  source: "panw_iot",
+  streams: PANW_IOT_STREAMS,
+  configSchema: panwIotConfigSchema,
+  create: (config, deps) => createPanwIotConnector(config, deps),
+});
+
 /** Every connector medsoc ships, in display order. */
-export const connectors: readonly ConnectorDefinition[] = [armisConnector];
+export const connectors: readonly ConnectorDefinition[] = [armisConnector, xdomeConnector, panwIotConnector];
 
 /** The connector registered for `source`, if any. */
 export function findConnector(source: string): ConnectorDefinition | undefined {

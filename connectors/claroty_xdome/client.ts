@@ -1,0 +1,88 @@
+/**
+ * Claroty xDome API client: a static bearer token (no token exchange is documented; a 401 means
+ * the token was revoked), one retry of the same request on 401, and the retry rules of
+ * `connectors/http.ts` for everything else (429 Retry-After, 5xx backoff, 422 FastAPI bodies as
+ * permanent errors carrying the vendor's message).
+ */
+import type { Dispatcher } from "undici";
+import { readCa } from "../../core/config-fields.ts";
+import { AuthError } from "../../core/errors.ts";
+import { type Logger, silentLogger } from "../../core/log.ts";
+import { JsonClient, UnauthorizedError } from "../http.ts";
+import type { XDomeConfig } from "./config.ts";
+
+export interface XDomeClientDeps {
+  /** @defaultValue `silentLogger` */
+  log?: Logger;
+  /** A dispatcher to use instead of the connector's own TLS agent (tests). */
+  dispatcher?: Dispatcher;
+}
+
+/** Bearer-authenticated `POST` queries against one xDome tenant. */
+export class XDomeClient {
+  readonly #config: XDomeConfig;
+  readonly #base: string;
+  readonly #http: JsonClient;
+  readonly #log: Logger;
+
+  constructor(config: XDomeConfig, deps: XDomeClientDeps = {}) {
+    const log = deps.log ?? silentLogger;
+    if (config.tls.verify === false)
+      log.warn(
+        { source: "claroty_xdome", baseUrl: config.baseUrl },
+        "TLS certificate verification is turned off for this connector (tls.verify: false).",
+      );
+    this.#config = config;
+    this.#base = config.baseUrl.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
+    this.#log = log;
+    this.#http = new JsonClient({
+      component: "claroty_xdome",
+      tls: { verify: config.tls.verify, ca: readCa(config.tls, "sources.claroty_xdome.config") },
+      dispatcher: deps.dispatcher,
+      retry: config.retry,
+      timeoutMs: config.timeoutMs,
+      secrets: () => [config.apiToken],
+      log,
+    });
+  }
+
+  /**
+   * `POST /api/v1/<path>` with a JSON query body. A 401 is retried once with the same token (a
+   * proxy or a token rotation in progress can refuse one request); a second 401 is an `AuthError`.
+   */
+  async post(path: string, body: unknown, context: string, signal?: AbortSignal): Promise<unknown> {
+    const url = `${this.#base}/api/v1/${path.replace(/^\/+/, "")}`;
+    const headers = { authorization: `Bearer ${this.#config.apiToken.reveal()}` };
+    for (let round = 1; ; round++) {
+      try {
+        const res = await this.#http.send({ method: "POST", url, headers, body, context, signal });
+        return res.body;
+      } catch (error) {
+        if (!(error instanceof UnauthorizedError)) throw error;
+        if (round >= 2)
+          throw new AuthError(
+            `${context}: claroty xdome refused the API token twice (HTTP 401); it was revoked or is wrong`,
+            { cause: error },
+          );
+        this.#log.info(
+          { connector: "claroty_xdome", context },
+          "Claroty xDome refused the API token; retrying the request once.",
+        );
+      }
+    }
+  }
+
+  /** Checks the token with the smallest query XSOAR's test module sends. */
+  async validate(signal?: AbortSignal): Promise<void> {
+    await this.post(
+      "device_alert_relations/",
+      { fields: ["device_uid", "alert_id"], offset: 0, limit: 1, include_count: false },
+      "validating the claroty xdome api token",
+      signal,
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#http.close();
+  }
+}

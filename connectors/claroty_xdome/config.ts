@@ -1,0 +1,79 @@
+/**
+ * Configuration of the Claroty xDome connector, parsed once (STYLE house rule 2): unknown keys are
+ * rejected, every problem is reported with its path, the API token is typed so it redacts itself.
+ */
+import { z } from "zod";
+import { secretSchema, tlsSchema } from "../../core/config-fields.ts";
+
+/** Largest `limit` xDome accepts (`get_devices_parameters.py` in guruevi/medigate_api: 0–5000). */
+export const XDOME_MAX_PAGE_SIZE = 5000;
+
+const positiveInt = (max?: number) => {
+  const base = z.number().int().positive();
+  return max === undefined ? base : base.max(max);
+};
+
+export const xdomeRetrySchema = z
+  .strictObject({
+    /** Attempts per request for 429, 5xx, non-JSON bodies and network errors, the first included. @defaultValue 5 */
+    maxAttempts: positiveInt(20).default(5),
+    /** Backoff base in milliseconds (exponential, equal jitter). @defaultValue 500 */
+    baseDelayMs: z.number().int().nonnegative().default(500),
+    /** Cap of one backoff wait, in milliseconds. @defaultValue 30000 */
+    maxDelayMs: z.number().int().nonnegative().default(30_000),
+    /** Longest Retry-After waited inline, in milliseconds; longer ones end the poll with `RateLimitedError`. @defaultValue 120000 */
+    maxRetryAfterMs: z.number().int().nonnegative().default(120_000),
+  })
+  .describe("retry policy");
+
+export const xdomeConfigSchema = z
+  .strictObject({
+    /**
+     * API host, `https://api.claroty.com` (or the tenant's host). A trailing `/api/v1` is accepted
+     * and ignored: the connector appends the API paths itself.
+     */
+    baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    /** Static API token, sent as `Authorization: Bearer <token>`. A 401 means it was revoked. */
+    apiToken: secretSchema,
+    /** TLS settings. @defaultValue `{ verify: true }` */
+    tls: tlsSchema.prefault({}),
+    /** Records per request (`limit`). @defaultValue 1000 (maximum {@link XDOME_MAX_PAGE_SIZE}) */
+    pageSize: positiveInt(XDOME_MAX_PAGE_SIZE).default(1000),
+    /**
+     * How far back the first poll of a stream (no cursor yet) reaches, in seconds. `0` reads the
+     * whole history.
+     * @defaultValue 86400
+     */
+    initialLookbackSeconds: z.number().int().nonnegative().default(86_400),
+    /**
+     * Leave out retired devices (`retired` / `device_retired` in [false]), as XSOAR's fetch does.
+     * @defaultValue true
+     */
+    excludeRetired: z.boolean().default(true),
+    /**
+     * Device field the device stream filters and sorts on. `updated_time` is the field of the
+     * request-model example in the reference; which device timestamp a tenant exposes is unverified.
+     * @defaultValue "updated_time"
+     */
+    deviceCursorField: z.string().min(1).default("updated_time"),
+    /**
+     * Relation field the vulnerability stream filters and sorts on. The default is the
+     * per-(device, vulnerability) detection date, so a new device matched to an old CVE is not
+     * missed; `vulnerability_last_updated` is the alternative the reference names (unverified
+     * which one a tenant can filter on).
+     * @defaultValue "device_vulnerability_detection_date"
+     */
+    vulnerabilityCursorField: z
+      .enum(["device_vulnerability_detection_date", "vulnerability_last_updated"])
+      .default("device_vulnerability_detection_date"),
+    /** Headers and body timeout of one request, in milliseconds. @defaultValue 60000 */
+    timeoutMs: positiveInt().default(60_000),
+    /** Retry policy for 429, 5xx, non-JSON bodies and network errors. */
+    retry: xdomeRetrySchema.prefault({}),
+  })
+  .describe("claroty_xdome connector");
+
+/** Config as written in a file (defaults optional, token as a string). */
+export type XDomeConfigInput = z.input<typeof xdomeConfigSchema>;
+/** Parsed config, every default applied. */
+export type XDomeConfig = z.output<typeof xdomeConfigSchema>;
