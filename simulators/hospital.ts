@@ -7,7 +7,9 @@
  * starts its simulator over the shared fleet and returns the connector config pointing at it.
  */
 import { startArmisSimulator } from "./armis/server.ts";
+import { startXDomeSimulator } from "./claroty_xdome/server.ts";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "./fleet.ts";
+import { startPanwIotSimulator } from "./panw_iot/server.ts";
 
 /** A running monitor simulator, as the hospital sees it. */
 export interface HospitalMonitor {
@@ -46,6 +48,29 @@ export const HOSPITAL_MONITORS: Record<string, HospitalMonitorStarter> = {
       source: "armis",
       url: sim.url,
       sourceConfig: { baseUrl: sim.url, secretKey: sim.secret },
+      stop: () => sim.stop(),
+    };
+  },
+  claroty_xdome: async (fleet) => {
+    const sim = await startXDomeSimulator({ fleet });
+    return {
+      source: "claroty_xdome",
+      url: sim.url,
+      sourceConfig: { baseUrl: sim.url, apiToken: sim.token },
+      stop: () => sim.stop(),
+    };
+  },
+  panw_iot: async (fleet) => {
+    const sim = await startPanwIotSimulator({ fleet });
+    return {
+      source: "panw_iot",
+      url: sim.url,
+      sourceConfig: {
+        baseUrl: sim.url,
+        customerId: sim.customerId,
+        keyId: sim.keyId,
+        accessKey: sim.accessKey,
+      },
       stop: () => sim.stop(),
     };
   },

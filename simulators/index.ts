@@ -8,6 +8,12 @@ export {
   startArmisSimulator,
 } from "./armis/server.ts";
 export {
+  startXDomeSimulator,
+  type XDomeFailures,
+  type XDomeSimulator,
+  type XDomeSimulatorOptions,
+} from "./claroty_xdome/server.ts";
+export {
   type AlertFacts,
   type AlertKind,
   CRITICAL_SHARE,
@@ -32,3 +38,10 @@ export {
   type HospitalOptions,
   startHospital,
 } from "./hospital.ts";
+export type { MonitorFailures, MonitorSimulatorStats } from "./monitor-faults.ts";
+export {
+  type PanwIotFailures,
+  type PanwIotSimulator,
+  type PanwIotSimulatorOptions,
+  startPanwIotSimulator,
+} from "./panw_iot/server.ts";

@@ -39,7 +39,13 @@ export interface MonitorSimulatorStats {
   /** Injected failures by kind (`unauthorized`, `rate_limited`, `server_error`, …). */
   failures: Record<string, number>;
   /** The last 1000 requests, oldest first. */
-  recent: Array<{ method: string; path: string; query: Record<string, string>; body: unknown; status: number }>;
+  recent: Array<{
+    method: string;
+    path: string;
+    query: Record<string, string>;
+    body: unknown;
+    status: number;
+  }>;
 }
 
 export type Reply = [status: number, body: string, headers?: Record<string, string>];
@@ -75,13 +81,12 @@ export function injectedFailure(
   }
   if (failures.rateLimitEvery && n % failures.rateLimitEvery === 0) {
     fail("rate_limited");
-    return [
-      429,
-      error(429, "Too many requests"),
-      { "retry-after": String(failures.retryAfterSeconds ?? 1) },
-    ];
+    return [429, error(429, "Too many requests"), { "retry-after": String(failures.retryAfterSeconds ?? 1) }];
   }
-  if ((failures.serverErrorEvery && n % failures.serverErrorEvery === 0) || failures.serverErrorOn?.includes(n)) {
+  if (
+    (failures.serverErrorEvery && n % failures.serverErrorEvery === 0) ||
+    failures.serverErrorOn?.includes(n)
+  ) {
     fail("server_error");
     return [failures.serverErrorOn?.includes(n) ? 503 : 500, error(500, "Internal server error")];
   }
@@ -89,17 +94,19 @@ export function injectedFailure(
 }
 
 /** Truncates a body when request `n` is to be malformed. */
-export function maybeMalformed(n: number, failures: MonitorFailures, stats: MonitorSimulatorStats, body: string): string {
+export function maybeMalformed(
+  n: number,
+  failures: MonitorFailures,
+  stats: MonitorSimulatorStats,
+  body: string,
+): string {
   if (!failures.malformedJsonOn?.includes(n)) return body;
   stats.failures.malformed_json = (stats.failures.malformed_json ?? 0) + 1;
   return body.slice(0, Math.max(1, Math.floor(body.length / 2)));
 }
 
 /** Records one request in the stats ring. */
-export function record(
-  stats: MonitorSimulatorStats,
-  entry: MonitorSimulatorStats["recent"][number],
-): void {
+export function record(stats: MonitorSimulatorStats, entry: MonitorSimulatorStats["recent"][number]): void {
   stats.requests[entry.path] = (stats.requests[entry.path] ?? 0) + 1;
   stats.recent.push(entry);
   if (stats.recent.length > 1000) stats.recent.shift();

@@ -30,7 +30,11 @@ export function createXDomeConnector(config: XDomeConfig, deps: XDomeConnectorDe
   const log = deps.log ?? silentLogger;
   const client = new XDomeClient(config, { log, dispatcher: deps.dispatcher });
 
-  async function* poll(stream: string, cursor: Cursor | null, options: PollOptions = {}): AsyncGenerator<Page> {
+  async function* poll(
+    stream: string,
+    cursor: Cursor | null,
+    options: PollOptions = {},
+  ): AsyncGenerator<Page> {
     if (!isXDomeStream(stream))
       throw new PermanentError(
         `polling claroty_xdome: unknown stream "${stream}" (expected ${XDOME_STREAMS.join(", ")})`,

@@ -20,7 +20,12 @@ import { asId, BoundaryCursor, isoToMicros, microsToIsoMicros } from "../boundar
 import type { Cursor, Page } from "../types.ts";
 import type { XDomeClient } from "./client.ts";
 import type { XDomeConfig } from "./config.ts";
-import { ALERT_RELATION_FIELDS, DEVICE_FIELDS, EVENT_FIELDS, VULNERABILITY_RELATION_FIELDS } from "./records.ts";
+import {
+  ALERT_RELATION_FIELDS,
+  DEVICE_FIELDS,
+  EVENT_FIELDS,
+  VULNERABILITY_RELATION_FIELDS,
+} from "./records.ts";
 
 export const XDOME_STREAMS = ["device", "alert", "vulnerability", "event"] as const;
 export type XDomeStream = (typeof XDOME_STREAMS)[number];
@@ -51,7 +56,10 @@ const pair = (a: unknown, b: unknown): string | undefined => {
 };
 
 /** The spec of each stream under a config. */
-export function streamSpec(stream: XDomeStream, config: Pick<XDomeConfig, "deviceCursorField" | "vulnerabilityCursorField">): XDomeStreamSpec {
+export function streamSpec(
+  stream: XDomeStream,
+  config: Pick<XDomeConfig, "deviceCursorField" | "vulnerabilityCursorField">,
+): XDomeStreamSpec {
   switch (stream) {
     case "device":
       return {
@@ -118,7 +126,11 @@ export function queryBody(
 ): Record<string, unknown> {
   const filters: Filter[] = [];
   if (lowerBoundUs !== undefined)
-    filters.push({ field: spec.timeField, operation: "greater_or_equal", value: microsToIsoMicros(lowerBoundUs) });
+    filters.push({
+      field: spec.timeField,
+      operation: "greater_or_equal",
+      value: microsToIsoMicros(lowerBoundUs),
+    });
   if (excludeRetired && spec.retiredField)
     filters.push({ field: spec.retiredField, operation: "in", value: [false] });
   const body: Record<string, unknown> = {

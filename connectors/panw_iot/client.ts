@@ -85,7 +85,12 @@ export class PanwIotClient {
 
   /** Checks the keys with one one-record inventory request. */
   async validate(signal?: AbortSignal): Promise<void> {
-    await this.get("/device/list", { offset: 0, pagelength: 1 }, "validating the panw iot access keys", signal);
+    await this.get(
+      "/device/list",
+      { offset: 0, pagelength: 1 },
+      "validating the panw iot access keys",
+      signal,
+    );
   }
 
   async close(): Promise<void> {

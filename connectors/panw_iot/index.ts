@@ -35,7 +35,11 @@ export function createPanwIotConnector(config: PanwIotConfig, deps: PanwIotConne
   const log = deps.log ?? silentLogger;
   const client = new PanwIotClient(config, { log, dispatcher: deps.dispatcher });
 
-  async function* poll(stream: string, cursor: Cursor | null, options: PollOptions = {}): AsyncGenerator<Page> {
+  async function* poll(
+    stream: string,
+    cursor: Cursor | null,
+    options: PollOptions = {},
+  ): AsyncGenerator<Page> {
     if (!isPanwIotStream(stream))
       throw new PermanentError(
         `polling panw_iot: unknown stream "${stream}" (expected ${PANW_IOT_STREAMS.join(", ")})`,

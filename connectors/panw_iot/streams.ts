@@ -72,7 +72,8 @@ function pairId(a: unknown, b: unknown): string | undefined {
 
 function listOf(body: unknown, key: string, context: string): Record<string, unknown>[] {
   const list = (body as Record<string, unknown> | null)?.[key];
-  if (!Array.isArray(list)) throw new PermanentError(`${context}: unexpected response shape, ${key} is not an array`);
+  if (!Array.isArray(list))
+    throw new PermanentError(`${context}: unexpected response shape, ${key} is not an array`);
   return list as Record<string, unknown>[];
 }
 
@@ -130,7 +131,11 @@ export async function* pollTimedStream(
         state.jumpTo(Math.floor(current / 1000) * 1000 + 1000);
     }
     const next = state.snapshot();
-    if (records.length > 0 || next.timestamp !== yielded.timestamp || next.idsAtTimestamp.length !== yielded.idsAtTimestamp.length) {
+    if (
+      records.length > 0 ||
+      next.timestamp !== yielded.timestamp ||
+      next.idsAtTimestamp.length !== yielded.idsAtTimestamp.length
+    ) {
       yielded = next;
       yield { records, cursor: next };
     }
@@ -169,7 +174,9 @@ export async function* pollDeviceStream(cursor: Cursor | null, ctx: StreamContex
     );
     const devices = listOf(body, "devices", context);
     if (devices.length > ctx.pageSize)
-      throw new RetryableError(`${context}: ${devices.length} records returned for pagelength ${ctx.pageSize}`);
+      throw new RetryableError(
+        `${context}: ${devices.length} records returned for pagelength ${ctx.pageSize}`,
+      );
     const last = devices.length < ctx.pageSize;
     if (devices.length > 0 || last) yield { records: devices, cursor: last ? done : unchanged };
     if (last) return;

@@ -19,7 +19,15 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type AlertFacts, createFleet, type DeviceFacts, type Fleet, isoMicros, STEP_US, TIE_GROUP } from "../fleet.ts";
+import {
+  type AlertFacts,
+  createFleet,
+  type DeviceFacts,
+  type Fleet,
+  isoMicros,
+  STEP_US,
+  TIE_GROUP,
+} from "../fleet.ts";
 import {
   emptyStats,
   injectedFailure,
@@ -58,7 +66,13 @@ export interface XDomeSimulator {
   fleet: Fleet;
   stats: MonitorSimulatorStats;
   /** Number of records each endpoint holds (before filters), for assertions. */
-  totals: { devices: number; retiredDevices: number; alertRelations: number; vulnerabilityRelations: number; events: number };
+  totals: {
+    devices: number;
+    retiredDevices: number;
+    alertRelations: number;
+    vulnerabilityRelations: number;
+    events: number;
+  };
   setFailures(failures: XDomeFailures): void;
   resetStats(): void;
   stop(): Promise<void>;
@@ -79,7 +93,10 @@ const ALERT_TYPES: Record<AlertFacts["kind"], { type: string; category: string }
 };
 
 /** OT activity event type per fleet alert kind. */
-const EVENT_TYPES: Record<AlertFacts["kind"], { type: string; protocol: string; port: number; ip: "TCP" | "UDP" }> = {
+const EVENT_TYPES: Record<
+  AlertFacts["kind"],
+  { type: string; protocol: string; port: number; ip: "TCP" | "UDP" }
+> = {
   port_scan: { type: "Network Scan", protocol: "TCP", port: 0, ip: "TCP" },
   c2_communication: { type: "Remote Access", protocol: "HTTPS", port: 443, ip: "TCP" },
   ransomware_risk: { type: "File Transfer", protocol: "SMB", port: 445, ip: "TCP" },
@@ -125,7 +142,15 @@ const problem = (loc: Array<string | number>, msg: string, type = "value_error")
   new HttpProblem(422, [{ loc, msg, type }]);
 
 function riskLabel(points: number): string {
-  return points >= 90 ? "Critical" : points >= 70 ? "High" : points >= 40 ? "Medium" : points >= 20 ? "Low" : "Very Low";
+  return points >= 90
+    ? "Critical"
+    : points >= 70
+      ? "High"
+      : points >= 40
+        ? "Medium"
+        : points >= 20
+          ? "Low"
+          : "Very Low";
 }
 
 /** `2025-03-29T00:00:00.250013+00:00` → `2025-03-29T00:00:00+00:00` (drift: no microseconds). */
@@ -162,7 +187,8 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
   }
   // (device, CVE) relations: device i's relations start at vulnStart[i].
   const vulnStart = new Int32Array(fleet.size + 1);
-  for (let i = 0; i < fleet.size; i++) vulnStart[i + 1] = (vulnStart[i] as number) + fleet.profile(i).cves.length;
+  for (let i = 0; i < fleet.size; i++)
+    vulnStart[i + 1] = (vulnStart[i] as number) + fleet.profile(i).cves.length;
   const totals = {
     devices: fleet.size,
     retiredDevices: Math.floor(fleet.size / 97),
@@ -178,7 +204,8 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
     const d = drift(i);
     const medical = MEDICAL.has(f.deviceClass);
     const points = Math.round((f.risk + ((f.index * 37) % 100) / 100) * 100) / 100;
-    const type = f.vendorType.endsWith("s") && !f.vendorType.endsWith("ss") ? f.vendorType.slice(0, -1) : f.vendorType;
+    const type =
+      f.vendorType.endsWith("s") && !f.vendorType.endsWith("ss") ? f.vendorType.slice(0, -1) : f.vendorType;
     const vlan = String(100 + ((f.ward.charCodeAt(0) * 7 + f.ward.length) % 50));
     const lastSeen = isoMicros(f.lastSeenUs);
     return {
@@ -215,11 +242,16 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
       consequence_of_failure: f.consequenceOfFailure,
       battery_level: f.batteryLevel === null ? null : d ? `${f.batteryLevel}%` : f.batteryLevel,
       utilization_rate:
-        f.utilizationRate === null ? null : d ? String(Math.round(f.utilizationRate * 100)) : Math.round(f.utilizationRate * 100),
+        f.utilizationRate === null
+          ? null
+          : d
+            ? String(Math.round(f.utilizationRate * 100))
+            : Math.round(f.utilizationRate * 100),
       avg_in_use_per_day: f.utilizationRate === null ? null : Math.round(f.utilizationRate * 24 * 10) / 10,
       cmms_department: f.ward,
       cmms_asset_tag: `AT-${String(f.id).padStart(7, "0")}`,
-      mobility: f.deviceClass === "infusion_pump" || f.deviceClass === "patient_monitor" ? "Mobile" : "Stationary",
+      mobility:
+        f.deviceClass === "infusion_pump" || f.deviceClass === "patient_monitor" ? "Mobile" : "Stationary",
       updated_time: d ? zulu(lastSeen) : lastSeen,
     };
   }
@@ -310,7 +342,8 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
       vulnerability_sources: [{ name: "NVD", url: `https://nvd.nist.gov/vuln/detail/${cve}` }],
       vulnerability_description: v?.description ?? null,
       vulnerability_affected_products: `${fleet.profile(i).manufacturer} ${fleet.profile(i).model}`,
-      vulnerability_recommendations: "Apply the manufacturer's patch or isolate the device (see the advisory).",
+      vulnerability_recommendations:
+        "Apply the manufacturer's patch or isolate the device (see the advisory).",
       vulnerability_is_known_exploited: v?.cisaDueDate != null,
       vulnerability_published_date: v?.publishedDate ?? null,
       vulnerability_last_updated: v?.lastDetected ?? null,
@@ -421,24 +454,32 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
 
   function parseFilter(ep: Endpoint, filter: unknown, q: Query, loc: Array<string | number>): void {
     if (filter === undefined || filter === null) return;
-    if (typeof filter !== "object" || Array.isArray(filter)) throw problem(loc, "value is not a valid dict", "type_error.dict");
+    if (typeof filter !== "object" || Array.isArray(filter))
+      throw problem(loc, "value is not a valid dict", "type_error.dict");
     const f = filter as { field?: unknown; operation?: unknown; value?: unknown; operands?: unknown };
     if (f.operation === "and") {
-      if (!Array.isArray(f.operands)) throw problem([...loc, "operands"], "field required", "value_error.missing");
-      f.operands.forEach((o, idx) => parseFilter(ep, o, q, [...loc, "operands", idx]));
+      if (!Array.isArray(f.operands))
+        throw problem([...loc, "operands"], "field required", "value_error.missing");
+      for (const [idx, o] of f.operands.entries()) parseFilter(ep, o, q, [...loc, "operands", idx]);
       return;
     }
-    if (typeof f.field !== "string") throw problem([...loc, "field"], "field required", "value_error.missing");
+    if (typeof f.field !== "string")
+      throw problem([...loc, "field"], "field required", "value_error.missing");
     if (f.field === ep.timeField && (f.operation === "greater_or_equal" || f.operation === "greater")) {
       const us = typeof f.value === "string" ? isoToUs(f.value) : Number.NaN;
-      if (Number.isNaN(us)) throw problem([...loc, "value"], "invalid datetime format", "value_error.datetime");
+      if (Number.isNaN(us))
+        throw problem([...loc, "value"], "invalid datetime format", "value_error.datetime");
       if (us > q.lowerUs || (us === q.lowerUs && f.operation === "greater")) {
         q.lowerUs = us;
         q.strict = f.operation === "greater";
       }
       return;
     }
-    if (ep.retiredField && f.field === ep.retiredField && (f.operation === "in" || f.operation === "equals")) {
+    if (
+      ep.retiredField &&
+      f.field === ep.retiredField &&
+      (f.operation === "in" || f.operation === "equals")
+    ) {
       const values = Array.isArray(f.value) ? f.value : [f.value];
       if (values.length === 1 && typeof values[0] === "boolean") {
         q.retired = values[0];
@@ -446,7 +487,11 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
       }
     }
     if (!ep.fields.has(f.field) && f.field !== ep.retiredField)
-      throw problem([...loc, "field"], `value is not a valid enumeration member: ${f.field}`, "type_error.enum");
+      throw problem(
+        [...loc, "field"],
+        `value is not a valid enumeration member: ${f.field}`,
+        "type_error.enum",
+      );
     throw problem(loc, `filtering on ${f.field} with ${String(f.operation)} is not supported`);
   }
 
@@ -458,20 +503,36 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
       throw problem(["body", "fields"], "field required", "value_error.missing");
     b.fields.forEach((field, idx) => {
       if (typeof field !== "string" || !ep.fields.has(field))
-        throw problem(["body", "fields", idx], `value is not a valid enumeration member: ${String(field)}`, "type_error.enum");
+        throw problem(
+          ["body", "fields", idx],
+          `value is not a valid enumeration member: ${String(field)}`,
+          "type_error.enum",
+        );
     });
     const limit = b.limit ?? 100;
     if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT)
-      throw problem(["body", "limit"], `ensure this value is between 0 and ${MAX_LIMIT}`, "value_error.number");
+      throw problem(
+        ["body", "limit"],
+        `ensure this value is between 0 and ${MAX_LIMIT}`,
+        "value_error.number",
+      );
     const offset = b.offset ?? 0;
     if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0)
-      throw problem(["body", "offset"], "ensure this value is greater than or equal to 0", "value_error.number");
+      throw problem(
+        ["body", "offset"],
+        "ensure this value is greater than or equal to 0",
+        "value_error.number",
+      );
     if (b.sort_by !== undefined) {
-      if (!Array.isArray(b.sort_by)) throw problem(["body", "sort_by"], "value is not a valid list", "type_error.list");
+      if (!Array.isArray(b.sort_by))
+        throw problem(["body", "sort_by"], "value is not a valid list", "type_error.list");
       b.sort_by.forEach((s, idx) => {
         const o = s as { field?: unknown; order?: unknown };
         if (o?.field !== ep.timeField || (o.order !== undefined && o.order !== "asc"))
-          throw problem(["body", "sort_by", idx], `sorting on ${String(o?.field)} ${String(o?.order)} is not supported`);
+          throw problem(
+            ["body", "sort_by", idx],
+            `sorting on ${String(o?.field)} ${String(o?.order)} is not supported`,
+          );
       });
     }
     const q: Query = { lowerUs: Number.NEGATIVE_INFINITY, strict: false, retired: undefined };
@@ -551,9 +612,19 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
     } catch {
       parsedBody = body;
     }
-    record(stats, { method: req.method ?? "", path, query: Object.fromEntries(url.searchParams), body: parsedBody, status });
+    record(stats, {
+      method: req.method ?? "",
+      path,
+      query: Object.fromEntries(url.searchParams),
+      body: parsedBody,
+      status,
+    });
     if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   }
 

@@ -1,0 +1,376 @@
+/**
+ * A simulated Palo Alto Networks IoT Security tenant on loopback (`../shared/reference/monitors.md`
+ * §8; XSOAR `PaloAltoNetworks_IoT.py`): `X-Key-Id`/`X-Access-Key` headers and `customerid` on every
+ * request, `GET /pub/v4.0/device/list` (`{"devices":[…],"total":n}`, sorted by MAC), `alert/list`
+ * and `vulnerability/list` (`{"ver","api","items":[…]}`, sorted by `date` / `detected_date`,
+ * `stime` inclusive at millisecond precision), paged with `offset`/`pagelength` (≤ 1000).
+ *
+ * Rendered from the shared {@link Fleet}: one alert per `fleet.alertFacts(k)` (the description of a
+ * `default_credential_login` carries the user name and password fingerprint), one vulnerability per
+ * (device, CVE) of `facts.cves`, one inventory row per device. Fields beyond those the reference
+ * confirms (`zb_ticketid`, `date`, `name`, `description`, `deviceid`, `vulnerability_name`,
+ * `detected_date`, `ip`, `hostname`, `ip_address`, `profile_type`) are assumptions of the simulator.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
+import {
+  emptyStats,
+  injectedFailure,
+  type MonitorFailures,
+  type MonitorSimulatorStats,
+  maybeMalformed,
+  type Reply,
+  record,
+} from "../monitor-faults.ts";
+
+export type PanwIotFailures = MonitorFailures;
+
+export interface PanwIotSimulatorOptions {
+  /** TCP port; 0 picks a free one. @defaultValue 0 */
+  port?: number;
+  /** Listen address. @defaultValue "127.0.0.1" */
+  host?: string;
+  /** Fleet size. @defaultValue 1000 */
+  devices?: number;
+  /** Fleet seed. @defaultValue 1 */
+  seed?: number;
+  /** `lastSeen` of device 0, epoch ms. @defaultValue so that the newest device was seen one second ago */
+  startMs?: number;
+  /** A fleet to serve instead of generating one. */
+  fleet?: Fleet;
+  /** Tenant id (`customerid`). @defaultValue "medsoc-hospital" */
+  customerId?: string;
+  /** `X-Key-Id` the tenant accepts. @defaultValue random */
+  keyId?: string;
+  /** `X-Access-Key` the tenant accepts. @defaultValue random */
+  accessKey?: string;
+  /** Initial failure modes. @defaultValue none */
+  failures?: PanwIotFailures;
+}
+
+export interface PanwIotSimulator {
+  /** Base URL, `http://127.0.0.1:<port>` (the connector appends `/pub/v4.0/...`). */
+  url: string;
+  customerId: string;
+  keyId: string;
+  accessKey: string;
+  fleet: Fleet;
+  stats: MonitorSimulatorStats;
+  /** Records per endpoint before filters. */
+  totals: { devices: number; alerts: number; unresolvedAlerts: number; vulnerabilities: number };
+  setFailures(failures: PanwIotFailures): void;
+  resetStats(): void;
+  stop(): Promise<void>;
+}
+
+const API = "/pub/v4.0";
+const MAX_PAGELENGTH = 1000;
+
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const hex = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);
+const msIso = (us: number) => new Date(Math.floor(us / 1000)).toISOString();
+const plusZero = (iso: string) => `${iso.slice(0, -1)}+00:00`;
+
+function riskLevel(score: number): string {
+  return score >= 90 ? "Critical" : score >= 70 ? "High" : score >= 40 ? "Medium" : "Low";
+}
+
+/** Starts the simulated tenant. */
+export async function startPanwIotSimulator(
+  options: PanwIotSimulatorOptions = {},
+): Promise<PanwIotSimulator> {
+  const size = options.devices ?? 1000;
+  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
+  const fleet =
+    options.fleet ??
+    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const customerId = options.customerId ?? "medsoc-hospital";
+  const keyId = options.keyId ?? `key-${randomBytes(8).toString("hex")}`;
+  const accessKey = options.accessKey ?? `ak-${randomBytes(20).toString("hex")}`;
+  let failures: PanwIotFailures = { ...options.failures };
+  const stats = emptyStats();
+  const drift = (n: number) => failures.typeDrift === true && n % 3 === 1;
+  const cves = new Map(fleet.vulnerabilities().map((v) => [v.cveUid, v]));
+
+  // Inventory sorted by MAC (the documented sortfield).
+  const byMac = Array.from({ length: fleet.size }, (_, i) => i).sort((a, b) => {
+    const x = fleet.facts(a).mac;
+    const y = fleet.facts(b).mac;
+    return x < y ? -1 : x > y ? 1 : a - b;
+  });
+  // (device, CVE) pairs: device i's pairs start at vulnStart[i]; detected_date = device lastSeen.
+  const vulnStart = new Int32Array(fleet.size + 1);
+  for (let i = 0; i < fleet.size; i++)
+    vulnStart[i + 1] = (vulnStart[i] as number) + fleet.profile(i).cves.length;
+  let unresolved = 0;
+  for (let k = 0; k < fleet.alertCount; k++) if (!fleet.alertFacts(k).resolved) unresolved++;
+  const totals = {
+    devices: fleet.size,
+    alerts: fleet.alertCount,
+    unresolvedAlerts: unresolved,
+    vulnerabilities: vulnStart[fleet.size] as number,
+  };
+
+  function device(i: number): Record<string, unknown> {
+    const f = fleet.facts(i);
+    const d = drift(i);
+    const type =
+      f.vendorType.endsWith("s") && !f.vendorType.endsWith("ss") ? f.vendorType.slice(0, -1) : f.vendorType;
+    const medical = f.category === "Medical" || f.category === "Imaging";
+    return {
+      deviceid: f.mac.toLowerCase(),
+      hostname: f.name,
+      ip_address: f.ip,
+      profile_type: f.deviceClass === "it" || f.deviceClass === "clinical_workstation" ? "Non_IoT" : "IoT",
+      profile_vertical: medical ? "Medical" : f.deviceClass === "building_iot" ? "Facility" : "Office",
+      category: type,
+      profile: `${f.manufacturer} ${type}`,
+      vendor: f.manufacturer,
+      model: f.model,
+      os_group: f.operatingSystem,
+      os_firmware_version: f.operatingSystemVersion,
+      serial_number: f.serial,
+      risk_score: d ? String(f.risk) : f.risk,
+      risk_level: riskLevel(f.risk),
+      site_name: f.site.name,
+      vlan: d ? 100 + (f.index % 40) : String(100 + (f.index % 40)),
+      subnet: `${f.ip.split(".").slice(0, 3).join(".")}.0/24`,
+      first_seen_date: msIso(f.firstSeenUs),
+      last_activity: d ? plusZero(msIso(f.lastSeenUs)) : msIso(f.lastSeenUs),
+    };
+  }
+
+  function alert(k: number): Record<string, unknown> {
+    const a = fleet.alertFacts(k);
+    const f = fleet.facts(a.device);
+    const d = drift(k);
+    let description = a.description;
+    if (a.kind === "default_credential_login")
+      description = `${a.description} Username: ${f.credential.username}; credential fingerprint: ${f.credential.fingerprint}; password type: ${f.credential.kind.replace("_", "-")}.`;
+    const date = msIso(a.timeUs);
+    return {
+      id: hex(`alert|${fleet.seed}|${k}`, 24),
+      zb_ticketid: `alert-${hex(`ticket|${fleet.seed}|${k}`, 10)}`,
+      date: d ? plusZero(date) : date,
+      name: a.title,
+      description,
+      deviceid: f.mac.toLowerCase(),
+      hostname: f.name,
+      ip: f.ip,
+      severity: a.severity.toLowerCase(),
+      risk_score: d ? String(f.risk) : f.risk,
+      category: f.vendorType,
+      profile: `${f.manufacturer} ${f.vendorType}`,
+      type: "policy_alert",
+      resolved: a.resolved ? "yes" : "no",
+      ...(a.mitre ? { mitre: a.mitre } : {}),
+    };
+  }
+
+  function vulnDevice(j: number): number {
+    let lo = 0;
+    let hi = fleet.size - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if ((vulnStart[mid] as number) <= j) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  function vulnerability(j: number): Record<string, unknown> {
+    const i = vulnDevice(j);
+    const f = fleet.facts(i);
+    const cve = fleet.profile(i).cves[j - (vulnStart[i] as number)] as string;
+    const v = cves.get(cve);
+    const d = drift(j);
+    const detected = msIso(f.lastSeenUs);
+    return {
+      zb_ticketid: `vuln-${parseInt(hex(`vuln|${fleet.seed}|${i}|${cve}`, 7), 16)}`,
+      vulnerability_name: cve,
+      name: f.name,
+      deviceid: f.mac.toLowerCase(),
+      ip: f.ip,
+      detected_date: d ? plusZero(detected) : detected,
+      severity: v?.severity ?? null,
+      cvss: v?.cvssScore === undefined ? null : d ? String(v.cvssScore) : v.cvssScore,
+      description: v?.description ?? null,
+      profile: `${f.manufacturer} ${f.vendorType}`,
+      vendor: f.manufacturer,
+      model: f.model,
+      status: "Confirmed",
+    };
+  }
+
+  function int(query: URLSearchParams, name: string, fallback: number, max: number): number {
+    const raw = query.get(name);
+    if (raw === null || raw === "") return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n > max)
+      throw new HttpProblem(400, `${name} must be an integer between 0 and ${max}`);
+    return n;
+  }
+
+  function stimeUs(query: URLSearchParams): number {
+    const raw = query.get("stime");
+    if (raw === null || raw === "" || raw === "-1") return Number.NEGATIVE_INFINITY;
+    const ms = Date.parse(raw);
+    if (Number.isNaN(ms)) throw new HttpProblem(400, `invalid stime: ${raw}`);
+    return ms * 1000;
+  }
+
+  /** Items in [first, total) that pass `keep`, paged. */
+  function page(
+    total: number,
+    first: number,
+    keep: (j: number) => boolean,
+    item: (j: number) => Record<string, unknown>,
+    offset: number,
+    length: number,
+  ): string[] {
+    const out: string[] = [];
+    let skipped = 0;
+    for (let j = first; j < total && out.length < length; j++) {
+      if (!keep(j)) continue;
+      if (skipped < offset) {
+        skipped++;
+        continue;
+      }
+      out.push(JSON.stringify(item(j)));
+    }
+    return out;
+  }
+
+  /** First index whose time (ms precision) is at or after `us`. */
+  function firstAtOrAfter(total: number, timeUs: (j: number) => number, us: number): number {
+    let lo = 0;
+    let hi = total;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (Math.floor(timeUs(mid) / 1000) * 1000 < us) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  function serve(name: string, query: URLSearchParams): string {
+    const offset = int(query, "offset", 0, Number.MAX_SAFE_INTEGER);
+    const length = int(query, "pagelength", 100, MAX_PAGELENGTH);
+    const lower = stimeUs(query);
+    if (name === "device/list") {
+      const keep = (j: number) => Math.floor(fleet.lastSeenUs(byMac[j] as number) / 1000) * 1000 >= lower;
+      const items = page(fleet.size, 0, keep, (j) => device(byMac[j] as number), offset, length);
+      let total = 0;
+      for (let j = 0; j < fleet.size; j++) if (keep(j)) total++;
+      return `{"devices":[${items.join(",")}],"total":${total}}`;
+    }
+    if (name === "alert/list") {
+      if (query.get("sortfield") && query.get("sortfield") !== "date")
+        throw new HttpProblem(400, "unsupported sortfield");
+      const resolved = query.get("resolved");
+      const first = firstAtOrAfter(fleet.alertCount, (k) => fleet.alertTimeUs(k), lower);
+      const keep = (k: number) =>
+        resolved === null || (fleet.alertFacts(k).resolved ? "yes" : "no") === resolved;
+      const items = page(fleet.alertCount, first, keep, alert, offset, length);
+      return `{"ver":"v4.0","api":"/alert/list","items":[${items.join(",")}]}`;
+    }
+    const total = vulnStart[fleet.size] as number;
+    const first = firstAtOrAfter(total, (j) => fleet.lastSeenUs(vulnDevice(j)), lower);
+    const items = page(total, first, () => true, vulnerability, offset, length);
+    return `{"ver":"v4.0","api":"/vulnerability/list","items":[${items.join(",")}]}`;
+  }
+
+  const error = (_status: number, message: string) => JSON.stringify({ error: message });
+
+  function api(req: IncomingMessage, name: string, query: URLSearchParams): Reply {
+    const n = ++stats.apiRequestsSinceFailures;
+    const authorized = req.headers["x-key-id"] === keyId && req.headers["x-access-key"] === accessKey;
+    const injected = injectedFailure(n, failures, authorized, stats, error);
+    if (injected) return injected;
+    if (req.method !== "GET") return [405, error(405, "Method not allowed")];
+    const customer = query.get("customerid");
+    if (!customer) return [400, error(400, "customerid is required")];
+    if (customer !== customerId) return [403, error(403, `no access to customer ${customer}`)];
+    if (!["device/list", "alert/list", "vulnerability/list"].includes(name))
+      return [404, error(404, `not found: ${name}`)];
+    return [200, maybeMalformed(n, failures, stats, serve(name, query))];
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    for await (const _ of req) {
+      // drain
+    }
+    const url = new URL(req.url ?? "/", "http://simulator");
+    const path = url.pathname.replace(/\/+$/, "");
+    let reply: Reply;
+    try {
+      reply = path.startsWith(`${API}/`)
+        ? api(req, path.slice(API.length + 1), url.searchParams)
+        : [404, error(404, "not found")];
+    } catch (e) {
+      reply = [
+        e instanceof HttpProblem ? e.status : 500,
+        error(500, e instanceof Error ? e.message : String(e)),
+      ];
+    }
+    const [status, text, headers] = reply;
+    record(stats, {
+      method: req.method ?? "",
+      path,
+      query: Object.fromEntries(url.searchParams),
+      body: undefined,
+      status,
+    });
+    if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(text),
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: String(e) }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    customerId,
+    keyId,
+    accessKey,
+    fleet,
+    stats,
+    totals,
+    setFailures(next) {
+      failures = { ...next };
+      stats.apiRequestsSinceFailures = 0;
+    },
+    resetStats() {
+      Object.assign(stats, emptyStats());
+    },
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
