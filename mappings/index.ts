@@ -4,8 +4,10 @@
  * (`medsoc normalize <source> <stream>`).
  */
 import { armisMappings } from "./armis/index.ts";
+import { xdomeMappings } from "./claroty_xdome/index.ts";
 import { enrich } from "./enrich.ts";
 import { MappingError, UnknownStreamError } from "./errors.ts";
+import { panwIotMappings } from "./panw_iot/index.ts";
 import { pipelineErrorDocument } from "./pipeline-error.ts";
 import type { EcsDocument, Mapper, MappingContext } from "./types.ts";
 
@@ -16,6 +18,8 @@ export type { EcsDocument, Mapper, MappingContext } from "./types.ts";
 /** Source → stream → mapping. */
 export const registry = {
   armis: armisMappings,
+  claroty_xdome: xdomeMappings,
+  panw_iot: panwIotMappings,
 } as const satisfies Readonly<Record<string, Readonly<Record<string, Mapper>>>>;
 
 /** A source id with mappings (`armis`). */

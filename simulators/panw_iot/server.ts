@@ -158,6 +158,8 @@ export async function startPanwIotSimulator(
     if (a.kind === "default_credential_login")
       description = `${a.description} Username: ${f.credential.username}; credential fingerprint: ${f.credential.fingerprint}; password type: ${f.credential.kind.replace("_", "-")}.`;
     const date = msIso(a.timeUs);
+    const type =
+      f.vendorType.endsWith("s") && !f.vendorType.endsWith("ss") ? f.vendorType.slice(0, -1) : f.vendorType;
     return {
       id: hex(`alert|${fleet.seed}|${k}`, 24),
       zb_ticketid: `alert-${hex(`ticket|${fleet.seed}|${k}`, 10)}`,
@@ -169,8 +171,8 @@ export async function startPanwIotSimulator(
       ip: f.ip,
       severity: a.severity.toLowerCase(),
       risk_score: d ? String(f.risk) : f.risk,
-      category: f.vendorType,
-      profile: `${f.manufacturer} ${f.vendorType}`,
+      category: type,
+      profile: `${f.manufacturer} ${type}`,
       type: "policy_alert",
       resolved: a.resolved ? "yes" : "no",
       ...(a.mitre ? { mitre: a.mitre } : {}),
