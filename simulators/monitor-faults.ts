@@ -45,6 +45,8 @@ export interface MonitorSimulatorStats {
     query: Record<string, string>;
     body: unknown;
     status: number;
+    /** When the request arrived, epoch ms. */
+    at: number;
   }>;
 }
 

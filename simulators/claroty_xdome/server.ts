@@ -590,6 +590,7 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString("utf8");
@@ -618,6 +619,7 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
       query: Object.fromEntries(url.searchParams),
       body: parsedBody,
       status,
+      at,
     });
     if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
     res.writeHead(status, {

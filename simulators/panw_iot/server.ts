@@ -309,6 +309,7 @@ export async function startPanwIotSimulator(
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now();
     for await (const _ of req) {
       // drain
     }
@@ -332,6 +333,7 @@ export async function startPanwIotSimulator(
       query: Object.fromEntries(url.searchParams),
       body: undefined,
       status,
+      at,
     });
     if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
     res.writeHead(status, {
