@@ -168,7 +168,7 @@ describe("claroty_xdome connector: queries, paging and cursors", () => {
     // The boundary group may hold records before j as well: list what the cursor has not seen.
     const expected = all
       .filter(
-        (r, k) =>
+        (_r, k) =>
           (times[k] as number) > (times[j] as number) || ((times[k] as number) === times[j] && k !== j),
       )
       .map(pairId);
