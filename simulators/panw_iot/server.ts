@@ -102,10 +102,11 @@ export async function startPanwIotSimulator(
   const drift = (n: number) => failures.typeDrift === true && n % 3 === 1;
   const cves = new Map(fleet.vulnerabilities().map((v) => [v.cveUid, v]));
 
-  // Inventory sorted by MAC (the documented sortfield).
+  // Inventory sorted by MAC (the documented sortfield); each MAC computed once.
+  const macs = Array.from({ length: fleet.size }, (_, i) => fleet.facts(i).mac);
   const byMac = Array.from({ length: fleet.size }, (_, i) => i).sort((a, b) => {
-    const x = fleet.facts(a).mac;
-    const y = fleet.facts(b).mac;
+    const x = macs[a] as string;
+    const y = macs[b] as string;
     return x < y ? -1 : x > y ? 1 : a - b;
   });
   // (device, CVE) pairs: device i's pairs start at vulnStart[i]; detected_date = device lastSeen.
@@ -270,10 +271,13 @@ export async function startPanwIotSimulator(
     const length = int(query, "pagelength", 100, MAX_PAGELENGTH);
     const lower = stimeUs(query);
     if (name === "device/list") {
-      const keep = (j: number) => Math.floor(fleet.lastSeenUs(byMac[j] as number) / 1000) * 1000 >= lower;
-      const items = page(fleet.size, 0, keep, (j) => device(byMac[j] as number), offset, length);
-      let total = 0;
-      for (let j = 0; j < fleet.size; j++) if (keep(j)) total++;
+      // stime is whole milliseconds: floor(lastSeen to ms) >= stime exactly when lastSeen >= stime.
+      const keep = (j: number) => fleet.lastSeenUs(byMac[j] as number) >= lower;
+      const total = fleet.size - (lower === Number.NEGATIVE_INFINITY ? 0 : fleet.firstDeviceAtOrAfter(lower));
+      const everything = total === fleet.size;
+      const items = everything
+        ? byMac.slice(offset, offset + length).map((i) => JSON.stringify(device(i)))
+        : page(fleet.size, 0, keep, (j) => device(byMac[j] as number), offset, length);
       return `{"devices":[${items.join(",")}],"total":${total}}`;
     }
     if (name === "alert/list") {
