@@ -8,6 +8,7 @@ import { ConfigError, PermanentError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { armisConfigSchema, createArmisConnector } from "./armis/index.ts";
 import { ARMIS_STREAMS } from "./armis/streams.ts";
+import { createNozomiConnector, NOZOMI_STREAMS, nozomiConfigSchema } from "./nozomi/index.ts";
 import type { Connector } from "./types.ts";
 
 /** What every connector factory receives besides its config. */
@@ -39,8 +40,15 @@ export const armisConnector = defineConnector({
   create: (config, deps) => createArmisConnector(config, deps),
 });
 
+export const nozomiConnector = defineConnector({
+  source: "nozomi",
+  streams: NOZOMI_STREAMS,
+  configSchema: nozomiConfigSchema,
+  create: (config, deps) => createNozomiConnector(config, deps),
+});
+
 /** Every connector medsoc ships, in display order. */
-export const connectors: readonly ConnectorDefinition[] = [armisConnector];
+export const connectors: readonly ConnectorDefinition[] = [armisConnector, nozomiConnector];
 
 /** The connector registered for `source`, if any. */
 export function findConnector(source: string): ConnectorDefinition | undefined {

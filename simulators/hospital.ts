@@ -8,6 +8,7 @@
  */
 import { startArmisSimulator } from "./armis/server.ts";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "./fleet.ts";
+import { startNozomiSimulator } from "./nozomi/server.ts";
 
 /** A running monitor simulator, as the hospital sees it. */
 export interface HospitalMonitor {
@@ -46,6 +47,19 @@ export const HOSPITAL_MONITORS: Record<string, HospitalMonitorStarter> = {
       source: "armis",
       url: sim.url,
       sourceConfig: { baseUrl: sim.url, secretKey: sim.secret },
+      stop: () => sim.stop(),
+    };
+  },
+  nozomi: async (fleet) => {
+    const sim = await startNozomiSimulator({ fleet });
+    return {
+      source: "nozomi",
+      url: sim.url,
+      sourceConfig: {
+        baseUrl: sim.url,
+        auth: { type: "sign_in", keyName: sim.keyName, keyToken: sim.keyToken },
+        initialLookbackSeconds: 0,
+      },
       stop: () => sim.stop(),
     };
   },

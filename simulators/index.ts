@@ -32,3 +32,10 @@ export {
   type HospitalOptions,
   startHospital,
 } from "./hospital.ts";
+export {
+  type NozomiFailures,
+  type NozomiSimulator,
+  type NozomiSimulatorOptions,
+  type NozomiSimulatorStats,
+  startNozomiSimulator,
+} from "./nozomi/server.ts";
