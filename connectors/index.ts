@@ -8,6 +8,7 @@ import { ConfigError, PermanentError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { armisConfigSchema, createArmisConnector } from "./armis/index.ts";
 import { ARMIS_STREAMS } from "./armis/streams.ts";
+import { createForescoutConnector, FORESCOUT_STREAMS, forescoutConfigSchema } from "./forescout/index.ts";
 import { createNozomiConnector, NOZOMI_STREAMS, nozomiConfigSchema } from "./nozomi/index.ts";
 import type { Connector } from "./types.ts";
 
@@ -47,8 +48,19 @@ export const nozomiConnector = defineConnector({
   create: (config, deps) => createNozomiConnector(config, deps),
 });
 
+export const forescoutConnector = defineConnector({
+  source: "forescout",
+  streams: FORESCOUT_STREAMS,
+  configSchema: forescoutConfigSchema,
+  create: (config, deps) => createForescoutConnector(config, deps),
+});
+
 /** Every connector medsoc ships, in display order. */
-export const connectors: readonly ConnectorDefinition[] = [armisConnector, nozomiConnector];
+export const connectors: readonly ConnectorDefinition[] = [
+  armisConnector,
+  nozomiConnector,
+  forescoutConnector,
+];
 
 /** The connector registered for `source`, if any. */
 export function findConnector(source: string): ConnectorDefinition | undefined {

@@ -6,6 +6,7 @@
 import { armisMappings } from "./armis/index.ts";
 import { enrich } from "./enrich.ts";
 import { MappingError, UnknownStreamError } from "./errors.ts";
+import { forescoutMappings } from "./forescout/index.ts";
 import { nozomiMappings } from "./nozomi/index.ts";
 import { pipelineErrorDocument } from "./pipeline-error.ts";
 import type { EcsDocument, Mapper, MappingContext } from "./types.ts";
@@ -18,6 +19,7 @@ export type { EcsDocument, Mapper, MappingContext } from "./types.ts";
 export const registry = {
   armis: armisMappings,
   nozomi: nozomiMappings,
+  forescout: forescoutMappings,
 } as const satisfies Readonly<Record<string, Readonly<Record<string, Mapper>>>>;
 
 /** A source id with mappings (`armis`). */

@@ -8,6 +8,7 @@
  */
 import { startArmisSimulator } from "./armis/server.ts";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "./fleet.ts";
+import { pushForescoutHosts, startForescoutSimulator } from "./forescout/server.ts";
 import { startNozomiSimulator } from "./nozomi/server.ts";
 
 /** A running monitor simulator, as the hospital sees it. */
@@ -60,6 +61,16 @@ export const HOSPITAL_MONITORS: Record<string, HospitalMonitorStarter> = {
         auth: { type: "sign_in", keyName: sim.keyName, keyToken: sim.keyToken },
         initialLookbackSeconds: 0,
       },
+      stop: () => sim.stop(),
+    };
+  },
+  forescout: async (fleet) => {
+    const sim = await startForescoutSimulator({ fleet });
+    return {
+      source: "forescout",
+      url: sim.url,
+      sourceConfig: { baseUrl: sim.url, username: sim.username, password: sim.password },
+      push: (targets) => pushForescoutHosts(fleet, targets),
       stop: () => sim.stop(),
     };
   },

@@ -26,6 +26,17 @@ export {
   TIE_GROUP,
 } from "./fleet.ts";
 export {
+  type ForescoutFailures,
+  type ForescoutPushOptions,
+  type ForescoutSimulator,
+  type ForescoutSimulatorOptions,
+  type ForescoutSimulatorStats,
+  forescoutHostId,
+  forescoutPushedHost,
+  pushForescoutHosts,
+  startForescoutSimulator,
+} from "./forescout/server.ts";
+export {
   HOSPITAL_MONITORS,
   type Hospital,
   type HospitalMonitor,
