@@ -5,8 +5,11 @@
  * token and map to the same documents as the pulled hosts. Needs nothing but loopback.
  */
 import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
   createForescoutConnector,
@@ -27,6 +30,11 @@ import {
   pushForescoutHosts,
   startForescoutSimulator,
 } from "../../simulators/forescout/server.ts";
+import { createCursorStore } from "../../worker/cursors/index.ts";
+import { Metrics } from "../../worker/metrics.ts";
+import { Pipeline } from "../../worker/pipeline.ts";
+import { createQueueDriver } from "../../worker/queue/index.ts";
+import { createSinks } from "../../worker/sinks/index.ts";
 
 const DEVICES = 250;
 let sim: ForescoutSimulator;
@@ -174,6 +182,43 @@ describe("forescout connector: hosts and cursor", () => {
     await c.validate();
     await c.close();
     assert.equal(sim.stats.logins, 1);
+  });
+});
+
+describe("forescout connector in the pipeline (memory driver)", () => {
+  test("pages that do not move the cursor are all delivered, and a second poll adds nothing", async () => {
+    fresh();
+    const dir = await mkdtemp(join(tmpdir(), "medsoc-fs-"));
+    const driver = createQueueDriver({ kind: "memory", attempts: 2, backoffMs: 10 });
+    const cursors = createCursorStore({ kind: "memory" });
+    const c = connector({ pageSize: 40 });
+    const sinks = createSinks({ file: { dir } });
+    const pipeline = new Pipeline({
+      driver,
+      cursors,
+      metrics: new Metrics(),
+      sinks,
+      sources: [{ name: "forescout", type: "forescout", streams: ["host"], connector: c }],
+    });
+    pipeline.start();
+    try {
+      await pipeline.pollAll("s1");
+      await pipeline.drained(30_000);
+      const lines = (await readFile(join(dir, "host.ndjson"), "utf8")).trim().split("\n");
+      assert.equal(lines.length, DEVICES, "every page of the host list reached the sink");
+      assert.equal(new Set(lines.map((l) => JSON.parse(l).host.id)).size, DEVICES);
+      await pipeline.pollAll("s2");
+      await pipeline.drained(30_000);
+      const again = (await readFile(join(dir, "host.ndjson"), "utf8")).trim().split("\n");
+      assert.equal(again.length, DEVICES, "unchanged hosts are not sent again");
+    } finally {
+      await pipeline.close();
+      await Promise.all(sinks.map((s) => s.close()));
+      await c.close();
+      await cursors.close();
+      await driver.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
