@@ -129,6 +129,14 @@ export interface JsonRequest {
   headers?: Record<string, string>;
   /** Serialised as JSON when present. */
   body?: unknown;
+  /** Sent as `application/x-www-form-urlencoded` when present (instead of `body`). */
+  form?: Record<string, string>;
+  /**
+   * False when a 2xx answer need not be JSON (a login that returns the token as text or in a
+   * header): the response `body` is then the parsed JSON if it parses, else the raw text.
+   * @defaultValue true
+   */
+  expectJson?: boolean;
   /** Lowercase context prefixed to every error ("fetching armis device page 3"). */
   context: string;
   signal?: AbortSignal;
@@ -229,9 +237,14 @@ export class JsonClient {
         await sleep(delayMs, req.signal);
         continue;
       }
-      const verdict = classifyResponse(outcome.status, outcome.json);
+      const textOk = req.expectJson === false && outcome.status >= 200 && outcome.status < 300;
+      const verdict = classifyResponse(outcome.status, outcome.json || textOk);
       if (verdict === "success")
-        return { status: outcome.status, headers: outcome.headers, body: outcome.body };
+        return {
+          status: outcome.status,
+          headers: outcome.headers,
+          body: outcome.json ? outcome.body : outcome.text,
+        };
       const message = vendorMessage(outcome.json ? outcome.body : undefined, outcome.text);
       const what =
         outcome.status < 300
@@ -289,7 +302,10 @@ export class JsonClient {
     req.signal?.throwIfAborted();
     const headers: Record<string, string> = { accept: "application/json", ...req.headers };
     let body: string | undefined;
-    if (req.body !== undefined) {
+    if (req.form !== undefined) {
+      body = new URLSearchParams(req.form).toString();
+      headers["content-type"] = "application/x-www-form-urlencoded";
+    } else if (req.body !== undefined) {
       body = JSON.stringify(req.body);
       headers["content-type"] = "application/json";
     }

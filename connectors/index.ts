@@ -9,6 +9,8 @@ import type { Logger } from "../core/log.ts";
 import { armisConfigSchema, createArmisConnector } from "./armis/index.ts";
 import { ARMIS_STREAMS } from "./armis/streams.ts";
 import { createXDomeConnector, XDOME_STREAMS, xdomeConfigSchema } from "./claroty_xdome/index.ts";
+import { createForescoutConnector, FORESCOUT_STREAMS, forescoutConfigSchema } from "./forescout/index.ts";
+import { createNozomiConnector, NOZOMI_STREAMS, nozomiConfigSchema } from "./nozomi/index.ts";
 import { createPanwIotConnector, PANW_IOT_STREAMS, panwIotConfigSchema } from "./panw_iot/index.ts";
 import type { Connector } from "./types.ts";
 
@@ -55,8 +57,28 @@ export const panwIotConnector = defineConnector({
   create: (config, deps) => createPanwIotConnector(config, deps),
 });
 
+export const nozomiConnector = defineConnector({
+  source: "nozomi",
+  streams: NOZOMI_STREAMS,
+  configSchema: nozomiConfigSchema,
+  create: (config, deps) => createNozomiConnector(config, deps),
+});
+
+export const forescoutConnector = defineConnector({
+  source: "forescout",
+  streams: FORESCOUT_STREAMS,
+  configSchema: forescoutConfigSchema,
+  create: (config, deps) => createForescoutConnector(config, deps),
+});
+
 /** Every connector medsoc ships, in display order. */
-export const connectors: readonly ConnectorDefinition[] = [armisConnector, xdomeConnector, panwIotConnector];
+export const connectors: readonly ConnectorDefinition[] = [
+  armisConnector,
+  xdomeConnector,
+  panwIotConnector,
+  nozomiConnector,
+  forescoutConnector,
+];
 
 /** The connector registered for `source`, if any. */
 export function findConnector(source: string): ConnectorDefinition | undefined {

@@ -7,6 +7,8 @@ import { armisMappings } from "./armis/index.ts";
 import { xdomeMappings } from "./claroty_xdome/index.ts";
 import { enrich } from "./enrich.ts";
 import { MappingError, UnknownStreamError } from "./errors.ts";
+import { forescoutMappings } from "./forescout/index.ts";
+import { nozomiMappings } from "./nozomi/index.ts";
 import { panwIotMappings } from "./panw_iot/index.ts";
 import { pipelineErrorDocument } from "./pipeline-error.ts";
 import type { EcsDocument, Mapper, MappingContext } from "./types.ts";
@@ -20,6 +22,8 @@ export const registry = {
   armis: armisMappings,
   claroty_xdome: xdomeMappings,
   panw_iot: panwIotMappings,
+  nozomi: nozomiMappings,
+  forescout: forescoutMappings,
 } as const satisfies Readonly<Record<string, Readonly<Record<string, Mapper>>>>;
 
 /** A source id with mappings (`armis`). */

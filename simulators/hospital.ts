@@ -9,6 +9,8 @@
 import { startArmisSimulator } from "./armis/server.ts";
 import { startXDomeSimulator } from "./claroty_xdome/server.ts";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "./fleet.ts";
+import { pushForescoutHosts, startForescoutSimulator } from "./forescout/server.ts";
+import { startNozomiSimulator } from "./nozomi/server.ts";
 import { startPanwIotSimulator } from "./panw_iot/server.ts";
 
 /** A running monitor simulator, as the hospital sees it. */
@@ -71,6 +73,29 @@ export const HOSPITAL_MONITORS: Record<string, HospitalMonitorStarter> = {
         keyId: sim.keyId,
         accessKey: sim.accessKey,
       },
+      stop: () => sim.stop(),
+    };
+  },
+  nozomi: async (fleet) => {
+    const sim = await startNozomiSimulator({ fleet });
+    return {
+      source: "nozomi",
+      url: sim.url,
+      sourceConfig: {
+        baseUrl: sim.url,
+        auth: { type: "sign_in", keyName: sim.keyName, keyToken: sim.keyToken },
+        initialLookbackSeconds: 0,
+      },
+      stop: () => sim.stop(),
+    };
+  },
+  forescout: async (fleet) => {
+    const sim = await startForescoutSimulator({ fleet });
+    return {
+      source: "forescout",
+      url: sim.url,
+      sourceConfig: { baseUrl: sim.url, username: sim.username, password: sim.password },
+      push: (targets) => pushForescoutHosts(fleet, targets),
       stop: () => sim.stop(),
     };
   },

@@ -32,6 +32,17 @@ export {
   TIE_GROUP,
 } from "./fleet.ts";
 export {
+  type ForescoutFailures,
+  type ForescoutPushOptions,
+  type ForescoutSimulator,
+  type ForescoutSimulatorOptions,
+  type ForescoutSimulatorStats,
+  forescoutHostId,
+  forescoutPushedHost,
+  pushForescoutHosts,
+  startForescoutSimulator,
+} from "./forescout/server.ts";
+export {
   HOSPITAL_MONITORS,
   type Hospital,
   type HospitalMonitor,
@@ -39,6 +50,13 @@ export {
   startHospital,
 } from "./hospital.ts";
 export type { MonitorFailures, MonitorSimulatorStats } from "./monitor-faults.ts";
+export {
+  type NozomiFailures,
+  type NozomiSimulator,
+  type NozomiSimulatorOptions,
+  type NozomiSimulatorStats,
+  startNozomiSimulator,
+} from "./nozomi/server.ts";
 export {
   type PanwIotFailures,
   type PanwIotSimulator,

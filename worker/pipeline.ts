@@ -219,8 +219,18 @@ export class Pipeline {
         if (page.records.length > 0) {
           await this.#waitForRoom(this.rawQueue as Queue<unknown>);
           // Deterministic id: a poll retried after a crash between enqueue and cursor save
-          // re-reads the same page from the old cursor and the duplicate add is a no-op.
-          const id = `raw-${batchId([job.source, job.stream, cursorKey(cursor), cursorKey(page.cursor), String(page.records.length)])}`;
+          // re-reads the same page from the old cursor and the duplicate add is a no-op. A page
+          // that does not move the cursor (a host list in no time order) is identified by its
+          // content too, or every such page of a poll would collapse into the first.
+          const parts = [
+            job.source,
+            job.stream,
+            cursorKey(cursor),
+            cursorKey(page.cursor),
+            String(page.records.length),
+          ];
+          if (parts[2] === parts[3]) parts.push(JSON.stringify(page.records));
+          const id = `raw-${batchId(parts)}`;
           await this.rawQueue.add(
             "raw",
             {

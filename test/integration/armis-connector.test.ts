@@ -202,7 +202,8 @@ describe("armis connector: paging and cursors", () => {
   });
 
   test("the registry lists armis and builds it from a raw config section", async () => {
-    assert.ok(connectors.map((c) => c.source).includes("armis"));
+    assert.equal(connectors[0]?.source, "armis");
+    assert.equal(connectors.filter((c) => c.source === "armis").length, 1);
     assert.deepEqual(findConnector("armis")?.streams, ["device", "alert", "vulnerability"]);
     const c = createConnector("armis", { baseUrl: sim.url, secretKey: sim.secret });
     await c.validate();
