@@ -79,7 +79,7 @@ program
       });
       process.stdout.write(formatSummary(summary));
       // A backfill that could not collect a stream must not look like a success to a script.
-      if (opts.once && summary.failedPolls > 0) process.exitCode = 1;
+      if (opts.once && (summary.failedPolls > 0 || summary.failedPushes > 0)) process.exitCode = 1;
     },
   );
 
