@@ -5,7 +5,9 @@ import { ConfigError, PermanentError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
 import { runNormalize } from "./commands/normalize.ts";
+import { registerPoll } from "./commands/poll.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
+import { registerSimulateHospital } from "./commands/simulate-hospital.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { checkRedis, componentSchemas, formatSummary, runStart } from "./run.ts";
 import { createElasticsearchClient, type ElasticsearchSinkConfig } from "./sinks/elasticsearch.ts";
@@ -194,6 +196,9 @@ simulate
     await waitForStopSignal();
     await sim.stop();
   });
+
+registerPoll(program);
+registerSimulateHospital(simulate, waitForStopSignal);
 
 try {
   await program.parseAsync(process.argv);
