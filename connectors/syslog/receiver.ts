@@ -209,6 +209,25 @@ export class SyslogReceiver {
   }
 
   #handle(msg: ReceivedMessage): void {
+    try {
+      this.#parseAndRoute(msg);
+    } catch (error) {
+      // A parser bug must not take the listener down: the message is kept in the dead-letter queue.
+      this.#count(msg.transport, "error");
+      this.#log.error(
+        { err: error, transport: msg.transport, peer: msg.peer },
+        "Handling a syslog message failed.",
+      );
+      this.#deadLetter(`syslog: handling the message failed: ${(error as Error).message}`, {
+        rawBase64: msg.bytes.toString("base64"),
+        transport: msg.transport,
+        peer: msg.peer,
+        receivedAt: msg.receivedAt.toISOString(),
+      });
+    }
+  }
+
+  #parseAndRoute(msg: ReceivedMessage): void {
     const parsed = parseMessage(msg);
     if (!parsed.ok) {
       if (parsed.unparsed.invalidUtf8) this.#count(msg.transport, "invalid_utf8");
