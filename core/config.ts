@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
+import { secretSchema } from "./config-fields.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
 
 /**
@@ -72,6 +73,85 @@ export const apiSchema = z.strictObject({
   enabled: z.boolean().default(true),
 });
 
+const portField = z.number().int().min(0).max(65535);
+const sourceIdField = z.string().regex(/^[a-z0-9_-]+$/, "lower-case letters, digits, '_' and '-' only");
+
+/** One syslog routing rule: CEF/LEEF vendor (and product) → source and stream. */
+export const syslogRouteSchema = z.strictObject({
+  /** CEF `Device Vendor` / LEEF `Vendor`, compared case-insensitively. */
+  vendor: z.string().min(1),
+  /** CEF `Device Product` / LEEF `Product`, case-insensitive; omitted = any product. */
+  product: z.string().min(1).optional(),
+  /** Source id (or instance name) the records belong to. */
+  source: sourceIdField,
+  /** Connector type selecting the mapping. @defaultValue the source */
+  type: z.string().min(1).optional(),
+  /** Stream name. */
+  stream: z.string().min(1),
+});
+
+export const syslogReceiverSchema = z.strictObject({
+  /** @defaultValue false */
+  enabled: z.boolean().default(false),
+  /** Listen address of every syslog listener. @defaultValue "127.0.0.1" */
+  host: z.string().default("127.0.0.1"),
+  /** UDP port (one message per datagram); omitted = no UDP listener; 0 picks a free port. */
+  udpPort: portField.optional(),
+  /** TCP port (octet-counting and newline framing, RFC 6587); omitted = no TCP listener. */
+  tcpPort: portField.optional(),
+  /** TLS port (RFC 5425 framing; newline framing also accepted); needs `tls.certFile` and `tls.keyFile`. */
+  tlsPort: portField.optional(),
+  tls: z
+    .strictObject({
+      /** PEM server certificate (chain). */
+      certFile: z.string().min(1).optional(),
+      /** PEM private key. */
+      keyFile: z.string().min(1).optional(),
+      /** PEM CA for client certificates; when set, senders must present one it signed. */
+      caFile: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  /** Longest accepted message in bytes; longer ones are rejected and counted. @defaultValue 65536 */
+  maxMessageBytes: z.number().int().min(480).max(16_777_216).default(65_536),
+  /** Records per raw batch. @defaultValue 500 */
+  batchSize: z.number().int().min(1).max(100_000).default(500),
+  /** A partial batch is enqueued after this many ms. @defaultValue 200 */
+  flushMs: z.number().int().min(1).max(60_000).default(200),
+  /**
+   * Records held in memory waiting for the raw queue; at this bound TCP/TLS sockets stop being
+   * read and UDP datagrams are dropped (and counted). @defaultValue 10000
+   */
+  maxBufferedRecords: z.number().int().min(1).max(10_000_000).default(10_000),
+  /** Routing rules checked before the built-in table (`connectors/syslog/routes.ts`). @defaultValue [] */
+  routes: z.array(syslogRouteSchema).default([]),
+});
+
+export const httpPushReceiverSchema = z.strictObject({
+  /** @defaultValue false */
+  enabled: z.boolean().default(false),
+  /** Listen address. @defaultValue "127.0.0.1" */
+  host: z.string().default("127.0.0.1"),
+  /** Listen port; 0 picks a free one. @defaultValue 8788 */
+  port: portField.default(8788),
+  /** Largest accepted request body in bytes (413 above). @defaultValue 10485760 (10 MiB) */
+  maxBodyBytes: z.number().int().min(1024).max(1_073_741_824).default(10_485_760),
+  /** Records per raw batch (a longer push is enqueued as several). @defaultValue 5000 */
+  maxRecordsPerBatch: z.number().int().min(1).max(1_000_000).default(5000),
+  /** `Retry-After` (seconds) of a 503 when the raw queue is full. @defaultValue 5 */
+  retryAfterSeconds: z.number().int().min(1).max(3600).default(5),
+  /** Bearer token per source (`${ENV_VAR}`); a source without a token is unknown (404). @defaultValue {} */
+  tokens: z.record(sourceIdField, secretSchema).default({}),
+});
+
+export const receiversSchema = z.strictObject({
+  syslog: syslogReceiverSchema.prefault({}),
+  httpPush: httpPushReceiverSchema.prefault({}),
+});
+
+export type SyslogReceiverConfig = z.infer<typeof syslogReceiverSchema>;
+export type HttpPushReceiverConfig = z.infer<typeof httpPushReceiverSchema>;
+export type SyslogRoute = z.infer<typeof syslogRouteSchema>;
+
 export const configSchema = z.strictObject({
   queue: queueSchema.prefault({}),
   sources: z.array(sourceSchema).default([]),
@@ -83,6 +163,8 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   api: apiSchema.prefault({}),
+  /** Push receivers (syslog CEF/LEEF, HTTP push); both off unless enabled. */
+  receivers: receiversSchema.prefault({}),
   mapping: z
     .strictObject({
       /** Keep the raw vendor JSON in `event.original`. @defaultValue false */

@@ -5,7 +5,9 @@ import { ConfigError, PermanentError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
 import { runNormalize } from "./commands/normalize.ts";
+import { registerPoll } from "./commands/poll.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
+import { registerSimulateHospital } from "./commands/simulate-hospital.ts";
 import { registerSimulateMonitors } from "./commands/simulate-monitors.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { checkRedis, componentSchemas, formatSummary, runStart } from "./run.ts";
@@ -80,7 +82,7 @@ program
       });
       process.stdout.write(formatSummary(summary));
       // A backfill that could not collect a stream must not look like a success to a script.
-      if (opts.once && summary.failedPolls > 0) process.exitCode = 1;
+      if (opts.once && (summary.failedPolls > 0 || summary.failedPushes > 0)) process.exitCode = 1;
     },
   );
 
@@ -196,6 +198,9 @@ simulate
     await sim.stop();
   });
 registerSimulateMonitors(program);
+
+registerPoll(program);
+registerSimulateHospital(simulate, waitForStopSignal);
 
 try {
   await program.parseAsync(process.argv);

@@ -49,6 +49,17 @@ export class Metrics {
     labelNames: ["source", "stream", "kind"] as const,
     registers: [this.registry],
   });
+  /**
+   * Push receivers: messages or requests per receiver (`syslog`, `http-push`), transport and
+   * outcome (`accepted`, `oversize`, `framing_error`, `invalid_utf8`, `unrouted`, `dropped_full`,
+   * `unauthorized`, `malformed`, `queue_full`, …).
+   */
+  readonly received = new Counter({
+    name: "medsoc_receiver_messages_total",
+    help: "Messages (syslog) or requests (HTTP push) per receiver, transport and outcome.",
+    labelNames: ["receiver", "transport", "outcome"] as const,
+    registers: [this.registry],
+  });
 
   constructor() {
     // Process figures (CPU, resident memory, event-loop lag, heap) beside medsoc's own.

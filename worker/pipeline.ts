@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { type IngestBatch, type IngestOptions, QueueFullError } from "../connectors/push.ts";
 import type { Connector, Cursor } from "../connectors/types.ts";
 import { sleep } from "../core/backoff.ts";
 import { PermanentError, wrapError } from "../core/errors.ts";
@@ -184,6 +185,55 @@ export class Pipeline {
       for (const state of ["waiting", "active", "delayed", "failed"] as const)
         this.#o.metrics.queueDepth.set({ queue: q.name, state }, n[state]);
     }
+  }
+
+  /**
+   * Hands pushed records to the raw queue, the same one the pollers fill. Resolves once the batch is
+   * durably enqueued (Redis acknowledged it), so a receiver acknowledges only what is stored. The job
+   * id is a hash of the content: a sender retrying a push whose answer it lost enqueues nothing new
+   * while the first batch is waiting, active or among the last completed ones. Backpressure: when
+   * the raw queue already holds `maxPendingBatches` waiting batches, throws {@link QueueFullError}
+   * (or waits, with `whenFull: "wait"`).
+   */
+  async ingest(
+    batch: IngestBatch,
+    options: IngestOptions & { stage?: string } = {},
+  ): Promise<{ jobId: string }> {
+    const type = batch.type ?? batch.source;
+    const id = `push-${createHash("sha1")
+      .update(`${batch.source}|${type}|${batch.stream}|`)
+      .update(JSON.stringify(batch.records))
+      .digest("hex")
+      .slice(0, 32)}`;
+    if (batch.records.length === 0) return { jobId: id };
+    if (options.whenFull === "wait") await this.#waitForRoom(this.rawQueue as Queue<unknown>);
+    else if (!(await this.hasRoom()))
+      throw new QueueFullError(
+        `ingesting ${batch.source}/${batch.stream}: the raw queue holds ${this.#o.maxPendingBatches} waiting batches`,
+        { retryAfterMs: 1000 },
+      );
+    await this.rawQueue.add(
+      "raw",
+      {
+        source: batch.source,
+        type,
+        stream: batch.stream,
+        fetchedAt: this.#o.now().toISOString(),
+        records: batch.records,
+      },
+      { jobId: id },
+    );
+    this.#o.metrics.records.inc(
+      { stage: options.stage ?? "push", direction: "out", source: batch.source, stream: batch.stream },
+      batch.records.length,
+    );
+    return { jobId: id };
+  }
+
+  /** True while the raw queue has room for another batch (fewer than `maxPendingBatches` waiting). */
+  async hasRoom(): Promise<boolean> {
+    const n = await this.rawQueue.counts();
+    return n.waiting + n.delayed < this.#o.maxPendingBatches;
   }
 
   /** Stops taking jobs; in-flight jobs finish (the driver returns unfinished ones to the queue). */

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Redis } from "ioredis";
@@ -5,12 +6,13 @@ import { connectorSchemas, createConnector } from "../connectors/index.ts";
 import { type ComponentSchemas, loadConfigFile, type MedsocConfig, validateConfig } from "../core/config.ts";
 import { RetryableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import { startHospital } from "../simulators/hospital.ts";
+import { type Hospital, startHospital } from "../simulators/hospital.ts";
 import { createApi } from "./api.ts";
 import { createCursorStore } from "./cursors/index.ts";
 import { Metrics } from "./metrics.ts";
 import { Pipeline, type SourceInstance } from "./pipeline.ts";
 import { createQueueDriver } from "./queue/index.ts";
+import { type RunningReceivers, startReceivers } from "./receivers.ts";
 import { Scheduler, slotFor } from "./scheduler.ts";
 import { createSinks, sinkSchemas } from "./sinks/index.ts";
 
@@ -51,7 +53,11 @@ export interface StartSummary {
   deadLettered: number;
   /** Poll jobs given up: their streams were not (fully) collected. */
   failedPolls: number;
-  perStream: Record<string, { polled: number; mapped: number }>;
+  /** Records the push receivers (HTTP push, syslog) enqueued. */
+  pushed: number;
+  /** Simulated monitors whose push failed (embedded default). */
+  failedPushes: number;
+  perStream: Record<string, { polled: number; mapped: number; pushed?: number }>;
   outputs: string[];
 }
 
@@ -63,19 +69,21 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   let config: MedsocConfig;
   const embedded = !options.configFile;
   const outDir = resolve(options.outDir ?? "out");
+  let hospital: Hospital | undefined;
   if (options.configFile) {
     config = await loadConfigFile(options.configFile, componentSchemas());
   } else {
-    const hospital = await startHospital({ devices: options.devices ?? 3000 });
-    cleanups.push(() => hospital.stop());
+    const sim = await startHospital({ devices: options.devices ?? 3000 });
+    hospital = sim;
+    cleanups.push(() => sim.stop());
     log.info(
-      { devices: hospital.fleet.size, monitors: hospital.monitors.map((m) => `${m.source} ${m.url}`) },
+      { devices: sim.fleet.size, monitors: sim.monitors.map((m) => `${m.source} ${m.url}`) },
       "Simulated hospital started.",
     );
     config = validateConfig(
       {
         queue: { driver: "memory" },
-        sources: hospital.monitors.map((m) => ({
+        sources: sim.monitors.map((m) => ({
           type: m.source,
           schedule: "*/30 * * * * *",
           intervalSeconds: 30,
@@ -83,6 +91,18 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
         })),
         sinks: { file: { dir: outDir } },
         api: { port: 8787 },
+        // Both push receivers on loopback, any free port, a generated token per monitor.
+        receivers: {
+          syslog: { enabled: true, host: "127.0.0.1", tcpPort: 0, udpPort: 0 },
+          httpPush: {
+            enabled: true,
+            host: "127.0.0.1",
+            port: 0,
+            tokens: Object.fromEntries(
+              sim.monitors.map((m) => [m.source, randomBytes(24).toString("base64url")]),
+            ),
+          },
+        },
       },
       componentSchemas(),
       {},
@@ -171,6 +191,34 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     }
   }
 
+  let receivers: RunningReceivers | undefined;
+  let failedPushes = 0;
+  try {
+    // Replicas run stage workers only: the receivers listen in the process that schedules.
+    if (!options.workersOnly) receivers = await startReceivers({ config, pipeline, driver, metrics, log });
+  } catch (error) {
+    await pipeline.close();
+    await api?.close();
+    redisPing?.disconnect();
+    throw error;
+  }
+  // The simulated monitors that push (Cynerio events, Forescout host push, syslog forwarders) send
+  // their records once the receivers listen, so `start --once` ingests pushed streams too.
+  if (hospital && receivers) {
+    const targets = receivers.targets;
+    for (const m of hospital.monitors) {
+      if (!m.push) continue;
+      try {
+        const sent = await m.push(targets);
+        log.info({ source: m.source, records: sent }, "Simulated monitor pushed its records.");
+      } catch (error) {
+        failedPushes++;
+        log.error({ source: m.source, err: error }, "Simulated monitor push failed.");
+      }
+    }
+    await receivers.settled();
+  }
+
   const progress = startProgress(metrics, pipeline, options.progress ?? Boolean(process.stderr.isTTY));
   let scheduler: Scheduler | undefined;
   try {
@@ -209,6 +257,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   } finally {
     progress.stop();
     scheduler?.stop();
+    // Receivers first: what they buffered is enqueued while the workers still run.
+    await receivers?.close();
     await pipeline.close();
     await Promise.all(sinks.map((s) => s.close()));
     await Promise.all(sources.map((s) => s.connector.close()));
@@ -221,15 +271,16 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     started,
     sinks.map((s) => s.name),
   );
+  summary.failedPushes = failedPushes;
   if (embedded) {
     const dead = await driver.deadLetters().list(0, -1);
     await mkdir(outDir, { recursive: true });
     const deadFile = resolve(outDir, "dead-letter.ndjson");
     await writeFile(deadFile, dead.map((d) => JSON.stringify(d)).join("\n") + (dead.length ? "\n" : ""));
-    summary.outputs = [
-      ...sources.flatMap((s) => s.streams.map((st) => resolve(outDir, `${st}.ndjson`))),
-      deadFile,
-    ];
+    const streams = new Set(sources.flatMap((s) => s.streams));
+    for (const [key, n] of Object.entries(summary.perStream))
+      if (n.pushed) streams.add(key.slice(key.indexOf("/") + 1));
+    summary.outputs = [...[...streams].map((st) => resolve(outDir, `${st}.ndjson`)), deadFile];
   }
   await cursors.close();
   await driver.close();
@@ -278,6 +329,8 @@ async function summarize(metrics: Metrics, started: number, sinkNames: string[])
     perStream[key] ??= { polled: 0, mapped: 0 };
     if (v.labels.stage === "poll" && v.labels.direction === "out") perStream[key].polled += v.value;
     if (v.labels.stage === "map" && v.labels.direction === "out") perStream[key].mapped += v.value;
+    if (v.labels.stage === "push" && v.labels.direction === "out")
+      perStream[key].pushed = (perStream[key].pushed ?? 0) + v.value;
   }
   const delivered: Record<string, number> = {};
   for (const name of sinkNames)
@@ -290,6 +343,8 @@ async function summarize(metrics: Metrics, started: number, sinkNames: string[])
     duplicates: await metrics.total(metrics.duplicates),
     deadLettered: await metrics.total(metrics.deadLettered),
     failedPolls: await metrics.total(metrics.pollsFailed),
+    pushed: await metrics.total(metrics.records, { stage: "push", direction: "out" }),
+    failedPushes: 0,
     perStream,
     outputs: [],
   };
@@ -332,12 +387,14 @@ export function formatSummary(s: StartSummary): string {
     `medsoc finished in ${s.seconds.toFixed(1)} s`,
     `  polled ${s.polled} records, mapped ${s.mapped} ECS documents, dead-lettered ${s.deadLettered}`,
   ];
+  if (s.pushed) lines.push(`  received ${s.pushed} pushed records (HTTP push, syslog)`);
   for (const [stream, n] of Object.entries(s.perStream))
     lines.push(
-      `  ${stream.padEnd(24)} polled ${String(n.polled).padStart(8)}  mapped ${String(n.mapped).padStart(8)}`,
+      `  ${stream.padEnd(24)} polled ${String(n.polled).padStart(8)}  mapped ${String(n.mapped).padStart(8)}${n.pushed ? `  pushed ${String(n.pushed).padStart(8)}` : ""}`,
     );
   for (const [sink, n] of Object.entries(s.delivered)) lines.push(`  sink ${sink}: ${n} delivered`);
   if (s.duplicates) lines.push(`  duplicates already in the destination: ${s.duplicates}`);
+  if (s.failedPushes) lines.push(`  ${s.failedPushes} simulated monitor push(es) failed: see the log`);
   if (s.failedPolls)
     lines.push(`  ${s.failedPolls} poll(s) failed for good: see the dead-letter queue (medsoc dead-letters)`);
   for (const o of s.outputs) lines.push(`  output: ${o}`);
