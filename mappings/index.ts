@@ -67,6 +67,7 @@ export function mapRecord(source: string, stream: string, record: unknown, ctx: 
     preserveOriginal: ctx.preserveOriginal,
     preserveDuplicateVendorFields: ctx.preserveDuplicateVendorFields,
     original: ctx.original,
+    enrichment: ctx.enrichment,
   };
   return enrich(getMapper(source, stream)(record, context), context);
 }
@@ -89,6 +90,7 @@ export function createLineMapper(source: string, stream: string): LineMapper {
       preserveOriginal: options.preserveOriginal,
       preserveDuplicateVendorFields: options.preserveDuplicateVendorFields,
       original: line,
+      enrichment: options.enrichment,
     };
     if (line.trim() === "") {
       return pipelineErrorDocument(line, new MappingError("empty_line", "empty input line"), context);
