@@ -72,6 +72,16 @@ export const apiSchema = z.strictObject({
   enabled: z.boolean().default(true),
 });
 
+/** Enrichment and device-state settings (issue 4). */
+export const enrichmentSchema = z.strictObject({
+  /** Wards/units whose medical devices are raised one criticality level (whole-word match). */
+  criticalWards: z.array(z.string().min(1)).default(["ICU", "NICU", "PICU", "CCU", "OR", "ED"]),
+  /** Devices carrying one credential fingerprint from which the credential counts as shared. */
+  sharedCredentialThreshold: z.number().int().min(2).default(3),
+  /** Risk score (0–100) from which a device is a critical risk in the posture report. */
+  criticalRiskScore: z.number().min(0).max(100).default(80),
+});
+
 export const configSchema = z.strictObject({
   queue: queueSchema.prefault({}),
   sources: z.array(sourceSchema).default([]),
@@ -94,6 +104,8 @@ export const configSchema = z.strictObject({
       preserveDuplicateVendorFields: z.boolean().default(false),
     })
     .prefault({}),
+  /** Device classification, criticality, credential and risk settings (issue 4). */
+  enrichment: enrichmentSchema.prefault({}),
 });
 
 export type BaseConfig = z.infer<typeof configSchema>;

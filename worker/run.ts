@@ -8,6 +8,7 @@ import type { Logger } from "../core/log.ts";
 import { startHospital } from "../simulators/hospital.ts";
 import { createApi } from "./api.ts";
 import { createCursorStore } from "./cursors/index.ts";
+import { createDeviceStateStore, writeStateSnapshot } from "./device-state/index.ts";
 import { Metrics } from "./metrics.ts";
 import { Pipeline, type SourceInstance } from "./pipeline.ts";
 import { createQueueDriver } from "./queue/index.ts";
@@ -117,6 +118,12 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     connector: createConnector(s.type, s.config, { log: log.child({ source: s.name }) }),
   }));
   const sinks = createSinks(config.sinkConfigs, { log });
+  // One identity per device: Redis with the bullmq driver (shared by every worker), memory otherwise.
+  const deviceState = createDeviceStateStore(
+    q.driver === "bullmq"
+      ? { kind: "redis", redisUrl: q.redisUrl, prefix: q.prefix, enrichment: config.enrichment }
+      : { kind: "memory", enrichment: config.enrichment },
+  );
   const pipeline = new Pipeline({
     driver,
     cursors,
@@ -129,6 +136,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     concurrency: q.concurrency,
     maxPendingBatches: q.maxPendingBatches,
     attempts: q.attempts,
+    deviceState,
+    enrichment: config.enrichment,
   });
   pipeline.start();
 
@@ -226,11 +235,16 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     await mkdir(outDir, { recursive: true });
     const deadFile = resolve(outDir, "dead-letter.ndjson");
     await writeFile(deadFile, dead.map((d) => JSON.stringify(d)).join("\n") + (dead.length ? "\n" : ""));
+    // The device state of the run, for `medsoc report --state out/device-state.ndjson`.
+    const stateFile = resolve(outDir, "device-state.ndjson");
+    await writeStateSnapshot(deviceState, stateFile);
     summary.outputs = [
       ...sources.flatMap((s) => s.streams.map((st) => resolve(outDir, `${st}.ndjson`))),
       deadFile,
+      stateFile,
     ];
   }
+  await deviceState.close();
   await cursors.close();
   await driver.close();
   for (const c of cleanups.reverse()) await c();

@@ -1,0 +1,295 @@
+/**
+ * The merge algorithm both stores share: resolve each observation to a device (MAC first, then
+ * serial, then IP + hostname within a site, then the source's own id), merge devices that turn
+ * out to be one, fold in facts with per-source provenance, record conflicts and exposure, and
+ * write the key and the device view back onto the documents. A store supplies only a
+ * {@link StateBackend} (where devices and indexes live).
+ */
+import { createHash } from "node:crypto";
+import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
+import type { EcsDocument } from "../../mappings/types.ts";
+import { deriveDevice } from "./derive.ts";
+import { CONFLICT_FIELDS, type Identifiers, type Observation, observe } from "./observe.ts";
+import { type DeviceExposure, type DeviceState, MAX_ALERTS_PER_DEVICE } from "./types.ts";
+
+/** Identifier kinds, in resolution order. */
+export const INDEX_KINDS = ["mac", "serial", "iphost", "vendor"] as const;
+export type IndexKind = (typeof INDEX_KINDS)[number];
+
+const idsOf = (ids: Identifiers): Record<IndexKind, string[]> => ({
+  mac: ids.macs,
+  serial: ids.serials,
+  iphost: ids.ipHosts,
+  vendor: ids.vendorIds,
+});
+
+/** Where a store keeps devices, identifier indexes and credential fingerprints. */
+export interface StateBackend {
+  /** Device key per identifier value (null when unknown), in the order asked. */
+  lookup(kind: IndexKind, values: readonly string[]): Promise<(string | null)[]>;
+  load(keys: readonly string[]): Promise<(DeviceState | null)[]>;
+  /**
+   * Saves devices, points every identifier of each at it, adds each to its fingerprints' sets,
+   * and deletes the devices merged away (their index entries now point at the survivor).
+   */
+  commit(changes: {
+    saved: DeviceState[];
+    removed: { key: string; fingerprints: string[] }[];
+  }): Promise<void>;
+  fingerprintCount(fingerprint: string): Promise<number>;
+}
+
+/** Index entries of a device. */
+export function indexEntries(state: DeviceState): { kind: IndexKind; value: string }[] {
+  const out: { kind: IndexKind; value: string }[] = [];
+  const id = state.identifiers;
+  for (const m of id.macs) out.push({ kind: "mac", value: m });
+  for (const s of id.serials) out.push({ kind: "serial", value: s });
+  const site = id.site ?? "";
+  for (const ip of id.ips)
+    for (const h of id.hostnames) out.push({ kind: "iphost", value: `${site}|${ip}|${h}` });
+  for (const [source, v] of Object.entries(id.vendorIds))
+    out.push({ kind: "vendor", value: `${source}|${v}` });
+  return out;
+}
+
+/** A stable key from the identifier that created the device. */
+export function deviceKeyFor(kind: IndexKind, value: string): string {
+  return `dev-${createHash("sha1").update(`${kind}:${value}`).digest("hex").slice(0, 20)}`;
+}
+
+function emptyState(key: string, at: string): DeviceState {
+  return {
+    key,
+    identifiers: { macs: [], serials: [], ips: [], hostnames: [], vendorIds: {} },
+    facts: {},
+    conflicts: [],
+    updatedAt: at,
+  };
+}
+
+function emptyExposure(): DeviceExposure {
+  return {
+    vulnerabilities: {},
+    alerts: {},
+    alertCount: 0,
+    credentialsObserved: [],
+    credentialFingerprints: [],
+  };
+}
+
+const addAll = (into: string[], values: readonly string[]) => {
+  for (const v of values) if (!into.includes(v)) into.push(v);
+};
+
+const normalised = (v: unknown): string =>
+  JSON.stringify(
+    Array.isArray(v) ? [...v].map((x) => String(x).toLowerCase()).sort() : String(v).toLowerCase().trim(),
+  );
+
+function recomputeConflicts(state: DeviceState): void {
+  const conflicts: string[] = [];
+  for (const field of CONFLICT_FIELDS) {
+    const values = new Set(
+      (state.facts[field] ?? [])
+        .filter((f) => !(field === "medsoc.device.class" && f.value === "unknown"))
+        .map((f) => normalised(f.value)),
+    );
+    if (values.size > 1) conflicts.push(field);
+  }
+  state.conflicts = conflicts;
+}
+
+/** Folds device `from` into `into` (identifiers, facts per source, exposure). */
+export function mergeInto(into: DeviceState, from: DeviceState): void {
+  const a = into.identifiers;
+  const b = from.identifiers;
+  addAll(a.macs, b.macs);
+  addAll(a.serials, b.serials);
+  addAll(a.ips, b.ips);
+  addAll(a.hostnames, b.hostnames);
+  a.site ??= b.site;
+  for (const [s, v] of Object.entries(b.vendorIds)) a.vendorIds[s] ??= v;
+  for (const [field, facts] of Object.entries(from.facts))
+    for (const f of facts) putFact(into, field, f.value, f.source, f.seenAt);
+  if (from.exposure) {
+    into.exposure ??= emptyExposure();
+    const e = into.exposure;
+    for (const [id, v] of Object.entries(from.exposure.vulnerabilities)) e.vulnerabilities[id] ??= v;
+    Object.assign(e.alerts, from.exposure.alerts);
+    trimAlerts(e);
+    e.alertCount += from.exposure.alertCount;
+    addAll(e.credentialsObserved, from.exposure.credentialsObserved);
+    addAll(e.credentialFingerprints, from.exposure.credentialFingerprints);
+  }
+  if (from.updatedAt > into.updatedAt) into.updatedAt = from.updatedAt;
+  recomputeConflicts(into);
+}
+
+function putFact(state: DeviceState, field: string, value: unknown, source: string, seenAt: string): void {
+  state.facts[field] ??= [];
+  const list = state.facts[field];
+  const i = list.findIndex((f) => f.source === source);
+  if (i >= 0) {
+    if ((list[i]?.seenAt ?? "") > seenAt) return;
+    list.splice(i, 1);
+  }
+  list.push({ value, source, seenAt });
+  list.sort((x, y) => (x.seenAt < y.seenAt ? 1 : x.seenAt > y.seenAt ? -1 : 0));
+}
+
+function trimAlerts(e: DeviceExposure): void {
+  const entries = Object.entries(e.alerts);
+  if (entries.length <= MAX_ALERTS_PER_DEVICE) return;
+  entries.sort((x, y) => (x[1].seenAt < y[1].seenAt ? 1 : -1));
+  e.alerts = Object.fromEntries(entries.slice(0, MAX_ALERTS_PER_DEVICE));
+}
+
+/** Applies one observation to its device. */
+export function applyObservation(state: DeviceState, obs: Observation): void {
+  const id = state.identifiers;
+  addAll(id.macs, obs.ids.macs);
+  addAll(id.serials, obs.ids.serials);
+  addAll(id.ips, obs.ips);
+  addAll(id.hostnames, obs.hostnames);
+  if (obs.site !== undefined) id.site ??= obs.site;
+  if (obs.vendorId !== undefined) id.vendorIds[obs.source] = obs.vendorId;
+  if (obs.facts) {
+    for (const [field, value] of Object.entries(obs.facts))
+      putFact(state, field, value, obs.source, obs.seenAt);
+    recomputeConflicts(state);
+  }
+  if (obs.vulnerabilities || obs.alert || obs.credentialsObserved || obs.credentialFingerprints) {
+    state.exposure ??= emptyExposure();
+    const e = state.exposure;
+    for (const [vid, v] of Object.entries(obs.vulnerabilities ?? {})) {
+      const prev = e.vulnerabilities[vid];
+      const entry = { ...prev, ...v, source: obs.source, seenAt: obs.seenAt };
+      if (prev?.cvss !== undefined && (v.cvss === undefined || prev.cvss > v.cvss)) entry.cvss = prev.cvss;
+      if (prev?.kev) entry.kev = true;
+      e.vulnerabilities[vid] = entry;
+    }
+    if (obs.alert && e.alerts[obs.alert.id] === undefined) {
+      const alert: DeviceExposure["alerts"][string] = {
+        severity: obs.alert.severity,
+        source: obs.source,
+        seenAt: obs.seenAt,
+      };
+      if (obs.alert.title !== undefined) alert.title = obs.alert.title;
+      e.alerts[obs.alert.id] = alert;
+      e.alertCount++;
+      trimAlerts(e);
+    }
+    addAll(e.credentialsObserved, obs.credentialsObserved ?? []);
+    addAll(e.credentialFingerprints, obs.credentialFingerprints ?? []);
+  }
+  if (obs.seenAt > state.updatedAt) state.updatedAt = obs.seenAt;
+}
+
+/**
+ * One upsert over a backend: devices touched by the batch are loaded once, merged in memory and
+ * committed once. Concurrent upserts of the same device from two workers may interleave (last
+ * commit wins for that device); keys are deterministic, so both resolve to the same device.
+ */
+export async function upsertDocuments(
+  backend: StateBackend,
+  docs: readonly EcsDocument[],
+  options: EnrichmentOptions = DEFAULT_ENRICHMENT,
+): Promise<void> {
+  const devices = new Map<string, DeviceState>();
+  const local = new Map<string, string>(); // `${kind}\u0000${value}` → key
+  const redirect = new Map<string, string>(); // merged-away key → survivor
+  const removed = new Map<string, string[]>();
+  const docKeys = new Map<EcsDocument, string[]>();
+  const follow = (key: string): string => {
+    let k = key;
+    while (redirect.has(k)) k = redirect.get(k) as string;
+    return k;
+  };
+  const loadDevice = async (key: string): Promise<DeviceState | undefined> => {
+    const k = follow(key);
+    const cached = devices.get(k);
+    if (cached) return cached;
+    const [state] = await backend.load([k]);
+    if (state) devices.set(k, state);
+    return state ?? undefined;
+  };
+
+  for (const doc of docs)
+    for (const obs of observe(doc)) {
+      const byKind = idsOf(obs.ids);
+      const found: string[] = [];
+      for (const kind of INDEX_KINDS) {
+        const values = byKind[kind];
+        if (values.length === 0) continue;
+        const unknown = values.filter((v) => !local.has(`${kind}\u0000${v}`));
+        const remote = unknown.length > 0 ? await backend.lookup(kind, unknown) : [];
+        unknown.forEach((v, i) => {
+          const k = remote[i];
+          if (k) local.set(`${kind}\u0000${v}`, k);
+        });
+        for (const v of values) {
+          const k = local.get(`${kind}\u0000${v}`);
+          if (k !== undefined && !found.includes(follow(k))) found.push(follow(k));
+        }
+      }
+      let state: DeviceState | undefined;
+      for (const k of found) {
+        const candidate = await loadDevice(k);
+        if (!candidate) continue;
+        if (!state) {
+          state = candidate;
+          continue;
+        }
+        if (candidate.key === state.key) continue;
+        mergeInto(state, candidate);
+        redirect.set(candidate.key, state.key);
+        devices.delete(candidate.key);
+        removed.set(candidate.key, candidate.exposure?.credentialFingerprints ?? []);
+      }
+      if (!state) {
+        const kind = INDEX_KINDS.find((k) => byKind[k].length > 0) as IndexKind;
+        const key = deviceKeyFor(kind, byKind[kind][0] as string);
+        state = emptyState(key, obs.seenAt);
+        devices.set(key, state);
+      }
+      applyObservation(state, obs);
+      for (const e of indexEntries(state)) local.set(`${e.kind}\u0000${e.value}`, state.key);
+      const keys = docKeys.get(doc) ?? [];
+      if (!keys.includes(state.key)) keys.push(state.key);
+      docKeys.set(doc, keys);
+    }
+
+  for (const k of devices.keys()) removed.delete(k);
+  await backend.commit({
+    saved: [...devices.values()],
+    removed: [...removed].map(([key, fingerprints]) => ({ key, fingerprints })),
+  });
+
+  // Write back the key and the fleet-aware device view.
+  const counts = new Map<string, number>();
+  for (const state of devices.values())
+    for (const fp of state.exposure?.credentialFingerprints ?? [])
+      if (!counts.has(fp)) counts.set(fp, await backend.fingerprintCount(fp));
+  const derived = new Map<string, ReturnType<typeof deriveDevice>>();
+  for (const [doc, rawKeys] of docKeys) {
+    const keys = [...new Set(rawKeys.map(follow))];
+    const medsoc = doc.medsoc as Record<string, unknown>;
+    medsoc.device ??= {};
+    const device = medsoc.device as Record<string, unknown>;
+    device.key = keys.length === 1 ? keys[0] : keys;
+    if (keys.length !== 1) continue;
+    const key = keys[0] as string;
+    const state = devices.get(key);
+    if (!state) continue;
+    let view = derived.get(key);
+    if (!view) {
+      view = deriveDevice(state, (fp) => counts.get(fp) ?? 1, options);
+      derived.set(key, view);
+    }
+    device.class = view.class;
+    device.criticality = view.criticality;
+    device.credentials = view.credentials;
+    if (doc.event.kind === "asset") medsoc.risk = { score: view.risk.score, factors: view.risk.factors };
+  }
+}

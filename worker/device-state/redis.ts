@@ -1,0 +1,135 @@
+/**
+ * Device state in Redis (production). Layout under `<prefix>:ds:`:
+ * - `dev:<key>`: a hash per device (`identifiers`, `facts`, `exposure`, `conflicts` as JSON,
+ *   `updatedAt`);
+ * - `idx:mac`, `idx:serial`, `idx:iphost`, `idx:vendor`: one hash per identifier kind,
+ *   identifier → device key (one hash per kind keeps millions of entries compact);
+ * - `devices`: the set of device keys (count and listing);
+ * - `cred:<fingerprint>`: the set of devices carrying a credential fingerprint (the fleet view).
+ */
+import { Redis } from "ioredis";
+import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
+import type { EcsDocument } from "../../mappings/types.ts";
+import { type IndexKind, indexEntries, type StateBackend, upsertDocuments } from "./core.ts";
+import { resolveLookup } from "./lookup.ts";
+import type { DeviceLookup, DeviceState, DeviceStateStore } from "./types.ts";
+
+export interface RedisDeviceStateOptions {
+  redisUrl: string;
+  /** Key prefix (the queue prefix of the deployment). @defaultValue "medsoc" */
+  prefix?: string;
+  enrichment?: EnrichmentOptions;
+}
+
+export class RedisDeviceStateStore implements DeviceStateStore, StateBackend {
+  readonly #redis: Redis;
+  readonly #p: string;
+  readonly #options: EnrichmentOptions;
+
+  constructor(options: RedisDeviceStateOptions) {
+    this.#redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+    this.#p = `${options.prefix ?? "medsoc"}:ds:`;
+    this.#options = options.enrichment ?? DEFAULT_ENRICHMENT;
+  }
+
+  async lookup(kind: IndexKind, values: readonly string[]): Promise<(string | null)[]> {
+    if (values.length === 0) return [];
+    return this.#redis.hmget(`${this.#p}idx:${kind}`, ...values);
+  }
+
+  async load(keys: readonly string[]): Promise<(DeviceState | null)[]> {
+    const pipe = this.#redis.pipeline();
+    for (const k of keys) pipe.hgetall(`${this.#p}dev:${k}`);
+    const results = (await pipe.exec()) ?? [];
+    return results.map(([error, value], i) => {
+      if (error) throw error;
+      const h = value as Record<string, string>;
+      if (!h || h.identifiers === undefined) return null;
+      const state: DeviceState = {
+        key: keys[i] as string,
+        identifiers: JSON.parse(h.identifiers),
+        facts: JSON.parse(h.facts ?? "{}"),
+        conflicts: JSON.parse(h.conflicts ?? "[]"),
+        updatedAt: h.updatedAt ?? "",
+      };
+      if (h.exposure !== undefined) state.exposure = JSON.parse(h.exposure);
+      return state;
+    });
+  }
+
+  async commit(changes: {
+    saved: DeviceState[];
+    removed: { key: string; fingerprints: string[] }[];
+  }): Promise<void> {
+    const multi = this.#redis.multi();
+    for (const r of changes.removed) {
+      multi.del(`${this.#p}dev:${r.key}`);
+      multi.srem(`${this.#p}devices`, r.key);
+      for (const fp of r.fingerprints) multi.srem(`${this.#p}cred:${fp}`, r.key);
+    }
+    for (const s of changes.saved) {
+      const fields: Record<string, string> = {
+        identifiers: JSON.stringify(s.identifiers),
+        facts: JSON.stringify(s.facts),
+        conflicts: JSON.stringify(s.conflicts),
+        updatedAt: s.updatedAt,
+      };
+      if (s.exposure) fields.exposure = JSON.stringify(s.exposure);
+      multi.hset(`${this.#p}dev:${s.key}`, fields);
+      multi.sadd(`${this.#p}devices`, s.key);
+      const byKind = new Map<IndexKind, string[]>();
+      for (const e of indexEntries(s)) {
+        const list = byKind.get(e.kind) ?? [];
+        list.push(e.value, s.key);
+        byKind.set(e.kind, list);
+      }
+      for (const [kind, pairs] of byKind) multi.hset(`${this.#p}idx:${kind}`, ...pairs);
+      for (const fp of s.exposure?.credentialFingerprints ?? []) multi.sadd(`${this.#p}cred:${fp}`, s.key);
+    }
+    await multi.exec();
+  }
+
+  async fingerprintCount(fingerprint: string): Promise<number> {
+    return this.#redis.scard(`${this.#p}cred:${fingerprint}`);
+  }
+
+  upsert(docs: readonly EcsDocument[]): Promise<void> {
+    return upsertDocuments(this, docs, this.#options);
+  }
+
+  async get(key: string): Promise<DeviceState | null> {
+    const [state] = await this.load([key]);
+    return state ?? null;
+  }
+
+  resolve(lookup: DeviceLookup): Promise<string | null> {
+    return resolveLookup(this, lookup);
+  }
+
+  async *list(): AsyncIterable<DeviceState> {
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.#redis.sscan(`${this.#p}devices`, cursor, "COUNT", 500);
+      cursor = next;
+      if (keys.length > 0) for (const s of await this.load(keys)) if (s) yield s;
+    } while (cursor !== "0");
+  }
+
+  async count(): Promise<number> {
+    return this.#redis.scard(`${this.#p}devices`);
+  }
+
+  /** Deletes every key of this state (tests, `medsoc report` scratch state). */
+  async clear(): Promise<void> {
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.#redis.scan(cursor, "MATCH", `${this.#p}*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) await this.#redis.del(...keys);
+    } while (cursor !== "0");
+  }
+
+  async close(): Promise<void> {
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+}
