@@ -110,6 +110,9 @@ export const configSchema = z.strictObject({
 
 export type BaseConfig = z.infer<typeof configSchema>;
 
+/** The `enrichment` section, parsed. */
+export type EnrichmentOptions = z.infer<typeof enrichmentSchema>;
+
 /** Schemas that validate the nested, component-owned parts of the file. */
 export interface ComponentSchemas {
   /** Per connector type: its config schema and stream names. */

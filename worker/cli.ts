@@ -5,6 +5,7 @@ import { ConfigError, PermanentError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
 import { runNormalize } from "./commands/normalize.ts";
+import { registerReport } from "./commands/report.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { checkRedis, componentSchemas, formatSummary, runStart } from "./run.ts";
@@ -181,6 +182,8 @@ setup
       await client.close();
     }
   });
+
+registerReport(program);
 
 const simulate = program.command("simulate").description("run a simulated monitor on loopback");
 simulate

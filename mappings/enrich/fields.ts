@@ -1,9 +1,16 @@
 /** Small readers over a mapped document (dotted paths, first value of a list). */
 
+const PATHS = new Map<string, string[]>();
+
 /** The value at a dotted path of a nested document, or undefined. */
 export function at(doc: unknown, path: string): unknown {
+  let parts = PATHS.get(path);
+  if (parts === undefined) {
+    parts = path.split(".");
+    if (PATHS.size < 10_000) PATHS.set(path, parts);
+  }
   let cur: unknown = doc;
-  for (const part of path.split(".")) {
+  for (const part of parts) {
     if (typeof cur !== "object" || cur === null || Array.isArray(cur)) return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }

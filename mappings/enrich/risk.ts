@@ -38,7 +38,7 @@ export const RISK_WEIGHTS = {
   /** Points per vendor-risk point. */
   vendorRisk: 0.5,
   /** Points per CVSS point of the worst vulnerability. */
-  cvss: 2.5,
+  cvss: 2.7,
   knownExploited: 20,
   criticality: { life_sustaining: 15, high: 10, medium: 5, low: 0 } as Record<Criticality, number>,
   osEol: 10,

@@ -124,11 +124,17 @@ export function deriveDevice(
   const oldWindows = olderThanWindows10(os);
   const osEol = oldWindows || (state.facts["medsoc.device.os_eol"] ?? []).some((f) => f.value === true);
   const osLabel = os.full ?? ([os.name ?? os.family, os.version].filter(Boolean).join(" ") || undefined);
-  let vendorRisk: number | undefined;
+  // Monitors weigh risk differently: their mean is the consensus (one outlier does not decide).
+  let riskSum = 0;
+  let riskN = 0;
   for (const f of state.facts["host.risk.static_score"] ?? []) {
     const n = asNumber(f.value);
-    if (n !== undefined && (vendorRisk === undefined || n > vendorRisk)) vendorRisk = n;
+    if (n !== undefined) {
+      riskSum += n;
+      riskN++;
+    }
   }
+  const vendorRisk = riskN > 0 ? Math.round((riskSum / riskN) * 10) / 10 : undefined;
   let maxSeverity = 0;
   for (const a of Object.values(exposure?.alerts ?? {})) maxSeverity = Math.max(maxSeverity, a.severity);
   const risk = riskScore({
