@@ -90,6 +90,7 @@ const normalised = (v: unknown): string =>
 function recomputeConflicts(state: DeviceState): void {
   const conflicts: string[] = [];
   for (const field of CONFLICT_FIELDS) {
+    if ((state.facts[field]?.length ?? 0) < 2) continue;
     const values = new Set(
       (state.facts[field] ?? [])
         .filter((f) => !(field === "medsoc.device.class" && f.value === "unknown"))
@@ -134,8 +135,10 @@ function putFact(state: DeviceState, field: string, value: unknown, source: stri
     if ((list[i]?.seenAt ?? "") > seenAt) return;
     list.splice(i, 1);
   }
-  list.push({ value, source, seenAt });
-  list.sort((x, y) => (x.seenAt < y.seenAt ? 1 : x.seenAt > y.seenAt ? -1 : 0));
+  // Freshest first.
+  let at = 0;
+  while (at < list.length && (list[at]?.seenAt ?? "") >= seenAt) at++;
+  list.splice(at, 0, { value, source, seenAt });
 }
 
 function trimAlerts(e: DeviceExposure): void {
@@ -254,7 +257,7 @@ export async function upsertDocuments(
         devices.set(key, state);
       }
       applyObservation(state, obs);
-      for (const e of indexEntries(state)) local.set(`${e.kind}\u0000${e.value}`, state.key);
+      for (const kind of INDEX_KINDS) for (const v of byKind[kind]) local.set(`${kind}\u0000${v}`, state.key);
       const keys = docKeys.get(doc) ?? [];
       if (!keys.includes(state.key)) keys.push(state.key);
       docKeys.set(doc, keys);

@@ -11,6 +11,17 @@ import { olderThanWindows10 } from "../../mappings/enrich/os.ts";
 import { type RiskScore, riskScore } from "../../mappings/enrich/risk.ts";
 import type { DeviceState } from "./types.ts";
 
+/** Classes that handle PHI when no monitor says (as the document enricher assumes). */
+const PHI_CLASSES: ReadonlySet<DeviceClass> = new Set<DeviceClass>([
+  "infusion_pump",
+  "patient_monitor",
+  "ventilator",
+  "imaging",
+  "lab_analyzer",
+  "medication_dispensing",
+  "clinical_workstation",
+]);
+
 export interface DerivedDevice {
   key: string;
   class: DeviceClass;
@@ -147,12 +158,12 @@ export function deriveDevice(
     credentials: cred.value,
     alerts: exposure && exposure.alertCount > 0 ? { count: exposure.alertCount, maxSeverity } : undefined,
   });
-  const phiFact = current(state, "medsoc.clinical.phi") ?? current(state, "medsoc.device.phi");
+  const phiFact = current(state, "medsoc.clinical.phi");
   const derived: DerivedDevice = {
     key: state.key,
     class: cls,
     criticality: crit,
-    phi: phiFact === true,
+    phi: phiFact === true || (phiFact === undefined && PHI_CLASSES.has(cls)),
     credentials: cred.value,
     credentialReasons: cred.reasons,
     olderThanWindows10: oldWindows,

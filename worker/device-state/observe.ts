@@ -5,11 +5,12 @@
 import { at, firstString, number, strings } from "../../mappings/enrich/fields.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 
-/** Fields tracked per source in {@link DeviceState.facts}. */
+/**
+ * Fields tracked per source in {@link DeviceState.facts}. MACs and IPs live in the identifiers;
+ * criticality and PHI are derived again from the merged facts (see derive.ts).
+ */
 export const FACT_FIELDS: readonly string[] = [
   "host.name",
-  "host.ip",
-  "host.mac",
   "host.type",
   "host.os.family",
   "host.os.name",
@@ -25,8 +26,6 @@ export const FACT_FIELDS: readonly string[] = [
   "medsoc.device.firmware_version",
   "medsoc.device.business_impact",
   "medsoc.device.class",
-  "medsoc.device.criticality",
-  "medsoc.device.phi",
   "medsoc.device.os_eol",
   "medsoc.clinical.fda_class",
   "medsoc.clinical.phi",
