@@ -31,11 +31,20 @@ export interface StateBackend {
   /**
    * Saves devices, points every identifier of each at it, adds each to its fingerprints' sets,
    * and deletes the devices merged away (their index entries now point at the survivor).
+   * Resolves false when another writer changed one of the devices read since they were loaded
+   * (optimistic concurrency): nothing was written and the batch is merged again.
    */
   commit(changes: {
     saved: DeviceState[];
     removed: { key: string; fingerprints: string[] }[];
-  }): Promise<void>;
+  }): Promise<boolean>;
+  /**
+   * Called when the batch creates a device under a key no index knew, before it is committed
+   * (Redis watches the key so a concurrent creator is detected).
+   */
+  created?(key: string): Promise<void>;
+  /** Forgets a transaction that will not be committed (Redis: UNWATCH). */
+  abort?(): Promise<void>;
   fingerprintCount(fingerprint: string): Promise<number>;
 }
 
@@ -191,14 +200,31 @@ export function applyObservation(state: DeviceState, obs: Observation): void {
 
 /**
  * One upsert over a backend: devices touched by the batch are loaded once, merged in memory and
- * committed once. Concurrent upserts of the same device from two workers may interleave (last
- * commit wins for that device); keys are deterministic, so both resolve to the same device.
+ * committed once. When another writer changed one of those devices in between (the commit says
+ * so), the batch is merged again from fresh reads, up to {@link MAX_MERGE_ATTEMPTS} times.
  */
 export async function upsertDocuments(
   backend: StateBackend,
   docs: readonly EcsDocument[],
   options: EnrichmentOptions = DEFAULT_ENRICHMENT,
 ): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (await upsertOnce(backend, docs, options)) return;
+    if (attempt >= MAX_MERGE_ATTEMPTS)
+      throw new Error(
+        `merging ${docs.length} documents into the device state: ${attempt} concurrent-update conflicts in a row`,
+      );
+  }
+}
+
+/** Merge attempts of one batch before giving up (the queue then retries the whole job). */
+export const MAX_MERGE_ATTEMPTS = 8;
+
+async function upsertOnce(
+  backend: StateBackend,
+  docs: readonly EcsDocument[],
+  options: EnrichmentOptions,
+): Promise<boolean> {
   const devices = new Map<string, DeviceState>();
   const local = new Map<string, string>(); // `${kind}\u0000${value}` → key
   const redirect = new Map<string, string>(); // merged-away key → survivor
@@ -253,7 +279,10 @@ export async function upsertDocuments(
       if (!state) {
         const kind = INDEX_KINDS.find((k) => byKind[k].length > 0) as IndexKind;
         const key = deviceKeyFor(kind, byKind[kind][0] as string);
-        state = emptyState(key, obs.seenAt);
+        await backend.created?.(key);
+        // A device under this key may exist without an index entry yet (a concurrent creator).
+        const [existing] = await backend.load([key]);
+        state = existing ?? emptyState(key, obs.seenAt);
         devices.set(key, state);
       }
       applyObservation(state, obs);
@@ -264,10 +293,11 @@ export async function upsertDocuments(
     }
 
   for (const k of devices.keys()) removed.delete(k);
-  await backend.commit({
+  const committed = await backend.commit({
     saved: [...devices.values()],
     removed: [...removed].map(([key, fingerprints]) => ({ key, fingerprints })),
   });
+  if (!committed) return false;
 
   // Write back the key and the fleet-aware device view.
   const counts = new Map<string, number>();
@@ -295,4 +325,5 @@ export async function upsertDocuments(
     device.credentials = view.credentials;
     if (doc.event.kind === "asset") medsoc.risk = { score: view.risk.score, factors: view.risk.factors };
   }
+  return true;
 }

@@ -35,7 +35,7 @@ export class MemoryDeviceStateStore implements DeviceStateStore, StateBackend {
   async commit(changes: {
     saved: DeviceState[];
     removed: { key: string; fingerprints: string[] }[];
-  }): Promise<void> {
+  }): Promise<boolean> {
     for (const r of changes.removed) {
       this.#devices.delete(r.key);
       for (const fp of r.fingerprints) this.#fingerprints.get(fp)?.delete(r.key);
@@ -50,6 +50,7 @@ export class MemoryDeviceStateStore implements DeviceStateStore, StateBackend {
         this.#fingerprints.set(fp, set);
       }
     }
+    return true;
   }
 
   async fingerprintCount(fingerprint: string): Promise<number> {

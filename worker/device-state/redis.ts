@@ -6,6 +6,11 @@
  *   identifier → device key (one hash per kind keeps millions of entries compact);
  * - `devices`: the set of device keys (count and listing);
  * - `cred:<fingerprint>`: the set of devices carrying a credential fingerprint (the fleet view).
+ *
+ * Merges are optimistic transactions on a connection of their own: every device read is WATCHed,
+ * the batch is written in one MULTI/EXEC, and when another worker changed one of those devices in
+ * between, EXEC aborts and the batch is merged again from fresh reads. Upserts of one process run
+ * one at a time (they share that connection).
  */
 import { Redis } from "ioredis";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
@@ -21,24 +26,38 @@ export interface RedisDeviceStateOptions {
   enrichment?: EnrichmentOptions;
 }
 
-export class RedisDeviceStateStore implements DeviceStateStore, StateBackend {
+export class RedisDeviceStateStore implements DeviceStateStore {
   readonly #redis: Redis;
+  /** The connection merges WATCH and MULTI on (WATCH is per connection). */
+  readonly #tx: Redis;
+  #chain: Promise<void> = Promise.resolve();
   readonly #p: string;
   readonly #options: EnrichmentOptions;
 
   constructor(options: RedisDeviceStateOptions) {
     this.#redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+    this.#tx = this.#redis.duplicate();
     this.#p = `${options.prefix ?? "medsoc"}:ds:`;
     this.#options = options.enrichment ?? DEFAULT_ENRICHMENT;
   }
 
-  async lookup(kind: IndexKind, values: readonly string[]): Promise<(string | null)[]> {
+  async lookup(
+    kind: IndexKind,
+    values: readonly string[],
+    conn: Redis = this.#redis,
+  ): Promise<(string | null)[]> {
     if (values.length === 0) return [];
-    return this.#redis.hmget(`${this.#p}idx:${kind}`, ...values);
+    return conn.hmget(`${this.#p}idx:${kind}`, ...values);
   }
 
-  async load(keys: readonly string[]): Promise<(DeviceState | null)[]> {
-    const pipe = this.#redis.pipeline();
+  async load(
+    keys: readonly string[],
+    conn: Redis = this.#redis,
+    watch = false,
+  ): Promise<(DeviceState | null)[]> {
+    if (keys.length === 0) return [];
+    if (watch) await conn.watch(...keys.map((k) => `${this.#p}dev:${k}`));
+    const pipe = conn.pipeline();
     for (const k of keys) pipe.hgetall(`${this.#p}dev:${k}`);
     const results = (await pipe.exec()) ?? [];
     return results.map(([error, value], i) => {
@@ -57,11 +76,11 @@ export class RedisDeviceStateStore implements DeviceStateStore, StateBackend {
     });
   }
 
-  async commit(changes: {
+  async #commit(changes: {
     saved: DeviceState[];
     removed: { key: string; fingerprints: string[] }[];
-  }): Promise<void> {
-    const multi = this.#redis.multi();
+  }): Promise<boolean> {
+    const multi = this.#tx.multi();
     for (const r of changes.removed) {
       multi.del(`${this.#p}dev:${r.key}`);
       multi.srem(`${this.#p}devices`, r.key);
@@ -86,7 +105,8 @@ export class RedisDeviceStateStore implements DeviceStateStore, StateBackend {
       for (const [kind, pairs] of byKind) multi.hset(`${this.#p}idx:${kind}`, ...pairs);
       for (const fp of s.exposure?.credentialFingerprints ?? []) multi.sadd(`${this.#p}cred:${fp}`, s.key);
     }
-    await multi.exec();
+    // null: a WATCHed device changed since it was read; nothing was written.
+    return (await multi.exec()) !== null;
   }
 
   async fingerprintCount(fingerprint: string): Promise<number> {
@@ -94,7 +114,25 @@ export class RedisDeviceStateStore implements DeviceStateStore, StateBackend {
   }
 
   upsert(docs: readonly EcsDocument[]): Promise<void> {
-    return upsertDocuments(this, docs, this.#options);
+    const tx = this.#tx;
+    const backend: StateBackend = {
+      lookup: (kind, values) => this.lookup(kind, values, tx),
+      load: (keys) => this.load(keys, tx, true),
+      created: async (key) => {
+        await tx.watch(`${this.#p}dev:${key}`);
+      },
+      commit: (changes) => this.#commit(changes),
+      fingerprintCount: (fp) => this.fingerprintCount(fp),
+    };
+    const run = this.#chain.then(async () => {
+      try {
+        await upsertDocuments(backend, docs, this.#options);
+      } finally {
+        await tx.unwatch().catch(() => undefined);
+      }
+    });
+    this.#chain = run.catch(() => undefined);
+    return run;
   }
 
   async get(key: string): Promise<DeviceState | null> {
@@ -103,7 +141,7 @@ export class RedisDeviceStateStore implements DeviceStateStore, StateBackend {
   }
 
   resolve(lookup: DeviceLookup): Promise<string | null> {
-    return resolveLookup(this, lookup);
+    return resolveLookup({ lookup: (kind, values) => this.lookup(kind, values) }, lookup);
   }
 
   async *list(): AsyncIterable<DeviceState> {
@@ -130,6 +168,8 @@ export class RedisDeviceStateStore implements DeviceStateStore, StateBackend {
   }
 
   async close(): Promise<void> {
+    await this.#chain;
+    await this.#tx.quit().catch(() => this.#tx.disconnect());
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 }
