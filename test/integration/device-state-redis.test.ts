@@ -97,7 +97,7 @@ describe("redis device state", () => {
     }
   });
 
-  it("keeps a hash per device and one index hash per identifier kind under its prefix", async () => {
+  it("keeps a hash per device and one index key per identifier under its prefix", async () => {
     const store = await make();
     const prefix = prefixes.at(-1) as string;
     const redis = new Redis(REDIS_URL);
@@ -113,14 +113,13 @@ describe("redis device state", () => {
         [
           `${prefix}:ds:dev:${key}`,
           `${prefix}:ds:devices`,
-          `${prefix}:ds:idx:iphost`,
-          `${prefix}:ds:idx:mac`,
-          `${prefix}:ds:idx:serial`,
-          `${prefix}:ds:idx:vendor`,
+          `${prefix}:ds:idx:iphost:|10.9.9.9|x`,
+          `${prefix}:ds:idx:mac:00-11-22-33-44-09`,
+          `${prefix}:ds:idx:serial:S9`,
+          `${prefix}:ds:idx:vendor:armis|9`,
         ].sort(),
       );
-      assert.equal(await redis.hget(`${prefix}:ds:idx:mac`, "00-11-22-33-44-09"), key);
-      assert.equal(await redis.hget(`${prefix}:ds:idx:iphost`, "|10.9.9.9|x"), key);
+      assert.equal(await redis.get(`${prefix}:ds:idx:mac:00-11-22-33-44-09`), key);
       await store.clear();
       assert.deepEqual(await redis.keys(`${prefix}:*`), []);
     } finally {

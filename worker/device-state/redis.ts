@@ -2,12 +2,13 @@
  * Device state in Redis (production). Layout under `<prefix>:ds:`:
  * - `dev:<key>`: a hash per device (`identifiers`, `facts`, `exposure`, `conflicts` as JSON,
  *   `updatedAt`);
- * - `idx:mac`, `idx:serial`, `idx:iphost`, `idx:vendor`: one hash per identifier kind,
- *   identifier → device key (one hash per kind keeps millions of entries compact);
+ * - `idx:<kind>:<identifier>` (kinds `mac`, `serial`, `iphost`, `vendor`): identifier → device key,
+ *   one key per identifier so a merge can WATCH exactly the identifiers it resolves;
  * - `devices`: the set of device keys (count and listing);
  * - `cred:<fingerprint>`: the set of devices carrying a credential fingerprint (the fleet view).
  *
- * Merges are optimistic transactions on a connection of their own: every device read is WATCHed,
+ * Merges are optimistic transactions on a connection of their own: every identifier resolved and
+ * every device read is WATCHed,
  * the batch is written in one MULTI/EXEC, and when another worker changed one of those devices in
  * between, EXEC aborts and the batch is merged again from fresh reads. Upserts of one process run
  * one at a time (they share that connection).
@@ -45,9 +46,12 @@ export class RedisDeviceStateStore implements DeviceStateStore {
     kind: IndexKind,
     values: readonly string[],
     conn: Redis = this.#redis,
+    watch = false,
   ): Promise<(string | null)[]> {
     if (values.length === 0) return [];
-    return conn.hmget(`${this.#p}idx:${kind}`, ...values);
+    const keys = values.map((v) => `${this.#p}idx:${kind}:${v}`);
+    if (watch) await conn.watch(...keys);
+    return conn.mget(...keys);
   }
 
   async load(
@@ -96,13 +100,9 @@ export class RedisDeviceStateStore implements DeviceStateStore {
       if (s.exposure) fields.exposure = JSON.stringify(s.exposure);
       multi.hset(`${this.#p}dev:${s.key}`, fields);
       multi.sadd(`${this.#p}devices`, s.key);
-      const byKind = new Map<IndexKind, string[]>();
-      for (const e of indexEntries(s)) {
-        const list = byKind.get(e.kind) ?? [];
-        list.push(e.value, s.key);
-        byKind.set(e.kind, list);
-      }
-      for (const [kind, pairs] of byKind) multi.hset(`${this.#p}idx:${kind}`, ...pairs);
+      const pairs: string[] = [];
+      for (const e of indexEntries(s)) pairs.push(`${this.#p}idx:${e.kind}:${e.value}`, s.key);
+      if (pairs.length > 0) multi.mset(...pairs);
       for (const fp of s.exposure?.credentialFingerprints ?? []) multi.sadd(`${this.#p}cred:${fp}`, s.key);
     }
     // null: a WATCHed device changed since it was read; nothing was written.
@@ -116,7 +116,7 @@ export class RedisDeviceStateStore implements DeviceStateStore {
   upsert(docs: readonly EcsDocument[]): Promise<void> {
     const tx = this.#tx;
     const backend: StateBackend = {
-      lookup: (kind, values) => this.lookup(kind, values, tx),
+      lookup: (kind, values) => this.lookup(kind, values, tx, true),
       load: (keys) => this.load(keys, tx, true),
       created: async (key) => {
         await tx.watch(`${this.#p}dev:${key}`);
