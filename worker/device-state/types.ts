@@ -102,7 +102,7 @@ export interface DeviceStateStore {
   resolve(lookup: DeviceLookup): Promise<string | null>;
   list(): AsyncIterable<DeviceState>;
   count(): Promise<number>;
-  /** Devices that carry a credential fingerprint (the fleet view of shared credentials). */
-  fingerprintCount(fingerprint: string): Promise<number>;
+  /** Devices that carry a credential fingerprint (the fleet view of shared credentials). Optional for test doubles. */
+  fingerprintCount?(fingerprint: string): Promise<number>;
   close(): Promise<void>;
 }
