@@ -79,8 +79,15 @@ export function mapRecord(source: string, stream: string, record: unknown, ctx: 
  */
 export type LineMapper = (line: string, options: Omit<MappingOptions, "original">) => EcsDocument;
 
-/** A {@link LineMapper} for one pair; {@link UnknownStreamError} for an unknown pair (checked now). */
-export function createLineMapper(source: string, stream: string): LineMapper {
+/**
+ * A {@link LineMapper} for one pair; {@link UnknownStreamError} for an unknown pair (checked now).
+ * `enrich: false` gives the raw mapping without the `medsoc.*` enrichers (`normalize --no-enrich`).
+ */
+export function createLineMapper(
+  source: string,
+  stream: string,
+  { enrich: enrichDocs = true }: { enrich?: boolean } = {},
+): LineMapper {
   const mapper = getMapper(source, stream);
   return (line, options) => {
     const context: MappingContext = {
@@ -107,7 +114,8 @@ export function createLineMapper(source: string, stream: string): LineMapper {
       );
     }
     try {
-      return enrich(mapper(record, context), context);
+      const doc = mapper(record, context);
+      return enrichDocs ? enrich(doc, context) : doc;
     } catch (error) {
       const reason =
         error instanceof MappingError

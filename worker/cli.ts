@@ -96,12 +96,14 @@ program
     "--preserve-duplicate-vendor-fields",
     "keep vendor fields already copied to ECS fields (Elastic's preserve_duplicate_custom_fields)",
   )
+  .option("--no-enrich", "the raw mapping, without the medsoc.* enrichment")
   .action(
     async (opts: {
       source: string;
       stream: string;
       preserveOriginal?: boolean;
       preserveDuplicateVendorFields?: boolean;
+      enrich: boolean;
     }) => {
       process.exitCode = await runNormalize({
         source: opts.source,
@@ -110,6 +112,7 @@ program
         output: process.stdout,
         preserveOriginal: Boolean(opts.preserveOriginal),
         preserveDuplicateVendorFields: Boolean(opts.preserveDuplicateVendorFields),
+        enrich: opts.enrich,
       });
     },
   );

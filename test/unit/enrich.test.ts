@@ -13,7 +13,7 @@ import {
   riskScore,
 } from "../../mappings/enrich/index.ts";
 import { enrich } from "../../mappings/enrich.ts";
-import { mapRecord } from "../../mappings/index.ts";
+import { createLineMapper, mapRecord } from "../../mappings/index.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import { createFleet } from "../../simulators/fleet.ts";
 
@@ -302,5 +302,22 @@ describe("enrichers on mapped documents", () => {
     };
     enrich(error, { source: "armis", stream: "device", ingestedAt: opts.ingestedAt });
     assert.deepEqual(Object.keys(error.medsoc).sort(), ["doc_id", "source", "stream"]);
+  });
+
+  it("stays off with normalize --no-enrich (the raw mapping)", () => {
+    const line = JSON.stringify({
+      id: 1,
+      type: "Infusion Pumps",
+      riskLevel: 50,
+      lastSeen: "2025-03-29T00:00:00+00:00",
+    });
+    const raw = createLineMapper("armis", "device", { enrich: false })(line, opts);
+    const enriched = createLineMapper("armis", "device")(line, opts);
+    assert.equal((raw.medsoc as Record<string, unknown>).risk, undefined);
+    assert.equal((raw.medsoc as { device: Record<string, unknown> }).device.class, undefined);
+    assert.equal(
+      (enriched.medsoc as unknown as { device: Record<string, unknown> }).device.class,
+      "infusion_pump",
+    );
   });
 });
