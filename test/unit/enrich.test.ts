@@ -314,7 +314,7 @@ describe("enrichers on mapped documents", () => {
     const raw = createLineMapper("armis", "device", { enrich: false })(line, opts);
     const enriched = createLineMapper("armis", "device")(line, opts);
     assert.equal((raw.medsoc as Record<string, unknown>).risk, undefined);
-    assert.equal((raw.medsoc as { device: Record<string, unknown> }).device.class, undefined);
+    assert.equal((raw.medsoc as unknown as { device: Record<string, unknown> }).device.class, undefined);
     assert.equal(
       (enriched.medsoc as unknown as { device: Record<string, unknown> }).device.class,
       "infusion_pump",
