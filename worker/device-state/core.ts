@@ -244,14 +244,39 @@ async function upsertOnce(
     return state ?? undefined;
   };
 
-  for (const doc of docs)
-    for (const obs of observe(doc)) {
+  // Prefetch: resolve every identifier of the batch and load every device found in a few round
+  // trips (one lookup per identifier kind, one load), instead of several per document.
+  const checked = new Set<string>();
+  const observations = docs.map((doc) => ({ doc, list: observe(doc) }));
+  for (const kind of INDEX_KINDS) {
+    const values = new Set<string>();
+    for (const { list } of observations)
+      for (const obs of list) for (const v of idsOf(obs.ids)[kind]) values.add(v);
+    if (values.size === 0) continue;
+    const asked = [...values];
+    const remote = await backend.lookup(kind, asked);
+    asked.forEach((v, i) => {
+      checked.add(`${kind}\u0000${v}`);
+      const k = remote[i];
+      if (k) local.set(`${kind}\u0000${v}`, k);
+    });
+  }
+  const prefetch = [...new Set(local.values())];
+  if (prefetch.length > 0)
+    (await backend.load(prefetch)).forEach((state) => {
+      if (state) devices.set(state.key, state);
+    });
+
+  for (const { doc, list } of observations)
+    for (const obs of list) {
       const byKind = idsOf(obs.ids);
       const found: string[] = [];
       for (const kind of INDEX_KINDS) {
         const values = byKind[kind];
         if (values.length === 0) continue;
-        const unknown = values.filter((v) => !local.has(`${kind}\u0000${v}`));
+        const unknown = values.filter(
+          (v) => !local.has(`${kind}\u0000${v}`) && !checked.has(`${kind}\u0000${v}`),
+        );
         const remote = unknown.length > 0 ? await backend.lookup(kind, unknown) : [];
         unknown.forEach((v, i) => {
           const k = remote[i];
