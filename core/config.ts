@@ -106,6 +106,13 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** Device classification, criticality, credential and risk settings (issue 4). */
   enrichment: enrichmentSchema.prefault({}),
+  /** One identity per device (issue 4): Redis with the bullmq driver, memory otherwise. */
+  deviceState: z
+    .strictObject({
+      /** Merge every mapped batch into the device state and write `medsoc.device.key` back. */
+      enabled: z.boolean().default(true),
+    })
+    .prefault({}),
 });
 
 export type BaseConfig = z.infer<typeof configSchema>;

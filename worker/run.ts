@@ -119,11 +119,13 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   }));
   const sinks = createSinks(config.sinkConfigs, { log });
   // One identity per device: Redis with the bullmq driver (shared by every worker), memory otherwise.
-  const deviceState = createDeviceStateStore(
-    q.driver === "bullmq"
-      ? { kind: "redis", redisUrl: q.redisUrl, prefix: q.prefix, enrichment: config.enrichment }
-      : { kind: "memory", enrichment: config.enrichment },
-  );
+  const deviceState = config.deviceState.enabled
+    ? createDeviceStateStore(
+        q.driver === "bullmq"
+          ? { kind: "redis", redisUrl: q.redisUrl, prefix: q.prefix, enrichment: config.enrichment }
+          : { kind: "memory", enrichment: config.enrichment },
+      )
+    : undefined;
   const pipeline = new Pipeline({
     driver,
     cursors,
@@ -237,14 +239,14 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     await writeFile(deadFile, dead.map((d) => JSON.stringify(d)).join("\n") + (dead.length ? "\n" : ""));
     // The device state of the run, for `medsoc report --state out/device-state.ndjson`.
     const stateFile = resolve(outDir, "device-state.ndjson");
-    await writeStateSnapshot(deviceState, stateFile);
+    if (deviceState) await writeStateSnapshot(deviceState, stateFile);
     summary.outputs = [
       ...sources.flatMap((s) => s.streams.map((st) => resolve(outDir, `${st}.ndjson`))),
       deadFile,
-      stateFile,
+      ...(deviceState ? [stateFile] : []),
     ];
   }
-  await deviceState.close();
+  await deviceState?.close();
   await cursors.close();
   await driver.close();
   for (const c of cleanups.reverse()) await c();
