@@ -10,7 +10,10 @@ import type { PostureReport, Share } from "./posture.ts";
 const FONT = "system-ui, -apple-system, 'Segoe UI', sans-serif";
 
 async function svg(spec: TopLevelSpec): Promise<string> {
-  const compiled = compile({ ...spec, config: { font: FONT, ...(spec.config ?? {}) } } as TopLevelSpec).spec;
+  const compiled = compile({
+    ...spec,
+    config: { font: FONT, legend: { labelLimit: 300 }, ...(spec.config ?? {}) },
+  } as TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
     return await view.toSVG();
