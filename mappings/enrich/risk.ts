@@ -80,5 +80,6 @@ export function riskScore(input: RiskInput): RiskScore {
       `${input.alerts.count} open alert${input.alerts.count === 1 ? "" : "s"}${critical ? ", critical" : ""}`,
     );
   }
+  if (total > 100) factors.push(`sum ${total}, capped at 100`);
   return { score: Math.min(100, total), factors };
 }

@@ -197,6 +197,15 @@ describe("risk score", () => {
       `Windows 7 is past end of life (+${RISK_WEIGHTS.osEol})`,
       `shared credentials (+${RISK_WEIGHTS.credentials.shared})`,
       `2 open alerts, critical (+${RISK_WEIGHTS.alertCritical})`,
+      `sum ${
+        Math.round(92 * RISK_WEIGHTS.vendorRisk) +
+        Math.round(9.8 * RISK_WEIGHTS.cvss) +
+        RISK_WEIGHTS.knownExploited +
+        RISK_WEIGHTS.criticality.life_sustaining +
+        RISK_WEIGHTS.osEol +
+        RISK_WEIGHTS.credentials.shared +
+        RISK_WEIGHTS.alertCritical
+      }, capped at 100`,
     ]);
     assert.deepEqual(riskScore({}), { score: 0, factors: [] });
     const small = riskScore({
