@@ -152,6 +152,16 @@ export type SyslogReceiverConfig = z.infer<typeof syslogReceiverSchema>;
 export type HttpPushReceiverConfig = z.infer<typeof httpPushReceiverSchema>;
 export type SyslogRoute = z.infer<typeof syslogRouteSchema>;
 
+/** Enrichment and device-state settings (issue 4). */
+export const enrichmentSchema = z.strictObject({
+  /** Wards/units whose medical devices are raised one criticality level (whole-word match). */
+  criticalWards: z.array(z.string().min(1)).default(["ICU", "NICU", "PICU", "CCU", "OR", "ED"]),
+  /** Devices carrying one credential fingerprint from which the credential counts as shared. */
+  sharedCredentialThreshold: z.number().int().min(2).default(3),
+  /** Risk score (0–100) from which a device is a critical risk in the posture report. */
+  criticalRiskScore: z.number().min(0).max(100).default(80),
+});
+
 export const configSchema = z.strictObject({
   queue: queueSchema.prefault({}),
   sources: z.array(sourceSchema).default([]),
@@ -176,9 +186,21 @@ export const configSchema = z.strictObject({
       preserveDuplicateVendorFields: z.boolean().default(false),
     })
     .prefault({}),
+  /** Device classification, criticality, credential and risk settings (issue 4). */
+  enrichment: enrichmentSchema.prefault({}),
+  /** One identity per device (issue 4): Redis with the bullmq driver, memory otherwise. */
+  deviceState: z
+    .strictObject({
+      /** Merge every mapped batch into the device state and write `medsoc.device.key` back. */
+      enabled: z.boolean().default(true),
+    })
+    .prefault({}),
 });
 
 export type BaseConfig = z.infer<typeof configSchema>;
+
+/** The `enrichment` section, parsed. */
+export type EnrichmentOptions = z.infer<typeof enrichmentSchema>;
 
 /** Schemas that validate the nested, component-owned parts of the file. */
 export interface ComponentSchemas {

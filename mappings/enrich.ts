@@ -5,13 +5,17 @@
  * below `doc.medsoc`. Enrichers must stay pure (no I/O, no clock) and fast: they run once per record
  * on the mapping hot path.
  */
+import { enrichDevice, enrichRisk } from "./enrich/index.ts";
 import type { EcsDocument, MappingContext } from "./types.ts";
 
 /** Adds `medsoc.*` fields to a mapped document in place. */
 export type Enricher = (doc: EcsDocument, context: MappingContext) => void;
 
-/** The enrichers, in order. Empty in the first version: the mapping stays lean. */
-export const ENRICHERS: readonly Enricher[] = [];
+/**
+ * The enrichers, in order. Device facts first (class, criticality, PHI, credentials; issue 4),
+ * the risk score last: it reads what the others wrote.
+ */
+export const ENRICHERS: readonly Enricher[] = [enrichDevice, enrichRisk];
 
 /** Runs every enricher over the document and returns it. */
 export function enrich(doc: EcsDocument, context: MappingContext): EcsDocument {

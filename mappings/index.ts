@@ -75,6 +75,7 @@ export function mapRecord(source: string, stream: string, record: unknown, ctx: 
     preserveOriginal: ctx.preserveOriginal,
     preserveDuplicateVendorFields: ctx.preserveDuplicateVendorFields,
     original: ctx.original,
+    enrichment: ctx.enrichment,
   };
   return enrich(getMapper(source, stream)(record, context), context);
 }
@@ -86,8 +87,15 @@ export function mapRecord(source: string, stream: string, record: unknown, ctx: 
  */
 export type LineMapper = (line: string, options: Omit<MappingOptions, "original">) => EcsDocument;
 
-/** A {@link LineMapper} for one pair; {@link UnknownStreamError} for an unknown pair (checked now). */
-export function createLineMapper(source: string, stream: string): LineMapper {
+/**
+ * A {@link LineMapper} for one pair; {@link UnknownStreamError} for an unknown pair (checked now).
+ * `enrich: false` gives the raw mapping without the `medsoc.*` enrichers (`normalize --no-enrich`).
+ */
+export function createLineMapper(
+  source: string,
+  stream: string,
+  { enrich: enrichDocs = true }: { enrich?: boolean } = {},
+): LineMapper {
   const mapper = getMapper(source, stream);
   return (line, options) => {
     const context: MappingContext = {
@@ -97,6 +105,7 @@ export function createLineMapper(source: string, stream: string): LineMapper {
       preserveOriginal: options.preserveOriginal,
       preserveDuplicateVendorFields: options.preserveDuplicateVendorFields,
       original: line,
+      enrichment: options.enrichment,
     };
     if (line.trim() === "") {
       return pipelineErrorDocument(line, new MappingError("empty_line", "empty input line"), context);
@@ -113,7 +122,8 @@ export function createLineMapper(source: string, stream: string): LineMapper {
       );
     }
     try {
-      return enrich(mapper(record, context), context);
+      const doc = mapper(record, context);
+      return enrichDocs ? enrich(doc, context) : doc;
     } catch (error) {
       const reason =
         error instanceof MappingError

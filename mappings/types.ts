@@ -2,6 +2,7 @@
  * The mapping contract (DESIGN.md, "Contracts"): pure functions vendor record → ECS document.
  * No I/O, no clock (the ingest time comes in the context), no environment.
  */
+import type { EnrichmentOptions } from "./enrich/options.ts";
 
 /** An ECS document as emitted by medsoc: nested objects, no null/empty values. */
 export type EcsDocument = {
@@ -30,6 +31,8 @@ export interface MappingContext {
    * @defaultValue false
    */
   preserveDuplicateVendorFields?: boolean;
+  /** Enrichment settings (config section `enrichment`). @defaultValue DEFAULT_ENRICHMENT */
+  enrichment?: EnrichmentOptions;
   /** The raw line as received, when available (used for `event.original` and pipeline errors). */
   original?: string;
 }

@@ -6,6 +6,7 @@ import { createLogger } from "../core/log.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
 import { runNormalize } from "./commands/normalize.ts";
 import { registerPoll } from "./commands/poll.ts";
+import { registerReport } from "./commands/report.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
 import { registerSimulateHospital } from "./commands/simulate-hospital.ts";
 import { registerSimulateMonitors } from "./commands/simulate-monitors.ts";
@@ -98,12 +99,14 @@ program
     "--preserve-duplicate-vendor-fields",
     "keep vendor fields already copied to ECS fields (Elastic's preserve_duplicate_custom_fields)",
   )
+  .option("--no-enrich", "the raw mapping, without the medsoc.* enrichment")
   .action(
     async (opts: {
       source: string;
       stream: string;
       preserveOriginal?: boolean;
       preserveDuplicateVendorFields?: boolean;
+      enrich: boolean;
     }) => {
       process.exitCode = await runNormalize({
         source: opts.source,
@@ -112,6 +115,7 @@ program
         output: process.stdout,
         preserveOriginal: Boolean(opts.preserveOriginal),
         preserveDuplicateVendorFields: Boolean(opts.preserveDuplicateVendorFields),
+        enrich: opts.enrich,
       });
     },
   );
@@ -184,6 +188,8 @@ setup
       await client.close();
     }
   });
+
+registerReport(program);
 
 const simulate = program.command("simulate").description("run a simulated monitor on loopback");
 simulate

@@ -4,10 +4,12 @@ import type { Connector, Cursor } from "../connectors/types.ts";
 import { sleep } from "../core/backoff.ts";
 import { PermanentError, wrapError } from "../core/errors.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
+import type { EnrichmentOptions } from "../mappings/enrich/options.ts";
 import { mapRecord } from "../mappings/index.ts";
 import { pipelineErrorDocument } from "../mappings/pipeline-error.ts";
 import type { EcsDocument } from "../mappings/types.ts";
 import type { CursorStore } from "./cursors/types.ts";
+import type { DeviceStateStore } from "./device-state/types.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Queue, QueueDriver, Worker } from "./queue/types.ts";
 import { pollJobId } from "./scheduler.ts";
@@ -68,6 +70,13 @@ export interface PipelineOptions {
   retryDelayMs?: number;
   /** Clock for `event.ingested` (tests). @defaultValue `() => new Date()` */
   now?: () => Date;
+  /**
+   * Device state: every mapped batch is merged into it before delivery, and each document gets its
+   * `medsoc.device.key` (and the device view) written back. @defaultValue none (no state kept)
+   */
+  deviceState?: DeviceStateStore;
+  /** Enrichment settings (config section `enrichment`). @defaultValue DEFAULT_ENRICHMENT */
+  enrichment?: EnrichmentOptions;
 }
 
 const QUEUE_POLL = "poll";
@@ -90,7 +99,8 @@ export class Pipeline {
   readonly pollQueue: Queue<PollJob>;
   readonly rawQueue: Queue<RawBatch>;
   readonly sinkQueues: Map<string, Queue<DocBatch>>;
-  readonly #o: Required<Omit<PipelineOptions, "log">> & { log: Logger };
+  readonly #o: Required<Omit<PipelineOptions, "log" | "deviceState" | "enrichment">> &
+    Pick<PipelineOptions, "deviceState" | "enrichment"> & { log: Logger };
   readonly #sources: Map<string, SourceInstance>;
   readonly #workers: Worker[] = [];
   readonly #abort = new AbortController();
@@ -329,6 +339,7 @@ export class Pipeline {
       ingestedAt,
       preserveOriginal: this.#o.preserveOriginal,
       preserveDuplicateVendorFields: this.#o.preserveDuplicateVendorFields,
+      enrichment: this.#o.enrichment,
     };
     const docs: EcsDocument[] = [];
     const labels = { stage: "map", source: batch.source, stream: batch.stream };
@@ -357,6 +368,14 @@ export class Pipeline {
           attemptsMade: 1,
           failedAt: ingestedAt,
         });
+      }
+    }
+    if (docs.length > 0 && this.#o.deviceState) {
+      try {
+        await this.#o.deviceState.upsert(docs);
+      } catch (error) {
+        // The batch is mapped again on retry; sinks de-duplicate by document id.
+        throw wrapError(`updating the device state with ${batch.source}/${batch.stream}`, error);
       }
     }
     metrics.records.inc({ ...labels, direction: "out" }, docs.length);

@@ -9,6 +9,7 @@ import type { Logger } from "../core/log.ts";
 import { type Hospital, startHospital } from "../simulators/hospital.ts";
 import { createApi } from "./api.ts";
 import { createCursorStore } from "./cursors/index.ts";
+import { createDeviceStateStore, writeStateSnapshot } from "./device-state/index.ts";
 import { Metrics } from "./metrics.ts";
 import { Pipeline, type SourceInstance } from "./pipeline.ts";
 import { createQueueDriver } from "./queue/index.ts";
@@ -137,6 +138,14 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     connector: createConnector(s.type, s.config, { log: log.child({ source: s.name }) }),
   }));
   const sinks = createSinks(config.sinkConfigs, { log });
+  // One identity per device: Redis with the bullmq driver (shared by every worker), memory otherwise.
+  const deviceState = config.deviceState.enabled
+    ? createDeviceStateStore(
+        q.driver === "bullmq"
+          ? { kind: "redis", redisUrl: q.redisUrl, prefix: q.prefix, enrichment: config.enrichment }
+          : { kind: "memory", enrichment: config.enrichment },
+      )
+    : undefined;
   const pipeline = new Pipeline({
     driver,
     cursors,
@@ -149,6 +158,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     concurrency: q.concurrency,
     maxPendingBatches: q.maxPendingBatches,
     attempts: q.attempts,
+    deviceState,
+    enrichment: config.enrichment,
   });
   pipeline.start();
 
@@ -280,8 +291,16 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     const streams = new Set(sources.flatMap((s) => s.streams));
     for (const [key, n] of Object.entries(summary.perStream))
       if (n.pushed) streams.add(key.slice(key.indexOf("/") + 1));
-    summary.outputs = [...[...streams].map((st) => resolve(outDir, `${st}.ndjson`)), deadFile];
+    // The device state of the run, for `medsoc report --state out/device-state.ndjson`.
+    const stateFile = resolve(outDir, "device-state.ndjson");
+    if (deviceState) await writeStateSnapshot(deviceState, stateFile);
+    summary.outputs = [
+      ...[...streams].map((st) => resolve(outDir, `${st}.ndjson`)),
+      deadFile,
+      ...(deviceState ? [stateFile] : []),
+    ];
   }
+  await deviceState?.close();
   await cursors.close();
   await driver.close();
   for (const c of cleanups.reverse()) await c();

@@ -27,6 +27,9 @@ import {
  * `policy_id` (`rule.id`), `policy_title` (`rule.name`), `device_ids` (`host.id`), and
  * `mitre_attack_labels` (`threat.technique.name`) when it holds only strings.
  *
+ * `medsoc.credential.observed` (mapping contract) is `default`, `weak`, `hard_coded` or `shared`
+ * when the alert's title or policy names such a credential ("Default credentials used to log in").
+ *
  * Always kept: `severity` (the label; `event.severity` is a number), `title` (even when it
  * becomes `message`), `status_change_time` (even when it becomes `@timestamp`), and the rest.
  */
@@ -49,6 +52,8 @@ export function mapArmisAlert(record: unknown, ctx: MappingContext): EcsDocument
     observer: { vendor: ARMIS_OBSERVER_VENDOR, product: ARMIS_OBSERVER_PRODUCT },
     medsoc: { doc_id: docId, source: ctx.source, stream: ctx.stream },
   };
+  const observed = observedCredential(str(r.title), str(r.policyTitle));
+  if (observed !== undefined) doc.medsoc.credential = { observed };
   const description = str(r.description);
   const message = description ?? str(r.title);
   if (message !== undefined) doc.message = message;
@@ -81,4 +86,16 @@ export function mapArmisAlert(record: unknown, ctx: MappingContext): EcsDocument
   const vendor = armisAlertVendor(r, omit);
   if (vendor !== undefined) doc.armis = { alert: vendor };
   return doc;
+}
+
+/** What kind of credential an Armis alert title or policy title says was seen. */
+export function observedCredential(...titles: (string | undefined)[]): string | undefined {
+  for (const t of titles) {
+    if (t === undefined) continue;
+    if (/hard[-\s]?coded (credential|password)/i.test(t)) return "hard_coded";
+    if (/default (credential|password)/i.test(t)) return "default";
+    if (/weak (credential|password)/i.test(t)) return "weak";
+    if (/shared (credential|password)/i.test(t)) return "shared";
+  }
+  return undefined;
 }

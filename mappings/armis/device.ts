@@ -43,6 +43,13 @@ import {
  *   valid, distinct string that reached the ECS list (an invalid one keeps the vendor list whole).
  *
  * Always kept: `name` (even when `host.name` falls back to it), `ip_v6` (only in `related.ip`).
+ *
+ * Mapping-contract fields for the enrichers (kept next to the vendor copy): `medsoc.device.
+ * vendor_category` = `category`, `medsoc.device.vendor_type` = `type` (then `typeEnum`),
+ * `medsoc.device.business_impact` = `businessImpact` (the reference: "use businessImpact as
+ * criticality"), `medsoc.location.site` = `site.name`, and `medsoc.location.ward` = the
+ * `sensor.name` after the site name when it starts with it (Armis has no unit field; its sensor,
+ * the access switch or controller that sees the device, is commonly named "<site> <unit>").
  */
 export function mapArmisDevice(record: unknown, ctx: MappingContext): EcsDocument {
   const r = asRecord(record, "armis device");
@@ -86,12 +93,18 @@ export function mapArmisDevice(record: unknown, ctx: MappingContext): EcsDocumen
   if (firstSeen !== undefined) event.start = firstSeen;
   finishEvent(event, ctx, record);
 
+  const medsoc: EcsDocument["medsoc"] = { doc_id: docId, source: ctx.source, stream: ctx.stream };
+  const medsocDevice = contractDeviceFields(r);
+  if (medsocDevice !== undefined) medsoc.device = medsocDevice;
+  const location = contractLocation(r);
+  if (location !== undefined) medsoc.location = location;
+
   const doc: EcsDocument = {
     "@timestamp": lastSeen ?? firstSeen ?? ctx.ingestedAt,
     ecs: { version: ECS_VERSION },
     event: event as EcsDocument["event"],
     observer: { vendor: ARMIS_OBSERVER_VENDOR, product: ARMIS_OBSERVER_PRODUCT },
-    medsoc: { doc_id: docId, source: ctx.source, stream: ctx.stream },
+    medsoc,
   };
   if (!isEmpty(host)) doc.host = host;
   if (!isEmpty(device)) doc.device = device;
@@ -123,4 +136,33 @@ export function mapArmisDevice(record: unknown, ctx: MappingContext): EcsDocumen
   const vendor = armisDeviceVendor(r, omit);
   if (vendor !== undefined) doc.armis = { device: vendor };
   return doc;
+}
+
+/** `medsoc.device.*` contract fields of an Armis device. */
+function contractDeviceFields(r: Readonly<Record<string, unknown>>): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  const category = str(r.category);
+  if (category !== undefined) out.vendor_category = category;
+  const type = str(r.type) ?? str(r.typeEnum);
+  if (type !== undefined) out.vendor_type = type;
+  const impact = str(r.businessImpact);
+  if (impact !== undefined && impact !== "Unassigned") out.business_impact = impact;
+  return isEmpty(out) ? undefined : out;
+}
+
+/** `medsoc.location.*` of an Armis device: the site, and the unit its sensor is named after. */
+function contractLocation(r: Readonly<Record<string, unknown>>): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  const siteObj =
+    typeof r.site === "object" && r.site !== null ? (r.site as Record<string, unknown>) : undefined;
+  const site = str(siteObj?.name);
+  if (site !== undefined) out.site = site;
+  const sensorObj =
+    typeof r.sensor === "object" && r.sensor !== null ? (r.sensor as Record<string, unknown>) : undefined;
+  const sensor = str(sensorObj?.name);
+  if (site !== undefined && sensor?.startsWith(`${site} `)) {
+    const ward = sensor.slice(site.length + 1).trim();
+    if (ward !== "") out.ward = ward;
+  }
+  return isEmpty(out) ? undefined : out;
 }

@@ -36,6 +36,8 @@ export interface NormalizeOptions {
    * `MappingContext.preserveDuplicateVendorFields`). @defaultValue false
    */
   preserveDuplicateVendorFields?: boolean;
+  /** Run the `medsoc.*` enrichers (device class, criticality, credentials, risk). @defaultValue true */
+  enrich?: boolean;
   /** Clock for `event.ingested` (read once per input chunk). @defaultValue `() => new Date()` */
   now?: () => Date;
   /** Longest accepted line, in UTF-16 code units. @defaultValue 268435456 (256 Mi) */
@@ -53,7 +55,7 @@ const OVERSIZED_ORIGINAL_CHARS = 64 * 1024;
  */
 export async function runNormalize(opts: NormalizeOptions): Promise<number> {
   const { source, stream, input, output } = opts;
-  const mapLine = createLineMapper(source, stream);
+  const mapLine = createLineMapper(source, stream, { enrich: opts.enrich !== false });
   const now = opts.now ?? (() => new Date());
   const preserveOriginal = opts.preserveOriginal === true;
   const preserveDuplicateVendorFields = opts.preserveDuplicateVendorFields === true;

@@ -1,0 +1,191 @@
+/**
+ * `medsoc report [--format text|json|html] [--out FILE] [--config F | --state FILE] [--devices N]`:
+ * the posture report over the current device state.
+ *
+ * Where the state comes from:
+ * - `--config F` with `queue.driver: bullmq`: the deployment's Redis device state (its prefix);
+ * - `--state FILE`: a snapshot (`out/device-state.ndjson`, written by the embedded `medsoc start`);
+ * - neither: the embedded default runs the simulated hospital once through the real pipeline
+ *   (simulators on loopback → connectors → mappings → enrichment → a memory device state, no
+ *   sinks) and reports on that state.
+ */
+import { writeFile } from "node:fs/promises";
+import { type Command, CommanderError, Option } from "commander";
+import { connectorSchemas, createConnector } from "../../connectors/index.ts";
+import { loadConfigFile, validateConfig } from "../../core/config.ts";
+import { ConfigError } from "../../core/errors.ts";
+import { type Logger, silentLogger } from "../../core/log.ts";
+import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
+import { startHospital } from "../../simulators/hospital.ts";
+import { createCursorStore } from "../cursors/index.ts";
+import { MemoryDeviceStateStore, RedisDeviceStateStore, readStateSnapshot } from "../device-state/index.ts";
+import type { DeviceState } from "../device-state/types.ts";
+import { Metrics } from "../metrics.ts";
+import { Pipeline, type SourceInstance } from "../pipeline.ts";
+import { createQueueDriver } from "../queue/index.ts";
+import { renderPostureHtml } from "../report/html.ts";
+import { buildPostureReport, formatPostureText, type PostureReport } from "../report/posture.ts";
+import { checkRedis, componentSchemas } from "../run.ts";
+
+export type ReportFormat = "text" | "json" | "html";
+
+export interface ReportOptions {
+  format?: ReportFormat;
+  configFile?: string;
+  stateFile?: string;
+  /** Simulated fleet size when neither a config nor a state file is given. @defaultValue 3000 */
+  devices?: number;
+  log?: Logger;
+  now?: Date;
+}
+
+/**
+ * Runs the simulated hospital once through the pipeline into a memory device state (no sinks).
+ * Exported for tests.
+ */
+export async function collectSimulatedHospital(
+  devices: number,
+  enrichment: EnrichmentOptions = DEFAULT_ENRICHMENT,
+  log: Logger = silentLogger,
+): Promise<MemoryDeviceStateStore> {
+  const hospital = await startHospital({ devices });
+  const state = new MemoryDeviceStateStore({ enrichment });
+  const driver = createQueueDriver({ kind: "memory", attempts: 3, backoffMs: 200 }, log);
+  const cursors = createCursorStore({ kind: "memory" });
+  const sources: SourceInstance[] = [];
+  let pipeline: Pipeline | undefined;
+  try {
+    const config = validateConfig(
+      { sources: hospital.monitors.map((m) => ({ type: m.source, config: m.sourceConfig })) },
+      { sources: connectorSchemas(), sinks: {} },
+      {},
+      "simulated hospital",
+    );
+    for (const s of config.sourceConfigs)
+      sources.push({
+        name: s.name,
+        type: s.type,
+        streams: s.streams,
+        connector: createConnector(s.type, s.config, { log }),
+      });
+    pipeline = new Pipeline({
+      driver,
+      cursors,
+      sources,
+      sinks: [],
+      metrics: new Metrics(),
+      log,
+      deviceState: state,
+      enrichment,
+      // One batch at a time: every page of a stream lands in the state in order.
+      concurrency: { poll: 2, map: 1, sink: 1 },
+    });
+    pipeline.start();
+    await pipeline.pollAll(`report-${Date.now()}`);
+    await pipeline.drained();
+    const dead = await driver.deadLetters().count();
+    if (dead > 0) log.warn({ dead }, "Some records could not be collected; the report covers the rest.");
+  } finally {
+    await pipeline?.close();
+    await Promise.all(sources.map((s) => s.connector.close()));
+    await cursors.close();
+    await driver.close();
+    await hospital.stop();
+  }
+  return state;
+}
+
+/** Builds the report from the configured state. */
+export async function buildReport(options: ReportOptions): Promise<PostureReport> {
+  const log = options.log ?? silentLogger;
+  if (options.configFile && options.stateFile)
+    throw new ConfigError(
+      [{ path: "--state", message: "give either --config or --state, not both" }],
+      "report",
+    );
+  if (options.stateFile) {
+    const states = await readStateSnapshot(options.stateFile);
+    return buildPostureReport(() => states, { now: options.now });
+  }
+  if (options.configFile) {
+    const cfg = await loadConfigFile(options.configFile, componentSchemas());
+    if (cfg.queue.driver !== "bullmq")
+      throw new ConfigError(
+        [
+          {
+            path: "queue.driver",
+            message:
+              "the memory device state lives in the medsoc process; report on its snapshot with --state out/device-state.ndjson",
+          },
+        ],
+        options.configFile,
+      );
+    await checkRedis(cfg.queue.redisUrl);
+    const store = new RedisDeviceStateStore({
+      redisUrl: cfg.queue.redisUrl,
+      prefix: cfg.queue.prefix,
+      enrichment: cfg.enrichment,
+    });
+    try {
+      return await buildPostureReport(() => store.list(), { enrichment: cfg.enrichment, now: options.now });
+    } finally {
+      await store.close();
+    }
+  }
+  const store = await collectSimulatedHospital(options.devices ?? 3000, DEFAULT_ENRICHMENT, log);
+  return buildPostureReport(() => store.list() as AsyncIterable<DeviceState>, { now: options.now });
+}
+
+/** Renders a report in a format. */
+export async function renderReport(report: PostureReport, format: ReportFormat): Promise<string> {
+  if (format === "json") return `${JSON.stringify(report, null, 2)}\n`;
+  if (format === "html") return renderPostureHtml(report);
+  return formatPostureText(report);
+}
+
+/** Registers `medsoc report`. */
+export function registerReport(program: Command): void {
+  program
+    .command("report")
+    .description(
+      "posture report over the device state (no --config/--state: runs the simulated hospital into a memory state)",
+    )
+    .addOption(
+      new Option("--format <format>", "output format").choices(["text", "json", "html"]).default("text"),
+    )
+    .option("--out <file>", "write the report to a file instead of stdout")
+    .option(
+      "-c, --config <file>",
+      "medsoc.yaml of a deployment (queue.driver: bullmq; its Redis device state)",
+    )
+    .option("--state <file>", "a device-state snapshot (out/device-state.ndjson from `medsoc start`)")
+    .addOption(
+      new Option("--devices <n>", "simulated fleet size (embedded default only)").argParser((v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1)
+          throw new CommanderError(2, "medsoc.devices", "--devices must be a positive integer");
+        return n;
+      }),
+    )
+    .action(
+      async (opts: {
+        format: ReportFormat;
+        out?: string;
+        config?: string;
+        state?: string;
+        devices?: number;
+      }) => {
+        const report = await buildReport({
+          format: opts.format,
+          configFile: opts.config,
+          stateFile: opts.state,
+          devices: opts.devices,
+        });
+        const text = await renderReport(report, opts.format);
+        if (opts.out) {
+          await writeFile(opts.out, text);
+          process.stderr.write(`medsoc: ${opts.format} report written to ${opts.out}\n`);
+        } else process.stdout.write(text);
+      },
+    );
+}

@@ -1,0 +1,84 @@
+/**
+ * In-process device state (the embedded default). Devices are held as JSON strings: about a
+ * third of the heap of live objects, and every read returns an independent copy.
+ */
+import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
+import type { EcsDocument } from "../../mappings/types.ts";
+import { INDEX_KINDS, type IndexKind, indexEntries, type StateBackend, upsertDocuments } from "./core.ts";
+import { resolveLookup } from "./lookup.ts";
+import type { DeviceLookup, DeviceState, DeviceStateStore } from "./types.ts";
+
+export class MemoryDeviceStateStore implements DeviceStateStore, StateBackend {
+  readonly #devices = new Map<string, string>();
+  readonly #index = new Map<IndexKind, Map<string, string>>(INDEX_KINDS.map((k) => [k, new Map()]));
+  readonly #fingerprints = new Map<string, Set<string>>();
+  readonly #options: EnrichmentOptions;
+  /** Serialises upserts: one batch merges at a time, as a single worker would. */
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(options: { enrichment?: EnrichmentOptions } = {}) {
+    this.#options = options.enrichment ?? DEFAULT_ENRICHMENT;
+  }
+
+  async lookup(kind: IndexKind, values: readonly string[]): Promise<(string | null)[]> {
+    const index = this.#index.get(kind) as Map<string, string>;
+    return values.map((v) => index.get(v) ?? null);
+  }
+
+  async load(keys: readonly string[]): Promise<(DeviceState | null)[]> {
+    return keys.map((k) => {
+      const json = this.#devices.get(k);
+      return json === undefined ? null : (JSON.parse(json) as DeviceState);
+    });
+  }
+
+  async commit(changes: {
+    saved: DeviceState[];
+    removed: { key: string; fingerprints: string[] }[];
+  }): Promise<boolean> {
+    for (const r of changes.removed) {
+      this.#devices.delete(r.key);
+      for (const fp of r.fingerprints) this.#fingerprints.get(fp)?.delete(r.key);
+    }
+    for (const state of changes.saved) {
+      this.#devices.set(state.key, JSON.stringify(state));
+      for (const e of indexEntries(state))
+        (this.#index.get(e.kind) as Map<string, string>).set(e.value, state.key);
+      for (const fp of state.exposure?.credentialFingerprints ?? []) {
+        const set = this.#fingerprints.get(fp) ?? new Set<string>();
+        set.add(state.key);
+        this.#fingerprints.set(fp, set);
+      }
+    }
+    return true;
+  }
+
+  async fingerprintCount(fingerprint: string): Promise<number> {
+    return this.#fingerprints.get(fingerprint)?.size ?? 0;
+  }
+
+  upsert(docs: readonly EcsDocument[]): Promise<void> {
+    const run = this.#chain.then(() => upsertDocuments(this, docs, this.#options));
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async get(key: string): Promise<DeviceState | null> {
+    const [state] = await this.load([key]);
+    return state ?? null;
+  }
+
+  resolve(lookup: DeviceLookup): Promise<string | null> {
+    return resolveLookup(this, lookup);
+  }
+
+  async *list(): AsyncIterable<DeviceState> {
+    for (const json of this.#devices.values()) yield JSON.parse(json) as DeviceState;
+  }
+
+  async count(): Promise<number> {
+    return this.#devices.size;
+  }
+
+  async close(): Promise<void> {}
+}
