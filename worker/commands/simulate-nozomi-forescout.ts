@@ -14,8 +14,11 @@ function untilStopped(): Promise<void> {
   });
 }
 
-/** Adds the `nozomi` and `forescout` subcommands to `medsoc simulate`. */
-export function registerSimulateMonitors(simulate: Command): void {
+/** Adds the `nozomi` and `forescout` subcommands to `program`'s `simulate` command. */
+export function registerSimulateNozomiForescout(program: Command): void {
+  const simulate =
+    program.commands.find((c) => c.name() === "simulate") ??
+    program.command("simulate").description("run a simulated monitor on loopback");
   simulate
     .command("nozomi")
     .description("serve a simulated Nozomi Guardian until interrupted")
