@@ -10,6 +10,7 @@ import { registerReport } from "./commands/report.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
 import { registerSimulateHospital } from "./commands/simulate-hospital.ts";
 import { registerSimulateMonitors } from "./commands/simulate-monitors.ts";
+import { registerSimulateNozomiForescout } from "./commands/simulate-nozomi-forescout.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { checkRedis, componentSchemas, formatSummary, runStart } from "./run.ts";
 import { createElasticsearchClient, type ElasticsearchSinkConfig } from "./sinks/elasticsearch.ts";
@@ -207,6 +208,7 @@ registerSimulateMonitors(program);
 
 registerPoll(program);
 registerSimulateHospital(simulate, waitForStopSignal);
+registerSimulateNozomiForescout(program);
 
 try {
   await program.parseAsync(process.argv);
