@@ -5,7 +5,9 @@ import { ConfigError, PermanentError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
 import { runNormalize } from "./commands/normalize.ts";
+import { registerPackage } from "./commands/package.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
+import { registerSetupKibana } from "./commands/setup-kibana.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { checkRedis, componentSchemas, formatSummary, runStart } from "./run.ts";
 import { createElasticsearchClient, type ElasticsearchSinkConfig } from "./sinks/elasticsearch.ts";
@@ -181,6 +183,9 @@ setup
       await client.close();
     }
   });
+
+registerSetupKibana(setup);
+registerPackage(program);
 
 const simulate = program.command("simulate").description("run a simulated monitor on loopback");
 simulate
