@@ -158,7 +158,7 @@ describe("medsoc setup kibana against a loopback double of the Kibana API", () =
       assert.equal(k.connectors[0]?.name, CONNECTOR_NAME);
       assert.equal(k.connectors[0]?.config.url, options.triggerUrl);
       assert.equal(
-        (k.connectors[0]?.config.headers as Record<string, string>).Authorization,
+        (k.connectors[0]?.config.headers as Record<string, string> | undefined)?.Authorization,
         "Bearer tok-123",
       );
       assert.equal(k.rules.size, 2);
