@@ -8,6 +8,7 @@ import { runNormalize } from "./commands/normalize.ts";
 import { registerPackage } from "./commands/package.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
 import { registerSetupKibana } from "./commands/setup-kibana.ts";
+import { registerSetupSplunk } from "./commands/setup-splunk.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { checkRedis, componentSchemas, formatSummary, runStart } from "./run.ts";
 import { createElasticsearchClient, type ElasticsearchSinkConfig } from "./sinks/elasticsearch.ts";
@@ -185,6 +186,7 @@ setup
   });
 
 registerSetupKibana(setup);
+registerSetupSplunk(setup);
 registerPackage(program);
 
 const simulate = program.command("simulate").description("run a simulated monitor on loopback");

@@ -207,3 +207,191 @@ describe("medsoc setup kibana against a loopback double of the Kibana API", () =
     }
   });
 });
+
+describe("medsoc setup splunk against a loopback double of the management REST API (splunk-sdk)", () => {
+  const HEC = "11111111-2222-3333-4444-555555555555";
+  function splunkDouble() {
+    const saved = new Map<string, Record<string, string>>();
+    const passwords = new Map<string, string>();
+    const calls: string[] = [];
+    const jobs = new Map<string, Record<string, unknown>[]>();
+    jobs.set("scheduler__nobody__medsoc__pump_at_1", [{ device_key: "armis:2", severity: "critical" }]);
+    const entryList = (entries: { name: string; content: Record<string, unknown> }[]) => ({
+      links: {},
+      origin: "https://127.0.0.1:8089/services",
+      updated: "2026-01-01T00:00:00+00:00",
+      generator: { build: "x", version: "9.2.0" },
+      entry: entries.map((e) => ({ ...e, id: `https://127.0.0.1:8089/x/${e.name}`, acl: {} })),
+      paging: { total: entries.length, perPage: 30, offset: 0 },
+      messages: [],
+    });
+    const notFound = (res: ServerResponse, what: string) =>
+      json(res, 404, { messages: [{ type: "ERROR", text: `Could not find object id=${what}` }] });
+    const server = createServer((req, res) => {
+      let text = "";
+      req.on("data", (c) => {
+        text += c;
+      });
+      req.on("end", () => {
+        const url = new URL(req.url ?? "/", "http://x");
+        const form = Object.fromEntries(new URLSearchParams(text));
+        calls.push(`${req.method} ${url.pathname}`);
+        if (req.headers.authorization !== "Bearer mgmt-token")
+          return json(res, 401, { messages: [{ type: "WARN", text: "call not properly authenticated" }] });
+        const p = decodeURIComponent(url.pathname);
+        if (p === "/services/data/indexes/medsoc")
+          return json(res, 200, entryList([{ name: "medsoc", content: { datatype: "event" } }]));
+        if (p.startsWith("/services/data/indexes/")) return notFound(res, p.split("/").pop() as string);
+        if (p === "/services/data/inputs/http")
+          return json(
+            res,
+            200,
+            entryList([
+              {
+                name: "http://medsoc",
+                content: { token: HEC, index: "medsoc", indexes: ["medsoc"], disabled: false },
+              },
+            ]),
+          );
+        if (p === "/servicesNS/nobody/medsoc/storage/passwords" && req.method === "POST") {
+          passwords.set(`${form.realm}:${form.name}:`, form.password as string);
+          return json(res, 201, entryList([{ name: `${form.realm}:${form.name}:`, content: {} }]));
+        }
+        const pw = /^\/servicesNS\/nobody\/medsoc\/storage\/passwords\/(.+)$/.exec(p);
+        if (pw) {
+          if (!passwords.has(pw[1] as string)) return notFound(res, pw[1] as string);
+          if (req.method === "POST") passwords.set(pw[1] as string, form.password as string);
+          return json(res, 200, entryList([{ name: pw[1] as string, content: { clear_password: "***" } }]));
+        }
+        if (p === "/servicesNS/nobody/medsoc/saved/searches" && req.method === "POST") {
+          if (saved.has(form.name as string))
+            return json(res, 409, { messages: [{ type: "ERROR", text: "already exists" }] });
+          const { name, ...rest } = form;
+          saved.set(name as string, rest as Record<string, string>);
+          return json(res, 201, entryList([{ name: name as string, content: rest }]));
+        }
+        const ss = /^\/servicesNS\/nobody\/medsoc\/saved\/searches\/(.+)$/.exec(p);
+        if (ss) {
+          const s = saved.get(ss[1] as string);
+          if (!s) return notFound(res, ss[1] as string);
+          if (req.method === "POST") Object.assign(s, form);
+          return json(res, 200, entryList([{ name: ss[1] as string, content: s }]));
+        }
+        if (p === "/services/search/v2/jobs" && req.method === "POST") {
+          assert.match(form.search as string, /action=alert_fired ss_app=medsoc/);
+          jobs.set("audit_job", [
+            {
+              trigger_time: "1767225600",
+              sid: "scheduler__nobody__medsoc__pump_at_1",
+              ss_name: "medsoc - Critical alert on infusion pump",
+            },
+            {
+              trigger_time: "1767225600",
+              sid: "scheduler__nobody__medsoc__posture_at_1",
+              ss_name: "medsoc - Fleet posture",
+            },
+          ]);
+          return json(res, 201, { sid: "audit_job" });
+        }
+        const job = /^\/services\/search\/v2\/jobs\/([^/]+)\/results$/.exec(p);
+        if (job) {
+          const rows = jobs.get(job[1] as string);
+          if (!rows) return notFound(res, job[1] as string);
+          return json(res, 200, { preview: false, init_offset: 0, messages: [], fields: [], results: rows });
+        }
+        return notFound(res, p);
+      });
+    });
+    return { server, saved, passwords, calls };
+  }
+
+  it("verifies index and HEC token, stores the secret, installs the saved searches, and updates on a re-run", async () => {
+    const d = splunkDouble();
+    await new Promise<void>((r) => d.server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(d.server.address() as AddressInfo).port}`;
+    try {
+      const { setupSplunk } = await import("../../worker/commands/setup-splunk.ts");
+      const options = {
+        url,
+        token: new Secret("mgmt-token"),
+        index: "medsoc",
+        hecToken: new Secret(HEC),
+        trigger: "action" as const,
+        triggerUrl: "https://medsoc.example.org:8787/v1/triggers/splunk",
+        triggerSecret: new Secret("hmac-secret"),
+      };
+      const first = await setupSplunk(options);
+      assert.equal(first.hecToken.name, "http://medsoc");
+      assert.equal(first.secret, "created");
+      assert.deepEqual(
+        first.savedSearches.map((s) => s.action),
+        ["created", "created", "created", "created"],
+      );
+      assert.equal(d.passwords.get("medsoc:trigger_secret:"), "hmac-secret");
+      const pump = d.saved.get("medsoc - Critical alert on infusion pump");
+      assert.equal(pump?.enableSched, "1");
+      assert.equal(pump?.["action.medsoc_playbook"], "1");
+      assert.equal(pump?.["action.medsoc_playbook.param.endpoint"], options.triggerUrl);
+      assert.equal(pump?.["action.medsoc_playbook.param.playbook"], "contain_infusion_pump");
+      assert.match(pump?.search ?? "", /`medsoc_alerts`/);
+      const second = await setupSplunk({
+        ...options,
+        trigger: "webhook" as const,
+        triggerSecret: new Secret("path-token"),
+      });
+      assert.deepEqual(
+        second.savedSearches.map((s) => s.action),
+        ["updated", "updated", "updated", "updated"],
+      );
+      assert.equal(d.saved.size, 4);
+      assert.equal(pump?.["action.webhook"], "1");
+      assert.equal(pump?.["action.webhook.param.url"], `${options.triggerUrl}/path-token`);
+      assert.equal(pump?.["action.medsoc_playbook"], "0");
+      await assert.rejects(setupSplunk({ ...options, index: "nope" }), /index nope does not exist/);
+      await assert.rejects(
+        setupSplunk({ ...options, hecToken: new Secret("other") }),
+        /HEC token of sinks.splunk is not among/,
+      );
+      await assert.rejects(
+        setupSplunk({ ...options, token: new Secret("bad-token") }),
+        (e: Error) => /HTTP 401/.test(e.message) && !e.message.includes("bad-token"),
+      );
+    } finally {
+      d.server.close();
+    }
+  });
+  it("polls fired alerts through a search job and turns the playbook ones into triggers, past the cursor", async () => {
+    const d = splunkDouble();
+    await new Promise<void>((r) => d.server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(d.server.address() as AddressInfo).port}`;
+    try {
+      const { connectSplunk, pollFiredAlerts, setupSplunk } = await import(
+        "../../worker/commands/setup-splunk.ts"
+      );
+      await setupSplunk({
+        url,
+        token: new Secret("mgmt-token"),
+        index: "medsoc",
+        hecToken: new Secret(HEC),
+        trigger: "poll",
+      });
+      const { service, close } = await connectSplunk({ url, token: new Secret("mgmt-token") });
+      try {
+        const first = await pollFiredAlerts(service, { triggerTime: 0, sids: [] });
+        assert.equal(first.triggers.length, 1);
+        assert.equal(first.triggers[0]?.playbook, "contain_infusion_pump");
+        assert.deepEqual(first.triggers[0]?.results, [{ device_key: "armis:2", severity: "critical" }]);
+        assert.deepEqual(first.cursor, {
+          triggerTime: 1767225600,
+          sids: ["scheduler__nobody__medsoc__pump_at_1", "scheduler__nobody__medsoc__posture_at_1"],
+        });
+        const again = await pollFiredAlerts(service, first.cursor);
+        assert.equal(again.triggers.length, 0, "the boundary sids are not triggered twice");
+      } finally {
+        await close();
+      }
+    } finally {
+      d.server.close();
+    }
+  });
+});
