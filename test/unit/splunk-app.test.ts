@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import dashboardDefinition from "@splunk/dashboard-definition";
+import visualizationSchemas from "@splunk/visualization-schemas";
 import { Ajv } from "ajv";
 import { lintSplunkApp } from "../../integrations/tools/splunk-app-lint.ts";
 import { type CimModel, checkCimModel } from "../../integrations/tools/splunk-cim.ts";
@@ -308,6 +309,21 @@ describe("Dashboard Studio definitions", () => {
   const views = join(APP, "default", "data", "ui", "views");
   const ajv = new Ajv({ strict: false, allErrors: true });
   const validate = ajv.compile(dashboardDefinition.defaultSchema as object);
+  // Per-visualization option schemas (property maps in @splunk/visualization-schemas; unknown options rejected).
+  const optionSchemas = visualizationSchemas as unknown as Record<string, object>;
+  const optionsValidator = Object.fromEntries(
+    [
+      ["splunk.singlevalue", "singleValueOptionsSchema"],
+      ["splunk.table", "tableOptionsSchema"],
+      ["splunk.bar", "barOptionsSchema"],
+      ["splunk.column", "columnOptionsSchema"],
+      ["splunk.line", "lineOptionsSchema"],
+      ["splunk.pie", "pieOptionsSchema"],
+    ].map(([type, name]) => [
+      type as string,
+      ajv.compile({ type: "object", properties: optionSchemas[name as string], additionalProperties: false }),
+    ]),
+  );
   const files = readdirSync(views).filter((f) => f.endsWith(".xml"));
   it("ships the three dashboards", () => {
     assert.deepEqual(files.sort(), [
@@ -323,7 +339,7 @@ describe("Dashboard Studio definitions", () => {
       const m = /<definition><!\[CDATA\[([\s\S]*)\]\]><\/definition>/.exec(xml);
       assert.ok(m, "definition in CDATA");
       const def = JSON.parse(m[1] as string) as {
-        visualizations: Record<string, { type: string; dataSources: { primary: string } }>;
+        visualizations: Record<string, { type: string; dataSources: { primary: string }; options?: object }>;
         dataSources: Record<string, { type: string; options: { query: string; extend?: string } }>;
         layout: {
           layoutDefinitions: Record<string, { structure: { item: string }[] }>;
@@ -356,7 +372,8 @@ describe("Dashboard Studio definitions", () => {
       }
     });
   }
-  it("the schema check can fail: bad ids, a visualization without type, the pre-tabs layout are rejected", () => {
+  it("the schema check can fail: bad ids, a visualization without type, the pre-tabs layout, unknown options are rejected", () => {
+    assert.equal(optionsValidator["splunk.singlevalue"]?.({ majorValu: "x" }), false);
     assert.equal(validate({ title: "x", visualizations: { "bad id!": { type: "splunk.table" } } }), false);
     assert.equal(validate({ title: "x", visualizations: { a: { dataSources: { primary: "d" } } } }), false);
     assert.equal(validate({ title: "x", layout: { type: "absolute", structure: [] } }), false);
