@@ -5,9 +5,13 @@ import { ConfigError, PermanentError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
 import { runNormalize } from "./commands/normalize.ts";
+import { registerPackage } from "./commands/package.ts";
 import { registerPoll } from "./commands/poll.ts";
 import { registerReport } from "./commands/report.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
+import { setupLatestDeviceTransform } from "./commands/setup-elasticsearch-transform.ts";
+import { registerSetupKibana } from "./commands/setup-kibana.ts";
+import { registerSetupSplunk } from "./commands/setup-splunk.ts";
 import { registerSimulateHospital } from "./commands/simulate-hospital.ts";
 import { registerSimulateMonitors } from "./commands/simulate-monitors.ts";
 import { registerSimulateNozomiForescout } from "./commands/simulate-nozomi-forescout.ts";
@@ -172,7 +176,8 @@ setup
   .command("elasticsearch")
   .description("install the ILM policy, component and index templates for logs-medsoc.*")
   .requiredOption("-c, --config <file>", "medsoc.yaml with sinks.elasticsearch")
-  .action(async (opts: { config: string }) => {
+  .option("--transform", "also install and start the latest-device transform (medsoc-latest-device)")
+  .action(async (opts: { config: string; transform?: boolean }) => {
     const cfg = await loadConfigFile(opts.config, componentSchemas());
     const es = cfg.sinkConfigs.elasticsearch;
     if (!es)
@@ -184,13 +189,17 @@ setup
     const client: Client = createElasticsearchClient(es as ElasticsearchSinkConfig);
     try {
       const done = await setupElasticsearch(client, { log });
-      process.stdout.write(`${JSON.stringify(done, null, 2)}\n`);
+      const transform = opts.transform ? await setupLatestDeviceTransform(client, { log }) : undefined;
+      process.stdout.write(`${JSON.stringify(transform ? { ...done, transform } : done, null, 2)}\n`);
     } finally {
       await client.close();
     }
   });
 
 registerReport(program);
+registerSetupKibana(setup);
+registerSetupSplunk(setup);
+registerPackage(program);
 
 const simulate = program.command("simulate").description("run a simulated monitor on loopback");
 simulate
