@@ -113,6 +113,8 @@ export interface JsonRequest {
   headers?: Record<string, string>;
   /** Serialised as JSON when present. */
   body?: unknown;
+  /** Sent as `application/x-www-form-urlencoded` when present (OAuth 2.0 token requests); wins over `body`. */
+  form?: Record<string, string>;
   /** Lowercase context prefixed to every error ("fetching armis device page 3"). */
   context: string;
   signal?: AbortSignal;
@@ -273,7 +275,10 @@ export class JsonClient {
     req.signal?.throwIfAborted();
     const headers: Record<string, string> = { accept: "application/json", ...req.headers };
     let body: string | undefined;
-    if (req.body !== undefined) {
+    if (req.form !== undefined) {
+      body = new URLSearchParams(req.form).toString();
+      headers["content-type"] = "application/x-www-form-urlencoded";
+    } else if (req.body !== undefined) {
       body = JSON.stringify(req.body);
       headers["content-type"] = "application/json";
     }

@@ -8,6 +8,8 @@ import { ConfigError, PermanentError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { armisConfigSchema, createArmisConnector } from "./armis/index.ts";
 import { ARMIS_STREAMS } from "./armis/streams.ts";
+import { ASIMILY_STREAMS, asimilyConfigSchema, createAsimilyConnector } from "./asimily/index.ts";
+import { CYNERIO_PULL_STREAMS, createCynerioConnector, cynerioConfigSchema } from "./cynerio/index.ts";
 import type { Connector } from "./types.ts";
 
 /** What every connector factory receives besides its config. */
@@ -39,8 +41,27 @@ export const armisConnector = defineConnector({
   create: (config, deps) => createArmisConnector(config, deps),
 });
 
+/** Cynerio: `asset` is pulled; `event` arrives by push (HTTP/syslog receivers), so it is no pull stream. */
+export const cynerioConnector = defineConnector({
+  source: "cynerio",
+  streams: CYNERIO_PULL_STREAMS,
+  configSchema: cynerioConfigSchema,
+  create: (config, deps) => createCynerioConnector(config, deps),
+});
+
+export const asimilyConnector = defineConnector({
+  source: "asimily",
+  streams: ASIMILY_STREAMS,
+  configSchema: asimilyConfigSchema,
+  create: (config, deps) => createAsimilyConnector(config, deps),
+});
+
 /** Every connector medsoc ships, in display order. */
-export const connectors: readonly ConnectorDefinition[] = [armisConnector];
+export const connectors: readonly ConnectorDefinition[] = [
+  armisConnector,
+  cynerioConnector,
+  asimilyConnector,
+];
 
 /** The connector registered for `source`, if any. */
 export function findConnector(source: string): ConnectorDefinition | undefined {

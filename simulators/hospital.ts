@@ -7,6 +7,9 @@
  * starts its simulator over the shared fleet and returns the connector config pointing at it.
  */
 import { startArmisSimulator } from "./armis/server.ts";
+import { startAsimilySimulator } from "./asimily/server.ts";
+import { pushCynerioEvents } from "./cynerio/push.ts";
+import { startCynerioSimulator } from "./cynerio/server.ts";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "./fleet.ts";
 
 /** A running monitor simulator, as the hospital sees it. */
@@ -46,6 +49,31 @@ export const HOSPITAL_MONITORS: Record<string, HospitalMonitorStarter> = {
       source: "armis",
       url: sim.url,
       sourceConfig: { baseUrl: sim.url, secretKey: sim.secret },
+      stop: () => sim.stop(),
+    };
+  },
+  cynerio: async (fleet) => {
+    const sim = await startCynerioSimulator({ fleet });
+    return {
+      source: "cynerio",
+      url: sim.url,
+      sourceConfig: {
+        baseUrl: sim.url,
+        tokenUrl: sim.tokenUrl,
+        clientId: sim.clientId,
+        clientSecret: sim.clientSecret,
+      },
+      // Events are pushed (HTTP preferred, else syslog CEF); assets are polled.
+      push: (targets) => pushCynerioEvents(fleet, targets),
+      stop: () => sim.stop(),
+    };
+  },
+  asimily: async (fleet) => {
+    const sim = await startAsimilySimulator({ fleet });
+    return {
+      source: "asimily",
+      url: sim.url,
+      sourceConfig: { baseUrl: sim.url, username: sim.username, password: sim.password },
       stop: () => sim.stop(),
     };
   },
