@@ -4,6 +4,8 @@
  * (`medsoc normalize <source> <stream>`).
  */
 import { armisMappings } from "./armis/index.ts";
+import { asimilyMappings } from "./asimily/index.ts";
+import { cynerioMappings } from "./cynerio/index.ts";
 import { enrich } from "./enrich.ts";
 import { MappingError, UnknownStreamError } from "./errors.ts";
 import { pipelineErrorDocument } from "./pipeline-error.ts";
@@ -16,6 +18,8 @@ export type { EcsDocument, Mapper, MappingContext } from "./types.ts";
 /** Source → stream → mapping. */
 export const registry = {
   armis: armisMappings,
+  cynerio: cynerioMappings,
+  asimily: asimilyMappings,
 } as const satisfies Readonly<Record<string, Readonly<Record<string, Mapper>>>>;
 
 /** A source id with mappings (`armis`). */

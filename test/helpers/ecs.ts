@@ -20,7 +20,7 @@ export const REFERENCE_DATA_DIR = resolve(
 export const ECS_FLAT_PATH = resolve(REFERENCE_DATA_DIR, "ecs", "ecs_flat-v9.4.0.yml");
 
 /** Namespaces that are not ECS: medsoc's own and the vendor namespaces. */
-export const DEFAULT_CUSTOM_NAMESPACES: readonly string[] = ["medsoc", "armis"];
+export const DEFAULT_CUSTOM_NAMESPACES: readonly string[] = ["medsoc", "armis", "cynerio", "asimily"];
 
 /**
  * `event.type` values allowed with any category. ECS 9.2 added `device` ("events related to device
