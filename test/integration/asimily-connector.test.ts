@@ -178,8 +178,8 @@ describe("asimily connector: anomalies and CVEs", () => {
     const again = await collect(c, "cve", cursor);
     await c.close();
     assert.equal(again.records.length, 0);
-    const cond = (sim.stats.recent[0]?.body as { filters: Record<string, Array<{ value: unknown }>> }).filters
-      .cvesLastUpdatedSince?.[0];
+    const body = sim.stats.recent[0]?.body as { filters: Record<string, Array<{ value: unknown }>> };
+    const cond = body.filters.cvesLastUpdatedSince?.[0];
     assert.equal(cond?.value, Date.parse(cursor?.timestamp as string));
   });
 });
