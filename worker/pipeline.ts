@@ -213,14 +213,27 @@ export class Pipeline {
     let cursor = await cursors.get(job.source, job.stream);
     let pages = 0;
     let records = 0;
+    // Pages that leave the cursor where it was (a snapshot or a list not sorted by time hands the
+    // new cursor on with its last page only) are told apart by their position since the cursor
+    // last moved, which a retried poll reproduces.
+    let unmoved = 0;
     try {
       for await (const page of source.connector.poll(job.stream, cursor, { signal: this.#abort.signal })) {
         pages++;
+        unmoved = cursorKey(page.cursor) === cursorKey(cursor) ? unmoved + 1 : 0;
         if (page.records.length > 0) {
           await this.#waitForRoom(this.rawQueue as Queue<unknown>);
           // Deterministic id: a poll retried after a crash between enqueue and cursor save
           // re-reads the same page from the old cursor and the duplicate add is a no-op.
-          const id = `raw-${batchId([job.source, job.stream, cursorKey(cursor), cursorKey(page.cursor), String(page.records.length)])}`;
+          const parts = [
+            job.source,
+            job.stream,
+            cursorKey(cursor),
+            cursorKey(page.cursor),
+            String(page.records.length),
+          ];
+          if (unmoved > 0) parts.push(`unmoved-${unmoved}`);
+          const id = `raw-${batchId(parts)}`;
           await this.rawQueue.add(
             "raw",
             {

@@ -25,11 +25,14 @@ const opts = { ingestedAt: INGESTED_AT };
 
 describe("mappings registry", () => {
   it("lists the Armis streams explicitly", () => {
-    assert.deepEqual(listStreams(), [
-      { source: "armis", stream: "device" },
-      { source: "armis", stream: "alert" },
-      { source: "armis", stream: "vulnerability" },
-    ]);
+    assert.deepEqual(
+      listStreams().filter((s) => s.source === "armis"),
+      [
+        { source: "armis", stream: "device" },
+        { source: "armis", stream: "alert" },
+        { source: "armis", stream: "vulnerability" },
+      ],
+    );
     assert.equal(registry.armis.device, getMapper("armis", "device"));
   });
   it("refuses unknown pairs with a permanent error listing the valid ones", () => {
