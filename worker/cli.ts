@@ -6,6 +6,7 @@ import { createLogger } from "../core/log.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
 import { runNormalize } from "./commands/normalize.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
+import { registerSimulateMonitors } from "./commands/simulate-monitors.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { checkRedis, componentSchemas, formatSummary, runStart } from "./run.ts";
 import { createElasticsearchClient, type ElasticsearchSinkConfig } from "./sinks/elasticsearch.ts";
@@ -194,6 +195,7 @@ simulate
     await waitForStopSignal();
     await sim.stop();
   });
+registerSimulateMonitors(program);
 
 try {
   await program.parseAsync(process.argv);
