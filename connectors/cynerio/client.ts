@@ -58,7 +58,7 @@ export class CynerioClient {
       timeoutMs: config.timeoutMs,
       secrets: () => [
         config.clientSecret,
-        Buffer.from(`${config.clientId}:${config.clientSecret.reveal()}`).toString("base64"),
+        basicCredentials(config.clientId, config.clientSecret.reveal()),
         ...this.#issued,
       ],
       log: this.#log,
@@ -139,10 +139,7 @@ export class CynerioClient {
     if (c.audience) form.audience = c.audience;
     const headers: Record<string, string> = {};
     if (c.clientAuth === "basic") {
-      // RFC 6749 §2.3.1: both parts are form-urlencoded before the Basic encoding.
-      const user = encodeURIComponent(c.clientId);
-      const pass = encodeURIComponent(c.clientSecret.reveal());
-      headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+      headers.authorization = `Basic ${basicCredentials(c.clientId, c.clientSecret.reveal())}`;
     } else {
       form.client_id = c.clientId;
       form.client_secret = c.clientSecret.reveal();
@@ -184,4 +181,9 @@ export class CynerioClient {
     );
     return this.#token;
   }
+}
+
+/** RFC 6749 §2.3.1: client id and secret are form-urlencoded, then joined and Base64-encoded. */
+function basicCredentials(id: string, secret: string): string {
+  return Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64");
 }

@@ -161,6 +161,31 @@ describe("asimily connector: anomalies and CVEs", () => {
     assert.deepEqual(new Set(got), new Set(want));
   });
 
+  test("CVEs: a cursor with (device, CVE) ties at its timestamp loses nothing and repeats nothing", async () => {
+    fresh();
+    const all = new Map<string, number>();
+    for (let i = 0; i < DEVICES; i++) {
+      const f = sim.fleet.facts(i);
+      for (const c of f.cves) all.set(`${f.id}|${c}`, Math.floor(f.lastSeenUs / 1000));
+    }
+    const counts = new Map<number, number>();
+    for (const t of all.values()) counts.set(t, (counts.get(t) ?? 0) + 1);
+    const t = [...counts].filter(([, n]) => n >= 3).map(([x]) => x)[10] as number;
+    assert.ok(t !== undefined, "several (device, CVE) pairs share one millisecond");
+    const atT = [...all].filter(([, x]) => x === t).map(([k]) => k);
+    const seen = atT.slice(0, 2);
+    const c = connector();
+    const { records } = await collect(c, "cve", {
+      timestamp: new Date(t).toISOString(),
+      idsAtTimestamp: seen,
+    });
+    await c.close();
+    const want = [...all].filter(([k, x]) => x >= t && !seen.includes(k)).map(([k]) => k);
+    const got = records.map((r) => `${asimilyDeviceId(r)}|${(r.cve as { cveName: string }).cveName}`);
+    assert.equal(got.length, want.length);
+    assert.deepEqual(new Set(got), new Set(want));
+  });
+
   test("CVEs: one record per (device, CVE) with the page cap of 25; epoch-millisecond bounds", async () => {
     fresh();
     const c = connector({ sinceFormat: "epoch_millis" });
