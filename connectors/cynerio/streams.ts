@@ -9,7 +9,8 @@
  * - after a page that moved the newest time seen, the next request starts over at the first page
  *   with `since` = that time (its second, for epoch-second formats), and drops the ids already
  *   handed on at it; after a page entirely at `since` (ties), it asks for the next page number;
- * - a page shorter than the page size (or empty) ends the poll.
+ * - a page shorter than the page size (or empty) ends the poll; when the server clamps the page
+ *   size, the largest page it served counts as the page size.
  * The cursor is `{timestamp: newest cursorField, idsAtTimestamp: asset ids at it}`. A record
  * without a parsable time is passed on (the mapping decides) but never moves the cursor.
  * Without a `sinceParam` the whole list is walked by page number and filtered here.
@@ -72,6 +73,7 @@ export async function* pollAssets(cursor: Cursor | null, ctx: StreamContext): As
       ? ctx.now() - ctx.config.initialLookbackSeconds * 1000
       : undefined);
   let pageNo: number = a.firstPage;
+  let served = 0;
   for (let request = 1; ; request++) {
     ctx.signal?.throwIfAborted();
     const context = `fetching cynerio assets request ${request} (page ${pageNo})`;
@@ -118,7 +120,10 @@ export async function* pollAssets(cursor: Cursor | null, ctx: StreamContext): As
         "Cynerio assets without a parsable time were passed on without moving the cursor.",
       );
     if (records.length > 0) yield { records, cursor: state.snapshot() };
-    if (items.length < ctx.pageSize) return;
+    // A server may clamp the page size below the one asked for: the largest page seen is the
+    // real size, and only a page shorter than that (or an empty one) is the last.
+    served = Math.max(served, items.length);
+    if (items.length === 0 || items.length < Math.min(ctx.pageSize, served)) return;
     const now = state.currentMs;
     if (
       a.sinceParam !== null &&

@@ -147,6 +147,28 @@ describe("cynerio connector: paging and cursors", () => {
   });
 });
 
+test("a server that clamps the page size below the request still pages to the end", async () => {
+  const small = await startCynerioSimulator({ fleet: sim.fleet, maxPageSize: 120 });
+  const c = createCynerioConnector(
+    cynerioConfigSchema.parse({
+      baseUrl: small.url,
+      tokenUrl: small.tokenUrl,
+      clientId: small.clientId,
+      clientSecret: small.clientSecret,
+      pageSize: 500,
+    }),
+  );
+  const records: Record<string, unknown>[] = [];
+  for await (const page of c.poll("asset", null))
+    records.push(...(page.records as Record<string, unknown>[]));
+  await c.close();
+  await small.stop();
+  assertExactly(
+    records,
+    Array.from({ length: DEVICES }, (_, i) => i),
+  );
+});
+
 describe("cynerio connector: tokens", () => {
   test("refreshes the token proactively before it expires", async () => {
     fresh({ tokenTtlSeconds: 600 });
