@@ -202,10 +202,7 @@ describe("armis connector: paging and cursors", () => {
   });
 
   test("the registry lists armis and builds it from a raw config section", async () => {
-    assert.deepEqual(
-      connectors.map((c) => c.source),
-      ["armis"],
-    );
+    assert.ok(connectors.some((c) => c.source === "armis"));
     assert.deepEqual(findConnector("armis")?.streams, ["device", "alert", "vulnerability"]);
     const c = createConnector("armis", { baseUrl: sim.url, secretKey: sim.secret });
     await c.validate();
