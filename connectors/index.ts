@@ -8,7 +8,9 @@ import { ConfigError, PermanentError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { armisConfigSchema, createArmisConnector } from "./armis/index.ts";
 import { ARMIS_STREAMS } from "./armis/streams.ts";
+import { ASIMILY_STREAMS, asimilyConfigSchema, createAsimilyConnector } from "./asimily/index.ts";
 import { createXDomeConnector, XDOME_STREAMS, xdomeConfigSchema } from "./claroty_xdome/index.ts";
+import { CYNERIO_PULL_STREAMS, createCynerioConnector, cynerioConfigSchema } from "./cynerio/index.ts";
 import { createForescoutConnector, FORESCOUT_STREAMS, forescoutConfigSchema } from "./forescout/index.ts";
 import { createNozomiConnector, NOZOMI_STREAMS, nozomiConfigSchema } from "./nozomi/index.ts";
 import { createPanwIotConnector, PANW_IOT_STREAMS, panwIotConfigSchema } from "./panw_iot/index.ts";
@@ -71,6 +73,21 @@ export const forescoutConnector = defineConnector({
   create: (config, deps) => createForescoutConnector(config, deps),
 });
 
+/** Cynerio: `asset` is pulled; `event` arrives by push (HTTP/syslog receivers), so it is no pull stream. */
+export const cynerioConnector = defineConnector({
+  source: "cynerio",
+  streams: CYNERIO_PULL_STREAMS,
+  configSchema: cynerioConfigSchema,
+  create: (config, deps) => createCynerioConnector(config, deps),
+});
+
+export const asimilyConnector = defineConnector({
+  source: "asimily",
+  streams: ASIMILY_STREAMS,
+  configSchema: asimilyConfigSchema,
+  create: (config, deps) => createAsimilyConnector(config, deps),
+});
+
 /** Every connector medsoc ships, in display order. */
 export const connectors: readonly ConnectorDefinition[] = [
   armisConnector,
@@ -78,6 +95,8 @@ export const connectors: readonly ConnectorDefinition[] = [
   panwIotConnector,
   nozomiConnector,
   forescoutConnector,
+  cynerioConnector,
+  asimilyConnector,
 ];
 
 /** The connector registered for `source`, if any. */

@@ -4,7 +4,9 @@
  * (`medsoc normalize <source> <stream>`).
  */
 import { armisMappings } from "./armis/index.ts";
+import { asimilyMappings } from "./asimily/index.ts";
 import { xdomeMappings } from "./claroty_xdome/index.ts";
+import { cynerioMappings } from "./cynerio/index.ts";
 import { enrich } from "./enrich.ts";
 import { MappingError, UnknownStreamError } from "./errors.ts";
 import { forescoutMappings } from "./forescout/index.ts";
@@ -24,6 +26,8 @@ export const registry = {
   panw_iot: panwIotMappings,
   nozomi: nozomiMappings,
   forescout: forescoutMappings,
+  cynerio: cynerioMappings,
+  asimily: asimilyMappings,
 } as const satisfies Readonly<Record<string, Readonly<Record<string, Mapper>>>>;
 
 /** A source id with mappings (`armis`). */

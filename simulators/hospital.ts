@@ -7,7 +7,10 @@
  * starts its simulator over the shared fleet and returns the connector config pointing at it.
  */
 import { startArmisSimulator } from "./armis/server.ts";
+import { startAsimilySimulator } from "./asimily/server.ts";
 import { startXDomeSimulator } from "./claroty_xdome/server.ts";
+import { pushCynerioEvents } from "./cynerio/push.ts";
+import { startCynerioSimulator } from "./cynerio/server.ts";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "./fleet.ts";
 import { pushForescoutHosts, startForescoutSimulator } from "./forescout/server.ts";
 import { startNozomiSimulator } from "./nozomi/server.ts";
@@ -96,6 +99,31 @@ export const HOSPITAL_MONITORS: Record<string, HospitalMonitorStarter> = {
       url: sim.url,
       sourceConfig: { baseUrl: sim.url, username: sim.username, password: sim.password },
       push: (targets) => pushForescoutHosts(fleet, targets),
+      stop: () => sim.stop(),
+    };
+  },
+  cynerio: async (fleet) => {
+    const sim = await startCynerioSimulator({ fleet });
+    return {
+      source: "cynerio",
+      url: sim.url,
+      sourceConfig: {
+        baseUrl: sim.url,
+        tokenUrl: sim.tokenUrl,
+        clientId: sim.clientId,
+        clientSecret: sim.clientSecret,
+      },
+      // Events are pushed (HTTP preferred, else syslog CEF); assets are polled.
+      push: (targets) => pushCynerioEvents(fleet, targets),
+      stop: () => sim.stop(),
+    };
+  },
+  asimily: async (fleet) => {
+    const sim = await startAsimilySimulator({ fleet });
+    return {
+      source: "asimily",
+      url: sim.url,
+      sourceConfig: { baseUrl: sim.url, username: sim.username, password: sim.password },
       stop: () => sim.stop(),
     };
   },

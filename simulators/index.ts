@@ -8,11 +8,45 @@ export {
   startArmisSimulator,
 } from "./armis/server.ts";
 export {
+  type AsimilyFailures,
+  type AsimilySimulator,
+  type AsimilySimulatorOptions,
+  type AsimilySimulatorStats,
+  asimilyAnomaly,
+  asimilyAsset,
+  startAsimilySimulator,
+} from "./asimily/server.ts";
+export {
   startXDomeSimulator,
   type XDomeFailures,
   type XDomeSimulator,
   type XDomeSimulatorOptions,
 } from "./claroty_xdome/server.ts";
+
+export {
+  CYNERIO_CEF_PRODUCT,
+  CYNERIO_CEF_VENDOR,
+  type CynerioPushOptions,
+  cefHeader,
+  cefValue,
+  cynerioCef,
+  cynerioEvents,
+  cynerioSyslogLine,
+  pushCynerioEvents,
+} from "./cynerio/push.ts";
+export {
+  CYNERIO_DEFAULT_PASSWORD_TITLE,
+  cynerioAsset,
+  cynerioEvent,
+  cynerioEventOf,
+} from "./cynerio/records.ts";
+export {
+  type CynerioFailures,
+  type CynerioSimulator,
+  type CynerioSimulatorOptions,
+  type CynerioSimulatorStats,
+  startCynerioSimulator,
+} from "./cynerio/server.ts";
 export {
   type AlertFacts,
   type AlertKind,

@@ -12,6 +12,7 @@ import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
 import { setupLatestDeviceTransform } from "./commands/setup-elasticsearch-transform.ts";
 import { registerSetupKibana } from "./commands/setup-kibana.ts";
 import { registerSetupSplunk } from "./commands/setup-splunk.ts";
+import { registerSimulateCynerioAsimily } from "./commands/simulate-cynerio-asimily.ts";
 import { registerSimulateHospital } from "./commands/simulate-hospital.ts";
 import { registerSimulateMonitors } from "./commands/simulate-monitors.ts";
 import { registerSimulateNozomiForescout } from "./commands/simulate-nozomi-forescout.ts";
@@ -214,6 +215,7 @@ simulate
     await sim.stop();
   });
 registerSimulateMonitors(program);
+registerSimulateCynerioAsimily(program);
 
 registerPoll(program);
 registerSimulateHospital(simulate, waitForStopSignal);

@@ -27,6 +27,8 @@ export const DEFAULT_CUSTOM_NAMESPACES: readonly string[] = [
   "panw_iot",
   "nozomi",
   "forescout",
+  "cynerio",
+  "asimily",
 ];
 
 /**
