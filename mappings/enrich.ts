@@ -5,16 +5,20 @@
  * below `doc.medsoc`. Enrichers must stay pure (no I/O, no clock) and fast: they run once per record
  * on the mapping hot path.
  */
+import { enrichAdvisories } from "./advisories/enrich.ts";
 import type { EcsDocument, MappingContext } from "./types.ts";
 
 /** Adds `medsoc.*` fields to a mapped document in place. */
 export type Enricher = (doc: EcsDocument, context: MappingContext) => void;
 
-/** The enrichers, in order. Empty in the first version: the mapping stays lean. */
-export const ENRICHERS: readonly Enricher[] = [];
+/** The enrichers, in order. */
+export const ENRICHERS: readonly Enricher[] = [
+  enrichAdvisories, // advisories, KEV, EOL OS (mappings/advisories/enrich.ts)
+];
 
-/** Runs every enricher over the document and returns it. */
+/** Runs every enricher over the document (none when `context.enrich` is false) and returns it. */
 export function enrich(doc: EcsDocument, context: MappingContext): EcsDocument {
+  if (context.enrich === false) return doc;
   for (const enricher of ENRICHERS) enricher(doc, context);
   return doc;
 }

@@ -67,6 +67,8 @@ export function mapRecord(source: string, stream: string, record: unknown, ctx: 
     preserveOriginal: ctx.preserveOriginal,
     preserveDuplicateVendorFields: ctx.preserveDuplicateVendorFields,
     original: ctx.original,
+    enrich: ctx.enrich,
+    advisories: ctx.advisories,
   };
   return enrich(getMapper(source, stream)(record, context), context);
 }
@@ -89,6 +91,8 @@ export function createLineMapper(source: string, stream: string): LineMapper {
       preserveOriginal: options.preserveOriginal,
       preserveDuplicateVendorFields: options.preserveDuplicateVendorFields,
       original: line,
+      enrich: options.enrich,
+      advisories: options.advisories,
     };
     if (line.trim() === "") {
       return pipelineErrorDocument(line, new MappingError("empty_line", "empty input line"), context);

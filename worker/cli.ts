@@ -3,7 +3,9 @@ import { Command, CommanderError, Option } from "commander";
 import { loadConfigFile } from "../core/config.ts";
 import { ConfigError, PermanentError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
+import { indexOfStore } from "../mappings/advisories/store.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
+import { defaultStorePath, loadAdvisoryStore, registerAdvisories } from "./commands/advisories.ts";
 import { runNormalize } from "./commands/normalize.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
 import { createQueueDriver } from "./queue/index.ts";
@@ -95,14 +97,26 @@ program
     "--preserve-duplicate-vendor-fields",
     "keep vendor fields already copied to ECS fields (Elastic's preserve_duplicate_custom_fields)",
   )
+  .option("--no-enrich", "the raw mapping: no medsoc.* enrichment (advisories, KEV, EOL OS, …)")
+  .option(
+    "--advisory-store <file>",
+    "advisory store (default $MEDSOC_ADVISORY_STORE or ~/.medsoc/advisories.json)",
+  )
   .action(
     async (opts: {
       source: string;
       stream: string;
       preserveOriginal?: boolean;
       preserveDuplicateVendorFields?: boolean;
+      enrich: boolean;
+      advisoryStore?: string;
     }) => {
+      const advisories = opts.enrich
+        ? indexOfStore((await loadAdvisoryStore(opts.advisoryStore ?? defaultStorePath())).store)
+        : undefined;
       process.exitCode = await runNormalize({
+        enrich: opts.enrich,
+        advisories,
         source: opts.source,
         stream: opts.stream,
         input: process.stdin,
@@ -181,6 +195,8 @@ setup
       await client.close();
     }
   });
+
+registerAdvisories(program);
 
 const simulate = program.command("simulate").description("run a simulated monitor on loopback");
 simulate
