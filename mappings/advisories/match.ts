@@ -214,7 +214,8 @@ function cvesOf(advisory: Advisory, productId: string): MatchedCve[] {
     if (v.cwe !== undefined) m.cwe = v.cwe.id;
     const score = scoreFor(v, productId);
     if (score !== undefined) m.score = score;
-    if (v.references[0] !== undefined) m.reference = v.references[0];
+    // The canonical NVD page: advisories cite old `web.nvd.nist.gov` forms or only a CVSS calculator.
+    m.reference = `https://nvd.nist.gov/vuln/detail/${v.cve}`;
     out.push(m);
   }
   return out;
