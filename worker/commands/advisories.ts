@@ -96,6 +96,11 @@ interface Collected {
 
 const isUrl = (s: string): boolean => /^https?:\/\//i.test(s);
 
+/** `href` resolved against the document it was found in (relative links need an http(s) base). */
+function resolveUrl(href: string, source: string): string {
+  return isUrl(source) ? new URL(href, source).toString() : href;
+}
+
 async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -245,7 +250,7 @@ class Importer {
       const href =
         typeof content?.src === "string" ? content.src : typeof self === "string" ? self : undefined;
       if (href === undefined) this.reject(source, "ROLIE entry without content.src or self link");
-      else urls.push(new URL(href, isUrl(source) ? source : undefined).toString());
+      else urls.push(resolveUrl(href, source));
     }
     if (urls.length === 0) return this.reject(source, "ROLIE feed has no entries");
     await pool(urls, this.opts.concurrency ?? 4, (u) => this.url(u));
@@ -259,12 +264,12 @@ class Importer {
       for (const f of Array.isArray(rolie?.feeds) ? (rolie.feeds as Record<string, unknown>[]) : []) {
         if (typeof f?.url === "string") {
           found++;
-          await this.url(f.url);
+          await this.url(resolveUrl(f.url, source));
         }
       }
       if (typeof d?.directory_url === "string") {
         found++;
-        await this.directory(d.directory_url);
+        await this.directory(resolveUrl(d.directory_url, source));
       }
     }
     if (found === 0) this.reject(source, "provider metadata lists no ROLIE feed and no directory");
