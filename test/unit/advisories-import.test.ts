@@ -15,7 +15,7 @@ import { PassThrough, Readable } from "node:stream";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { STORE_FORMAT, snapshotStore } from "../../mappings/advisories/store.ts";
+import { type AdvisoryStore, STORE_FORMAT, snapshotStore } from "../../mappings/advisories/store.ts";
 import { createFleet, PERIOD } from "../../simulators/fleet.ts";
 import { importAdvisories, loadAdvisoryStore } from "../../worker/commands/advisories.ts";
 import { runNormalize } from "../../worker/commands/normalize.ts";
@@ -24,7 +24,7 @@ import { REFERENCE_DATA_DIR } from "../helpers/ecs.ts";
 const ROOT = resolve(fileURLToPath(import.meta.url), "..", "..", "..");
 const CSAF_DIR = join(REFERENCE_DATA_DIR, "advisories", "csaf");
 const KEV_FILE = join(REFERENCE_DATA_DIR, "advisories", "kev", "kev_subset.json");
-const EMPTY = { format: STORE_FORMAT, sources: [], advisories: [] } as const;
+const EMPTY: AdvisoryStore = { format: STORE_FORMAT, sources: [], advisories: [] };
 const tmp = mkdtempSync(join(tmpdir(), "medsoc-adv-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
