@@ -19,7 +19,7 @@
  */
 import type { EcsDocument, MappingContext } from "../types.ts";
 import { docId } from "../values.ts";
-import { osEol } from "./eol.ts";
+import { type OsFields, osEol } from "./eol.ts";
 import {
   type AdvisoryIndex,
   type DeviceIdentity,
@@ -46,18 +46,25 @@ function medsocDevice(doc: EcsDocument): Obj {
   return created;
 }
 
+function osOf(doc: EcsDocument): OsFields | undefined {
+  const host = isObj(doc.host) ? doc.host : undefined;
+  return host !== undefined && isObj(host.os) ? (host.os as OsFields) : undefined;
+}
+
 function isVulnerabilityDoc(doc: EcsDocument): boolean {
   const c = doc.event.category;
   return Array.isArray(c) ? c.includes("vulnerability") : c === "vulnerability";
 }
 
 /** What the matcher reads from a device document, and whether the OS is general-purpose. */
-export function deviceIdentityOf(doc: EcsDocument): DeviceIdentity & { generalOs: boolean } {
+export function deviceIdentityOf(
+  doc: EcsDocument,
+  eol = osOf(doc) !== undefined ? osEol(osOf(doc)) : undefined,
+): DeviceIdentity & { generalOs: boolean } {
   const device = isObj(doc.device) ? doc.device : undefined;
   const model = device !== undefined && isObj(device.model) ? str(device.model.name) : undefined;
   const host = isObj(doc.host) ? doc.host : undefined;
   const os = host !== undefined && isObj(host.os) ? host.os : undefined;
-  const eol = os !== undefined ? osEol(os as never) : undefined;
   const md = isObj(doc.medsoc.device) ? doc.medsoc.device : undefined;
   const firmware = md !== undefined ? str(md.firmware_version) : undefined;
   const version = firmware ?? (eol === undefined && os !== undefined ? str(os.version) : undefined);
@@ -102,20 +109,18 @@ function enrichVulnerability(doc: EcsDocument, index: AdvisoryIndex): void {
 export function enrichAdvisories(doc: EcsDocument, context: MappingContext): void {
   if (doc.event.kind === "pipeline_error") return;
   const index = indexOf(context);
-  const host = isObj(doc.host) ? doc.host : undefined;
-  if (host !== undefined && isObj(host.os)) {
-    const eol = osEol(host.os as never);
-    if (eol !== undefined) {
-      const md = medsocDevice(doc);
-      md.os_eol = eol.eol;
-      if (eol.reason !== undefined) md.os_eol_reason = eol.reason;
-    }
+  const os = osOf(doc);
+  const eol = os !== undefined ? osEol(os) : undefined;
+  if (eol !== undefined) {
+    const md = medsocDevice(doc);
+    md.os_eol = eol.eol;
+    if (eol.reason !== undefined) md.os_eol_reason = eol.reason;
   }
   if (isVulnerabilityDoc(doc)) {
     enrichVulnerability(doc, index);
     return;
   }
-  const identity = deviceIdentityOf(doc);
+  const identity = deviceIdentityOf(doc, eol);
   if (identity.manufacturer === undefined || identity.model === undefined) return;
   const result = matchDevice(index, identity);
   if (result.matches.length > 0) doc.medsoc.advisories = summarize(result.matches);

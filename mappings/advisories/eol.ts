@@ -68,9 +68,22 @@ function lessThan(a: readonly number[], b: readonly number[]): boolean {
   return false;
 }
 
+/** Verdicts by OS text: a fleet has a few dozen distinct OS strings (bounded, cleared when full). */
+const memo = new Map<string, EolVerdict | undefined>();
+const MEMO_LIMIT = 10_000;
+
 /** The EOL verdict for an OS, or `undefined` when the OS is unknown to the table (or absent). */
 export function osEol(os: OsFields | undefined): EolVerdict | undefined {
   if (os === undefined) return undefined;
+  const key = `${os.name}\u0000${os.family}\u0000${os.version}\u0000${os.full}`;
+  if (memo.has(key)) return memo.get(key);
+  const verdict = computeOsEol(os);
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, verdict);
+  return verdict;
+}
+
+function computeOsEol(os: OsFields): EolVerdict | undefined {
   const text = [os.name ?? os.family, os.version, os.full]
     .filter((x): x is string => typeof x === "string" && x !== "")
     .join(" ")

@@ -50,6 +50,18 @@ const ALIASES: ReadonlyMap<string, string> = (() => {
  * normalised name without corporate suffixes (so unknown vendors still compare equal to themselves).
  */
 export function vendorKey(name: string): string {
+  const known = vendorMemo.get(name);
+  if (known !== undefined) return known;
+  const key = computeVendorKey(name);
+  if (vendorMemo.size >= 10_000) vendorMemo.clear();
+  vendorMemo.set(name, key);
+  return key;
+}
+
+/** Vendor keys by raw name: monitors repeat a few hundred manufacturer spellings (bounded). */
+const vendorMemo = new Map<string, string>();
+
+function computeVendorKey(name: string): string {
   const n = normalizeName(name);
   const direct = ALIASES.get(n);
   if (direct !== undefined) return direct;
