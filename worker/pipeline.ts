@@ -3,6 +3,8 @@ import type { Connector, Cursor } from "../connectors/types.ts";
 import { sleep } from "../core/backoff.ts";
 import { PermanentError, wrapError } from "../core/errors.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
+import type { AdvisoryIndex } from "../mappings/advisories/match.ts";
+import { defaultAdvisoryIndex } from "../mappings/advisories/store.ts";
 import { mapRecord } from "../mappings/index.ts";
 import { pipelineErrorDocument } from "../mappings/pipeline-error.ts";
 import type { EcsDocument } from "../mappings/types.ts";
@@ -67,6 +69,8 @@ export interface PipelineOptions {
   retryDelayMs?: number;
   /** Clock for `event.ingested` (tests). @defaultValue `() => new Date()` */
   now?: () => Date;
+  /** Advisory/KEV index for enrichment, loaded once at startup. @defaultValue the shipped snapshot */
+  advisories?: AdvisoryIndex;
 }
 
 const QUEUE_POLL = "poll";
@@ -103,6 +107,7 @@ export class Pipeline {
       retryDelayMs: 1000,
       attempts: 5,
       now: () => new Date(),
+      advisories: defaultAdvisoryIndex(),
       ...options,
       log: options.log ?? silentLogger,
     };
@@ -269,6 +274,7 @@ export class Pipeline {
       ingestedAt,
       preserveOriginal: this.#o.preserveOriginal,
       preserveDuplicateVendorFields: this.#o.preserveDuplicateVendorFields,
+      advisories: this.#o.advisories,
     };
     const docs: EcsDocument[] = [];
     const labels = { stage: "map", source: batch.source, stream: batch.stream };
