@@ -653,3 +653,33 @@ test("EOL table over every OS of the simulated fleet", () => {
   assert.match(osEol({ family: "linux", version: "3.10.0" })?.reason ?? "", /^Linux kernel 3\.10\.0: /);
   assert.equal(osEol({}), undefined);
 });
+
+test("credential hints agree with the reference credential-CWE index for the shipped advisories", () => {
+  const rows = readFileSync(join(CSAF_DIR, "credential_cwe_index.csv"), "utf8")
+    .split("\n")
+    .slice(1)
+    .map((line) => ({ id: line.split(",")[0] ?? "", m: /,(CVE-\d{4}-\d+),(CWE-\d+),/.exec(line) }))
+    .filter((r) => r.m !== null && ADVISORIES.some((a) => a.id === r.id));
+  assert.equal(rows.length, 13, "rows of the index that belong to the 10 shipped advisories");
+  for (const { id, m } of rows) {
+    const v = byId(id).vulnerabilities.find((x) => x.cve === m?.[1]);
+    assert.equal(v?.cwe?.id, m?.[2], `${id} ${m?.[1]}`);
+  }
+  const expected = new Set(
+    rows
+      .filter((r) => ["CWE-798", "CWE-259", "CWE-1392", "CWE-521"].includes(r.m?.[2] ?? ""))
+      .map((r) => r.id),
+  );
+  const hinted = ADVISORIES.filter(
+    (a) =>
+      credentialCwesOf([{ id: a.id, cwes: a.vulnerabilities.flatMap((v) => (v.cwe ? [v.cwe.id] : [])) }])
+        .length > 0,
+  ).map((a) => a.id);
+  assert.deepEqual(hinted.sort(), [...expected].sort());
+  assert.deepEqual(hinted.sort(), [
+    "ICSMA-17-250-02A",
+    "ICSMA-20-170-04",
+    "ICSMA-20-296-02",
+    "ICSMA-21-355-01",
+  ]);
+});
