@@ -227,11 +227,14 @@ test("normalize enriches with the loaded store; --no-enrich gives the raw mappin
     ["ICSMA-17-250-02A"],
   );
   const [raw] = await normalizeLines([JSON.stringify(record)], { enrich: false });
-  assert.equal((raw?.medsoc as Record<string, unknown>).advisories, undefined);
+  assert.ok(raw !== undefined);
+  assert.equal((raw.medsoc as Record<string, unknown>).advisories, undefined);
+  assert.equal((raw.medsoc as Record<string, unknown>).device, undefined, "no EOL either");
   // A store without the Medfusion advisory: no match.
   const store = join(tmp, "only-bd.json");
   const only = await importAdvisories([join(CSAF_DIR, "icsma-23-047-01.json")], { base: EMPTY });
   writeFileSync(store, JSON.stringify(only.store));
   const [other] = await normalizeLines([JSON.stringify(record)], { store });
-  assert.equal((other?.medsoc as Record<string, unknown>).advisories, undefined);
+  assert.ok(other !== undefined);
+  assert.equal((other.medsoc as Record<string, unknown>).advisories, undefined);
 });
