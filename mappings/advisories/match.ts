@@ -308,7 +308,7 @@ export function matchDevice(index: AdvisoryIndex, device: DeviceIdentity): Match
   const vkey = vendorKey(device.manufacturer);
   const products = index.byVendor.get(vkey);
   if (products === undefined) return EMPTY;
-  const cacheKey = `${vkey}\u0000${device.model}\u0000${device.version ?? ""}`;
+  const cacheKey = `${device.manufacturer}\u0000${device.model}\u0000${device.version ?? ""}`;
   const cached = index.cache.get(cacheKey);
   if (cached !== undefined) return cached;
 
