@@ -3,6 +3,7 @@ import type { Connector, Cursor } from "../connectors/types.ts";
 import { sleep } from "../core/backoff.ts";
 import { PermanentError, wrapError } from "../core/errors.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
+import { advisoryFindings } from "../mappings/advisories/enrich.ts";
 import type { AdvisoryIndex } from "../mappings/advisories/match.ts";
 import { defaultAdvisoryIndex } from "../mappings/advisories/store.ts";
 import { mapRecord } from "../mappings/index.ts";
@@ -277,6 +278,8 @@ export class Pipeline {
       advisories: this.#o.advisories,
     };
     const docs: EcsDocument[] = [];
+    // Vulnerability findings of devices matched to advisories: delivered to the vulnerability stream.
+    const findings: EcsDocument[] = [];
     const labels = { stage: "map", source: batch.source, stream: batch.stream };
     metrics.records.inc({ ...labels, direction: "in" }, batch.records.length);
     for (const record of batch.records) {
@@ -284,6 +287,7 @@ export class Pipeline {
         const doc = mapRecord(batch.type, batch.stream, record, ctx);
         if (batch.source !== batch.type) doc.medsoc.source = batch.source;
         docs.push(doc);
+        for (const finding of advisoryFindings(doc, ctx)) findings.push(finding);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         let raw: string;
@@ -314,6 +318,13 @@ export class Pipeline {
         { source: batch.source, stream: batch.stream, docs },
         { jobId: `docs-${name}-${jobId.replace(/^raw-/, "")}` },
       );
+      if (findings.length > 0) {
+        await queue.add(
+          "docs",
+          { source: batch.source, stream: "vulnerability", docs: findings },
+          { jobId: `docs-${name}-${jobId.replace(/^raw-/, "")}-findings` },
+        );
+      }
     }
   }
 
