@@ -16,9 +16,8 @@ export const ENRICHERS: readonly Enricher[] = [
   enrichAdvisories, // advisories, KEV, EOL OS (mappings/advisories/enrich.ts)
 ];
 
-/** Runs every enricher over the document (none when `context.enrich` is false) and returns it. */
+/** Runs every enricher over the document and returns it. */
 export function enrich(doc: EcsDocument, context: MappingContext): EcsDocument {
-  if (context.enrich === false) return doc;
   for (const enricher of ENRICHERS) enricher(doc, context);
   return doc;
 }

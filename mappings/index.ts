@@ -64,11 +64,10 @@ export function mapRecord(source: string, stream: string, record: unknown, ctx: 
     source,
     stream,
     ingestedAt: ctx.ingestedAt,
+    advisories: ctx.advisories,
     preserveOriginal: ctx.preserveOriginal,
     preserveDuplicateVendorFields: ctx.preserveDuplicateVendorFields,
     original: ctx.original,
-    enrich: ctx.enrich,
-    advisories: ctx.advisories,
   };
   return enrich(getMapper(source, stream)(record, context), context);
 }
@@ -80,19 +79,25 @@ export function mapRecord(source: string, stream: string, record: unknown, ctx: 
  */
 export type LineMapper = (line: string, options: Omit<MappingOptions, "original">) => EcsDocument;
 
-/** A {@link LineMapper} for one pair; {@link UnknownStreamError} for an unknown pair (checked now). */
-export function createLineMapper(source: string, stream: string): LineMapper {
+/**
+ * A {@link LineMapper} for one pair; {@link UnknownStreamError} for an unknown pair (checked now).
+ * `enrich: false` gives the raw mapping without the `medsoc.*` enrichers (`normalize --no-enrich`).
+ */
+export function createLineMapper(
+  source: string,
+  stream: string,
+  { enrich: enrichDocs = true }: { enrich?: boolean } = {},
+): LineMapper {
   const mapper = getMapper(source, stream);
   return (line, options) => {
     const context: MappingContext = {
       source,
       stream,
       ingestedAt: options.ingestedAt,
+      advisories: options.advisories,
       preserveOriginal: options.preserveOriginal,
       preserveDuplicateVendorFields: options.preserveDuplicateVendorFields,
       original: line,
-      enrich: options.enrich,
-      advisories: options.advisories,
     };
     if (line.trim() === "") {
       return pipelineErrorDocument(line, new MappingError("empty_line", "empty input line"), context);
@@ -109,7 +114,8 @@ export function createLineMapper(source: string, stream: string): LineMapper {
       );
     }
     try {
-      return enrich(mapper(record, context), context);
+      const doc = mapper(record, context);
+      return enrichDocs ? enrich(doc, context) : doc;
     } catch (error) {
       const reason =
         error instanceof MappingError

@@ -3,8 +3,6 @@
  * No I/O, no clock (the ingest time comes in the context), no environment.
  */
 
-import type { AdvisoryIndex } from "./advisories/match.ts";
-
 /** An ECS document as emitted by medsoc: nested objects, no null/empty values. */
 export type EcsDocument = {
   "@timestamp": string;
@@ -34,13 +32,11 @@ export interface MappingContext {
   preserveDuplicateVendorFields?: boolean;
   /** The raw line as received, when available (used for `event.original` and pipeline errors). */
   original?: string;
-  /** Run the enrichers of `enrich.ts` (`medsoc normalize --no-enrich` turns them off). @defaultValue true */
-  enrich?: boolean;
   /**
    * Advisories and KEV the advisory enricher matches against, loaded once at startup from the
    * advisory store. @defaultValue the snapshot shipped in `mappings/data/advisories-snapshot.json`
    */
-  advisories?: AdvisoryIndex;
+  advisories?: import("./advisories/match.ts").AdvisoryIndex;
 }
 
 /** One vendor stream's mapping. */

@@ -5,7 +5,7 @@ import { ConfigError, PermanentError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
 import { indexOfStore } from "../mappings/advisories/store.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
-import { defaultStorePath, loadAdvisoryStore, registerAdvisories } from "./commands/advisories.ts";
+import { loadAdvisoryStore, registerAdvisories } from "./commands/advisories.ts";
 import { runNormalize } from "./commands/normalize.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
 import { createQueueDriver } from "./queue/index.ts";
@@ -97,10 +97,10 @@ program
     "--preserve-duplicate-vendor-fields",
     "keep vendor fields already copied to ECS fields (Elastic's preserve_duplicate_custom_fields)",
   )
-  .option("--no-enrich", "the raw mapping: no medsoc.* enrichment (advisories, KEV, EOL OS, …)")
+  .option("--no-enrich", "the raw mapping, without the medsoc.* enrichment")
   .option(
     "--advisory-store <file>",
-    "advisory store (default $MEDSOC_ADVISORY_STORE or ~/.medsoc/advisories.json)",
+    "advisory store (default $MEDSOC_ADVISORY_STORE, ~/.medsoc/advisories.json)",
   )
   .action(
     async (opts: {
@@ -111,18 +111,17 @@ program
       enrich: boolean;
       advisoryStore?: string;
     }) => {
-      const advisories = opts.enrich
-        ? indexOfStore((await loadAdvisoryStore(opts.advisoryStore ?? defaultStorePath())).store)
-        : undefined;
       process.exitCode = await runNormalize({
-        enrich: opts.enrich,
-        advisories,
         source: opts.source,
         stream: opts.stream,
         input: process.stdin,
         output: process.stdout,
         preserveOriginal: Boolean(opts.preserveOriginal),
         preserveDuplicateVendorFields: Boolean(opts.preserveDuplicateVendorFields),
+        enrich: opts.enrich,
+        advisories: opts.enrich
+          ? indexOfStore((await loadAdvisoryStore(opts.advisoryStore)).store)
+          : undefined,
       });
     },
   );

@@ -27,7 +27,7 @@ import {
   parseVersionSpec,
   type VersionSpec,
 } from "../../mappings/advisories/versions.ts";
-import { mapRecord } from "../../mappings/index.ts";
+import { createLineMapper, mapRecord } from "../../mappings/index.ts";
 import type { EcsDocument, MappingContext } from "../../mappings/types.ts";
 import { createFleet, PERIOD } from "../../simulators/fleet.ts";
 import { formatProblems, REFERENCE_DATA_DIR, validateEcs } from "../helpers/ecs.ts";
@@ -562,7 +562,7 @@ test("device documents get medsoc.advisories, review entries and EOL; findings a
   assert.deepEqual(advisoryFindings(unknown, CTX), []);
 });
 
-test("mapRecord runs the enricher with the index from the context; enrich: false gives the raw mapping", () => {
+test("mapRecord runs the enricher with the index from the context; --no-enrich gives the raw mapping", () => {
   const fleet = createFleet({ size: PERIOD, seed: 1 });
   let i = 0;
   while (fleet.profile(i).model !== "Sigma Spectrum 35700") i++;
@@ -573,7 +573,7 @@ test("mapRecord runs the enricher with the index from the context; enrich: false
     [...new Set((enriched.medsoc.advisory_review as { reason: string }[]).map((r) => r.reason))],
     ["model_qualifier_unconfirmed"],
   );
-  const raw = mapRecord("armis", "device", record, { ...opts, enrich: false });
+  const raw = createLineMapper("armis", "device", { enrich: false })(JSON.stringify(record), opts);
   assert.equal(raw.medsoc.advisory_review, undefined);
   assert.equal(raw.medsoc.device, undefined);
   // A store holding an advisory for every Spectrum version: the context's index is the one used.

@@ -37,12 +37,12 @@ export interface NormalizeOptions {
    * `MappingContext.preserveDuplicateVendorFields`). @defaultValue false
    */
   preserveDuplicateVendorFields?: boolean;
+  /** Run the `medsoc.*` enrichers (device class, criticality, credentials, risk). @defaultValue true */
+  enrich?: boolean;
   /** Clock for `event.ingested` (read once per input chunk). @defaultValue `() => new Date()` */
   now?: () => Date;
   /** Longest accepted line, in UTF-16 code units. @defaultValue 268435456 (256 Mi) */
   maxLineLength?: number;
-  /** Run the enrichers (`--no-enrich` turns them off for the raw mapping). @defaultValue true */
-  enrich?: boolean;
   /** The loaded advisory store's index. @defaultValue the shipped snapshot */
   advisories?: AdvisoryIndex;
 }
@@ -58,12 +58,11 @@ const OVERSIZED_ORIGINAL_CHARS = 64 * 1024;
  */
 export async function runNormalize(opts: NormalizeOptions): Promise<number> {
   const { source, stream, input, output } = opts;
-  const mapLine = createLineMapper(source, stream);
+  const mapLine = createLineMapper(source, stream, { enrich: opts.enrich !== false });
   const now = opts.now ?? (() => new Date());
   const preserveOriginal = opts.preserveOriginal === true;
   const preserveDuplicateVendorFields = opts.preserveDuplicateVendorFields === true;
   const maxLineLength = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
-  const enrich = opts.enrich !== false;
   const advisories = opts.advisories;
 
   let outputError: unknown;
@@ -103,13 +102,7 @@ export async function runNormalize(opts: NormalizeOptions): Promise<number> {
     } else {
       let line = pending.length > 0 ? pending.join("") + last : last;
       if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-      doc = mapLine(line, {
-        ingestedAt,
-        preserveOriginal,
-        preserveDuplicateVendorFields,
-        enrich,
-        advisories,
-      });
+      doc = mapLine(line, { ingestedAt, preserveOriginal, preserveDuplicateVendorFields, advisories });
     }
     pending.length = 0;
     pendingLength = 0;
