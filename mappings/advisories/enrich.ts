@@ -84,7 +84,9 @@ function enrichVulnerability(doc: EcsDocument, index: AdvisoryIndex): void {
   if (!cve.startsWith("CVE-")) return;
   const kev = index.kev.get(cve);
   const mv: Obj = isObj(doc.medsoc.vulnerability) ? doc.medsoc.vulnerability : {};
-  mv.known_exploited = kev !== undefined;
+  // The catalog decides; a monitor's own flag (Armis `cisaDueDate`, xDome `is_known_exploited`) is
+  // kept when the loaded catalog (possibly a subset) does not list the CVE.
+  mv.known_exploited = kev !== undefined || mv.known_exploited === true;
   if (kev !== undefined) {
     mv.kev = {
       date_added: kev.dateAdded,

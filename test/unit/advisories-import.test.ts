@@ -229,7 +229,8 @@ test("normalize enriches with the loaded store; --no-enrich gives the raw mappin
   const [raw] = await normalizeLines([JSON.stringify(record)], { enrich: false });
   assert.ok(raw !== undefined);
   assert.equal((raw.medsoc as Record<string, unknown>).advisories, undefined);
-  assert.equal((raw.medsoc as Record<string, unknown>).device, undefined, "no EOL either");
+  const rawDevice = (raw.medsoc as { device?: Record<string, unknown> }).device;
+  assert.equal(rawDevice?.os_eol, undefined, "no EOL either");
   // A store without the Medfusion advisory: no match.
   const store = join(tmp, "only-bd.json");
   const only = await importAdvisories([join(CSAF_DIR, "icsma-23-047-01.json")], { base: EMPTY });

@@ -575,7 +575,7 @@ test("mapRecord runs the enricher with the index from the context; --no-enrich g
   );
   const raw = createLineMapper("armis", "device", { enrich: false })(JSON.stringify(record), opts);
   assert.equal(raw.medsoc.advisory_review, undefined);
-  assert.equal(raw.medsoc.device, undefined);
+  assert.equal((raw.medsoc.device as Record<string, unknown> | undefined)?.os_eol, undefined);
   // A store holding an advisory for every Spectrum version: the context's index is the one used.
   const spectrum = structuredClone(byId("ICSMA-17-017-01"));
   spectrum.id = "TEST-0001";
@@ -682,4 +682,14 @@ test("credential hints agree with the reference credential-CWE index for the shi
     "ICSMA-20-296-02",
     "ICSMA-21-355-01",
   ]);
+});
+
+test("a monitor's own known-exploited flag survives a catalog that does not list the CVE", () => {
+  const doc = vulnerabilityDoc("CVE-2099-12345");
+  doc.medsoc.vulnerability = { known_exploited: true };
+  enrichAdvisories(doc, CTX);
+  assert.deepEqual(doc.medsoc.vulnerability, { known_exploited: true });
+  const unknown = vulnerabilityDoc("CVE-2099-12345");
+  enrichAdvisories(unknown, CTX);
+  assert.deepEqual(unknown.medsoc.vulnerability, { known_exploited: false });
 });
