@@ -5,6 +5,7 @@
  * below `doc.medsoc`. Enrichers must stay pure (no I/O, no clock) and fast: they run once per record
  * on the mapping hot path.
  */
+import { enrichAdvisories } from "./advisories/enrich.ts";
 import { enrichDevice, enrichRisk } from "./enrich/index.ts";
 import type { EcsDocument, MappingContext } from "./types.ts";
 
@@ -12,10 +13,11 @@ import type { EcsDocument, MappingContext } from "./types.ts";
 export type Enricher = (doc: EcsDocument, context: MappingContext) => void;
 
 /**
- * The enrichers, in order. Device facts first (class, criticality, PHI, credentials; issue 4),
- * the risk score last: it reads what the others wrote.
+ * The enrichers, in order: advisories, KEV and EOL OS first (mappings/advisories/enrich.ts), then
+ * the device facts (class, criticality, PHI, credentials; they read the advisories' CWEs), the
+ * risk score last: it reads what the others wrote.
  */
-export const ENRICHERS: readonly Enricher[] = [enrichDevice, enrichRisk];
+export const ENRICHERS: readonly Enricher[] = [enrichAdvisories, enrichDevice, enrichRisk];
 
 /** Runs every enricher over the document and returns it. */
 export function enrich(doc: EcsDocument, context: MappingContext): EcsDocument {

@@ -35,6 +35,11 @@ export interface MappingContext {
   enrichment?: EnrichmentOptions;
   /** The raw line as received, when available (used for `event.original` and pipeline errors). */
   original?: string;
+  /**
+   * Advisories and KEV the advisory enricher matches against, loaded once at startup from the
+   * advisory store. @defaultValue the snapshot shipped in `mappings/data/advisories-snapshot.json`
+   */
+  advisories?: import("./advisories/match.ts").AdvisoryIndex;
 }
 
 /** One vendor stream's mapping. */

@@ -3,7 +3,9 @@ import { Command, CommanderError, Option } from "commander";
 import { loadConfigFile } from "../core/config.ts";
 import { ConfigError, PermanentError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
+import { indexOfStore } from "../mappings/advisories/store.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
+import { loadAdvisoryStore, registerAdvisories } from "./commands/advisories.ts";
 import { runNormalize } from "./commands/normalize.ts";
 import { registerPackage } from "./commands/package.ts";
 import { registerPoll } from "./commands/poll.ts";
@@ -106,6 +108,10 @@ program
     "keep vendor fields already copied to ECS fields (Elastic's preserve_duplicate_custom_fields)",
   )
   .option("--no-enrich", "the raw mapping, without the medsoc.* enrichment")
+  .option(
+    "--advisory-store <file>",
+    "advisory store (default $MEDSOC_ADVISORY_STORE, ~/.medsoc/advisories.json)",
+  )
   .action(
     async (opts: {
       source: string;
@@ -113,6 +119,7 @@ program
       preserveOriginal?: boolean;
       preserveDuplicateVendorFields?: boolean;
       enrich: boolean;
+      advisoryStore?: string;
     }) => {
       process.exitCode = await runNormalize({
         source: opts.source,
@@ -122,6 +129,9 @@ program
         preserveOriginal: Boolean(opts.preserveOriginal),
         preserveDuplicateVendorFields: Boolean(opts.preserveDuplicateVendorFields),
         enrich: opts.enrich,
+        advisories: opts.enrich
+          ? indexOfStore((await loadAdvisoryStore(opts.advisoryStore)).store)
+          : undefined,
       });
     },
   );
@@ -201,6 +211,7 @@ registerReport(program);
 registerSetupKibana(setup);
 registerSetupSplunk(setup);
 registerPackage(program);
+registerAdvisories(program);
 
 const simulate = program.command("simulate").description("run a simulated monitor on loopback");
 simulate

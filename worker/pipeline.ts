@@ -4,6 +4,9 @@ import type { Connector, Cursor } from "../connectors/types.ts";
 import { sleep } from "../core/backoff.ts";
 import { PermanentError, wrapError } from "../core/errors.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
+import { advisoryFindings } from "../mappings/advisories/enrich.ts";
+import type { AdvisoryIndex } from "../mappings/advisories/match.ts";
+import { defaultAdvisoryIndex } from "../mappings/advisories/store.ts";
 import type { EnrichmentOptions } from "../mappings/enrich/options.ts";
 import { mapRecord } from "../mappings/index.ts";
 import { pipelineErrorDocument } from "../mappings/pipeline-error.ts";
@@ -77,6 +80,8 @@ export interface PipelineOptions {
   deviceState?: DeviceStateStore;
   /** Enrichment settings (config section `enrichment`). @defaultValue DEFAULT_ENRICHMENT */
   enrichment?: EnrichmentOptions;
+  /** Advisory/KEV index for enrichment, loaded once at startup. @defaultValue the shipped snapshot */
+  advisories?: AdvisoryIndex;
 }
 
 const QUEUE_POLL = "poll";
@@ -114,6 +119,7 @@ export class Pipeline {
       retryDelayMs: 1000,
       attempts: 5,
       now: () => new Date(),
+      advisories: defaultAdvisoryIndex(),
       ...options,
       log: options.log ?? silentLogger,
     };
@@ -340,8 +346,11 @@ export class Pipeline {
       preserveOriginal: this.#o.preserveOriginal,
       preserveDuplicateVendorFields: this.#o.preserveDuplicateVendorFields,
       enrichment: this.#o.enrichment,
+      advisories: this.#o.advisories,
     };
     const docs: EcsDocument[] = [];
+    // Vulnerability findings of devices matched to advisories: delivered to the vulnerability stream.
+    const findings: EcsDocument[] = [];
     const labels = { stage: "map", source: batch.source, stream: batch.stream };
     metrics.records.inc({ ...labels, direction: "in" }, batch.records.length);
     for (const record of batch.records) {
@@ -349,6 +358,7 @@ export class Pipeline {
         const doc = mapRecord(batch.type, batch.stream, record, ctx);
         if (batch.source !== batch.type) doc.medsoc.source = batch.source;
         docs.push(doc);
+        for (const finding of advisoryFindings(doc, ctx)) findings.push(finding);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         let raw: string;
@@ -372,7 +382,8 @@ export class Pipeline {
     }
     if (docs.length > 0 && this.#o.deviceState) {
       try {
-        await this.#o.deviceState.upsert(docs);
+        // Advisory findings carry the device's identifiers: they get its key too.
+        await this.#o.deviceState.upsert(findings.length > 0 ? [...docs, ...findings] : docs);
       } catch (error) {
         // The batch is mapped again on retry; sinks de-duplicate by document id.
         throw wrapError(`updating the device state with ${batch.source}/${batch.stream}`, error);
@@ -387,6 +398,13 @@ export class Pipeline {
         { source: batch.source, stream: batch.stream, docs },
         { jobId: `docs-${name}-${jobId.replace(/^raw-/, "")}` },
       );
+      if (findings.length > 0) {
+        await queue.add(
+          "docs",
+          { source: batch.source, stream: "vulnerability", docs: findings },
+          { jobId: `docs-${name}-${jobId.replace(/^raw-/, "")}-findings` },
+        );
+      }
     }
   }
 

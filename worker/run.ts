@@ -6,8 +6,10 @@ import { connectorSchemas, createConnector } from "../connectors/index.ts";
 import { type ComponentSchemas, loadConfigFile, type MedsocConfig, validateConfig } from "../core/config.ts";
 import { RetryableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { indexOfStore } from "../mappings/advisories/store.ts";
 import { type Hospital, startHospital } from "../simulators/hospital.ts";
 import { createApi } from "./api.ts";
+import { loadAdvisoryStore } from "./commands/advisories.ts";
 import { createCursorStore } from "./cursors/index.ts";
 import { createDeviceStateStore, writeStateSnapshot } from "./device-state/index.ts";
 import { Metrics } from "./metrics.ts";
@@ -155,6 +157,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     log,
     preserveOriginal: config.mapping.preserveOriginal,
     preserveDuplicateVendorFields: config.mapping.preserveDuplicateVendorFields,
+    advisories: indexOfStore((await loadAdvisoryStore()).store),
     concurrency: q.concurrency,
     maxPendingBatches: q.maxPendingBatches,
     attempts: q.attempts,

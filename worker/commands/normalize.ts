@@ -15,6 +15,7 @@
  */
 import { once } from "node:events";
 import { StringDecoder } from "node:string_decoder";
+import type { AdvisoryIndex } from "../../mappings/advisories/match.ts";
 import { MappingError } from "../../mappings/errors.ts";
 import { createLineMapper } from "../../mappings/index.ts";
 import { pipelineErrorDocument } from "../../mappings/pipeline-error.ts";
@@ -42,6 +43,8 @@ export interface NormalizeOptions {
   now?: () => Date;
   /** Longest accepted line, in UTF-16 code units. @defaultValue 268435456 (256 Mi) */
   maxLineLength?: number;
+  /** The loaded advisory store's index. @defaultValue the shipped snapshot */
+  advisories?: AdvisoryIndex;
 }
 
 /** Default {@link NormalizeOptions.maxLineLength}: well below V8's string limit (~512 Mi). */
@@ -60,6 +63,7 @@ export async function runNormalize(opts: NormalizeOptions): Promise<number> {
   const preserveOriginal = opts.preserveOriginal === true;
   const preserveDuplicateVendorFields = opts.preserveDuplicateVendorFields === true;
   const maxLineLength = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+  const advisories = opts.advisories;
 
   let outputError: unknown;
   const onOutputError = (error: unknown): void => {
@@ -98,7 +102,7 @@ export async function runNormalize(opts: NormalizeOptions): Promise<number> {
     } else {
       let line = pending.length > 0 ? pending.join("") + last : last;
       if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-      doc = mapLine(line, { ingestedAt, preserveOriginal, preserveDuplicateVendorFields });
+      doc = mapLine(line, { ingestedAt, preserveOriginal, preserveDuplicateVendorFields, advisories });
     }
     pending.length = 0;
     pendingLength = 0;
