@@ -94,7 +94,7 @@ export interface ActionContext {
 }
 
 /** Which safety bucket an action belongs to (the blast-radius guard counts `containment`). */
-export type ActionKind = "containment" | "credential" | "notify" | "lookup" | "ticket";
+export type ActionKind = "containment" | "release" | "credential" | "notify" | "lookup" | "ticket";
 
 /**
  * One response action. `I` is its validated input (`with:` of a step, templates rendered), `O` its

@@ -34,7 +34,8 @@ import {
 export type StepJob =
   | { kind: "step"; runId: string; phase: Phase; index: number }
   | { kind: "approval-timeout"; runId: string; approvalId: string }
-  | { kind: "resume"; runId: string; approvalId: string };
+  | { kind: "resume"; runId: string; approvalId: string }
+  | { kind: "start"; runId: string; request: StartRequest };
 
 /** Sends an approval request to people (Slack/Teams with signed links); failures are audited. */
 export type ApprovalNotifier = (approval: ApprovalRecord, run: RunState) => Promise<void>;
@@ -58,6 +59,8 @@ export interface EngineOptions {
   concurrency?: number;
   /** Default time limit of one step attempt. @defaultValue 30000 */
   stepTimeoutMs?: number;
+  /** Configured outside systems, visible to conditions as `systems.<name>`. @defaultValue {} */
+  systems?: Record<string, boolean>;
   /** Called whenever a run reaches a terminal state or waits for approval (tests, bench, summary). */
   onRunUpdate?: (run: RunState) => void;
   now?: () => Date;
@@ -98,6 +101,7 @@ export class PlaybookEngine {
       blastRadiusApprovalTimeoutMs: 15 * 60_000,
       concurrency: 4,
       stepTimeoutMs: 30_000,
+      systems: {},
       now: () => new Date(),
       ...options,
     };
@@ -323,6 +327,7 @@ export class PlaybookEngine {
       inputs: run.inputs,
       device: run.device ?? {},
       steps,
+      systems: this.#o.systems,
       now: this.#o.now().toISOString(),
     };
   }
@@ -357,7 +362,16 @@ export class PlaybookEngine {
       });
   }
 
+  /** Starts `request` after `delayMs` (automatic release timers); `key` de-duplicates. */
+  async schedule(request: StartRequest, delayMs: number, key: string): Promise<void> {
+    await this.queue.add("start", { kind: "start", runId: key, request }, { jobId: `start-${key}`, delayMs });
+  }
+
   async #handle(job: StepJob): Promise<void> {
+    if (job.kind === "start") {
+      await this.start(job.request);
+      return;
+    }
     const run = await this.#o.store.getRun(job.runId);
     if (!run || TERMINAL.has(run.status)) return;
     if (job.kind === "approval-timeout") return this.#timeout(run, job.approvalId);
@@ -403,7 +417,8 @@ export class PlaybookEngine {
 
   async #step(run: RunState, pb: Playbook, step: PlaybookStep): Promise<void> {
     const { store, actions } = this.#o;
-    const st: StepState = (run.steps[step.id] ??= { status: "pending", attempts: 0 });
+    run.steps[step.id] ??= { status: "pending", attempts: 0 };
+    const st = run.steps[step.id] as StepState;
     if (st.status === "completed" || st.status === "skipped" || st.status === "failed")
       return this.#next(run);
     const base = { runId: run.id, playbookId: pb.id, stepId: step.id, deviceKey: run.deviceKey };
@@ -423,7 +438,14 @@ export class PlaybookEngine {
       return this.#stepFailed(run, step, st, error);
     }
     if (step.action === "approval") return this.#approvalStep(run, pb, step, st, scope);
-    const action = actions.get(step.action) as AnyAction;
+    const action = actions.get(step.action);
+    if (!action)
+      return this.#stepFailed(
+        run,
+        step,
+        st,
+        new PermanentError(`action ${step.action} is not configured (see playbooks.systems in the config)`),
+      );
     let input: unknown;
     try {
       const rendered = await render(step.with, scope);
@@ -711,7 +733,12 @@ export class PlaybookEngine {
     const w = (await render(step.with, scope)) as { role?: string; reason?: string };
     const role = w.role ?? "clinical_engineering";
     const reason = w.reason ?? `${pb.id} step ${step.id}`;
-    const timeoutMs = parseDuration(step.timeout ?? "15m");
+    let timeoutMs: number;
+    try {
+      timeoutMs = parseDuration((await render(step.timeout ?? "15m", scope)) as string | number);
+    } catch (error) {
+      return this.#stepFailed(run, step, st, error);
+    }
     if (run.dryRun) {
       st.status = "completed";
       st.output = { approved: false, dryRun: true };

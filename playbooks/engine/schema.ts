@@ -11,6 +11,7 @@ import { ConfigError, type ConfigProblem } from "../../core/errors.ts";
 import { compile, parseDuration, templateExpressions } from "./expr.ts";
 
 const duration = z.union([z.number().int().min(0), z.string()]).superRefine((v, ctx) => {
+  if (typeof v === "string" && v.includes("{{")) return; // a template, checked when rendered
   try {
     parseDuration(v);
   } catch (error) {

@@ -99,6 +99,10 @@ export interface RunStore {
     id: string,
     decision: Pick<ApprovalRecord, "status" | "decidedBy" | "comment" | "decidedAt">,
   ): Promise<boolean>;
+  /** True the first time `key` is claimed within `ttlMs` (rule de-duplication). */
+  claimOnce(key: string, ttlMs: number): Promise<boolean>;
+  /** Increments the counter `key` living `ttlMs` from its first increment; returns the new value (throttles). */
+  incrWindow(key: string, ttlMs: number): Promise<number>;
   /** Runs parked by the kill switch. */
   park(runId: string): Promise<void>;
   unparkAll(): Promise<string[]>;
@@ -160,9 +164,28 @@ export class MemoryRunStore implements RunStore {
     d: Pick<ApprovalRecord, "status" | "decidedBy" | "comment" | "decidedAt">,
   ) {
     const a = this.#approvals.get(id);
-    if (!a || a.status !== "pending") return false;
+    if (a?.status !== "pending") return false;
     Object.assign(a, d);
     return true;
+  }
+  readonly #claims = new Map<string, number>();
+  async claimOnce(key: string, ttlMs: number) {
+    const now = Date.now();
+    const exp = this.#claims.get(key);
+    if (exp !== undefined && exp > now) return false;
+    this.#claims.set(key, now + ttlMs);
+    if (this.#claims.size > 100_000) for (const [k, e] of this.#claims) if (e <= now) this.#claims.delete(k);
+    return true;
+  }
+  readonly #windows = new Map<string, { n: number; exp: number }>();
+  async incrWindow(key: string, ttlMs: number) {
+    const now = Date.now();
+    let w = this.#windows.get(key);
+    if (!w || w.exp <= now) {
+      w = { n: 0, exp: now + ttlMs };
+      this.#windows.set(key, w);
+    }
+    return ++w.n;
   }
   async park(runId: string) {
     this.#parked.add(runId);
@@ -256,9 +279,20 @@ export class RedisRunStore implements RunStore {
     const won = await this.#redis.set(`${this.#p}:approval-decided:${id}`, d.status, "NX");
     if (!won) return false;
     const a = await this.getApproval(id);
-    if (!a || a.status !== "pending") return false;
+    if (a?.status !== "pending") return false;
     await this.saveApproval({ ...a, ...d });
     return true;
+  }
+  async claimOnce(key: string, ttlMs: number) {
+    return (await this.#redis.set(`${this.#p}:claim:${key}`, "1", "PX", Math.max(1, ttlMs), "NX")) === "OK";
+  }
+  async incrWindow(key: string, ttlMs: number) {
+    const k = `${this.#p}:window:${key}`;
+    const [[, n]] = (await this.#redis.multi().incr(k).pexpire(k, Math.max(1, ttlMs), "NX").exec()) as [
+      [unknown, number],
+      unknown,
+    ];
+    return n;
   }
   async park(runId: string) {
     await this.#redis.sadd(`${this.#p}:parked`, runId);
