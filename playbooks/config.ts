@@ -97,7 +97,10 @@ const triggerBase = {
 };
 
 export const playbooksConfigSchema = z.strictObject({
-  /** Run playbooks in this process (rules, triggers, step workers). @defaultValue true */
+  /**
+   * Run playbooks in this process (rules, triggers, step workers). Off unless set in a config file
+   * (playbooks act on the network); on in the embedded default. @defaultValue false in a config file
+   */
   enabled: z.boolean().default(true),
   /** Folder of playbook YAML files. @defaultValue the shipped `playbooks/` */
   dir: z.string().optional(),

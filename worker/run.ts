@@ -5,11 +5,16 @@ import { connectorSchemas, createConnector } from "../connectors/index.ts";
 import { type ComponentSchemas, loadConfigFile, type MedsocConfig, validateConfig } from "../core/config.ts";
 import { RetryableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { batchShipper } from "../playbooks/engine/audit.ts";
+import { createPlaybookRuntime, type PlaybookRuntime } from "../playbooks/index.ts";
+import { formatPlaybookSummary, type PlaybookSummary, summarizeStore } from "../playbooks/summary.ts";
 import { startHospital } from "../simulators/hospital.ts";
+import { clinicalServersOf, startResponseSystems } from "../simulators/response/index.ts";
 import { createApi } from "./api.ts";
 import { createCursorStore } from "./cursors/index.ts";
 import { Metrics } from "./metrics.ts";
 import { Pipeline, type SourceInstance } from "./pipeline.ts";
+import { registerPlaybookRoutes } from "./playbook-routes.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { Scheduler, slotFor } from "./scheduler.ts";
 import { createSinks, sinkSchemas } from "./sinks/index.ts";
@@ -53,6 +58,8 @@ export interface StartSummary {
   failedPolls: number;
   perStream: Record<string, { polled: number; mapped: number }>;
   outputs: string[];
+  /** What the playbooks did (when they run in this process). */
+  playbooks?: PlaybookSummary;
 }
 
 /** `medsoc start`: wires queues, connectors, sinks, scheduler and API, then runs until stopped or drained. */
@@ -68,6 +75,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   } else {
     const hospital = await startHospital({ devices: options.devices ?? 3000 });
     cleanups.push(() => hospital.stop());
+    const response = await startResponseSystems({ fleet: hospital.fleet });
+    cleanups.push(() => response.stop());
     log.info(
       { devices: hospital.fleet.size, monitors: hospital.monitors.map((m) => `${m.source} ${m.url}`) },
       "Simulated hospital started.",
@@ -83,6 +92,13 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
         })),
         sinks: { file: { dir: outDir } },
         api: { port: 8787 },
+        playbooks: {
+          enabled: true,
+          auditFile: resolve(outDir, "audit-chain.ndjson"),
+          clinicalServers: clinicalServersOf(hospital.fleet),
+          systems: response.systemsConfig(),
+          approvals: { approvers: [{ identity: "clinical.engineering", role: "clinical_engineering" }] },
+        },
       },
       componentSchemas(),
       {},
@@ -117,6 +133,26 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     connector: createConnector(s.type, s.config, { log: log.child({ source: s.name }) }),
   }));
   const sinks = createSinks(config.sinkConfigs, { log });
+  let pipelineRef: Pipeline | undefined;
+  let playbooks: PlaybookRuntime | undefined;
+  const shipAudit = batchShipper(
+    async (docs) => {
+      if (pipelineRef)
+        await pipelineRef.enqueueDocs("audit", docs, String(docs[0]?.medsoc.doc_id).slice(0, 24));
+    },
+    { onError: (error) => log.warn({ err: error }, "Shipping audit entries to the sinks failed.") },
+  );
+  if (config.playbooks.enabled) {
+    playbooks = await createPlaybookRuntime({
+      config: config.playbooks,
+      driver,
+      redis: q.driver === "bullmq" ? { url: q.redisUrl, prefix: q.prefix } : undefined,
+      ship: shipAudit,
+      log: log.child({ component: "playbooks" }),
+    });
+    playbooks.engine.startWorkers();
+    log.info({ playbooks: [...playbooks.engine.playbooks.keys()] }, "Playbooks loaded.");
+  }
   const pipeline = new Pipeline({
     driver,
     cursors,
@@ -129,7 +165,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     concurrency: q.concurrency,
     maxPendingBatches: q.maxPendingBatches,
     attempts: q.attempts,
+    onMapped: playbooks ? (docs) => (playbooks as PlaybookRuntime).rules.onDocuments(docs) : undefined,
   });
+  pipelineRef = pipeline;
   pipeline.start();
 
   let redisPing: Redis | undefined;
@@ -146,6 +184,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
         metrics,
         log,
         beforeScrape: () => pipeline.collectQueueDepth(),
+        routes: playbooks
+          ? (app) => registerPlaybookRoutes(app, playbooks as PlaybookRuntime, config.playbooks)
+          : undefined,
         ready: async (): Promise<{ ok: boolean; checks: Record<string, string> }> => {
           if (!redisPing) return { ok: true, checks: { queue: "memory" } };
           try {
@@ -190,6 +231,19 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
       // Stopped above; nothing to schedule.
     } else if (options.once) {
       await pipeline.drained();
+      if (playbooks) {
+        await playbooks.rules.flushPending();
+        // Runs waiting for an approval hold no job (only their delayed timeout): wait for the rest.
+        const q2 = playbooks.engine.queue;
+        for (;;) {
+          const n = await q2.counts();
+          if (n.waiting + n.active === 0) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await playbooks.audit.flush();
+        await shipAudit.flush();
+        await pipeline.drained();
+      }
     } else {
       scheduler = new Scheduler(
         pipeline.pollQueue,
@@ -209,6 +263,11 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   } finally {
     progress.stop();
     scheduler?.stop();
+    if (playbooks) {
+      await playbooks.engine.close();
+      await playbooks.audit.flush();
+      await shipAudit.flush();
+    }
     await pipeline.close();
     await Promise.all(sinks.map((s) => s.close()));
     await Promise.all(sources.map((s) => s.connector.close()));
@@ -221,6 +280,14 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     started,
     sinks.map((s) => s.name),
   );
+  if (playbooks) {
+    const pbs = playbooks.engine.playbooks;
+    summary.playbooks = await summarizeStore(playbooks.store, (pb, step) => {
+      const p = pbs.get(pb);
+      return (p?.steps.find((s) => s.id === step) ?? p?.finally.find((s) => s.id === step))?.action;
+    });
+    await playbooks.close();
+  }
   if (embedded) {
     const dead = await driver.deadLetters().list(0, -1);
     await mkdir(outDir, { recursive: true });
@@ -228,6 +295,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     await writeFile(deadFile, dead.map((d) => JSON.stringify(d)).join("\n") + (dead.length ? "\n" : ""));
     summary.outputs = [
       ...sources.flatMap((s) => s.streams.map((st) => resolve(outDir, `${st}.ndjson`))),
+      ...(playbooks ? [resolve(outDir, "audit-chain.ndjson")] : []),
       deadFile,
     ];
   }
@@ -340,6 +408,7 @@ export function formatSummary(s: StartSummary): string {
   if (s.duplicates) lines.push(`  duplicates already in the destination: ${s.duplicates}`);
   if (s.failedPolls)
     lines.push(`  ${s.failedPolls} poll(s) failed for good: see the dead-letter queue (medsoc dead-letters)`);
+  if (s.playbooks) lines.push(...formatPlaybookSummary(s.playbooks));
   for (const o of s.outputs) lines.push(`  output: ${o}`);
   return `${lines.join("\n")}\n`;
 }

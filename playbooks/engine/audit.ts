@@ -246,3 +246,33 @@ export function verifyChain(lines: readonly string[]): VerifyResult {
   }
   return { ok: true, entries: n };
 }
+
+/**
+ * Batches shipped audit documents (one queue job per batch instead of per entry): flushes at
+ * `maxDocs` or after `maxDelayMs`, and on `flush()`.
+ */
+export function batchShipper(
+  send: (docs: EcsDocument[]) => Promise<void>,
+  options: { maxDocs?: number; maxDelayMs?: number; onError?: (error: unknown) => void } = {},
+): AuditShipper & { flush(): Promise<void> } {
+  const maxDocs = options.maxDocs ?? 500;
+  const maxDelayMs = options.maxDelayMs ?? 250;
+  let buf: EcsDocument[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  const flush = (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (!buf.length) return chain;
+    const docs = buf;
+    buf = [];
+    chain = chain.then(() => send(docs)).catch((error: unknown) => options.onError?.(error));
+    return chain;
+  };
+  const ship = async (docs: EcsDocument[]) => {
+    buf.push(...docs);
+    if (buf.length >= maxDocs) await flush();
+    else timer ??= setTimeout(() => void flush(), maxDelayMs);
+  };
+  return Object.assign(ship, { flush });
+}

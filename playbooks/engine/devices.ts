@@ -200,6 +200,22 @@ export class DeviceDirectory {
     return out;
   }
 
+  /** The lookup keys a document names (`medsoc.device.key`, `<source>:<host.id>`, MACs, IPs). */
+  aliasesOf(doc: EcsDocument): string[] {
+    const key = str(get(doc, "medsoc.device.key"));
+    if (key) return [key];
+    const ids = strs(get(doc, "host.id")).map((id) => `${doc.medsoc.source}:${id}`);
+    return ids.length ? ids : [...strs(get(doc, "host.mac")), ...strs(get(doc, "host.ip"))];
+  }
+
+  /** The device behind one alias, or one built from the document's own fields. */
+  async deviceFor(alias: string, doc: EcsDocument): Promise<{ device: DeviceInfo; known: boolean }> {
+    const d = await this.get(alias);
+    return d
+      ? { device: d, known: true }
+      : { device: infoFromDocument(alias, doc, this.#clinical), known: false };
+  }
+
   /** Every known device whose credential fingerprint is `fingerprint` (fleet-wide). */
   async sharingCredential(fingerprint: string): Promise<DeviceInfo[]> {
     const out = new Map<string, DeviceInfo>();

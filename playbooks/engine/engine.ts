@@ -16,7 +16,7 @@ import { randomUUID } from "node:crypto";
 import { sleep } from "../../core/backoff.ts";
 import { isRetryable, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import type { Queue, QueueDriver, Worker } from "../../worker/queue/types.ts";
+import type { Queue, QueueDriver, Worker, WorkerOptions } from "../../worker/queue/types.ts";
 import type { ActionContext, ActionRegistry, AnyAction, DeviceInfo, RecordedCall } from "../actions/types.ts";
 import type { AuditInput, AuditLog } from "./audit.ts";
 import type { DeviceDirectory } from "./devices.ts";
@@ -119,8 +119,10 @@ export class PlaybookEngine {
   }
 
   /** Starts this process's step workers. */
-  startWorkers(concurrency = this.#o.concurrency): void {
-    this.#workers.push(this.queue.process((job) => this.#handle(job.data), { concurrency }));
+  startWorkers(options: WorkerOptions = {}): void {
+    this.#workers.push(
+      this.queue.process((job) => this.#handle(job.data), { concurrency: this.#o.concurrency, ...options }),
+    );
   }
 
   async close(): Promise<void> {
@@ -477,7 +479,7 @@ export class PlaybookEngine {
     }
 
     // Blast radius: above the hourly limit every containment waits for an approval.
-    if (action.kind === "containment" && !run.dryRun && !run.containmentApproved) {
+    if (action.kind === "containment" && !run.dryRun && !run.containmentApproved && !run.containmentCounted) {
       const count = await store.countContainments(this.#o.now().getTime(), HOUR);
       if (count >= this.#o.blastRadiusPerHour) {
         if (st.approvalId) {
@@ -531,7 +533,10 @@ export class PlaybookEngine {
         st.verification = verification;
         st.finishedAt = this.#o.now().toISOString();
         if (step.compensate && action.undo) run.compensations.push(step.id);
-        if (action.kind === "containment") await store.addContainment(run.id, this.#o.now().getTime());
+        if (action.kind === "containment" && !run.containmentCounted) {
+          await store.addContainment(run.id, this.#o.now().getTime());
+          run.containmentCounted = true;
+        }
         await this.#audit({
           ...base,
           type: "step.completed",

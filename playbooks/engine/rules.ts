@@ -11,6 +11,7 @@ import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
+import type { DeviceInfo } from "../actions/types.ts";
 import type { AuditLog } from "./audit.ts";
 import type { DeviceDirectory } from "./devices.ts";
 import type { PlaybookEngine } from "./engine.ts";
@@ -107,6 +108,14 @@ export interface RuleEngineOptions {
   store: RunStore;
   audit: AuditLog;
   log?: Logger;
+  /**
+   * How long a document about a device nobody has described yet waits for the device's inventory
+   * record (alerts often arrive before the inventory page); after it, rules see only the fields the
+   * document carries. @defaultValue 120000
+   */
+  pendingMs?: number;
+  /** Documents waiting for their device, at most. @defaultValue 10000 */
+  maxPending?: number;
 }
 
 export interface RuleStats {
@@ -115,13 +124,25 @@ export interface RuleStats {
   deduplicated: number;
   throttled: number;
   refused: number;
+  /** Documents that waited for their device's inventory record. */
+  deferred: number;
 }
 
 /** Evaluates the rules over mapped documents and starts playbook runs. */
 export class RuleEngine {
-  readonly stats: RuleStats = { matched: 0, started: 0, deduplicated: 0, throttled: 0, refused: 0 };
+  readonly stats: RuleStats = {
+    matched: 0,
+    started: 0,
+    deduplicated: 0,
+    throttled: 0,
+    refused: 0,
+    deferred: 0,
+  };
   readonly #o: RuleEngineOptions & { log: Logger };
   readonly #kinds: Set<string>;
+  /** alias → documents waiting for that device, with their arrival time. */
+  readonly #pending = new Map<string, { doc: EcsDocument; at: number }[]>();
+  #pendingCount = 0;
 
   constructor(options: RuleEngineOptions) {
     this.#o = { log: silentLogger, ...options };
@@ -130,28 +151,64 @@ export class RuleEngine {
 
   /** Indexes device documents, then evaluates every rule over the rest. Never throws: errors are logged. */
   async onDocuments(docs: readonly EcsDocument[]): Promise<void> {
-    const { directory, rules, log } = this.#o;
+    const { directory, log } = this.#o;
     directory.observe(docs);
+    const now = Date.now();
+    // Documents that waited for a device now described (or waited long enough).
+    if (this.#pending.size) {
+      const ready: { alias: string; doc: EcsDocument }[] = [];
+      const pendingMs = this.#o.pendingMs ?? 120_000;
+      for (const [alias, list] of this.#pending) {
+        const expired = list[0] && now - list[0].at > pendingMs;
+        if (expired || (await directory.get(alias))) {
+          for (const p of list) ready.push({ alias, doc: p.doc });
+          this.#pendingCount -= list.length;
+          this.#pending.delete(alias);
+        }
+      }
+      for (const r of ready) await this.#evaluateFor(r.doc, r.alias, true);
+    }
     for (const doc of docs) {
       if (!this.#kinds.has(doc.event.kind)) continue;
-      let devices: Awaited<ReturnType<DeviceDirectory["devicesOf"]>>;
-      try {
-        devices = await directory.devicesOf(doc);
-      } catch (error) {
-        log.warn({ err: error, doc: doc.medsoc.doc_id }, "Resolving the devices of a document failed.");
-        continue;
-      }
-      for (const rule of rules) {
-        if (!rule.enabled || !rule.kinds.includes(doc.event.kind)) continue;
-        for (const device of devices.length ? devices : [undefined]) {
-          try {
-            await this.#evaluate(rule, doc, device);
-          } catch (error) {
-            log.warn({ err: error, rule: rule.id, doc: doc.medsoc.doc_id }, "Evaluating a rule failed.");
-          }
+      for (const alias of directory.aliasesOf(doc)) {
+        try {
+          await this.#evaluateFor(doc, alias, false);
+        } catch (error) {
+          log.warn({ err: error, doc: doc.medsoc.doc_id }, "Evaluating rules failed.");
         }
       }
     }
+  }
+
+  async #evaluateFor(doc: EcsDocument, alias: string, final: boolean): Promise<void> {
+    const { directory, rules, log } = this.#o;
+    const { device, known } = await directory.deviceFor(alias, doc);
+    if (!known && !final) {
+      if (this.#pendingCount < (this.#o.maxPending ?? 10_000)) {
+        const list = this.#pending.get(alias) ?? [];
+        list.push({ doc, at: Date.now() });
+        this.#pending.set(alias, list);
+        this.#pendingCount++;
+        this.stats.deferred++;
+        return;
+      }
+    }
+    for (const rule of rules) {
+      if (!rule.enabled || !rule.kinds.includes(doc.event.kind)) continue;
+      try {
+        await this.#evaluate(rule, doc, device);
+      } catch (error) {
+        log.warn({ err: error, rule: rule.id, doc: doc.medsoc.doc_id }, "Evaluating a rule failed.");
+      }
+    }
+  }
+
+  /** Evaluates every waiting document now with what is known (end of `start --once`). */
+  async flushPending(): Promise<void> {
+    const all = [...this.#pending.entries()];
+    this.#pending.clear();
+    this.#pendingCount = 0;
+    for (const [alias, list] of all) for (const p of list) await this.#evaluateFor(p.doc, alias, true);
   }
 
   async #evaluate(

@@ -57,6 +57,8 @@ export interface RunState {
   error?: string;
   /** Blast-radius approval already granted for this run's containments. */
   containmentApproved?: boolean;
+  /** This run's containment is already counted against the blast radius (one per run, however many enforcement points). */
+  containmentCounted?: boolean;
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;
