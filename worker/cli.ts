@@ -5,6 +5,7 @@ import { ConfigError, PermanentError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
 import { runNormalize } from "./commands/normalize.ts";
+import { registerPlaybookCommands } from "./commands/playbooks.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { checkRedis, componentSchemas, formatSummary, runStart } from "./run.ts";
@@ -158,6 +159,8 @@ program
       await driver.close();
     }
   });
+
+registerPlaybookCommands(program);
 
 const setup = program.command("setup").description("install medsoc's resources into a SIEM");
 setup
