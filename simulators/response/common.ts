@@ -34,6 +34,8 @@ export interface SimFaults {
   malformedNext?: number;
   /** The next N requests are refused as unauthenticated (the vendor's way: 401 or 403). */
   unauthorizedNext?: number;
+  /** Requests whose `METHOD path` matches wait this long before being answered (slow appliances). */
+  slow?: { match: RegExp; delayMs: number };
 }
 
 export interface SimLogEntry {
@@ -114,7 +116,8 @@ export async function startLoopback(
           headers: { "content-type": "application/json" },
         });
       }
-      Promise.resolve()
+      const slow = faults.slow && faults.slow.match.test(`${sreq.method} ${sreq.path}`) ? faults.slow.delayMs : 0;
+      new Promise((r) => setTimeout(r, slow))
         .then(() => handler(sreq))
         .then(finish, (error: unknown) => finish({ status: 500, body: { error: String(error) } }));
     });
