@@ -167,10 +167,16 @@ describe("playbook scenarios, continued (BullMQ on Redis)", () => {
         const fp = fleet.facts(i).credential.fingerprint;
         byFp.set(fp, [...(byFp.get(fp) ?? []), i]);
       }
-      const [fp, members] = [...byFp.entries()].sort((a, b) => b[1].length - a[1].length)[0] as [string, number[]];
+      const [fp, members] = [...byFp.entries()].sort((a, b) => b[1].length - a[1].length)[0] as [
+        string,
+        number[],
+      ];
       assert.ok(members.length >= 40);
       const forty = members.slice(0, 40).map((i) => fleet.facts(i));
-      const hard = h.indexes("infusion_pump", (f) => f.credential.kind === "hard_coded").slice(0, 2).map((i) => fleet.facts(i));
+      const hard = h
+        .indexes("infusion_pump", (f) => f.credential.kind === "hard_coded")
+        .slice(0, 2)
+        .map((i) => fleet.facts(i));
       const docs = [
         ...forty.map((f) => deviceDoc(f)),
         ...hard.map((f) => deviceDoc(f, { credential: { kind: "hard_coded", fingerprint: fp } })),
@@ -179,14 +185,26 @@ describe("playbook scenarios, continued (BullMQ on Redis)", () => {
       // Every device's shared password is escrowed already (vault version 1).
       for (const f of forty)
         sims.vault.secrets.set(`medsoc/devices/${f.mac.replace(/:/g, "-")}`, [
-          { data: { username: "service", password: "factory-default" }, created_time: "2025-01-01T00:00:00Z", deletion_time: "", destroyed: false },
+          {
+            data: { username: "service", password: "factory-default" },
+            created_time: "2025-01-01T00:00:00Z",
+            deletion_time: "",
+            destroyed: false,
+          },
         ]);
       const failing = forty[7] as (typeof forty)[number];
       sims.devices.failPush.add(failing.mac.replace(/:/g, "-"));
-      const r = await h.runtime.engine.start({ playbookId: "rotate-shared-credentials", device: (forty[0] as (typeof forty)[number]).mac, inputs: { fingerprint: fp } });
+      const r = await h.runtime.engine.start({
+        playbookId: "rotate-shared-credentials",
+        device: (forty[0] as (typeof forty)[number]).mac,
+        inputs: { fingerprint: fp },
+      });
       const run = await h.runtime.engine.waitForRun(r.runId, undefined, 60_000);
       assert.equal(run.status, "succeeded", run.error);
-      const out = run.steps.rotate?.output as { devices: { key: string; status: string }[]; counts: Record<string, number> };
+      const out = run.steps.rotate?.output as {
+        devices: { key: string; status: string }[];
+        counts: Record<string, number>;
+      };
       assert.deepEqual(out.counts, { rotated: 39, rolled_back: 1 });
       const passwords = new Set<string>();
       for (const f of forty) {
@@ -195,7 +213,11 @@ describe("playbook scenarios, continued (BullMQ on Redis)", () => {
         const current = versions.at(-1)?.data as { password: string };
         if (f === failing) {
           assert.equal(versions.length, 3, "new version, then the rollback version");
-          assert.equal(current.password, "factory-default", "the failed device's entry is back to the old password");
+          assert.equal(
+            current.password,
+            "factory-default",
+            "the failed device's entry is back to the old password",
+          );
           continue;
         }
         assert.equal(versions.length, 2);
@@ -209,7 +231,9 @@ describe("playbook scenarios, continued (BullMQ on Redis)", () => {
         assert.equal(sims.ise.anc.get(f.mac), "IOMT_RESTRICTED");
         assert.ok(sims.panos.registered.get(f.ip)?.has("iomt-restricted"));
       }
-      const vendor = [...sims.servicenow.incidents.values()].find((i) => i.correlation_id === `medsoc:vendor:${fp}`);
+      const vendor = [...sims.servicenow.incidents.values()].find(
+        (i) => i.correlation_id === `medsoc:vendor:${fp}`,
+      );
       assert.ok(vendor, "vendor ticket opened");
       assert.match(vendor.short_description, /2 device/);
       // The audit trail never holds a password.
@@ -229,10 +253,16 @@ describe("playbook scenarios, continued (BullMQ on Redis)", () => {
       h.runtime.directory.observe([deviceDoc(f, { inUse: false })]);
       sims.ise.faults.slow = { match: /^PUT \/ers\/config\/ancendpoint\/apply$/, delayMs: 4000 };
       child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/playbook-worker.ts"], {
-        env: { ...process.env, MEDSOC_PB_PREFIX: h.prefix, MEDSOC_PB_SYSTEMS: JSON.stringify(sims.systemsConfig()) },
+        env: {
+          ...process.env,
+          MEDSOC_PB_PREFIX: h.prefix,
+          MEDSOC_PB_SYSTEMS: JSON.stringify(sims.systemsConfig()),
+        },
         stdio: ["ignore", "pipe", "inherit"],
       });
-      await new Promise<void>((resolve) => child?.stdout?.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()));
+      await new Promise<void>((resolve) =>
+        child?.stdout?.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()),
+      );
       const r = await h.runtime.engine.start({ playbookId: "isolate-infusion-pump", device: f.mac });
       // The other process is inside the NAC step (its apply call hangs): kill it there.
       await h.runtime.engine.waitForRun(r.runId, (x) => x.steps.isolate_nac?.status === "running", 20_000);
@@ -245,18 +275,30 @@ describe("playbook scenarios, continued (BullMQ on Redis)", () => {
       // The shared chain in Redis holds both processes' entries.
       const { Redis } = await import("ioredis");
       const redis = new Redis(process.env.MEDSOC_TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
-      const chain = (await redis.lrange(`${h.prefix}:pb:audit`, 0, -1)).map((l) => JSON.parse(l) as { type: string; stepId?: string; runId?: string });
+      const chain = (await redis.lrange(`${h.prefix}:pb:audit`, 0, -1)).map(
+        (l) => JSON.parse(l) as { type: string; stepId?: string; runId?: string },
+      );
       redis.disconnect();
-      const started = (step: string) => chain.filter((e) => e.runId === r.runId && e.type === "step.started" && e.stepId === step).length;
+      const started = (step: string) =>
+        chain.filter((e) => e.runId === r.runId && e.type === "step.started" && e.stepId === step).length;
       assert.equal(started("assess"), 1, "assess ran once");
       assert.equal(started("isolate_fw"), 1, "the completed firewall step did not repeat");
       assert.equal(started("isolate_nac"), 2, "the interrupted step ran again");
       const fwRegisters = sims.panos.log.filter((l) => {
         const form = new URLSearchParams(l.body);
-        return form.get("type") === "user-id" && (form.get("cmd") ?? "").includes("<register>") && (form.get("cmd") ?? "").includes("iomt-quarantine") && (form.get("cmd") ?? "").includes(`"${f.ip}"`);
+        return (
+          form.get("type") === "user-id" &&
+          (form.get("cmd") ?? "").includes("<register>") &&
+          (form.get("cmd") ?? "").includes("iomt-quarantine") &&
+          (form.get("cmd") ?? "").includes(`"${f.ip}"`)
+        );
       }).length;
       assert.equal(fwRegisters, 1, "PAN-OS got one register call");
-      assert.equal(verifyChain(chain.map((e) => JSON.stringify(e))).ok, true, "one intact chain across both processes");
+      assert.equal(
+        verifyChain(chain.map((e) => JSON.stringify(e))).ok,
+        true,
+        "one intact chain across both processes",
+      );
     } finally {
       child?.kill("SIGKILL");
       sims.ise.faults.slow = undefined;
@@ -267,7 +309,9 @@ describe("playbook scenarios, continued (BullMQ on Redis)", () => {
   test("6. blast radius exceeded → the next containment waits for an approval", async () => {
     const h = await harness({ playbooks: { blastRadiusPerHour: 2 } });
     try {
-      const ids = pumps().slice(10, 13).map((i) => fleet.facts(i));
+      const ids = pumps()
+        .slice(10, 13)
+        .map((i) => fleet.facts(i));
       h.runtime.directory.observe(ids.map((f) => deviceDoc(f, { inUse: false })));
       for (const f of ids.slice(0, 2)) {
         const r = await h.runtime.engine.start({ playbookId: "isolate-infusion-pump", device: f.mac });
@@ -282,7 +326,10 @@ describe("playbook scenarios, continued (BullMQ on Redis)", () => {
       const a = await h.runtime.store.getApproval(approvalId);
       assert.equal(a?.role, "soc");
       assert.match(a?.reason ?? "", /blast-radius/);
-      assert.equal((await h.runtime.engine.decide(approvalId, { approve: true, by: "analyst", role: "soc" })).ok, true);
+      assert.equal(
+        (await h.runtime.engine.decide(approvalId, { approve: true, by: "analyst", role: "soc" })).ok,
+        true,
+      );
       assert.equal((await h.runtime.engine.waitForRun(r.runId)).status, "succeeded");
       assert.equal(sims.ise.anc.get(third.mac), "IOMT_QUARANTINE");
     } finally {
