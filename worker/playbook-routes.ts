@@ -64,12 +64,10 @@ export function registerPlaybookRoutes(
       message: `Trigger refused (${status}): ${reason}.`,
       detail: { route: req.routeOptions.url, ip: req.ip, status },
     });
-    return reply
-      .code(status)
-      .send({
-        error: status === 401 ? "unauthorized" : "bad request",
-        reason: status === 400 ? reason : undefined,
-      });
+    return reply.code(status).send({
+      error: status === 401 ? "unauthorized" : "bad request",
+      reason: status === 400 ? reason : undefined,
+    });
   };
 
   const checkHmac = async (

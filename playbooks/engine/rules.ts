@@ -11,7 +11,6 @@ import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
-import type { DeviceInfo } from "../actions/types.ts";
 import type { AuditLog } from "./audit.ts";
 import type { DeviceDirectory } from "./devices.ts";
 import type { PlaybookEngine } from "./engine.ts";

@@ -116,8 +116,7 @@ export async function startLoopback(
           headers: { "content-type": "application/json" },
         });
       }
-      const slow =
-        faults.slow && faults.slow.match.test(`${sreq.method} ${sreq.path}`) ? faults.slow.delayMs : 0;
+      const slow = faults.slow?.match.test(`${sreq.method} ${sreq.path}`) ? faults.slow.delayMs : 0;
       new Promise((r) => setTimeout(r, slow))
         .then(() => handler(sreq))
         .then(finish, (error: unknown) => finish({ status: 500, body: { error: String(error) } }));
