@@ -16,7 +16,7 @@ import { AuditLog, type AuditShipper } from "./engine/audit.ts";
 import { DeviceDirectory } from "./engine/devices.ts";
 import { type ApprovalNotifier, PlaybookEngine } from "./engine/engine.ts";
 import { ApprovalLinks } from "./engine/links.ts";
-import { loadRules, RuleEngine } from "./engine/rules.ts";
+import { loadRules, type Rule, RuleEngine } from "./engine/rules.ts";
 import { loadPlaybooks } from "./engine/schema.ts";
 import { MemoryRunStore, RedisRunStore, type RunState, type RunStore } from "./engine/store.ts";
 
@@ -34,6 +34,8 @@ export interface PlaybookRuntimeOptions {
   ship?: AuditShipper;
   log?: Logger;
   onRunUpdate?: (run: RunState) => void;
+  /** Adjusts the loaded rules (the bench lifts the throttle). */
+  adjustRules?: (rules: Rule[]) => Rule[];
 }
 
 export interface PlaybookRuntime {
@@ -140,8 +142,9 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
     onRunUpdate: o.onRunUpdate,
   });
   for (const a of scheduleActions(engine)) built.registry.register(a);
+  const loaded = await loadRules(config.rulesDir ?? DEFAULT_RULES_DIR, new Set(playbooks.keys()));
   const rules = new RuleEngine({
-    rules: await loadRules(config.rulesDir ?? DEFAULT_RULES_DIR, new Set(playbooks.keys())),
+    rules: o.adjustRules ? o.adjustRules(loaded) : loaded,
     engine,
     directory,
     store,

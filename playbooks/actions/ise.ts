@@ -74,13 +74,17 @@ class IseClient {
     }
     throw new PermanentError(`no ISE endpoint for ${macs.join(", ")}`);
   }
+  /** Policies seen to exist, with when (checked again after 5 minutes). */
+  readonly #policies = new Map<string, number>();
   async policyExists(ctx: ActionContext, name: string): Promise<void> {
+    if ((this.#policies.get(name) ?? 0) > Date.now() - 300_000) return;
     const r = await this.send(ctx, "GET", "/ers/config/ancpolicy?size=100", "listing ANC policies");
     const names = (
       (r.body as { SearchResult?: { resources?: { name: string }[] } })?.SearchResult?.resources ?? []
     ).map((x) => x.name);
     if (!names.includes(name))
       throw new PermanentError(`ANC policy ${name} does not exist in ISE (create it once: response.md §1.3)`);
+    this.#policies.set(name, Date.now());
   }
   op(mac: string, policy?: string) {
     const additionalData = [{ name: "macAddress", value: mac }];

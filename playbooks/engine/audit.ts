@@ -109,13 +109,18 @@ export interface AuditLogOptions {
   now?: () => Date;
 }
 
-/** The append-only chain. Appends are serialised in this process; across processes Redis WATCH makes them atomic. */
+/**
+ * The append-only chain. Appends made in the same tick are sealed and stored together (one file
+ * write, one Redis transaction), in call order; across processes Redis WATCH on the chain head makes
+ * each batch atomic, so every process extends one chain.
+ */
 export class AuditLog {
   readonly #o: AuditLogOptions;
-  #tail: Promise<unknown> = Promise.resolve();
   #seq = -1;
   #prev = GENESIS;
   #loaded = false;
+  #queue: { input: AuditInput; resolve: (e: AuditEntry) => void; reject: (e: unknown) => void }[] = [];
+  #flushing: Promise<void> | undefined;
   readonly entries: AuditEntry[] = [];
   /** Entries kept in memory for inspection (tests, summary). @defaultValue 10000 */
   keep = 10_000;
@@ -125,14 +130,40 @@ export class AuditLog {
   }
 
   append(input: AuditInput): Promise<AuditEntry> {
-    const next = this.#tail.then(() => this.#append(input));
-    this.#tail = next.catch(() => undefined);
-    return next;
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ input, resolve, reject });
+      this.#flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.#drain());
+    });
   }
 
-  async #append(input: AuditInput): Promise<AuditEntry> {
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length) {
+        const batch = this.#queue.splice(0, 1000);
+        try {
+          const sealed = await this.#store(batch.map((b) => b.input));
+          batch.forEach((b, i) => b.resolve(sealed[i] as AuditEntry));
+        } catch (error) {
+          for (const b of batch) b.reject(error);
+        }
+      }
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  async #store(inputs: AuditInput[]): Promise<AuditEntry[]> {
     const at = (this.#o.now?.() ?? new Date()).toISOString();
-    let entry: AuditEntry;
+    const sealAll = (seq: number, prev: string) => {
+      const out: AuditEntry[] = [];
+      for (const input of inputs) {
+        const e = seal(input, ++seq, prev, at);
+        prev = e.hash;
+        out.push(e);
+      }
+      return out;
+    };
+    let sealed: AuditEntry[];
     const r = this.#o.redis;
     if (r) {
       const head = `${r.prefix}:pb:audit-head`;
@@ -141,11 +172,12 @@ export class AuditLog {
         await r.client.watch(head);
         const raw = await r.client.get(head);
         const h = raw ? (JSON.parse(raw) as { seq: number; hash: string }) : { seq: -1, hash: GENESIS };
-        entry = seal(input, h.seq + 1, h.hash, at);
+        sealed = sealAll(h.seq, h.hash);
+        const last = sealed[sealed.length - 1] as AuditEntry;
         const ok = await r.client
           .multi()
-          .set(head, JSON.stringify({ seq: entry.seq, hash: entry.hash }))
-          .rpush(list, JSON.stringify(entry))
+          .set(head, JSON.stringify({ seq: last.seq, hash: last.hash }))
+          .rpush(list, ...sealed.map((e) => JSON.stringify(e)))
           .exec();
         if (ok) break;
         if (i > 100) throw new Error("appending to the audit log: too much contention");
@@ -153,18 +185,19 @@ export class AuditLog {
     } else {
       if (!this.#loaded && this.#o.file) await this.#loadTail(this.#o.file);
       this.#loaded = true;
-      entry = seal(input, this.#seq + 1, this.#prev, at);
+      sealed = sealAll(this.#seq, this.#prev);
     }
-    this.#seq = entry.seq;
-    this.#prev = entry.hash;
+    const last = sealed[sealed.length - 1] as AuditEntry;
+    this.#seq = last.seq;
+    this.#prev = last.hash;
     if (this.#o.file) {
       await mkdir(dirname(this.#o.file), { recursive: true });
-      await appendFile(this.#o.file, `${JSON.stringify(entry)}\n`);
+      await appendFile(this.#o.file, sealed.map((e) => `${JSON.stringify(e)}\n`).join(""));
     }
-    this.entries.push(entry);
+    this.entries.push(...sealed);
     if (this.entries.length > this.keep) this.entries.splice(0, this.entries.length - this.keep);
-    if (this.#o.ship) await this.#o.ship([auditDocument(entry)]);
-    return entry;
+    if (this.#o.ship) await this.#o.ship(sealed.map(auditDocument));
+    return sealed;
   }
 
   /** Continues an existing file's chain after a restart. */
@@ -185,7 +218,7 @@ export class AuditLog {
 
   /** Resolves when every append so far is stored. */
   async flush(): Promise<void> {
-    await this.#tail;
+    while (this.#flushing) await this.#flushing;
   }
 }
 
