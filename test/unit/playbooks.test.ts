@@ -111,7 +111,11 @@ describe("expressions (JSONata, no eval)", () => {
     );
   });
   test("no way out to JavaScript", async () => {
-    for (const e of ["$eval('constructor.constructor')", "constructor.constructor('return process')()", "$$.constructor"]) {
+    for (const e of [
+      "$eval('constructor.constructor')",
+      "constructor.constructor('return process')()",
+      "$$.constructor",
+    ]) {
       const v = await evaluate(e, {}).catch(() => "error");
       assert.ok(v === undefined || v === "error", `${e} → ${String(v)}`);
     }
