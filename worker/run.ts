@@ -401,9 +401,10 @@ export function formatSummary(s: StartSummary): string {
     `  polled ${s.polled} records, mapped ${s.mapped} ECS documents, dead-lettered ${s.deadLettered}`,
   ];
   for (const [stream, n] of Object.entries(s.perStream))
-    lines.push(
-      `  ${stream.padEnd(24)} polled ${String(n.polled).padStart(8)}  mapped ${String(n.mapped).padStart(8)}`,
-    );
+    if (n.polled || n.mapped)
+      lines.push(
+        `  ${stream.padEnd(24)} polled ${String(n.polled).padStart(8)}  mapped ${String(n.mapped).padStart(8)}`,
+      );
   for (const [sink, n] of Object.entries(s.delivered)) lines.push(`  sink ${sink}: ${n} delivered`);
   if (s.duplicates) lines.push(`  duplicates already in the destination: ${s.duplicates}`);
   if (s.failedPolls)
