@@ -4,7 +4,7 @@
  * release it starts is itself safe to run on a device that is no longer contained.
  */
 import { z } from "zod";
-import type { Action } from "./types.ts";
+import type { Action, DeviceInfo } from "./types.ts";
 
 export interface RunScheduler {
   schedule(

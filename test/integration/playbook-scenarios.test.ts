@@ -339,3 +339,36 @@ describe("playbook scenarios, continued (BullMQ on Redis)", () => {
     }
   });
 });
+
+describe("release", () => {
+  test("the automatic release timer starts release-device, which clears the NAC policy and the firewall tags", async () => {
+    const h = await harness();
+    try {
+      const f = fleet.facts(pumps()[20] as number);
+      h.runtime.directory.observe([deviceDoc(f, { inUse: false })]);
+      const r = await h.runtime.engine.start({
+        playbookId: "isolate-infusion-pump",
+        device: f.mac,
+        inputs: { auto_release_hours: 0.0003 }, // about one second
+      });
+      assert.equal((await h.runtime.engine.waitForRun(r.runId)).status, "succeeded");
+      assert.equal(sims.ise.anc.get(f.mac), "IOMT_QUARANTINE");
+      const deadline = Date.now() + 15_000;
+      let release: Awaited<ReturnType<typeof h.runtime.store.listRuns>>[number] | undefined;
+      while (Date.now() < deadline) {
+        release = (await h.runtime.store.listRuns()).find(
+          (x) => x.playbookId === "release-device" && x.status === "succeeded",
+        );
+        if (release) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(release, "release-device ran");
+      assert.equal(release.trigger.kind, "timer");
+      assert.equal(sims.ise.anc.has(f.mac), false);
+      assert.equal(sims.panos.registered.get(f.ip)?.size ?? 0, 0);
+      assert.equal(sims.pagerduty.incidents.get(`isolate:${f.mac.replace(/:/g, "-")}`)?.status, "resolved");
+    } finally {
+      await h.close();
+    }
+  });
+});
