@@ -10,7 +10,7 @@ export interface RunScheduler {
   schedule(
     request: {
       playbookId: string;
-      device?: string;
+      device?: string | DeviceInfo;
       inputs?: Record<string, unknown>;
       trigger?: { kind: string; id?: string };
     },

@@ -142,7 +142,7 @@ export class AuditLog {
         const batch = this.#queue.splice(0, 1000);
         try {
           const sealed = await this.#store(batch.map((b) => b.input));
-          batch.forEach((b, i) => b.resolve(sealed[i] as AuditEntry));
+          for (const [i, b] of batch.entries()) b.resolve(sealed[i] as AuditEntry);
         } catch (error) {
           for (const b of batch) b.reject(error);
         }
