@@ -4,10 +4,12 @@
  * - `POST /v1/triggers/splunk/{name}/{token}`: Splunk's built-in webhook action (it cannot send
  *   headers, so a per-trigger secret path token authenticates it); body
  *   `{"result":{…first row…},"sid","search_name",…}`.
- * - `POST /v1/triggers/splunk` and `POST /v1/triggers/kibana/{name}` with HMAC headers:
- *   `X-Medsoc-Trigger: <name>` (Splunk), `X-Medsoc-Timestamp: <unix seconds>`,
- *   `X-Medsoc-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>`; a timestamp
- *   more than 5 minutes off, or a signature seen before, is a replay. Kibana may instead send
+ * - `POST /v1/triggers/splunk` (the medsoc Splunk app's alert action) and
+ *   `POST /v1/triggers/kibana/{name}` with HMAC headers: `X-Medsoc-Timestamp: <unix seconds>`,
+ *   `X-Medsoc-Signature: <hex HMAC-SHA256(secret, "<timestamp><raw body>")>` (an optional
+ *   `sha256=` prefix is accepted), and optionally `X-Medsoc-Trigger: <name>` (otherwise the
+ *   Splunk trigger whose secret verifies the signature is the one); a timestamp more than 5 minutes
+ *   off, or a signature seen before, is a replay. Kibana may instead send
  *   `Authorization: Bearer <token>` (the Webhook connector's static header).
  * - `GET /v1/approvals`, `POST /v1/approvals/{id}` `{"decision":"approve"|"deny","comment"}` with
  *   `Authorization: Bearer <API key>` (identity and role come from the key), and
@@ -33,9 +35,12 @@ function same(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** `sha256=<hex>` over `<timestamp>.<body>` — what our Splunk alert action and a Kibana proxy send. */
+/**
+ * Hex HMAC-SHA256 over the decimal timestamp immediately followed by the body bytes: what the
+ * medsoc Splunk app's alert action (`integrations/splunk/medsoc/bin/medsoc_playbook.py`) sends.
+ */
 export function signBody(secret: string, timestamp: string, body: string): string {
-  return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
+  return createHmac("sha256", secret).update(`${timestamp}${body}`).digest("hex");
 }
 
 const header = (req: FastifyRequest, name: string): string | undefined => {
@@ -81,10 +86,20 @@ export function registerPlaybookRoutes(
     const t = Number(ts) * 1000;
     if (!Number.isFinite(t) || Math.abs(Date.now() - t) > REPLAY_WINDOW_MS)
       return "timestamp outside the 5-minute window (replay?)";
-    if (!same(sig, signBody(secret.reveal(), ts, body))) return "bad signature";
-    if (!(await store.claimOnce(`sig-${sig.slice(7, 71)}`, 2 * REPLAY_WINDOW_MS)))
+    const hex = sig.startsWith("sha256=") ? sig.slice(7) : sig;
+    if (!same(hex, signBody(secret.reveal(), ts, body))) return "bad signature";
+    if (!(await store.claimOnce(`sig-${hex.slice(0, 64)}`, 2 * REPLAY_WINDOW_MS)))
       return "signature already used (replay)";
     return undefined;
+  };
+
+  /** Without X-Medsoc-Trigger: the configured Splunk trigger whose secret verifies the signature. */
+  const bySignature = (req: FastifyRequest, body: string) => {
+    const ts = header(req, "x-medsoc-timestamp") ?? "";
+    const sig = (header(req, "x-medsoc-signature") ?? "").replace(/^sha256=/, "");
+    return config.triggers.splunk.find(
+      (t) => t.hmacSecret && same(sig, signBody(t.hmacSecret.reveal(), ts, body)),
+    );
   };
 
   /** Device hints in a Splunk result row or a flat object. */
@@ -175,7 +190,8 @@ export function registerPlaybookRoutes(
     // Our Splunk alert action: HMAC over timestamp + body.
     sub.post("/v1/triggers/splunk", async (req, reply) => {
       const name = header(req, "x-medsoc-trigger");
-      const t = config.triggers.splunk.find((x) => x.name === name);
+      const raw = typeof req.body === "string" ? req.body : "";
+      const t = name ? config.triggers.splunk.find((x) => x.name === name) : bySignature(req, raw);
       if (!t?.hmacSecret)
         return reject(reply, req, 401, "splunk", "unknown trigger or no HMAC secret configured");
       const why = await checkHmac(req, t.hmacSecret, typeof req.body === "string" ? req.body : "");

@@ -178,6 +178,41 @@ describe("7. SIEM triggers", () => {
     assert.equal(rejections(), audited + 6, "each refusal is audited");
   });
 
+  test("the Splunk app's alert action (no trigger header, bare hex signature over timestamp + body) is accepted", async () => {
+    // The request integrations/splunk/medsoc/bin/medsoc_playbook.py sends.
+    const body = JSON.stringify({
+      source: "splunk",
+      playbook: "isolate-infusion-pump",
+      search_name: "IoMT pump C2",
+      sid: "sid-9",
+      results: [{ dest_mac: mac(7) }],
+    });
+    const ts = String(Math.floor(Date.now() / 1000));
+    const { createHmac } = await import("node:crypto");
+    const sig = createHmac("sha256", "splunk-hmac-secret-123456")
+      .update(ts + body)
+      .digest("hex");
+    const ok = await app.inject({
+      method: "POST",
+      url: "/v1/triggers/splunk",
+      headers: { "content-type": "application/json", "x-medsoc-timestamp": ts, "x-medsoc-signature": sig },
+      payload: body,
+    });
+    assert.equal(ok.statusCode, 202, ok.body);
+    assert.equal(ok.json().runs[0].status, "running");
+    const forged = await app.inject({
+      method: "POST",
+      url: "/v1/triggers/splunk",
+      headers: {
+        "content-type": "application/json",
+        "x-medsoc-timestamp": ts,
+        "x-medsoc-signature": sig.replace(/^./, (c) => (c === "a" ? "b" : "a")),
+      },
+      payload: body,
+    });
+    assert.equal(forged.statusCode, 401);
+  });
+
   test("Kibana webhook connector: bearer or HMAC; wrong bearer and no credentials → 401", async () => {
     const body = JSON.stringify({
       playbook: "isolate-infusion-pump",
