@@ -27,6 +27,17 @@ import type { PlaybookRuntime } from "../playbooks/index.ts";
 
 export const REPLAY_WINDOW_MS = 5 * 60_000;
 
+/** Names the SIEM packages (`integrations/`) and the reference examples use for the shipped playbooks. */
+export const PLAYBOOK_ALIASES: Readonly<Record<string, string>> = {
+  contain_infusion_pump: "isolate-infusion-pump",
+  isolate_device: "isolate-infusion-pump",
+  isolate_infusion_pump: "isolate-infusion-pump",
+  rotate_default_credentials: "rotate-shared-credentials",
+  rotate_shared_credentials: "rotate-shared-credentials",
+  release_device: "release-device",
+  contain_eol_workstation: "contain-eol-workstation",
+};
+
 type TriggerConfig = PlaybooksConfig["triggers"]["splunk"][number] & { bearerToken?: Secret };
 
 function same(a: string, b: string): boolean {
@@ -138,7 +149,18 @@ export function registerPlaybookRoutes(
     detail: unknown,
   ) => {
     const allowed = new Set([t.playbook, ...(t.allowedPlaybooks ?? [])]);
-    const playbookId = typeof asked === "string" && allowed.has(asked) ? asked : t.playbook;
+    const wanted = typeof asked === "string" && asked ? (PLAYBOOK_ALIASES[asked] ?? asked) : t.playbook;
+    if (!allowed.has(wanted)) {
+      await audit.append({
+        type: "trigger.refused_playbook",
+        actor: `${source}:${t.name}`,
+        outcome: "failure",
+        message: `Trigger ${t.name} asked for playbook ${String(asked)}, which it may not run (allowed: ${[...allowed].join(", ")}); nothing runs.`,
+        detail,
+      });
+      return { playbook: String(asked), status: "rejected", reason: "playbook not allowed for this trigger" };
+    }
+    const playbookId = wanted;
     if (!device) {
       await audit.append({
         type: "trigger.no_device",
@@ -168,23 +190,33 @@ export function registerPlaybookRoutes(
     };
 
     // Splunk built-in webhook: secret path token.
-    sub.post<{ Params: { name: string; token: string } }>(
-      "/v1/triggers/splunk/:name/:token",
-      async (req, reply) => {
-        const t = config.triggers.splunk.find((x) => x.name === req.params.name);
-        if (!t?.pathToken || !same(req.params.token, t.pathToken.reveal()))
-          return reject(reply, req, 401, "splunk", "unknown trigger or wrong path token");
-        const body = parse(req.body);
-        const result = body?.result;
-        if (!body || !result || typeof result !== "object")
-          return reject(reply, req, 400, "splunk", "body is not a Splunk webhook payload ({result:{…}})");
-        const row = result as Record<string, unknown>;
-        const out = await run(t, "splunk", row.playbook, await deviceFromRow(row), "result", {
-          sid: body.sid,
-          search_name: body.search_name,
-        });
-        return reply.code(202).send({ runs: [out] });
-      },
+    // Splunk built-in webhook: the secret path token identifies (and authenticates) the trigger.
+    const splunkWebhook = async (
+      req: FastifyRequest,
+      reply: FastifyReply,
+      name: string | undefined,
+      token: string,
+    ) => {
+      const t = config.triggers.splunk.find(
+        (x) => (name === undefined || x.name === name) && x.pathToken && same(token, x.pathToken.reveal()),
+      );
+      if (!t) return reject(reply, req, 401, "splunk", "unknown trigger or wrong path token");
+      const body = parse(req.body);
+      const result = body?.result;
+      if (!body || !result || typeof result !== "object")
+        return reject(reply, req, 400, "splunk", "body is not a Splunk webhook payload ({result:{…}})");
+      const row = result as Record<string, unknown>;
+      const out = await run(t, "splunk", row.playbook, await deviceFromRow(row), "result", {
+        sid: body.sid,
+        search_name: body.search_name,
+      });
+      return reply.code(202).send({ runs: [out] });
+    };
+    sub.post<{ Params: { name: string; token: string } }>("/v1/triggers/splunk/:name/:token", (req, reply) =>
+      splunkWebhook(req, reply, req.params.name, req.params.token),
+    );
+    sub.post<{ Params: { token: string } }>("/v1/triggers/splunk/:token", (req, reply) =>
+      splunkWebhook(req, reply, undefined, req.params.token),
     );
 
     // Our Splunk alert action: HMAC over timestamp + body.
@@ -212,17 +244,30 @@ export function registerPlaybookRoutes(
     });
 
     // Kibana Webhook connector: bearer header or HMAC.
-    sub.post<{ Params: { name: string } }>("/v1/triggers/kibana/:name", async (req, reply) => {
-      const t = config.triggers.kibana.find((x) => x.name === req.params.name) as TriggerConfig | undefined;
-      if (!t) return reject(reply, req, 401, "kibana", "unknown trigger");
+    const kibanaTrigger = async (
+      req: FastifyRequest,
+      name: string | undefined,
+    ): Promise<TriggerConfig | string> => {
+      const raw = typeof req.body === "string" ? req.body : "";
       const auth = header(req, "authorization");
-      if (auth?.startsWith("Bearer ") && t.bearerToken) {
-        if (!same(auth.slice(7), t.bearerToken.reveal()))
-          return reject(reply, req, 401, "kibana", "wrong bearer token");
-      } else if (t.hmacSecret) {
-        const why = await checkHmac(req, t.hmacSecret, typeof req.body === "string" ? req.body : "");
-        if (why) return reject(reply, req, 401, "kibana", why);
-      } else return reject(reply, req, 401, "kibana", "no credentials");
+      const list = config.triggers.kibana.filter(
+        (x) => name === undefined || x.name === name,
+      ) as TriggerConfig[];
+      if (!list.length) return "unknown trigger";
+      if (auth?.startsWith("Bearer ")) {
+        const t = list.find((x) => x.bearerToken && same(auth.slice(7), x.bearerToken.reveal()));
+        return t ?? "wrong bearer token";
+      }
+      const ts = header(req, "x-medsoc-timestamp") ?? "";
+      const sig = (header(req, "x-medsoc-signature") ?? "").replace(/^sha256=/, "");
+      const t = list.find((x) => x.hmacSecret && same(sig, signBody(x.hmacSecret.reveal(), ts, raw)));
+      if (!t?.hmacSecret) return header(req, "x-medsoc-signature") ? "bad signature" : "no credentials";
+      const why = await checkHmac(req, t.hmacSecret, raw);
+      return why ?? t;
+    };
+    const kibana = async (req: FastifyRequest, reply: FastifyReply, name: string | undefined) => {
+      const t = await kibanaTrigger(req, name);
+      if (typeof t === "string") return reject(reply, req, 401, "kibana", t);
       const body = parse(req.body);
       const alerts = body?.alerts;
       if (!body || !Array.isArray(alerts) || alerts.some((a) => !a || typeof a !== "object"))
@@ -241,7 +286,11 @@ export function registerPlaybookRoutes(
         runs.push(await run(t, "kibana", body.playbook, known[0], "alert", { rule: body.rule }));
       }
       return reply.code(202).send({ runs });
-    });
+    };
+    sub.post<{ Params: { name: string } }>("/v1/triggers/kibana/:name", (req, reply) =>
+      kibana(req, reply, req.params.name),
+    );
+    sub.post("/v1/triggers/kibana", (req, reply) => kibana(req, reply, undefined));
   });
 
   // Approvals.

@@ -261,6 +261,64 @@ describe("7. SIEM triggers", () => {
   });
 });
 
+describe("SIEM package requests (integrations/ in main)", () => {
+  test("Kibana connector of `medsoc setup kibana` (no trigger name, bearer, its playbook names) and Splunk webhook with only a token", async () => {
+    // The body `medsoc setup kibana` configures, with its playbook name for the pump rule.
+    const body = JSON.stringify({
+      source: "kibana",
+      playbook: "contain_infusion_pump",
+      rule: {
+        id: "r1",
+        rule_id: "5b0c1f0e-6a52-4b8e-9a7e-2f3c4d5e6f70",
+        name: "IoMT - Critical Alert on Infusion Pump",
+      },
+      date: new Date().toISOString(),
+      alerts: [{ host: { mac: [mac(8).replace(/:/g, "-")] } }],
+    });
+    const ok = await app.inject({
+      method: "POST",
+      url: "/v1/triggers/kibana",
+      headers: { "content-type": "application/json", authorization: "Bearer kibana-bearer-123456" },
+      payload: body,
+    });
+    assert.equal(ok.statusCode, 202, ok.body);
+    assert.deepEqual(
+      [ok.json().runs[0].playbook, ok.json().runs[0].status],
+      ["isolate-infusion-pump", "running"],
+    );
+    const rotation = body.replace("contain_infusion_pump", "rotate_default_credentials");
+    const refused = await app.inject({
+      method: "POST",
+      url: "/v1/triggers/kibana",
+      headers: { "content-type": "application/json", authorization: "Bearer kibana-bearer-123456" },
+      payload: rotation,
+    });
+    assert.equal(
+      refused.json().runs[0].status,
+      "rejected",
+      "a playbook the trigger may not run is refused, never swapped for another",
+    );
+    const hook = await app.inject({
+      method: "POST",
+      url: "/v1/triggers/splunk/splunk-path-token-123456",
+      headers: { "content-type": "application/json" },
+      payload: JSON.stringify({ result: { dest_mac: mac(9) }, sid: "s" }),
+    });
+    assert.equal(hook.statusCode, 202, hook.body);
+    assert.equal(
+      (
+        await app.inject({
+          method: "POST",
+          url: "/v1/triggers/splunk/nope",
+          headers: { "content-type": "application/json" },
+          payload: "{}",
+        })
+      ).statusCode,
+      401,
+    );
+  });
+});
+
 describe("approvals API and signed links", () => {
   test("GET/POST /v1/approvals need an API key; the decision carries the key's identity and role; links are one-time", async () => {
     const r1 = await h.runtime.engine.start({ playbookId: "isolate-infusion-pump", device: mac(5) });
