@@ -102,6 +102,23 @@ export function infoFromState(state: DeviceState, clinical: ClinicalServers): De
   if (!info.macs.length) info.macs = state.identifiers.macs;
   if (!info.ips.length) info.ips = state.identifiers.ips;
   info.site ??= state.identifiers.site;
+  if (!info.clinicalServers.length && info.site && info.deviceClass)
+    info.clinicalServers = clinical[`${info.site}/${info.deviceClass}`] ?? [];
+  // The stores of issue 4 keep credential observations under `exposure` rather than as facts.
+  const exposure = (
+    state as { exposure?: { credentialFingerprints?: string[]; credentialsObserved?: string[] } }
+  ).exposure;
+  if (!info.credential?.fingerprint && exposure?.credentialFingerprints?.length) {
+    const observed = exposure.credentialsObserved ?? [];
+    info.credential = {
+      ...info.credential,
+      fingerprint: exposure.credentialFingerprints[exposure.credentialFingerprints.length - 1],
+      // Hard-coded wins: such a device is contained, never rotated.
+      observed: observed.includes("hard_coded")
+        ? "hard_coded"
+        : (observed[observed.length - 1] ?? info.credential?.observed),
+    };
+  }
   return info;
 }
 

@@ -175,3 +175,41 @@ describe("redaction and clinical assessment", () => {
     assert.equal(assess(undefined).mode, "restricted");
   });
 });
+
+describe("device information from the state store (issue 4)", () => {
+  test("facts give the clinical state; exposure gives the credential; identifiers fill the rest", async () => {
+    const { infoFromState } = await import("../../playbooks/engine/devices.ts");
+    const fact = (value: unknown) => [{ value, source: "claroty_xdome", seenAt: "2026-01-01T00:00:00Z" }];
+    const state = {
+      key: "AA-BB-CC-DD-EE-FF",
+      identifiers: {
+        macs: ["AA-BB-CC-DD-EE-FF"],
+        serials: [],
+        ips: ["10.0.0.9"],
+        hostnames: [],
+        site: "Main Campus",
+        vendorIds: {},
+      },
+      facts: {
+        "medsoc.device.class": fact("infusion_pump"),
+        "medsoc.clinical.in_use": fact(false),
+        "medsoc.location.ward": fact("ICU"),
+      },
+      conflicts: [],
+      updatedAt: "2026-01-01T00:00:00Z",
+      exposure: {
+        vulnerabilities: {},
+        alerts: {},
+        alertCount: 0,
+        credentialsObserved: ["default"],
+        credentialFingerprints: ["df-1"],
+      },
+    };
+    const info = infoFromState(state, { "Main Campus/infusion_pump": ["10.200.1.10"] });
+    assert.equal(info.inUse, false);
+    assert.equal(info.deviceClass, "infusion_pump");
+    assert.deepEqual(info.macs, ["AA-BB-CC-DD-EE-FF"]);
+    assert.deepEqual(info.clinicalServers, ["10.200.1.10"]);
+    assert.deepEqual(info.credential, { fingerprint: "df-1", observed: "default", username: undefined });
+  });
+});
