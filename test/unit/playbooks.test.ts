@@ -210,6 +210,6 @@ describe("device information from the state store (issue 4)", () => {
     assert.equal(info.deviceClass, "infusion_pump");
     assert.deepEqual(info.macs, ["AA-BB-CC-DD-EE-FF"]);
     assert.deepEqual(info.clinicalServers, ["10.200.1.10"]);
-    assert.deepEqual(info.credential, { fingerprint: "df-1", observed: "default", username: undefined });
+    assert.deepEqual(info.credential, { fingerprint: "df-1", observed: "default" });
   });
 });
