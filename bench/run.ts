@@ -9,7 +9,10 @@
  *   pipeline  simulated fleet over HTTP → BullMQ/Redis → mapping → Elasticsearch bulk double,
  *             devices/s and peak RSS of the worker process, at two fleet sizes.
  *
- * Options: `--only mapping|enrichment|pipeline`, `--sizes 200000,1000000`, `--mapping-records 50000`,
+ *   playbooks alert → containment verified (automatic path), p50/p99 over `--alerts` (1000) alerts
+ *             arriving at `--alert-rate` per second, memory driver and BullMQ on Redis.
+ *
+ * Options: `--only mapping|enrichment|pipeline|playbooks`, `--sizes 200000,1000000`, `--mapping-records 50000`,
  * `--worker-node-options=--max-old-space-size=256` (flags of the measured worker processes),
  * `--workers 2` (worker processes sharing the queues; peak RSS is the largest of them).
  */
@@ -22,6 +25,7 @@ import { parseArgs } from "node:util";
 import { indexOfStore, snapshotStore } from "../mappings/advisories/store.ts";
 import { getMapper, mapRecord } from "../mappings/index.ts";
 import { createFleet } from "../simulators/fleet.ts";
+import { benchPlaybooks } from "./playbooks.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -33,6 +37,8 @@ const { values } = parseArgs({
     "worker-node-options": { type: "string", default: "" },
     /** Worker processes sharing the queues: one runs `start --once`, the others `start --workers-only`. */
     workers: { type: "string", default: "1" },
+    alerts: { type: "string", default: "1000" },
+    "alert-rate": { type: "string", default: "20" },
   },
 });
 const workerNodeOptions = String(values["worker-node-options"]).split(/\s+/).filter(Boolean);
@@ -274,7 +280,20 @@ if (!values.only || values.only === "pipeline") {
     );
 }
 
-const out = join(here, "results", "latest.json");
+if (!values.only || values.only === "playbooks") {
+  const runs = [];
+  for (const kind of ["memory", "bullmq"] as const) {
+    const r = await benchPlaybooks(kind, Number(values.alerts), Number(values["alert-rate"]));
+    runs.push(r);
+    console.log(
+      `playbooks ${r.driver.padEnd(6)} ${r.containedVerified}/${r.alerts} pumps contained and verified; alert → containment verified p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms at ${r.ratePerSecond} alerts/s; peak RSS ${r.peakRssMB} MB (target p99 < 2000 ms)`,
+    );
+  }
+  results.playbooks = runs;
+}
+
+// `--only playbooks` keeps the other figures of latest.json intact.
+const out = join(here, "results", values.only === "playbooks" ? "playbooks.json" : "latest.json");
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`written ${out}`);

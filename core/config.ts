@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
+import { playbooksConfigSchema } from "../playbooks/config.ts";
 import { secretSchema } from "./config-fields.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
 
@@ -195,6 +196,8 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true),
     })
     .prefault({}),
+  /** Playbooks, response actions, triggers and approvals (playbooks/config.ts). */
+  playbooks: playbooksConfigSchema.prefault({ enabled: false }),
 });
 
 export type BaseConfig = z.infer<typeof configSchema>;

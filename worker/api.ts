@@ -9,6 +9,8 @@ export interface ApiOptions {
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
   /** Refreshes gauges (queue depth, lag) before a scrape. */
   beforeScrape?: () => Promise<void>;
+  /** Registers more routes (playbook triggers and approvals). */
+  routes?: (app: FastifyInstance) => void;
 }
 
 /**
@@ -38,5 +40,6 @@ export function createApi(options: ApiOptions): FastifyInstance {
     const body = await options.metrics.registry.metrics();
     return reply.header("content-type", options.metrics.registry.contentType).send(body);
   });
+  options.routes?.(app);
   return app;
 }

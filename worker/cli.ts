@@ -8,6 +8,7 @@ import { startArmisSimulator } from "../simulators/armis/server.ts";
 import { loadAdvisoryStore, registerAdvisories } from "./commands/advisories.ts";
 import { runNormalize } from "./commands/normalize.ts";
 import { registerPackage } from "./commands/package.ts";
+import { registerPlaybookCommands } from "./commands/playbooks.ts";
 import { registerPoll } from "./commands/poll.ts";
 import { registerReport } from "./commands/report.ts";
 import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
@@ -181,6 +182,8 @@ program
       await driver.close();
     }
   });
+
+registerPlaybookCommands(program);
 
 const setup = program.command("setup").description("install medsoc's resources into a SIEM");
 setup

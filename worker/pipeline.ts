@@ -82,6 +82,11 @@ export interface PipelineOptions {
   enrichment?: EnrichmentOptions;
   /** Advisory/KEV index for enrichment, loaded once at startup. @defaultValue the shipped snapshot */
   advisories?: AdvisoryIndex;
+  /**
+   * Called with every mapped batch before it goes to the sinks (playbook detection rules). Must not
+   * throw; an error is logged and the batch is delivered anyway. @defaultValue none
+   */
+  onMapped?: (docs: EcsDocument[]) => Promise<void>;
 }
 
 const QUEUE_POLL = "poll";
@@ -104,8 +109,8 @@ export class Pipeline {
   readonly pollQueue: Queue<PollJob>;
   readonly rawQueue: Queue<RawBatch>;
   readonly sinkQueues: Map<string, Queue<DocBatch>>;
-  readonly #o: Required<Omit<PipelineOptions, "log" | "deviceState" | "enrichment">> &
-    Pick<PipelineOptions, "deviceState" | "enrichment"> & { log: Logger };
+  readonly #o: Required<Omit<PipelineOptions, "log" | "deviceState" | "enrichment" | "onMapped">> &
+    Pick<PipelineOptions, "deviceState" | "enrichment" | "onMapped"> & { log: Logger };
   readonly #sources: Map<string, SourceInstance>;
   readonly #workers: Worker[] = [];
   readonly #abort = new AbortController();
@@ -177,6 +182,15 @@ export class Pipeline {
           { jobId: pollJobId(s.name, stream, slotName) },
         );
     }
+  }
+
+  /**
+   * Enqueues documents that medsoc itself produces (the `audit` stream) to every sink. `id` is a
+   * deterministic batch id, so a retried enqueue does not duplicate.
+   */
+  async enqueueDocs(stream: string, docs: EcsDocument[], id: string): Promise<void> {
+    for (const [name, queue] of this.sinkQueues)
+      await queue.add("docs", { source: "medsoc", stream, docs }, { jobId: `docs-${name}-${stream}-${id}` });
   }
 
   /** Resolves when every queue is empty and idle. */
@@ -391,6 +405,15 @@ export class Pipeline {
     }
     metrics.records.inc({ ...labels, direction: "out" }, docs.length);
     if (docs.length === 0) return;
+    if (this.#o.onMapped)
+      try {
+        await this.#o.onMapped(docs);
+      } catch (error) {
+        this.#o.log.warn(
+          { err: error, source: batch.source, stream: batch.stream },
+          "A mapped-batch hook failed.",
+        );
+      }
     for (const [name, queue] of this.sinkQueues) {
       await this.#waitForRoom(queue as Queue<unknown>);
       await queue.add(

@@ -7,13 +7,18 @@ import { type ComponentSchemas, loadConfigFile, type MedsocConfig, validateConfi
 import { RetryableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { indexOfStore } from "../mappings/advisories/store.ts";
+import { batchShipper } from "../playbooks/engine/audit.ts";
+import { createPlaybookRuntime, type PlaybookRuntime } from "../playbooks/index.ts";
+import { formatPlaybookSummary, type PlaybookSummary, summarizeStore } from "../playbooks/summary.ts";
 import { type Hospital, startHospital } from "../simulators/hospital.ts";
+import { clinicalServersOf, startResponseSystems } from "../simulators/response/index.ts";
 import { createApi } from "./api.ts";
 import { loadAdvisoryStore } from "./commands/advisories.ts";
 import { createCursorStore } from "./cursors/index.ts";
 import { createDeviceStateStore, writeStateSnapshot } from "./device-state/index.ts";
 import { Metrics } from "./metrics.ts";
 import { Pipeline, type SourceInstance } from "./pipeline.ts";
+import { registerPlaybookRoutes } from "./playbook-routes.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { type RunningReceivers, startReceivers } from "./receivers.ts";
 import { Scheduler, slotFor } from "./scheduler.ts";
@@ -62,6 +67,8 @@ export interface StartSummary {
   failedPushes: number;
   perStream: Record<string, { polled: number; mapped: number; pushed?: number }>;
   outputs: string[];
+  /** What the playbooks did (when they run in this process). */
+  playbooks?: PlaybookSummary;
 }
 
 /** `medsoc start`: wires queues, connectors, sinks, scheduler and API, then runs until stopped or drained. */
@@ -79,6 +86,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     const sim = await startHospital({ devices: options.devices ?? 3000 });
     hospital = sim;
     cleanups.push(() => sim.stop());
+    const response = await startResponseSystems({ fleet: sim.fleet });
+    cleanups.push(() => response.stop());
     log.info(
       { devices: sim.fleet.size, monitors: sim.monitors.map((m) => `${m.source} ${m.url}`) },
       "Simulated hospital started.",
@@ -105,6 +114,13 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
               sim.monitors.map((m) => [m.source, randomBytes(24).toString("base64url")]),
             ),
           },
+        },
+        playbooks: {
+          enabled: true,
+          auditFile: resolve(outDir, "audit-chain.ndjson"),
+          clinicalServers: clinicalServersOf(sim.fleet),
+          systems: response.systemsConfig(),
+          approvals: { approvers: [{ identity: "clinical.engineering", role: "clinical_engineering" }] },
         },
       },
       componentSchemas(),
@@ -148,6 +164,27 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
           : { kind: "memory", enrichment: config.enrichment },
       )
     : undefined;
+  let pipelineRef: Pipeline | undefined;
+  let playbooks: PlaybookRuntime | undefined;
+  const shipAudit = batchShipper(
+    async (docs) => {
+      if (pipelineRef)
+        await pipelineRef.enqueueDocs("audit", docs, String(docs[0]?.medsoc.doc_id).slice(0, 24));
+    },
+    { onError: (error) => log.warn({ err: error }, "Shipping audit entries to the sinks failed.") },
+  );
+  if (config.playbooks.enabled) {
+    playbooks = await createPlaybookRuntime({
+      config: config.playbooks,
+      driver,
+      redis: q.driver === "bullmq" ? { url: q.redisUrl, prefix: q.prefix } : undefined,
+      ship: shipAudit,
+      deviceState,
+      log: log.child({ component: "playbooks" }),
+    });
+    playbooks.engine.startWorkers();
+    log.info({ playbooks: [...playbooks.engine.playbooks.keys()] }, "Playbooks loaded.");
+  }
   const pipeline = new Pipeline({
     driver,
     cursors,
@@ -163,7 +200,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     attempts: q.attempts,
     deviceState,
     enrichment: config.enrichment,
+    onMapped: playbooks ? (docs) => (playbooks as PlaybookRuntime).rules.onDocuments(docs) : undefined,
   });
+  pipelineRef = pipeline;
   pipeline.start();
 
   let redisPing: Redis | undefined;
@@ -180,6 +219,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
         metrics,
         log,
         beforeScrape: () => pipeline.collectQueueDepth(),
+        routes: playbooks
+          ? (app) => registerPlaybookRoutes(app, playbooks as PlaybookRuntime, config.playbooks)
+          : undefined,
         ready: async (): Promise<{ ok: boolean; checks: Record<string, string> }> => {
           if (!redisPing) return { ok: true, checks: { queue: "memory" } };
           try {
@@ -252,6 +294,19 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
       // Stopped above; nothing to schedule.
     } else if (options.once) {
       await pipeline.drained();
+      if (playbooks) {
+        await playbooks.rules.flushPending();
+        // Runs waiting for an approval hold no job (only their delayed timeout): wait for the rest.
+        const q2 = playbooks.engine.queue;
+        for (;;) {
+          const n = await q2.counts();
+          if (n.waiting + n.active === 0) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await playbooks.audit.flush();
+        await shipAudit.flush();
+        await pipeline.drained();
+      }
     } else {
       scheduler = new Scheduler(
         pipeline.pollQueue,
@@ -273,6 +328,11 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     scheduler?.stop();
     // Receivers first: what they buffered is enqueued while the workers still run.
     await receivers?.close();
+    if (playbooks) {
+      await playbooks.engine.close();
+      await playbooks.audit.flush();
+      await shipAudit.flush();
+    }
     await pipeline.close();
     await Promise.all(sinks.map((s) => s.close()));
     await Promise.all(sources.map((s) => s.connector.close()));
@@ -286,12 +346,21 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     sinks.map((s) => s.name),
   );
   summary.failedPushes = failedPushes;
+  if (playbooks) {
+    const pbs = playbooks.engine.playbooks;
+    summary.playbooks = await summarizeStore(playbooks.store, (pb, step) => {
+      const p = pbs.get(pb);
+      return (p?.steps.find((s) => s.id === step) ?? p?.finally.find((s) => s.id === step))?.action;
+    });
+    await playbooks.close();
+  }
   if (embedded) {
     const dead = await driver.deadLetters().list(0, -1);
     await mkdir(outDir, { recursive: true });
     const deadFile = resolve(outDir, "dead-letter.ndjson");
     await writeFile(deadFile, dead.map((d) => JSON.stringify(d)).join("\n") + (dead.length ? "\n" : ""));
     const streams = new Set(sources.flatMap((s) => s.streams));
+    if (playbooks) streams.add("audit");
     for (const [key, n] of Object.entries(summary.perStream))
       if (n.pushed) streams.add(key.slice(key.indexOf("/") + 1));
     // The device state of the run, for `medsoc report --state out/device-state.ndjson`.
@@ -299,6 +368,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     if (deviceState) await writeStateSnapshot(deviceState, stateFile);
     summary.outputs = [
       ...[...streams].map((st) => resolve(outDir, `${st}.ndjson`)),
+      ...(playbooks ? [resolve(outDir, "audit-chain.ndjson")] : []),
       deadFile,
       ...(deviceState ? [stateFile] : []),
     ];
@@ -411,14 +481,16 @@ export function formatSummary(s: StartSummary): string {
   ];
   if (s.pushed) lines.push(`  received ${s.pushed} pushed records (HTTP push, syslog)`);
   for (const [stream, n] of Object.entries(s.perStream))
-    lines.push(
-      `  ${stream.padEnd(24)} polled ${String(n.polled).padStart(8)}  mapped ${String(n.mapped).padStart(8)}${n.pushed ? `  pushed ${String(n.pushed).padStart(8)}` : ""}`,
-    );
+    if (n.polled || n.mapped || n.pushed)
+      lines.push(
+        `  ${stream.padEnd(24)} polled ${String(n.polled).padStart(8)}  mapped ${String(n.mapped).padStart(8)}${n.pushed ? `  pushed ${String(n.pushed).padStart(8)}` : ""}`,
+      );
   for (const [sink, n] of Object.entries(s.delivered)) lines.push(`  sink ${sink}: ${n} delivered`);
   if (s.duplicates) lines.push(`  duplicates already in the destination: ${s.duplicates}`);
   if (s.failedPushes) lines.push(`  ${s.failedPushes} simulated monitor push(es) failed: see the log`);
   if (s.failedPolls)
     lines.push(`  ${s.failedPolls} poll(s) failed for good: see the dead-letter queue (medsoc dead-letters)`);
+  if (s.playbooks) lines.push(...formatPlaybookSummary(s.playbooks));
   for (const o of s.outputs) lines.push(`  output: ${o}`);
   return `${lines.join("\n")}\n`;
 }

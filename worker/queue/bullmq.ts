@@ -210,6 +210,8 @@ class BullmqQueue<T> implements Queue<T> {
       connection: driver.workerConnection(),
       prefix: driver.prefix,
       concurrency: Math.max(1, options.concurrency ?? 1),
+      ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
+      ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
       // Keeps the completed/failed bounds even for jobs added by an older producer.
       removeOnComplete: { count: queueOptions.keepCompleted },
       removeOnFail: { count: driver.keepFailed },

@@ -62,6 +62,13 @@ export interface QueueOptions {
 export interface WorkerOptions {
   /** Jobs of this queue processed at once by this process. @defaultValue 1 */
   concurrency?: number;
+  /**
+   * BullMQ only: how long a job's lock lives without renewal; a worker that dies holds its job
+   * this long before another takes it (stalled-job recovery). @defaultValue 30000 (BullMQ's)
+   */
+  lockDurationMs?: number;
+  /** BullMQ only: how often stalled jobs are looked for. @defaultValue 30000 (BullMQ's) */
+  stalledIntervalMs?: number;
 }
 
 export type Handler<T> = (job: Job<T>) => Promise<void>;

@@ -1,0 +1,247 @@
+/**
+ * Cisco ISE containment through Adaptive Network Control (response.md §1.3): look the endpoint up
+ * by MAC, apply the ANC policy for the containment mode (`full` → a QUARANTINE policy, `restricted` →
+ * a policy whose dACL allows only the device's clinical servers), read the assignment back, and clear
+ * it on undo. The policies are created once by the customer; `execute()` checks they exist.
+ */
+import { z } from "zod";
+import { PermanentError } from "../../core/errors.ts";
+import type { Secret } from "../../core/secret.ts";
+import { call, macColons, withReauth } from "./http.ts";
+import type { Action, ActionContext } from "./types.ts";
+
+export interface IseConfig {
+  baseUrl: string;
+  username: string;
+  password: Secret;
+  /** ANC policy per containment mode. @defaultValue {full: "IOMT_QUARANTINE", restricted: "IOMT_RESTRICTED"} */
+  policies: { full: string; restricted: string };
+}
+
+const input = z
+  .strictObject({
+    /** MACs of one device (any form); the first one ISE knows is used. */
+    macs: z.array(z.string().min(1)).optional(),
+    /** Several devices at once (hard-coded credential groups): each with its MAC(s). */
+    devices: z
+      .array(z.object({ key: z.string(), mac: z.string().optional(), macs: z.array(z.string()).optional() }))
+      .optional(),
+    mode: z.enum(["full", "restricted"]),
+    /** Shown in the plan and audit (the policy itself carries the allow-list). */
+    clinicalServers: z.array(z.string()).default([]),
+  })
+  .refine((i) => (i.macs?.length ?? 0) > 0 || (i.devices?.length ?? 0) > 0, {
+    message: "give macs or devices",
+  });
+type Input = z.infer<typeof input>;
+type Output = { applied: { mac: string; policy: string }[] };
+
+const targets = (i: Input): string[][] =>
+  i.devices
+    ? i.devices.map((d) => [...(d.macs ?? []), ...(d.mac ? [d.mac] : [])]).filter((m) => m.length > 0)
+    : [i.macs ?? []];
+
+class IseClient {
+  constructor(readonly c: IseConfig) {}
+  #auth = () => `Basic ${Buffer.from(`${this.c.username}:${this.c.password.reveal()}`).toString("base64")}`;
+  async send(ctx: ActionContext, method: "GET" | "PUT", path: string, context: string, body?: unknown) {
+    // Basic auth has no session to refresh; a 401 is final (wrong ERS credentials).
+    return withReauth(
+      () =>
+        call(ctx, {
+          system: "cisco_ise",
+          method,
+          url: new URL(path, this.c.baseUrl).toString(),
+          headers: { authorization: this.#auth() },
+          body,
+          secrets: [this.c.password],
+          context,
+        }),
+      async () => undefined,
+    );
+  }
+  async knownMac(ctx: ActionContext, macs: string[]): Promise<string> {
+    for (const m of macs) {
+      const mac = macColons(m);
+      const r = await this.send(
+        ctx,
+        "GET",
+        `/ers/config/endpoint?filter=mac.EQ.${mac}`,
+        `looking up ISE endpoint ${mac}`,
+      );
+      const total = (r.body as { SearchResult?: { total?: number } })?.SearchResult?.total ?? 0;
+      if (total > 0) return mac;
+    }
+    throw new PermanentError(`no ISE endpoint for ${macs.join(", ")}`);
+  }
+  /** Policies seen to exist, with when (checked again after 5 minutes). */
+  readonly #policies = new Map<string, number>();
+  async policyExists(ctx: ActionContext, name: string): Promise<void> {
+    if ((this.#policies.get(name) ?? 0) > Date.now() - 300_000) return;
+    const r = await this.send(ctx, "GET", "/ers/config/ancpolicy?size=100", "listing ANC policies");
+    const names = (
+      (r.body as { SearchResult?: { resources?: { name: string }[] } })?.SearchResult?.resources ?? []
+    ).map((x) => x.name);
+    if (!names.includes(name))
+      throw new PermanentError(`ANC policy ${name} does not exist in ISE (create it once: response.md §1.3)`);
+    this.#policies.set(name, Date.now());
+  }
+  op(mac: string, policy?: string) {
+    const additionalData = [{ name: "macAddress", value: mac }];
+    if (policy) additionalData.push({ name: "policyName", value: policy });
+    return { OperationAdditionalData: { additionalData } };
+  }
+  /** The ANC policy applied to `mac`, read back from ERS (filter first; full paging where it is refused). */
+  async assignment(ctx: ActionContext, mac: string): Promise<string | undefined> {
+    let path: string | undefined = `/ers/config/ancendpoint?size=100&page=1&filter=macAddress.EQ.${mac}`;
+    let filtered = true;
+    while (path) {
+      let r: Awaited<ReturnType<IseClient["send"]>>;
+      try {
+        r = await this.send(ctx, "GET", path, "reading ANC endpoints back");
+      } catch (error) {
+        if (filtered && error instanceof PermanentError && !(error.name === "UnauthorizedError")) {
+          filtered = false;
+          path = "/ers/config/ancendpoint?size=100&page=1";
+          continue;
+        }
+        throw error;
+      }
+      const sr = (r.body as { SearchResult?: { resources?: { id: string }[]; nextPage?: { href: string } } })
+        ?.SearchResult;
+      for (const res of sr?.resources ?? []) {
+        const one = await this.send(
+          ctx,
+          "GET",
+          `/ers/config/ancendpoint/${res.id}`,
+          "reading an ANC endpoint",
+        );
+        const e = (one.body as { ErsAncEndpoint?: { macAddress?: string; policyName?: string } })
+          ?.ErsAncEndpoint;
+        if (e?.macAddress?.toUpperCase() === mac) return e.policyName;
+      }
+      path = sr?.nextPage?.href;
+    }
+    return undefined;
+  }
+}
+
+export function iseActions(config: IseConfig): Action[] {
+  const ise = new IseClient(config);
+  const quarantine: Action<Input, Output> = {
+    name: "ise.quarantine",
+    description:
+      "Apply the ANC policy of the containment mode to the device's MAC in Cisco ISE; read it back; clear on undo.",
+    kind: "containment",
+    input,
+    async plan(i) {
+      const macs = targets(i).map((m) => macColons(m[0] as string));
+      const mac = macs[0] as string;
+      const policy = config.policies[i.mode];
+      return {
+        summary: `apply ISE ANC policy ${policy} (${i.mode}${i.mode === "restricted" ? `, clinical servers ${i.clinicalServers.join(", ") || "none configured"} stay reachable` : ""}) to ${macs.join(", ")}`,
+        calls: [
+          {
+            system: "cisco_ise",
+            method: "GET",
+            url: `${config.baseUrl}/ers/config/endpoint?filter=mac.EQ.${mac}`,
+          },
+          {
+            system: "cisco_ise",
+            method: "PUT",
+            url: `${config.baseUrl}/ers/config/ancendpoint/apply`,
+            body: ise.op(mac, policy),
+          },
+          {
+            system: "cisco_ise",
+            method: "GET",
+            url: `${config.baseUrl}/ers/config/ancendpoint?filter=macAddress.EQ.${mac}`,
+          },
+        ],
+      };
+    },
+    async execute(i, ctx) {
+      const policy = config.policies[i.mode];
+      await ise.policyExists(ctx, policy);
+      const applied: Output["applied"] = [];
+      for (const macs of targets(i)) {
+        const mac = await ise.knownMac(ctx, macs);
+        // Idempotent re-run: already carrying the policy means nothing to send.
+        if ((await ise.assignment(ctx, mac)) !== policy)
+          await ise.send(
+            ctx,
+            "PUT",
+            "/ers/config/ancendpoint/apply",
+            `applying ANC policy ${policy} to ${mac}`,
+            ise.op(mac, policy),
+          );
+        applied.push({ mac, policy });
+      }
+      return { applied };
+    },
+    async verify(_i, o, ctx) {
+      const wrong: string[] = [];
+      for (const a of o.applied) {
+        const got = await ise.assignment(ctx, a.mac);
+        if (got !== a.policy) wrong.push(`${a.mac} shows ${got ? `policy ${got}` : "no ANC policy"}`);
+      }
+      return wrong.length
+        ? { ok: false, detail: `after apply ISE ${wrong.join("; ")}` }
+        : {
+            ok: true,
+            detail: `ISE lists ${o.applied.map((a) => a.mac).join(", ")} with ANC policy ${o.applied[0]?.policy}`,
+          };
+    },
+    async undo(_i, o, ctx) {
+      for (const a of o.applied) await clear(ctx, a.mac);
+    },
+  };
+  async function clear(ctx: ActionContext, mac: string): Promise<void> {
+    try {
+      await ise.send(
+        ctx,
+        "PUT",
+        "/ers/config/ancendpoint/clear",
+        `clearing ANC policy of ${mac}`,
+        ise.op(mac),
+      );
+    } catch (error) {
+      // "not associated with a policy": already clear — idempotent success (response.md §1.5).
+      if (!(error instanceof PermanentError && /not associated/i.test(error.message))) throw error;
+    }
+    const left = await ise.assignment(ctx, mac);
+    if (left) throw new PermanentError(`ISE still lists ${mac} with ANC policy ${left} after clear`);
+  }
+  const release: Action<{ macs: string[] }, { mac: string }> = {
+    name: "ise.release",
+    description: "Clear the ANC policy of the device's MAC in Cisco ISE and read back that none is left.",
+    kind: "release",
+    input: z.strictObject({ macs: z.array(z.string().min(1)).min(1) }),
+    async plan(i) {
+      const mac = macColons(i.macs[0] as string);
+      return {
+        summary: `clear the ISE ANC policy of ${mac}`,
+        calls: [
+          {
+            system: "cisco_ise",
+            method: "PUT",
+            url: `${config.baseUrl}/ers/config/ancendpoint/clear`,
+            body: ise.op(mac),
+          },
+        ],
+      };
+    },
+    async execute(i, ctx) {
+      const mac = macColons(i.macs[0] as string);
+      await clear(ctx, mac);
+      return { mac };
+    },
+    async verify(_i, o, ctx) {
+      const got = await ise.assignment(ctx, o.mac);
+      return got
+        ? { ok: false, detail: `ISE still lists ${o.mac} with ${got}` }
+        : { ok: true, detail: `no ANC policy on ${o.mac}` };
+    },
+  };
+  return [quarantine as Action, release as Action];
+}

@@ -1,0 +1,240 @@
+/**
+ * PAN-OS containment with User-ID IP tags (response.md §3): register the device IP with the tag of
+ * the containment mode (a Dynamic Address Group per tag, referenced by a deny rule — `restricted`
+ * additionally allows the clinical-server group), with a `timeout` as the safety net; read the
+ * registered IPs back; unregister on undo. "already exists, ignore" and "does not exist, ignore
+ * unreg" are success (pan-os-python). The API key comes from `type=keygen` (POST form, so the
+ * password never sits in a URL) and is fetched again once on "Invalid credential".
+ */
+import { XMLParser } from "fast-xml-parser";
+import { z } from "zod";
+import { UnauthorizedError } from "../../connectors/http.ts";
+import { PermanentError } from "../../core/errors.ts";
+import { Secret } from "../../core/secret.ts";
+import { call } from "./http.ts";
+import type { Action, ActionContext } from "./types.ts";
+
+export interface PanosConfig {
+  baseUrl: string;
+  username: string;
+  password: Secret;
+  vsys?: string;
+  /** Tag per containment mode. @defaultValue {full: "iomt-quarantine", restricted: "iomt-restricted"} */
+  tags: { full: string; restricted: string };
+  /** Tag of the clinical servers a restricted device may still reach. @defaultValue "iomt-clinical-servers" */
+  clinicalServerTag: string;
+  /** Tag lifetime in seconds (0 = none; max 2592000). @defaultValue 86400 */
+  timeoutSeconds: number;
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "@",
+  isArray: (n) => ["entry", "member"].includes(n),
+});
+
+const input = z.strictObject({
+  ips: z.array(z.string().min(1)).min(1),
+  mode: z.enum(["full", "restricted"]),
+  clinicalServers: z.array(z.string()).default([]),
+  /** Overrides the configured tag timeout (seconds). */
+  timeoutSeconds: z.number().int().min(0).max(2_592_000).optional(),
+});
+type Input = z.infer<typeof input>;
+type Output = { ips: string[]; tag: string; clinicalServers: string[] };
+
+const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+class PanosClient {
+  #key?: Secret;
+  constructor(readonly c: PanosConfig) {}
+  async #keygen(ctx: ActionContext): Promise<void> {
+    const r = await call(ctx, {
+      system: "panos",
+      method: "POST",
+      url: new URL("/api/", this.c.baseUrl).toString(),
+      body: new URLSearchParams({
+        type: "keygen",
+        user: this.c.username,
+        password: this.c.password.reveal(),
+      }).toString(),
+      contentType: "application/x-www-form-urlencoded",
+      json: false,
+      secrets: [this.c.password],
+      context: "requesting a PAN-OS API key",
+    });
+    const key = /<key>([^<]+)<\/key>/.exec(r.text)?.[1];
+    if (!key) throw new PermanentError(`requesting a PAN-OS API key: ${this.#msg(r.text)}`);
+    this.#key = new Secret(key);
+  }
+  #msg(text: string) {
+    return (
+      /<msg>([\s\S]*?)<\/msg>/
+        .exec(text)?.[1]
+        ?.replace(/<[^>]+>/g, " ")
+        .trim() ?? text.slice(0, 200)
+    );
+  }
+  async api(ctx: ActionContext, params: Record<string, string>, context: string): Promise<string> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (!this.#key) await this.#keygen(ctx);
+      const key = this.#key as Secret;
+      const form = new URLSearchParams({
+        ...params,
+        key: key.reveal(),
+        ...(this.c.vsys ? { vsys: this.c.vsys } : {}),
+      });
+      let text: string;
+      try {
+        text = (
+          await call(ctx, {
+            system: "panos",
+            method: "POST",
+            url: new URL("/api/", this.c.baseUrl).toString(),
+            body: form.toString(),
+            contentType: "application/x-www-form-urlencoded",
+            json: false,
+            secrets: [key, this.c.password],
+            context,
+          })
+        ).text;
+      } catch (error) {
+        if (error instanceof UnauthorizedError && attempt === 0) {
+          this.#key = undefined;
+          continue;
+        }
+        throw error;
+      }
+      if (/status="success"/.test(text)) return text;
+      if (/code="403"|Invalid credential/i.test(text) && attempt === 0) {
+        this.#key = undefined;
+        continue;
+      }
+      throw new PermanentError(`${context}: PAN-OS error: ${this.#msg(text)}`);
+    }
+    throw new PermanentError(`${context}: PAN-OS refused the API key twice`);
+  }
+  uid(kind: "register" | "unregister", ips: string[], tag: string, timeout = 0): string {
+    const member =
+      kind === "register" && timeout > 0
+        ? `<member timeout="${timeout}">${esc(tag)}</member>`
+        : `<member>${esc(tag)}</member>`;
+    const entries = ips
+      .map(
+        (ip) =>
+          `<entry ip="${esc(ip)}"${kind === "register" ? ' persistent="1"' : ""}><tag>${member}</tag></entry>`,
+      )
+      .join("");
+    return `<uid-message><version>2.0</version><type>update</type><payload><${kind}>${entries}</${kind}></payload></uid-message>`;
+  }
+  async registered(ctx: ActionContext, tag: string): Promise<Set<string>> {
+    const text = await this.api(
+      ctx,
+      {
+        type: "op",
+        cmd: `<show><object><registered-ip><tag><entry name="${esc(tag)}"/></tag></registered-ip></object></show>`,
+      },
+      `reading IPs registered with tag ${tag}`,
+    );
+    const doc = parser.parse(text) as { response?: { result?: { entry?: { "@ip": string }[] } } };
+    return new Set((doc.response?.result?.entry ?? []).map((e) => e["@ip"]));
+  }
+}
+
+export function panosActions(config: PanosConfig): Action[] {
+  const fw = new PanosClient(config);
+  const tagOf = (i: Input) => config.tags[i.mode];
+  const tag: Action<Input, Output> = {
+    name: "panos.tag",
+    description:
+      "Register the device IPs with the PAN-OS User-ID tag of the containment mode (expiring); read back; unregister on undo.",
+    kind: "containment",
+    input,
+    async plan(i) {
+      const t = tagOf(i);
+      return {
+        summary: `tag ${i.ips.join(", ")} with ${t} on PAN-OS for ${i.timeoutSeconds ?? config.timeoutSeconds} s${i.mode === "restricted" ? ` (clinical servers ${i.clinicalServers.join(", ") || "none configured"} tagged ${config.clinicalServerTag})` : ""}`,
+        calls: [
+          {
+            system: "panos",
+            method: "POST",
+            url: `${config.baseUrl}/api/ type=user-id`,
+            body: fw.uid("register", i.ips, t, i.timeoutSeconds ?? config.timeoutSeconds),
+          },
+        ],
+      };
+    },
+    async execute(i, ctx) {
+      const t = tagOf(i);
+      const timeout = i.timeoutSeconds ?? config.timeoutSeconds;
+      if (i.mode === "restricted" && i.clinicalServers.length)
+        await fw.api(
+          ctx,
+          { type: "user-id", cmd: fw.uid("register", i.clinicalServers, config.clinicalServerTag) },
+          "tagging clinical servers",
+        );
+      await fw.api(
+        ctx,
+        { type: "user-id", cmd: fw.uid("register", i.ips, t, timeout) },
+        `registering tag ${t}`,
+      );
+      return { ips: i.ips, tag: t, clinicalServers: i.mode === "restricted" ? i.clinicalServers : [] };
+    },
+    async verify(_i, o, ctx) {
+      const got = await fw.registered(ctx, o.tag);
+      const missing = o.ips.filter((ip) => !got.has(ip));
+      return missing.length
+        ? {
+            ok: false,
+            detail: `PAN-OS does not list ${missing.join(", ")} under tag ${o.tag}`,
+            observed: [...got].slice(0, 50),
+          }
+        : { ok: true, detail: `PAN-OS lists ${o.ips.join(", ")} under tag ${o.tag}` };
+    },
+    async undo(_i, o, ctx) {
+      await fw.api(
+        ctx,
+        { type: "user-id", cmd: fw.uid("unregister", o.ips, o.tag) },
+        `unregistering tag ${o.tag}`,
+      );
+      const got = await fw.registered(ctx, o.tag);
+      const left = o.ips.filter((ip) => got.has(ip));
+      if (left.length)
+        throw new PermanentError(`PAN-OS still lists ${left.join(", ")} under ${o.tag} after unregister`);
+    },
+  };
+  const untag: Action<{ ips: string[] }, { ips: string[] }> = {
+    name: "panos.untag",
+    description:
+      "Unregister the device IPs from both containment tags on PAN-OS and read back that none is left.",
+    kind: "release",
+    input: z.strictObject({ ips: z.array(z.string().min(1)).min(1) }),
+    async plan(i) {
+      return {
+        summary: `unregister ${i.ips.join(", ")} from ${config.tags.full} and ${config.tags.restricted}`,
+        calls: [
+          {
+            system: "panos",
+            method: "POST",
+            url: `${config.baseUrl}/api/ type=user-id`,
+            body: fw.uid("unregister", i.ips, config.tags.full),
+          },
+        ],
+      };
+    },
+    async execute(i, ctx) {
+      for (const t of [config.tags.full, config.tags.restricted])
+        await fw.api(ctx, { type: "user-id", cmd: fw.uid("unregister", i.ips, t) }, `unregistering tag ${t}`);
+      return { ips: i.ips };
+    },
+    async verify(_i, o, ctx) {
+      for (const t of [config.tags.full, config.tags.restricted]) {
+        const got = await fw.registered(ctx, t);
+        const left = o.ips.filter((ip) => got.has(ip));
+        if (left.length) return { ok: false, detail: `PAN-OS still lists ${left.join(", ")} under ${t}` };
+      }
+      return { ok: true, detail: `no containment tag left on ${o.ips.join(", ")}` };
+    },
+  };
+  return [tag as Action, untag as Action];
+}

@@ -1,0 +1,130 @@
+/**
+ * HashiCorp Vault KV version 2 client for credential escrow (response.md §6): `X-Vault-Token` or
+ * AppRole login (re-login before `lease_duration` ends and once on 403), read with version, write
+ * with check-and-set, and roll back to the previous version (write version N's data back with
+ * `cas`, or soft-delete when there was no previous version). Never `destroy`.
+ */
+import { PermanentError } from "../../core/errors.ts";
+import { Secret } from "../../core/secret.ts";
+import { call, withReauth } from "./http.ts";
+import type { ActionContext } from "./types.ts";
+
+export interface VaultConfig {
+  baseUrl: string;
+  /** KV v2 mount. @defaultValue "secret" */
+  mount: string;
+  /** Path prefix of device secrets under the mount. @defaultValue "medsoc/devices" */
+  pathPrefix: string;
+  namespace?: string;
+  token?: Secret;
+  appRole?: { roleId: string; secretId: Secret };
+}
+
+export interface KvRead {
+  version: number;
+  data: Record<string, unknown> | null;
+}
+
+export class VaultClient {
+  #token?: Secret;
+  #expiresAt = 0;
+  constructor(readonly c: VaultConfig) {
+    if (!c.token && !c.appRole) throw new PermanentError("vault: set token or appRole");
+  }
+
+  async #login(ctx: ActionContext): Promise<void> {
+    if (!this.c.appRole) {
+      this.#token = this.c.token;
+      this.#expiresAt = Number.POSITIVE_INFINITY;
+      return;
+    }
+    const r = await call(ctx, {
+      system: "vault",
+      method: "POST",
+      url: new URL("/v1/auth/approle/login", this.c.baseUrl).toString(),
+      body: { role_id: this.c.appRole.roleId, secret_id: this.c.appRole.secretId.reveal() },
+      secrets: [this.c.appRole.secretId],
+      context: "logging in to vault with approle",
+    });
+    const auth = (r.body as { auth?: { client_token?: string; lease_duration?: number } })?.auth;
+    if (!auth?.client_token)
+      throw new PermanentError("logging in to vault with approle: no client_token in the answer");
+    this.#token = new Secret(auth.client_token);
+    // Re-login a little before the lease ends.
+    this.#expiresAt = Date.now() + Math.max(1, (auth.lease_duration ?? 3600) - 30) * 1000 * 0.9;
+  }
+
+  async #send(ctx: ActionContext, method: "GET" | "POST", path: string, context: string, body?: unknown) {
+    if (!this.#token || Date.now() >= this.#expiresAt) await this.#login(ctx);
+    const go = () =>
+      call(ctx, {
+        system: "vault",
+        method,
+        url: new URL(`/v1/${this.c.mount}/${path}`, this.c.baseUrl).toString(),
+        headers: {
+          "x-vault-token": (this.#token as Secret).reveal(),
+          ...(this.c.namespace ? { "x-vault-namespace": this.c.namespace } : {}),
+        },
+        body,
+        secrets: [this.#token as Secret],
+        context,
+      });
+    return withReauth(go, () => this.#login(ctx));
+  }
+
+  path(deviceKey: string): string {
+    return `${this.c.pathPrefix}/${deviceKey.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+  }
+
+  /** Current (or given) version; version 0 and `data: null` when the key does not exist. */
+  async read(ctx: ActionContext, path: string, version?: number): Promise<KvRead> {
+    try {
+      const r = await this.#send(
+        ctx,
+        "GET",
+        `data/${path}${version ? `?version=${version}` : ""}`,
+        `reading vault ${path}`,
+      );
+      const d = (r.body as { data?: { data?: Record<string, unknown>; metadata?: { version?: number } } })
+        ?.data;
+      return { version: d?.metadata?.version ?? 0, data: d?.data ?? null };
+    } catch (error) {
+      if (error instanceof PermanentError && /HTTP 404/.test(error.message)) {
+        if (version) return { version, data: null };
+        return { version: await this.currentVersion(ctx, path), data: null };
+      }
+      throw error;
+    }
+  }
+
+  async currentVersion(ctx: ActionContext, path: string): Promise<number> {
+    try {
+      const r = await this.#send(ctx, "GET", `metadata/${path}`, `reading vault metadata of ${path}`);
+      return (r.body as { data?: { current_version?: number } })?.data?.current_version ?? 0;
+    } catch (error) {
+      if (error instanceof PermanentError && /HTTP 404/.test(error.message)) return 0;
+      throw error;
+    }
+  }
+
+  /** Writes with check-and-set; returns the new version. A CAS mismatch is a `PermanentError`. */
+  async write(ctx: ActionContext, path: string, data: Record<string, unknown>, cas: number): Promise<number> {
+    const r = await this.#send(ctx, "POST", `data/${path}`, `writing vault ${path} (cas ${cas})`, {
+      options: { cas },
+      data,
+    });
+    return (r.body as { data?: { version?: number } })?.data?.version ?? cas + 1;
+  }
+
+  /** Makes version `previous` current again (a new version holding its data), or soft-deletes when there was none. */
+  async rollback(ctx: ActionContext, path: string, previous: number, current: number): Promise<number> {
+    if (previous === 0) {
+      await this.#send(ctx, "POST", `delete/${path}`, `soft-deleting vault ${path}`, { versions: [current] });
+      return 0;
+    }
+    const old = await this.read(ctx, path, previous);
+    if (!old.data)
+      throw new PermanentError(`rolling back vault ${path}: version ${previous} is deleted or destroyed`);
+    return this.write(ctx, path, old.data, current);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The `playbooks:` section of medsoc.yaml: where playbooks and rules live, the guards, the audit
+ * file, approvers (API keys with identity and roles), SIEM triggers, and the outside systems the
+ * response actions call. Every secret is a `Secret`.
+ */
+import { z } from "zod";
+import { secretSchema } from "../core/config-fields.ts";
+
+const url = z.string().url();
+
+export const systemsSchema = z.strictObject({
+  /** Cisco ISE ERS (ANC containment). */
+  ise: z
+    .strictObject({
+      baseUrl: url,
+      username: z.string().min(1),
+      password: secretSchema,
+      /** @defaultValue {full: "IOMT_QUARANTINE", restricted: "IOMT_RESTRICTED"} */
+      policies: z
+        .strictObject({
+          full: z.string().default("IOMT_QUARANTINE"),
+          restricted: z.string().default("IOMT_RESTRICTED"),
+        })
+        .prefault({}),
+    })
+    .optional(),
+  /** PAN-OS firewall or Panorama (User-ID tags). */
+  panos: z
+    .strictObject({
+      baseUrl: url,
+      username: z.string().min(1),
+      password: secretSchema,
+      vsys: z.string().optional(),
+      /** @defaultValue {full: "iomt-quarantine", restricted: "iomt-restricted"} */
+      tags: z
+        .strictObject({
+          full: z.string().default("iomt-quarantine"),
+          restricted: z.string().default("iomt-restricted"),
+        })
+        .prefault({}),
+      /** @defaultValue "iomt-clinical-servers" */
+      clinicalServerTag: z.string().default("iomt-clinical-servers"),
+      /** Tag lifetime, seconds (safety net; 0 = none). @defaultValue 86400 */
+      timeoutSeconds: z.number().int().min(0).max(2_592_000).default(86_400),
+    })
+    .optional(),
+  /** HashiCorp Vault KV v2 (credential escrow). Either `token` or `appRole`. */
+  vault: z
+    .strictObject({
+      baseUrl: url,
+      /** @defaultValue "secret" */
+      mount: z.string().default("secret"),
+      /** @defaultValue "medsoc/devices" */
+      pathPrefix: z.string().default("medsoc/devices"),
+      namespace: z.string().optional(),
+      token: secretSchema.optional(),
+      appRole: z.strictObject({ roleId: z.string().min(1), secretId: secretSchema }).optional(),
+    })
+    .refine((v) => v.token || v.appRole, { message: "set token or appRole" })
+    .optional(),
+  /** Where device passwords are changed: a management server (`http`) or a ticket for a person (`manual`). */
+  deviceCredentials: z
+    .discriminatedUnion("type", [
+      z.strictObject({ type: z.literal("http"), baseUrl: url, token: secretSchema }),
+      z.strictObject({ type: z.literal("manual") }),
+    ])
+    .optional(),
+  servicenow: z
+    .strictObject({
+      baseUrl: url,
+      username: z.string().min(1),
+      password: secretSchema,
+      /** @defaultValue "Clinical Engineering" */
+      assignmentGroup: z.string().default("Clinical Engineering"),
+      /** @defaultValue "medsoc" */
+      correlationPrefix: z.string().default("medsoc"),
+    })
+    .optional(),
+  pagerduty: z
+    .strictObject({
+      /** @defaultValue "https://events.pagerduty.com/v2/enqueue" */
+      url: url.default("https://events.pagerduty.com/v2/enqueue"),
+      routingKey: secretSchema,
+    })
+    .optional(),
+  slack: z.strictObject({ webhookUrl: secretSchema }).optional(),
+  teams: z.strictObject({ webhookUrl: secretSchema }).optional(),
+});
+
+const triggerBase = {
+  /** Name used in the audit trail and in the Splunk path. */
+  name: z.string().regex(/^[a-z0-9_-]+$/),
+  /** Playbook run when the payload names none (or names one not in `allowedPlaybooks`). */
+  playbook: z.string().min(1),
+  /** Playbooks a payload may ask for. @defaultValue only `playbook` */
+  allowedPlaybooks: z.array(z.string()).optional(),
+};
+
+export const playbooksConfigSchema = z.strictObject({
+  /**
+   * Run playbooks in this process (rules, triggers, step workers). Off unless set in a config file
+   * (playbooks act on the network); on in the embedded default. @defaultValue false in a config file
+   */
+  enabled: z.boolean().default(true),
+  /** Folder of playbook YAML files. @defaultValue the shipped `playbooks/` */
+  dir: z.string().optional(),
+  /** Folder of detection rules. @defaultValue the shipped `playbooks/rules/` */
+  rulesDir: z.string().optional(),
+  /** Automatic containments per hour before every containment needs an approval. @defaultValue 10 */
+  blastRadiusPerHour: z.number().int().min(0).default(10),
+  /** Who approves above the blast radius. @defaultValue "soc" */
+  blastRadiusRole: z.string().default("soc"),
+  /** Step jobs at once in this process. @defaultValue 4 */
+  concurrency: z.number().int().min(1).max(64).default(4),
+  /** Default time limit of one step attempt, ms. @defaultValue 30000 */
+  stepTimeoutMs: z.number().int().min(100).default(30_000),
+  /** Audit NDJSON file (hash-chained). @defaultValue `<out>/audit.ndjson` in the embedded default, none otherwise */
+  auditFile: z.string().optional(),
+  /** Clinical servers a device keeps under restricted containment, by device class or `<site>/<class>`. */
+  clinicalServers: z.record(z.string(), z.array(z.string())).default({}),
+  approvals: z
+    .strictObject({
+      /** Public base URL of this API, for signed links. @defaultValue "http://127.0.0.1:8787" */
+      publicUrl: url.default("http://127.0.0.1:8787"),
+      /** HMAC key of the approve/deny links. */
+      linkSecret: secretSchema.optional(),
+      /** Link lifetime, minutes. @defaultValue 60 */
+      linkTtlMinutes: z.number().int().min(1).default(60),
+      /** Approvers to send links to: identity + role. */
+      approvers: z
+        .array(z.strictObject({ identity: z.string().min(1), role: z.string().min(1) }))
+        .default([]),
+    })
+    .prefault({}),
+  /** API keys for the approvals API and bearer triggers: identity and roles per key. */
+  apiKeys: z
+    .array(
+      z.strictObject({
+        key: secretSchema,
+        identity: z.string().min(1),
+        roles: z.array(z.string().min(1)).min(1),
+      }),
+    )
+    .default([]),
+  triggers: z
+    .strictObject({
+      /** Splunk: built-in webhook (secret path token) and/or our alert action (HMAC-SHA256, 5-minute window). */
+      splunk: z
+        .array(
+          z.strictObject({
+            ...triggerBase,
+            pathToken: secretSchema.optional(),
+            hmacSecret: secretSchema.optional(),
+          }),
+        )
+        .default([]),
+      /** Kibana Webhook connector: HMAC-SHA256 or a bearer token header. */
+      kibana: z
+        .array(
+          z.strictObject({
+            ...triggerBase,
+            bearerToken: secretSchema.optional(),
+            hmacSecret: secretSchema.optional(),
+          }),
+        )
+        .default([]),
+    })
+    .prefault({}),
+  systems: systemsSchema.prefault({}),
+});
+
+export type PlaybooksConfig = z.infer<typeof playbooksConfigSchema>;
+export type SystemsConfig = z.infer<typeof systemsSchema>;

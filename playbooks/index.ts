@@ -1,0 +1,168 @@
+/**
+ * Wires the playbook side of a deployment: device directory, actions of the configured systems,
+ * run store and audit chain (Redis when the queues are on Redis, memory otherwise), the engine,
+ * approval notifications with signed links, and the detection rules.
+ */
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { type Logger, silentLogger } from "../core/log.ts";
+import type { DeviceStateStore } from "../worker/device-state/types.ts";
+import type { QueueDriver } from "../worker/queue/types.ts";
+import { ACTION_CATALOGUE, createActions } from "./actions/index.ts";
+import { scheduleActions } from "./actions/schedule.ts";
+import type { RecordedCall } from "./actions/types.ts";
+import type { PlaybooksConfig } from "./config.ts";
+import { AuditLog, type AuditShipper } from "./engine/audit.ts";
+import { DeviceDirectory } from "./engine/devices.ts";
+import { type ApprovalNotifier, PlaybookEngine } from "./engine/engine.ts";
+import { ApprovalLinks } from "./engine/links.ts";
+import { loadRules, type Rule, RuleEngine } from "./engine/rules.ts";
+import { loadPlaybooks } from "./engine/schema.ts";
+import { MemoryRunStore, RedisRunStore, type RunState, type RunStore } from "./engine/store.ts";
+
+export const DEFAULT_PLAYBOOK_DIR = fileURLToPath(new URL("./", import.meta.url));
+export const DEFAULT_RULES_DIR = fileURLToPath(new URL("./rules/", import.meta.url));
+
+export interface PlaybookRuntimeOptions {
+  config: PlaybooksConfig;
+  driver: QueueDriver;
+  /** Run state and the audit chain in Redis (the BullMQ deployments). */
+  redis?: { url: string; prefix: string };
+  deviceState?: DeviceStateStore;
+  /** Audit NDJSON file (overrides `config.auditFile`). */
+  auditFile?: string;
+  ship?: AuditShipper;
+  log?: Logger;
+  onRunUpdate?: (run: RunState) => void;
+  /** Adjusts the loaded rules (the bench lifts the throttle). */
+  adjustRules?: (rules: Rule[]) => Rule[];
+}
+
+export interface PlaybookRuntime {
+  engine: PlaybookEngine;
+  rules: RuleEngine;
+  directory: DeviceDirectory;
+  audit: AuditLog;
+  store: RunStore;
+  links?: ApprovalLinks;
+  close(): Promise<void>;
+}
+
+export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<PlaybookRuntime> {
+  const log = o.log ?? silentLogger;
+  const { config } = o;
+  const directory = new DeviceDirectory({ state: o.deviceState, clinicalServers: config.clinicalServers });
+  const built = createActions(config.systems, directory);
+  let redis: Redis | undefined;
+  let store: RunStore;
+  if (o.redis) {
+    redis = new Redis(o.redis.url, { maxRetriesPerRequest: 3 });
+    store = new RedisRunStore({ redis, prefix: o.redis.prefix });
+  } else store = new MemoryRunStore();
+  const auditRedis = redis?.duplicate();
+  const audit = new AuditLog({
+    file: o.auditFile ?? config.auditFile,
+    redis: auditRedis && o.redis ? { client: auditRedis, prefix: o.redis.prefix } : undefined,
+    ship: o.ship,
+  });
+  const playbooks = await loadPlaybooks(
+    config.dir ?? DEFAULT_PLAYBOOK_DIR,
+    new Set(Object.keys(ACTION_CATALOGUE)),
+  );
+  const links = config.approvals.linkSecret
+    ? new ApprovalLinks(config.approvals.linkSecret, config.approvals.publicUrl)
+    : undefined;
+  const notify: ApprovalNotifier | undefined =
+    built.chat.channels.length > 0
+      ? async (approval) => {
+          const approvers = config.approvals.approvers.filter((a) => a.role === approval.role);
+          const exp = Math.min(
+            Date.parse(approval.expiresAt),
+            Date.now() + config.approvals.linkTtlMinutes * 60_000,
+          );
+          const buttons = links
+            ? approvers.flatMap((a) => [
+                {
+                  text: `Approve as ${a.identity}`,
+                  url: links.url({
+                    approvalId: approval.id,
+                    decision: "approve",
+                    identity: a.identity,
+                    role: a.role,
+                    exp,
+                  }),
+                },
+                {
+                  text: `Deny as ${a.identity}`,
+                  url: links.url({
+                    approvalId: approval.id,
+                    decision: "deny",
+                    identity: a.identity,
+                    role: a.role,
+                    exp,
+                  }),
+                },
+              ])
+            : [];
+          const calls: RecordedCall[] = [];
+          try {
+            await built.chat.post(
+              { record: (c) => calls.push(c) },
+              `*Approval needed* (${approval.role}): ${approval.reason}. Expires ${approval.expiresAt}; no answer means no. Approval id ${approval.id}.`,
+              buttons,
+            );
+          } finally {
+            for (const c of calls)
+              await audit.append({
+                type: "call",
+                runId: approval.runId,
+                stepId: approval.stepId,
+                actor: "engine",
+                outcome: c.error ? "failure" : "success",
+                message: `${c.method} ${c.system} approval notice → ${c.error ?? c.status}`,
+                detail: c,
+              });
+          }
+        }
+      : undefined;
+  const engine = new PlaybookEngine({
+    driver: o.driver,
+    store,
+    audit,
+    actions: built.registry,
+    playbooks,
+    devices: directory,
+    log,
+    systems: built.systems,
+    blastRadiusPerHour: config.blastRadiusPerHour,
+    blastRadiusRole: config.blastRadiusRole,
+    concurrency: config.concurrency,
+    stepTimeoutMs: config.stepTimeoutMs,
+    notifyApprovers: notify,
+    onRunUpdate: o.onRunUpdate,
+  });
+  for (const a of scheduleActions(engine)) built.registry.register(a);
+  const loaded = await loadRules(config.rulesDir ?? DEFAULT_RULES_DIR, new Set(playbooks.keys()));
+  const rules = new RuleEngine({
+    rules: o.adjustRules ? o.adjustRules(loaded) : loaded,
+    engine,
+    directory,
+    store,
+    audit,
+    log,
+  });
+  return {
+    engine,
+    rules,
+    directory,
+    audit,
+    store,
+    links,
+    close: async () => {
+      await engine.close();
+      await audit.flush();
+      await store.close();
+      auditRedis?.disconnect();
+    },
+  };
+}
