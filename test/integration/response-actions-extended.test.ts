@@ -582,7 +582,11 @@ describe("CyberArk PVWA", () => {
     const out = await p;
     sims.cyberark.modes.cpmDelayMs = 30;
     assert.equal(out.accounts.length, 1);
-    assert.equal(five.calls.filter((x) => /\/Logon$/.test(x.url)).length, 2, "one new logon after the expiry");
+    assert.equal(
+      five.calls.filter((x) => /\/Logon$/.test(x.url)).length,
+      2,
+      "one new logon after the expiry",
+    );
     sims.cyberark.faults.rateLimitNext = 1;
     assert.ok(
       (await rejects(() => c.execute(c.input.parse({ accountIds: [id] }), ctx))) instanceof RateLimitedError,
