@@ -88,7 +88,8 @@ class FortiGateClient {
   addressName(kind: "dev" | "srv", ip: string) {
     return `${this.c.addressPrefix}${kind}-${ip}`;
   }
-  async members(ctx: ActionContext, group: string): Promise<string[]> {
+  /** Member names of `group`; a missing group is an error unless `missingOk` (release paths: nothing to undo). */
+  async members(ctx: ActionContext, group: string, missingOk = false): Promise<string[]> {
     try {
       const r = await this.send(
         ctx,
@@ -99,11 +100,13 @@ class FortiGateClient {
       const res = ((r.body as Envelope).results ?? []) as { member?: { name: string }[] }[];
       return (res[0]?.member ?? []).map((m) => m.name);
     } catch (error) {
-      if (error instanceof PermanentError && /HTTP 404/.test(error.message))
+      if (error instanceof PermanentError && /HTTP 404/.test(error.message)) {
+        if (missingOk) return [];
         throw new PermanentError(
           `FortiGate address group ${group} does not exist (create it once with its policy: response.md §4)`,
           { cause: error },
         );
+      }
       throw error;
     }
   }
@@ -145,7 +148,7 @@ class FortiGateClient {
     return names;
   }
   async removeFromGroup(ctx: ActionContext, group: string, names: string[]): Promise<void> {
-    const cur = await this.members(ctx, group);
+    const cur = await this.members(ctx, group, true);
     if (cur.some((n) => names.includes(n)))
       await this.setMembers(
         ctx,
@@ -265,7 +268,7 @@ export function fortiGateActions(config: FortiGateConfig): Action[] {
   }
   async function leftovers(ctx: ActionContext, ips: string[]): Promise<string[]> {
     const banned = await fg.banned(ctx);
-    const members = await fg.members(ctx, config.restrictedGroup);
+    const members = await fg.members(ctx, config.restrictedGroup, true);
     const out: string[] = [];
     for (const ip of ips) {
       if (banned.has(ip)) out.push(`${ip} (banned)`);

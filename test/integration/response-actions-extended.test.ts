@@ -308,6 +308,17 @@ describe("FortiGate", () => {
     );
     assert.ok(e instanceof PermanentError);
     assert.match(e.message, /address group Nope does not exist/);
+    // Full containment and release do not need the restricted group at all.
+    const list = fortiGateActions(cfg);
+    const ip = dev(9).ip;
+    const { ctx } = ctxOf("fg-5");
+    const i = byName(list, "fortigate.quarantine").input.parse({ ips: [ip], mode: "full" });
+    const out = await byName(list, "fortigate.quarantine").execute(i, ctx);
+    await byName(list, "fortigate.quarantine").undo?.(i, out, ctx);
+    const r = byName(list, "fortigate.release");
+    const ro = await r.execute({ ips: [ip] }, ctx);
+    assert.equal((await r.verify({ ips: [ip] }, ro, ctx)).ok, true);
+    assert.equal(sims.fortigate.banned.has(ip), false);
   });
 });
 
