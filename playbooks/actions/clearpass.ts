@@ -117,15 +117,22 @@ class ClearPassClient {
     return m === "restricted" ? "restricted" : "full";
   }
 
+  /** CoA with `profile`; an endpoint without an active session gets the policy at its next authentication. */
   async coa(ctx: ActionContext, mac: string, profile: string): Promise<string> {
-    const r = await this.send(
-      ctx,
-      "POST",
-      `/api/session-action/coa/mac/${mac}?async=false`,
-      `sending a ClearPass CoA (${profile}) to ${mac}`,
-      { enforcement_profile: [profile] },
-    );
-    return String((r.body as { status?: string } | undefined)?.status ?? `HTTP ${r.status}`);
+    try {
+      const r = await this.send(
+        ctx,
+        "POST",
+        `/api/session-action/coa/mac/${mac}?async=false`,
+        `sending a ClearPass CoA (${profile}) to ${mac}`,
+        { enforcement_profile: [profile] },
+      );
+      return String((r.body as { status?: string } | undefined)?.status ?? `HTTP ${r.status}`);
+    } catch (error) {
+      if (error instanceof PermanentError && /HTTP 404/.test(error.message))
+        return "no active session (applies at the next authentication)";
+      throw error;
+    }
   }
 }
 
@@ -202,14 +209,18 @@ export function clearPassActions(config: ClearPassConfig): Action[] {
       await cp.send(ctx, "PATCH", `/api/endpoint/mac-address/${mac}`, `unmarking ClearPass endpoint ${mac}`, {
         attributes: cp.marker("off", `released by medsoc run ${ctx.runId}`),
       });
-    // The session re-authenticates under the normal policy (response.md §2 "Undo").
-    await cp.send(
-      ctx,
-      "POST",
-      `/api/session-action/disconnect/mac/${mac}?async=false`,
-      `disconnecting ClearPass session of ${mac}`,
-      {},
-    );
+    // The session re-authenticates under the normal policy (response.md §2 "Undo"); no session: nothing to do.
+    try {
+      await cp.send(
+        ctx,
+        "POST",
+        `/api/session-action/disconnect/mac/${mac}?async=false`,
+        `disconnecting ClearPass session of ${mac}`,
+        {},
+      );
+    } catch (error) {
+      if (!(error instanceof PermanentError && /HTTP 404/.test(error.message))) throw error;
+    }
     const left = cp.markedMode(await cp.endpoint(ctx, mac));
     if (left !== "off") throw new PermanentError(`ClearPass still marks ${mac} (${left}) after unmarking`);
   }

@@ -22,6 +22,8 @@ export interface ClearPassSimulator extends LoopbackServer {
   /** Enforcement profiles that exist. */
   profiles: Set<string>;
   modes: { ignorePatch: boolean };
+  /** Endpoints without an active session (CoA/disconnect answer 404). */
+  offline: Set<string>;
   expireTokens(): void;
 }
 
@@ -48,6 +50,7 @@ export async function startClearPassSimulator(
   const sessionActions: ClearPassSimulator["sessionActions"] = [];
   const profiles = new Set(["IoMT Quarantine VLAN", "IoMT Restricted Access"]);
   const modes = { ignorePatch: false };
+  const offline = new Set<string>();
   const view = (mac: string) => {
     const e = endpoints.get(mac);
     return (
@@ -122,7 +125,7 @@ export async function startClearPassSimulator(
       if (req.method === "POST" && sa) {
         const action = sa[1] as "coa" | "disconnect";
         const mac = sa[2] as string;
-        if (!endpoints.has(mac)) return problem(404, `No active session for ${mac}`);
+        if (!endpoints.has(mac) || offline.has(mac)) return problem(404, `No active session for ${mac}`);
         const b = json(req.body) ?? {};
         const list = b.enforcement_profile;
         if (action === "coa") {
@@ -146,6 +149,7 @@ export async function startClearPassSimulator(
     sessionActions,
     profiles,
     modes,
+    offline,
     expireTokens: () => tokens.clear(),
   });
 }

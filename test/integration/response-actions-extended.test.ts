@@ -206,6 +206,24 @@ describe("Aruba ClearPass", () => {
     assert.match(nf.message, /no endpoint 020000000099/);
     assertRedacted(calls, nf);
   });
+  test("an endpoint without an active session is marked anyway (the policy applies at its next authentication)", async () => {
+    const list = actions();
+    const q = byName(list, "clearpass.quarantine");
+    const f = dev(21);
+    const mac = f.mac.toLowerCase().replace(/:/g, "");
+    sims.clearpass.offline.add(mac);
+    try {
+      const { ctx } = ctxOf("cp-5");
+      const i = q.input.parse({ macs: [f.mac], mode: "full" });
+      const out = await q.execute(i, ctx);
+      assert.match(out.endpoints[0].coa, /no active session/);
+      assert.equal((await q.verify(i, out, ctx)).ok, true);
+      await q.undo?.(i, out, ctx);
+      assert.equal(sims.clearpass.endpoints.get(mac)?.attributes["IoMT-Quarantine"], "false");
+    } finally {
+      sims.clearpass.offline.delete(mac);
+    }
+  });
   test("a wrong client secret is a permanent error without the secret in it", async () => {
     const cfg = systemsSchema.parse({
       clearpass: { ...(sims.systemsConfig().clearpass as object), clientSecret: "wrong-secret-value" },
