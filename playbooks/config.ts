@@ -85,6 +85,104 @@ export const systemsSchema = z.strictObject({
     .optional(),
   slack: z.strictObject({ webhookUrl: secretSchema }).optional(),
   teams: z.strictObject({ webhookUrl: secretSchema }).optional(),
+  /** Aruba ClearPass (endpoint attributes + CoA). */
+  clearpass: z
+    .strictObject({
+      baseUrl: url,
+      clientId: z.string().min(1),
+      clientSecret: secretSchema,
+      /** @defaultValue "IoMT-Quarantine" */
+      attribute: z.string().min(1).default("IoMT-Quarantine"),
+      /** @defaultValue {full: "IoMT Quarantine VLAN", restricted: "IoMT Restricted Access"} */
+      enforcementProfiles: z
+        .strictObject({
+          full: z.string().default("IoMT Quarantine VLAN"),
+          restricted: z.string().default("IoMT Restricted Access"),
+        })
+        .prefault({}),
+    })
+    .optional(),
+  /** FortiGate (ban list for full, address group for restricted). */
+  fortigate: z
+    .strictObject({
+      baseUrl: url,
+      token: secretSchema,
+      /** @defaultValue "root" */
+      vdom: z.string().min(1).default("root"),
+      /** Ban lifetime, seconds (safety net; 0 = until cleared). @defaultValue 86400 */
+      banExpirySeconds: z.number().int().min(0).default(86_400),
+      /** @defaultValue "IoMT-Restricted" */
+      restrictedGroup: z.string().min(1).default("IoMT-Restricted"),
+      /** @defaultValue "IoMT-Clinical-Servers" */
+      clinicalServerGroup: z.string().min(1).default("IoMT-Clinical-Servers"),
+      /** @defaultValue "medsoc-" */
+      addressPrefix: z.string().default("medsoc-"),
+    })
+    .optional(),
+  /** Armis device tags (the containment marker Armis-driven policies act on). */
+  armis: z
+    .strictObject({
+      baseUrl: url,
+      secretKey: secretSchema,
+      /** @defaultValue {full: "medsoc-quarantine", restricted: "medsoc-restricted"} */
+      tags: z
+        .strictObject({
+          full: z.string().default("medsoc-quarantine"),
+          restricted: z.string().default("medsoc-restricted"),
+        })
+        .prefault({}),
+    })
+    .optional(),
+  /** Claroty xDome custom attribute (containment marker). */
+  xdome: z
+    .strictObject({
+      /** @defaultValue "https://api.claroty.com" */
+      baseUrl: url.default("https://api.claroty.com"),
+      token: secretSchema,
+      /** @defaultValue "medsoc_containment" */
+      attribute: z.string().min(1).default("medsoc_containment"),
+      /** Device field returning the attribute in `devices/`. @defaultValue the attribute */
+      readField: z.string().min(1).optional(),
+      /** @defaultValue {full: "quarantine", restricted: "restricted"} */
+      values: z
+        .strictObject({
+          full: z.string().default("quarantine"),
+          restricted: z.string().default("restricted"),
+        })
+        .prefault({}),
+    })
+    .optional(),
+  /** Forescout DEX host property (eyeControl policy) + Web API read-back. */
+  forescout: z
+    .strictObject({
+      baseUrl: url,
+      dexUsername: z.string().min(1),
+      dexPassword: secretSchema,
+      webUsername: z.string().min(1),
+      webPassword: secretSchema,
+      /** @defaultValue "iomt_quarantine" */
+      property: z.string().min(1).default("iomt_quarantine"),
+      /** @defaultValue {full: "full", restricted: "restricted"} */
+      values: z
+        .strictObject({ full: z.string().default("full"), restricted: z.string().default("restricted") })
+        .prefault({}),
+    })
+    .optional(),
+  /** CyberArk PVWA (CPM-driven password change and verify). */
+  cyberark: z
+    .strictObject({
+      baseUrl: url,
+      /** @defaultValue "CyberArk" */
+      authType: z.enum(["CyberArk", "LDAP", "RADIUS", "Windows"]).default("CyberArk"),
+      username: z.string().min(1),
+      password: secretSchema,
+      safe: z.string().min(1).optional(),
+      /** @defaultValue 2000 */
+      pollIntervalMs: z.number().int().min(10).default(2000),
+      /** @defaultValue 25000 */
+      pollTimeoutMs: z.number().int().min(100).default(25_000),
+    })
+    .optional(),
 });
 
 const triggerBase = {

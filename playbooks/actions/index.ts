@@ -6,9 +6,14 @@
  */
 import type { SystemsConfig } from "../config.ts";
 import type { DeviceDirectory } from "../engine/devices.ts";
+import { armisTagActions } from "./armis.ts";
 import { ChatClient, chatActions } from "./chat.ts";
+import { clearPassActions } from "./clearpass.ts";
 import { credentialActions } from "./credentials.ts";
+import { cyberArkActions } from "./cyberark.ts";
 import { type CredentialTarget, HttpCredentialTarget, ManualCredentialTarget } from "./device-credential.ts";
+import { forescoutActions } from "./forescout.ts";
+import { fortiGateActions } from "./fortigate.ts";
 import { iseActions } from "./ise.ts";
 import { lookupActions } from "./lookup.ts";
 import { pagerDutyActions } from "./pagerduty.ts";
@@ -16,6 +21,7 @@ import { panosActions } from "./panos.ts";
 import { serviceNowActions, serviceNowClient } from "./servicenow.ts";
 import { ActionRegistry, type AnyAction } from "./types.ts";
 import { VaultClient } from "./vault.ts";
+import { xdomeActions } from "./xdome.ts";
 
 /** Every action medsoc ships, by name → the system it needs (`null`: none). */
 export const ACTION_CATALOGUE: Record<string, keyof SystemsConfig | null> = {
@@ -30,6 +36,18 @@ export const ACTION_CATALOGUE: Record<string, keyof SystemsConfig | null> = {
   "pagerduty.event": "pagerduty",
   "chat.message": null,
   "run.schedule": null,
+  "clearpass.quarantine": "clearpass",
+  "clearpass.release": "clearpass",
+  "fortigate.quarantine": "fortigate",
+  "fortigate.release": "fortigate",
+  "armis.tag": "armis",
+  "armis.untag": "armis",
+  "xdome.mark": "xdome",
+  "xdome.unmark": "xdome",
+  "forescout.mark": "forescout",
+  "forescout.unmark": "forescout",
+  "cyberark.change": "cyberark",
+  "cyberark.verify": "cyberark",
 };
 
 export interface BuiltActions {
@@ -50,6 +68,12 @@ export function createActions(systems: SystemsConfig, directory: DeviceDirectory
   if (systems.panos) list.push(...panosActions(systems.panos));
   if (systems.servicenow) list.push(...serviceNowActions(systems.servicenow));
   if (systems.pagerduty) list.push(...pagerDutyActions(systems.pagerduty));
+  if (systems.clearpass) list.push(...clearPassActions(systems.clearpass));
+  if (systems.fortigate) list.push(...fortiGateActions(systems.fortigate));
+  if (systems.armis) list.push(...armisTagActions(systems.armis));
+  if (systems.xdome) list.push(...xdomeActions(systems.xdome));
+  if (systems.forescout) list.push(...forescoutActions(systems.forescout));
+  if (systems.cyberark) list.push(...cyberArkActions(systems.cyberark));
   if (systems.vault && systems.deviceCredentials) {
     let target: CredentialTarget;
     const dc = systems.deviceCredentials;

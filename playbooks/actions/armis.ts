@@ -1,0 +1,208 @@
+/**
+ * Armis device tags (monitors.md §3 "Writes"): the containment marker that Armis-driven NAC/firewall
+ * policies act on. Token from `POST /api/v1/access_token/` (JSON `secret_key`; raw token in
+ * `Authorization`, no `Bearer`; cached until `expiration_utc`, fetched again once on 401), device
+ * found by id or by AQL (`in:devices macAddress:(…)` / `ipAddress:(…)`), `POST` / `DELETE
+ * /api/v1/devices/{id}/tags/` with `{"tags": [...]}`, and the device's `tags[]` read back through
+ * `GET /api/v1/search/?aql=in:devices deviceId:(<id>)`. One tag per containment mode; the policy on
+ * the restricted tag keeps the clinical servers reachable.
+ */
+import { z } from "zod";
+import { PermanentError } from "../../core/errors.ts";
+import { Secret } from "../../core/secret.ts";
+import { type CallResponse, call, withReauth } from "./http.ts";
+import type { Action, ActionContext } from "./types.ts";
+
+export interface ArmisTagsConfig {
+  /** Tenant URL, `https://<tenant>.armis.com`. */
+  baseUrl: string;
+  secretKey: Secret;
+  /** Tag per containment mode. @defaultValue {full: "medsoc-quarantine", restricted: "medsoc-restricted"} */
+  tags: { full: string; restricted: string };
+}
+
+const input = z
+  .strictObject({
+    /** Armis device ids (`host.id` of Armis documents). */
+    deviceIds: z.array(z.union([z.string().min(1), z.number().int()])).optional(),
+    /** Used to find the device when no id is given. */
+    macs: z.array(z.string().min(1)).optional(),
+    ips: z.array(z.string().min(1)).optional(),
+    mode: z.enum(["full", "restricted"]),
+    clinicalServers: z.array(z.string()).default([]),
+  })
+  .refine((i) => (i.deviceIds?.length ?? 0) + (i.macs?.length ?? 0) + (i.ips?.length ?? 0) > 0, {
+    message: "give deviceIds, macs or ips",
+  });
+type Input = z.infer<typeof input>;
+type Output = { deviceIds: string[]; tag: string };
+
+const idOf = (key: string | number) => String(key).replace(/^armis:/, "");
+
+class ArmisTagClient {
+  #token?: Secret;
+  #expiresAt = 0;
+  constructor(readonly c: ArmisTagsConfig) {}
+  api(path: string) {
+    return new URL(`/api/v1/${path}`, this.c.baseUrl).toString();
+  }
+  async #login(ctx: ActionContext): Promise<void> {
+    const r = await call(ctx, {
+      system: "armis",
+      method: "POST",
+      url: this.api("access_token/"),
+      body: { secret_key: this.c.secretKey.reveal() },
+      secrets: [this.c.secretKey],
+      context: "requesting an Armis access token",
+    });
+    const d = (r.body as { data?: { access_token?: string; expiration_utc?: string } })?.data;
+    if (!d?.access_token)
+      throw new PermanentError("requesting an Armis access token: no access_token in the answer");
+    this.#token = new Secret(d.access_token);
+    const exp = d.expiration_utc ? Date.parse(d.expiration_utc) : Number.NaN;
+    this.#expiresAt = Number.isNaN(exp) ? Date.now() + 600_000 : exp - 60_000;
+  }
+  async send(
+    ctx: ActionContext,
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    context: string,
+    body?: unknown,
+  ): Promise<CallResponse> {
+    if (!this.#token || Date.now() >= this.#expiresAt) await this.#login(ctx);
+    const go = () =>
+      call(ctx, {
+        system: "armis",
+        method,
+        url: this.api(path),
+        headers: { authorization: (this.#token as Secret).reveal() },
+        body,
+        secrets: [this.#token as Secret, this.c.secretKey],
+        context,
+      });
+    return withReauth(go, () => this.#login(ctx));
+  }
+  async search(ctx: ActionContext, aql: string, context: string): Promise<{ id: number; tags?: string[] }[]> {
+    const q = new URLSearchParams({ aql, length: "10", from: "0" });
+    const r = await this.send(ctx, "GET", `search/?${q}`, context);
+    return ((r.body as { data?: { results?: { id: number; tags?: string[] }[] } })?.data?.results ?? []) as {
+      id: number;
+      tags?: string[];
+    }[];
+  }
+  async resolve(ctx: ActionContext, i: Input): Promise<string[]> {
+    if (i.deviceIds?.length) return [...new Set(i.deviceIds.map(idOf))];
+    for (const mac of i.macs ?? []) {
+      const m = mac.toLowerCase().replace(/-/g, ":");
+      const hit = await this.search(ctx, `in:devices macAddress:(${m})`, `finding the Armis device of ${m}`);
+      if (hit[0]) return [String(hit[0].id)];
+    }
+    for (const ip of i.ips ?? []) {
+      const hit = await this.search(ctx, `in:devices ipAddress:(${ip})`, `finding the Armis device of ${ip}`);
+      if (hit[0]) return [String(hit[0].id)];
+    }
+    throw new PermanentError(
+      `Armis knows no device with ${[...(i.macs ?? []), ...(i.ips ?? [])].join(", ")}`,
+    );
+  }
+  async tags(ctx: ActionContext, id: string): Promise<string[]> {
+    const hit = await this.search(
+      ctx,
+      `in:devices deviceId:(${id})`,
+      `reading the tags of Armis device ${id}`,
+    );
+    if (!hit[0]) throw new PermanentError(`Armis knows no device ${id}`);
+    return hit[0].tags ?? [];
+  }
+  async change(ctx: ActionContext, method: "POST" | "DELETE", id: string, tag: string): Promise<void> {
+    await this.send(
+      ctx,
+      method,
+      `devices/${encodeURIComponent(id)}/tags/`,
+      `${method === "POST" ? "adding" : "removing"} Armis tag ${tag} ${method === "POST" ? "to" : "from"} device ${id}`,
+      { tags: [tag] },
+    );
+  }
+}
+
+export function armisTagActions(config: ArmisTagsConfig): Action[] {
+  const armis = new ArmisTagClient(config);
+  const tag: Action<Input, Output> = {
+    name: "armis.tag",
+    description:
+      "Add the Armis device tag of the containment mode (Armis-driven NAC/firewall policies act on it); read the device's tags back; remove on undo.",
+    kind: "containment",
+    input,
+    async plan(i) {
+      const t = config.tags[i.mode];
+      const who = i.deviceIds?.length
+        ? `device(s) ${i.deviceIds.map(idOf).join(", ")}`
+        : `the device of ${[...(i.macs ?? []), ...(i.ips ?? [])].join(", ")}`;
+      return {
+        summary: `tag Armis ${who} with ${t}${i.mode === "restricted" ? ` (restricted: clinical servers ${i.clinicalServers.join(", ") || "none configured"} stay reachable by policy)` : ""}`,
+        calls: (i.deviceIds ?? ["<found by AQL>"]).map((id) => ({
+          system: "armis",
+          method: "POST",
+          url: armis.api(`devices/${idOf(id)}/tags/`),
+          body: { tags: [t] },
+        })),
+      };
+    },
+    async execute(i, ctx) {
+      const t = config.tags[i.mode];
+      const ids = await armis.resolve(ctx, i);
+      for (const id of ids)
+        if (!(await armis.tags(ctx, id)).includes(t)) await armis.change(ctx, "POST", id, t);
+      return { deviceIds: ids, tag: t };
+    },
+    async verify(_i, o, ctx) {
+      const missing: string[] = [];
+      for (const id of o.deviceIds) if (!(await armis.tags(ctx, id)).includes(o.tag)) missing.push(id);
+      return missing.length
+        ? { ok: false, detail: `Armis device(s) ${missing.join(", ")} do not carry tag ${o.tag}` }
+        : { ok: true, detail: `Armis device(s) ${o.deviceIds.join(", ")} carry tag ${o.tag}` };
+    },
+    async undo(_i, o, ctx) {
+      for (const id of o.deviceIds) await untag(ctx, id, [o.tag]);
+    },
+  };
+  async function untag(ctx: ActionContext, id: string, tags: string[]): Promise<void> {
+    const have = await armis.tags(ctx, id);
+    for (const t of tags) if (have.includes(t)) await armis.change(ctx, "DELETE", id, t);
+    const left = (await armis.tags(ctx, id)).filter((t) => tags.includes(t));
+    if (left.length)
+      throw new PermanentError(`Armis device ${id} still carries ${left.join(", ")} after removal`);
+  }
+  const untagAction: Action<{ deviceIds: (string | number)[] }, { deviceIds: string[] }> = {
+    name: "armis.untag",
+    description: "Remove both containment tags from the Armis device(s) and read back that none is left.",
+    kind: "release",
+    input: z.strictObject({ deviceIds: z.array(z.union([z.string().min(1), z.number().int()])).min(1) }),
+    async plan(i) {
+      return {
+        summary: `remove Armis tags ${config.tags.full} and ${config.tags.restricted} from device(s) ${i.deviceIds.map(idOf).join(", ")}`,
+        calls: i.deviceIds.map((id) => ({
+          system: "armis",
+          method: "DELETE",
+          url: armis.api(`devices/${idOf(id)}/tags/`),
+          body: { tags: [config.tags.full] },
+        })),
+      };
+    },
+    async execute(i, ctx) {
+      const ids = [...new Set(i.deviceIds.map(idOf))];
+      for (const id of ids) await untag(ctx, id, [config.tags.full, config.tags.restricted]);
+      return { deviceIds: ids };
+    },
+    async verify(_i, o, ctx) {
+      for (const id of o.deviceIds) {
+        const left = (await armis.tags(ctx, id)).filter(
+          (t) => t === config.tags.full || t === config.tags.restricted,
+        );
+        if (left.length) return { ok: false, detail: `Armis device ${id} still carries ${left.join(", ")}` };
+      }
+      return { ok: true, detail: `no containment tag left on Armis device(s) ${o.deviceIds.join(", ")}` };
+    },
+  };
+  return [tag as Action, untagAction as Action];
+}
