@@ -448,9 +448,11 @@ export function mapSyslogView(
   }
 
   // Credentials: the labels, else the text of the event.
-  const text = [view.name, msg ?? "", ...Object.values(labelsOut).map(String)].join(" ");
+  // The detail text first: a generic name ("Weak/Default Password") must not decide the kind.
+  const detail = [msg ?? "", ...Object.values(labelsOut).map(String)].join(" ");
   const isCredentialAlert = profile.isCredentialAlert?.(view) ?? false;
-  const fromText = credentialFromText(text, isCredentialAlert);
+  const fromText =
+    credentialFromText(detail) ?? credentialFromText(`${view.name} ${detail}`, isCredentialAlert);
   const passwordType = roles.get("password_type");
   const fromLabel =
     passwordType !== undefined ? credentialFromText(`password type: ${passwordType}`) : undefined;
