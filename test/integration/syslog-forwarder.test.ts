@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { type AddressInfo, createServer } from "node:net";
 import { test } from "node:test";
 import { SyslogReceiver } from "../../connectors/syslog/index.ts";
 import { sleep } from "../../core/backoff.ts";
@@ -13,6 +14,7 @@ import { syslogReceiverSchema } from "../../core/config.ts";
 import { mapRecord } from "../../mappings/index.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import { createFleet } from "../../simulators/fleet.ts";
+import { startHospital } from "../../simulators/hospital.ts";
 import { ALERT_TYPES, uuidOf } from "../../simulators/nozomi/server.ts";
 import { alertSyslogLines, forwardAlertsOverSyslog } from "../../simulators/syslog-forwarder.ts";
 import { createCursorStore } from "../../worker/cursors/index.ts";
@@ -139,5 +141,35 @@ test("forwarded xDome and Nozomi CEF alerts go through the receiver and BullMQ a
     for (const q of pipeline.queues()) await q.obliterate();
     await driver.deadLetters().clear();
     await driver.close();
+  }
+});
+
+test("the hospital forwards a monitor's alerts over syslog only when asked (syslogForward)", async () => {
+  const lines: string[] = [];
+  const server = createServer((s) => {
+    let buf = "";
+    s.on("data", (d) => {
+      buf += d.toString("utf8");
+    });
+    s.on("end", () => lines.push(...buf.split("\n").filter(Boolean)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const plain = await startHospital({ devices: 300, monitors: ["nozomi"] });
+  const forwarding = await startHospital({ devices: 300, monitors: ["nozomi"], syslogForward: ["nozomi"] });
+  try {
+    assert.equal(plain.monitors[0]?.push, undefined, "off by default: Nozomi alerts are polled");
+    const push = forwarding.monitors[0]?.push;
+    assert.ok(push);
+    const sent = await push({ syslog: { host: "127.0.0.1", port } });
+    assert.equal(sent, forwarding.fleet.alertCount);
+    const deadline = Date.now() + 5000;
+    while (lines.length < sent && Date.now() < deadline) await sleep(10);
+    assert.equal(lines.length, sent);
+    assert.ok(lines.every((l) => l.includes("CEF:0|Nozomi Networks|N2OS|")));
+  } finally {
+    await plain.stop();
+    await forwarding.stop();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
