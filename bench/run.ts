@@ -3,10 +3,12 @@
  * timings (tests don't either): the figures are for reading and comparing within one run.
  *
  *   mapping   Armis device records mapped per second vs plain JSON.parse + JSON.stringify.
+ *   syslog    Nozomi/xDome CEF lines (simulators/syslog-forwarder.ts) parsed by the syslog receiver's
+ *             parser and mapped to ECS per second, vs parse alone.
  *   pipeline  simulated fleet over HTTP → BullMQ/Redis → mapping → Elasticsearch bulk double,
  *             devices/s and peak RSS of the worker process, at two fleet sizes.
  *
- * Options: `--only mapping|pipeline`, `--sizes 200000,1000000`, `--mapping-records 50000`,
+ * Options: `--only mapping|syslog|pipeline`, `--sizes 200000,1000000`, `--mapping-records 50000`,
  * `--worker-node-options=--max-old-space-size=256` (flags of the measured worker processes),
  * `--workers 2` (worker processes sharing the queues; peak RSS is the largest of them).
  */
@@ -16,8 +18,10 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { parseMessage } from "../connectors/syslog/message.ts";
 import { mapRecord } from "../mappings/index.ts";
 import { createFleet } from "../simulators/fleet.ts";
+import { nozomiAlertCef, xdomeAlertCef } from "../simulators/syslog-forwarder.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -72,6 +76,43 @@ function benchMapping(count: number) {
     parseStringifyPerSecond: Math.round(plain),
     ratio: Number((mapped / plain).toFixed(3)),
     target: ">= 0.5",
+  };
+}
+
+function benchSyslog(count: number) {
+  const fleet = createFleet({ size: 50_000, seed: 3 });
+  const lines: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const k = (i >> 1) % fleet.alertCount;
+    lines.push(Buffer.from(i % 2 === 0 ? nozomiAlertCef(fleet, k) : xdomeAlertCef(fleet, k)));
+  }
+  const receivedAt = new Date("2026-11-28T00:00:00.000Z");
+  const opts = { ingestedAt: "2026-11-28T00:00:00.000Z" };
+  let sink = 0;
+  const run = (map: boolean) => {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < lines.length; i++) {
+      const p = parseMessage({ bytes: lines[i] as Buffer, transport: "tcp", peer: "b", receivedAt });
+      if (!p.ok) continue;
+      const source = i % 2 === 0 ? "nozomi" : "claroty_xdome";
+      sink += map ? JSON.stringify(mapRecord(source, "alert", p.record, opts)).length : p.record.raw.length;
+    }
+    return process.hrtime.bigint() - t;
+  };
+  run(false);
+  run(true); // warm-up
+  const parsed: number[] = [];
+  const mapped: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    parsed.push(rate(count, run(false)));
+    mapped.push(rate(count, run(true)));
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
+  if (sink < 0) console.log(sink);
+  return {
+    lines: count,
+    parsedAndMappedPerSecond: Math.round(median(mapped)),
+    parsedPerSecond: Math.round(median(parsed)),
   };
 }
 
@@ -188,6 +229,14 @@ if (!values.only || values.only === "mapping") {
   results.mapping = m;
   console.log(
     `mapping   ${m.mappedPerSecond.toLocaleString("en")} devices/s mapped+stringified vs ${m.parseStringifyPerSecond.toLocaleString("en")}/s parse+stringify → ratio ${m.ratio} (target ≥ 0.5)`,
+  );
+}
+
+if (!values.only || values.only === "syslog") {
+  const r = benchSyslog(Number(values["mapping-records"]));
+  results.syslog = r;
+  console.log(
+    `syslog    ${r.parsedAndMappedPerSecond.toLocaleString("en")} CEF lines/s parsed+mapped+stringified vs ${r.parsedPerSecond.toLocaleString("en")}/s parsed only`,
   );
 }
 
