@@ -12,7 +12,9 @@
  *   playbooks alert → containment verified (automatic path), p50/p99 over `--alerts` (1000) alerts
  *             arriving at `--alert-rate` per second, memory driver and BullMQ on Redis.
  *
- * Options: `--only mapping|enrichment|pipeline|playbooks`, `--sizes 200000,1000000`, `--mapping-records 50000`,
+ *   syslog    Nozomi/xDome CEF lines (simulators/syslog-forwarder.ts) parsed by the syslog receiver's
+ *             parser and mapped to ECS per second, vs parse alone.
+ * Options: `--only mapping|enrichment|syslog|pipeline|playbooks`, `--sizes 200000,1000000`, `--mapping-records 50000`,
  * `--worker-node-options=--max-old-space-size=256` (flags of the measured worker processes),
  * `--workers 2` (worker processes sharing the queues; peak RSS is the largest of them).
  */
@@ -22,9 +24,11 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { parseMessage } from "../connectors/syslog/message.ts";
 import { indexOfStore, snapshotStore } from "../mappings/advisories/store.ts";
 import { getMapper, mapRecord } from "../mappings/index.ts";
 import { createFleet } from "../simulators/fleet.ts";
+import { nozomiAlertCef, xdomeAlertCef } from "../simulators/syslog-forwarder.ts";
 import { benchPlaybooks } from "./playbooks.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -126,6 +130,43 @@ function benchEnrichment(count: number) {
     ratio: Number((median(warm) / median(raw)).toFixed(3)),
     coldRatio: Number((median(cold) / median(raw)).toFixed(3)),
     target: ">= 0.5",
+  };
+}
+
+function benchSyslog(count: number) {
+  const fleet = createFleet({ size: 50_000, seed: 3 });
+  const lines: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const k = (i >> 1) % fleet.alertCount;
+    lines.push(Buffer.from(i % 2 === 0 ? nozomiAlertCef(fleet, k) : xdomeAlertCef(fleet, k)));
+  }
+  const receivedAt = new Date("2026-11-28T00:00:00.000Z");
+  const opts = { ingestedAt: "2026-11-28T00:00:00.000Z" };
+  let sink = 0;
+  const run = (map: boolean) => {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < lines.length; i++) {
+      const p = parseMessage({ bytes: lines[i] as Buffer, transport: "tcp", peer: "b", receivedAt });
+      if (!p.ok) continue;
+      const source = i % 2 === 0 ? "nozomi" : "claroty_xdome";
+      sink += map ? JSON.stringify(mapRecord(source, "alert", p.record, opts)).length : p.record.raw.length;
+    }
+    return process.hrtime.bigint() - t;
+  };
+  run(false);
+  run(true); // warm-up
+  const parsed: number[] = [];
+  const mapped: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    parsed.push(rate(count, run(false)));
+    mapped.push(rate(count, run(true)));
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
+  if (sink < 0) console.log(sink);
+  return {
+    lines: count,
+    parsedAndMappedPerSecond: Math.round(median(mapped)),
+    parsedPerSecond: Math.round(median(parsed)),
   };
 }
 
@@ -250,6 +291,14 @@ if (!values.only || values.only === "enrichment") {
   results.enrichment = e;
   console.log(
     `enrichment ${e.withPerSecond.toLocaleString("en")} devices/s mapped+enriched vs ${e.withoutPerSecond.toLocaleString("en")}/s mapped (${e.advisories} advisories, ${e.kevEntries} KEV) → ratio ${e.ratio}; cold match cache ${e.withColdCachePerSecond.toLocaleString("en")}/s → ratio ${e.coldRatio} (target ≥ 0.5)`,
+  );
+}
+
+if (!values.only || values.only === "syslog") {
+  const r = benchSyslog(Number(values["mapping-records"]));
+  results.syslog = r;
+  console.log(
+    `syslog    ${r.parsedAndMappedPerSecond.toLocaleString("en")} CEF lines/s parsed+mapped+stringified vs ${r.parsedPerSecond.toLocaleString("en")}/s parsed only`,
   );
 }
 

@@ -13,6 +13,7 @@ import { forescoutMappings } from "./forescout/index.ts";
 import { nozomiMappings } from "./nozomi/index.ts";
 import { panwIotMappings } from "./panw_iot/index.ts";
 import { pipelineErrorDocument } from "./pipeline-error.ts";
+import { withSyslog } from "./syslog/index.ts";
 import type { EcsDocument, Mapper, MappingContext } from "./types.ts";
 
 export { MappingError, UnknownStreamError } from "./errors.ts";
@@ -51,7 +52,14 @@ export function listStreams(): StreamRef[] {
   return out;
 }
 
-/** The mapping of a pair; {@link UnknownStreamError} (permanent) listing the valid pairs otherwise. */
+/** Each pair's mapper wrapped by {@link withSyslog}, built once. */
+const syslogAware = new Map<string, Mapper>();
+
+/**
+ * The mapping of a pair; {@link UnknownStreamError} (permanent) listing the valid pairs otherwise.
+ * The mapper also takes the syslog receiver's CEF/LEEF records for the pair (`mappings/syslog/`);
+ * REST records go to the vendor mapping after one property check.
+ */
 export function getMapper(source: string, stream: string): Mapper {
   const streams: Readonly<Record<string, Mapper>> | undefined = Object.hasOwn(registry, source)
     ? registry[source as SourceId]
@@ -64,7 +72,13 @@ export function getMapper(source: string, stream: string): Mapper {
       listStreams().map((s) => `${s.source}/${s.stream}`),
     );
   }
-  return mapper;
+  const key = `${source}/${stream}`;
+  let wrapped = syslogAware.get(key);
+  if (wrapped === undefined) {
+    wrapped = withSyslog(source, mapper);
+    syslogAware.set(key, wrapped);
+  }
+  return wrapped;
 }
 
 /**

@@ -15,6 +15,7 @@ import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "./fleet.ts";
 import { pushForescoutHosts, startForescoutSimulator } from "./forescout/server.ts";
 import { startNozomiSimulator } from "./nozomi/server.ts";
 import { startPanwIotSimulator } from "./panw_iot/server.ts";
+import { type ForwardedVendor, forwardAlertsOverSyslog } from "./syslog-forwarder.ts";
 
 /** A running monitor simulator, as the hospital sees it. */
 export interface HospitalMonitor {
@@ -138,6 +139,13 @@ export interface HospitalOptions {
   startMs?: number;
   /** Monitors to start. @defaultValue every entry of {@link HOSPITAL_MONITORS} */
   monitors?: string[];
+  /**
+   * Monitors (`claroty_xdome`, `nozomi`) whose alerts are also forwarded as CEF over syslog by their
+   * `push` (`simulators/syslog-forwarder.ts`). Off by default: those alerts are polled too, so
+   * forwarding indexes each alert a second time under another document id.
+   * @defaultValue []
+   */
+  syslogForward?: ForwardedVendor[];
 }
 
 export interface Hospital {
@@ -162,7 +170,14 @@ export async function startHospital(options: HospitalOptions = {}): Promise<Hosp
       const start = HOSPITAL_MONITORS[name];
       if (!start)
         throw new Error(`unknown monitor "${name}" (known: ${Object.keys(HOSPITAL_MONITORS).join(", ")})`);
-      monitors.push(await start(fleet));
+      const monitor = await start(fleet);
+      const forward = options.syslogForward?.find((v) => v === monitor.source);
+      if (forward !== undefined) {
+        const own = monitor.push?.bind(monitor);
+        monitor.push = async (targets) =>
+          (own ? await own(targets) : 0) + (await forwardAlertsOverSyslog(fleet, targets, [forward]));
+      }
+      monitors.push(monitor);
     }
   } catch (error) {
     await Promise.allSettled(monitors.map((m) => m.stop()));

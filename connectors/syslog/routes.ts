@@ -23,6 +23,8 @@ export const DEFAULT_SYSLOG_ROUTES: readonly SyslogRoute[] = [
   { vendor: "Cynerio", source: "cynerio", stream: "event" },
   { vendor: "Armis", source: "armis", stream: "alert" },
   { vendor: "Armis Security", source: "armis", stream: "alert" },
+  // xDome's CEF also arrives as Medigate (Microsoft Sentinel's xDome connector selects DeviceVendor in "Claroty,Medigate").
+  { vendor: "Medigate", source: "claroty_xdome", stream: "alert" },
 ];
 
 export interface RouteTarget {

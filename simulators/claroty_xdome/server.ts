@@ -82,7 +82,7 @@ const API = "/api/v1/";
 const MAX_LIMIT = 5000;
 
 /** xDome alert type (XSOAR `XDome.yml` list) and category per fleet alert kind. */
-const ALERT_TYPES: Record<AlertFacts["kind"], { type: string; category: string }> = {
+export const ALERT_TYPES: Record<AlertFacts["kind"], { type: string; category: string }> = {
   port_scan: { type: "Network Threat Signature", category: "Threat" },
   c2_communication: { type: "Malicious Internet Communication", category: "Threat" },
   ransomware_risk: { type: "Infected Device", category: "Threat" },

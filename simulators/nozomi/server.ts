@@ -114,7 +114,7 @@ class HttpProblem extends Error {
 }
 
 /** A deterministic UUID-shaped id from its parts. */
-function uuidOf(...parts: Array<string | number>): string {
+export function uuidOf(...parts: Array<string | number>): string {
   const h = createHash("md5").update(parts.join("/")).digest("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
@@ -139,7 +139,7 @@ function vlanOf(f: DeviceFacts): number {
   return 100 + (n % 50);
 }
 
-const ALERT_TYPES: Record<
+export const ALERT_TYPES: Record<
   AlertKind,
   { typeId: string; typeName: string; inbound: boolean; protocol: string; port: number }
 > = {
@@ -194,7 +194,7 @@ const ALERT_TYPES: Record<
   },
 };
 
-const RISK: Record<string, number> = { Critical: 9.5, High: 7.5, Medium: 5, Low: 2.5 };
+export const RISK: Record<string, number> = { Critical: 9.5, High: 7.5, Medium: 5, Low: 2.5 };
 
 interface Table {
   size(): number;

@@ -45,7 +45,9 @@ test("start --once ingests what a simulated monitor pushes over HTTP and syslog,
         await new Promise<void>((resolve, reject) => {
           const s = connect(syslog.port, syslog.host, () =>
             s.end(
-              "<134>1 2026-03-01T10:00:00Z armis app - - - CEF:0|Armis|Armis Platform|1|42|Default credentials|8|dst=10.3.0.1\n",
+              "<134>1 2026-03-01T10:00:00Z armis app - - - CEF:0|Armis|Armis Platform|1|42|Default credentials|8|dst=10.3.0.1\n" +
+                // No route for this vendor: dead-lettered with its reason.
+                "<134>1 2026-03-01T10:00:01Z acme app - - - CEF:0|Acme|Widget|1|7|Unroutable widget event|3|dst=10.3.0.2\n",
             ),
           );
           s.on("error", reject);
@@ -66,7 +68,7 @@ test("start --once ingests what a simulated monitor pushes over HTTP and syslog,
     });
     assert.equal(seen.length, 1, "push ran once, after the receivers listened");
     assert.match(seen[0]?.httpUrl ?? "", /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.equal(summary.perStream["armis/alert"]?.pushed, 6, "5 over HTTP + 1 over syslog");
+    assert.equal(summary.perStream["armis/alert"]?.pushed, 6, "5 over HTTP + 1 routed over syslog");
     // Other hospital monitors push too (Forescout hosts): the total is the sum over the streams.
     const perStreamPushed = Object.values(summary.perStream).reduce((n, s) => n + (s.pushed ?? 0), 0);
     assert.equal(summary.pushed, perStreamPushed);
@@ -77,13 +79,27 @@ test("start --once ingests what a simulated monitor pushes over HTTP and syslog,
       .map((l) => JSON.parse(l));
     const pushedIds = alerts.map((d) => d.event?.id).filter((id) => String(id).startsWith("9000"));
     assert.equal(pushedIds.length, 5, "the pushed alerts were mapped and written with the polled ones");
-    // The syslog CEF record is not an Armis API alert: it is dead-lettered with its reason, not dropped.
+    // The routed syslog CEF record maps through the Armis CEF profile (mappings/syslog) like any alert.
+    const cef = alerts.filter((d) => d.armis?.syslog !== undefined);
+    assert.equal(cef.length, 1, "the syslog CEF alert was mapped and written");
+    const doc = cef[0];
+    assert.equal(doc.event.kind, "alert");
+    assert.equal(doc.event.code, "42");
+    assert.equal(doc.event.severity, 73, "CEF severity 8 → High (73)");
+    assert.equal(doc.rule.name, "Default credentials");
+    assert.equal(doc.observer.vendor, "Armis");
+    assert.deepEqual(doc.host.ip, ["10.3.0.1"], "the device is the dst side");
+    assert.equal(doc.medsoc.credential?.observed, "default");
+    assert.equal(doc["@timestamp"], "2026-03-01T10:00:00.000Z", "the syslog header time without rt");
+    assert.equal(doc.armis.syslog.format, "cef");
+    // The unroutable message is dead-lettered with its vendor and product, not dropped.
     const dead = (await readFile(join(dir, "dead-letter.ndjson"), "utf8")).trim().split("\n").filter(Boolean);
     assert.equal(dead.length, summary.deadLettered);
     assert.ok(
-      dead.some((l) => l.includes("Default credentials")),
-      "the syslog record is in the dead-letter file",
+      dead.some((l) => l.includes("Unroutable widget event") && l.includes('vendor \\"Acme\\"')),
+      "the unroutable syslog record is in the dead-letter file",
     );
+    assert.ok(!dead.some((l) => l.includes("Default credentials")), "the routed record is not dead-lettered");
   } finally {
     HOSPITAL_MONITORS.armis = original;
     await rm(dir, { recursive: true, force: true });

@@ -33,7 +33,11 @@ describe("mappings registry", () => {
         { source: "armis", stream: "vulnerability" },
       ],
     );
-    assert.equal(registry.armis.device, getMapper("armis", "device"));
+    // getMapper wraps the registry's mapper once (syslog CEF/LEEF records → mappings/syslog); REST
+    // records map exactly as the registry's mapper maps them.
+    assert.equal(getMapper("armis", "device"), getMapper("armis", "device"));
+    const ctx = { source: "armis", stream: "device", ingestedAt: INGESTED_AT };
+    assert.deepEqual(getMapper("armis", "device")(device(), ctx), registry.armis.device(device(), ctx));
   });
   it("refuses unknown pairs with a permanent error listing the valid ones", () => {
     for (const [source, stream] of [
