@@ -292,8 +292,16 @@ describe("forescout connector: failure modes", () => {
     assert.ok((sim.stats.failures.server_error ?? 0) >= 1);
     assert.equal(sim.stats.failures.malformed_json, 2);
     const recent = sim.stats.recent;
+    // The retry of a rate-limited request (same path and query) comes at least Retry-After later;
+    // other requests (the next host-list page) may run in between.
     const limited = recent.findIndex((r) => r.status === 429);
-    assert.ok((recent[limited + 1]?.at ?? 0) - (recent[limited]?.at ?? 0) >= 200, "Retry-After waited");
+    const first = recent[limited];
+    assert.ok(first);
+    const retry = recent
+      .slice(limited + 1)
+      .find((r) => r.path === first.path && JSON.stringify(r.query) === JSON.stringify(first.query));
+    assert.ok(retry, "the rate-limited request was retried");
+    assert.ok(retry.at - first.at >= 200, "Retry-After waited");
   });
 
   test("persistent 429 and 500 end in RateLimitedError and RetryableError", async () => {
