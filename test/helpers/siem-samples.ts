@@ -1,18 +1,32 @@
 /**
- * Sample documents of every stream the SIEM packages read, produced by running our mappers over
- * simulator records (the simulated hospital in simulators/fleet.ts).
+ * Sample documents of every stream the SIEM packages read, produced by the real code:
+ * - the mappers and enrichers (`mapRecord`) over simulator records (the simulated hospital in
+ *   simulators/fleet.ts), then the real device state (MemoryDeviceStateStore.upsert: device key,
+ *   fleet-aware class, criticality, credential exposure and, on inventory, the device risk score);
+ * - the golden documents of every mapped source/stream (test/golden/<source>/<stream>), routed to the
+ *   SIEM stream the sinks write them to ({@link siemStreamOf}), and the advisory findings the
+ *   advisories enricher derives from the device documents;
+ * - playbook audit documents from a real playbook runtime (memory queue driver, response-system
+ *   simulators): an isolation, a release, a failed isolation, a credential rotation and a refused
+ *   SIEM trigger, shipped through `auditDocument` (playbooks/engine/audit.ts).
  *
- * Where the mappers do not yet fill a field of the mapping/enrichment contract (COMMON brief:
- * `medsoc.device.*`, `medsoc.risk.score`, `medsoc.credential.*`, `medsoc.location.*`, device fields
- * on alerts), {@link withContract} adds it from the fleet's ground truth — only when absent, so the
- * real enrichment takes over as soon as it exists. Two shapes have no mapper on this branch and are
- * built here from the documented contract: a network intrusion alert (ECS `source.*`/`destination.*`,
- * as the Nozomi/Cynerio mappings will emit) and playbook audit events (the audit contract in
- * integrations/splunk/medsoc/README.md).
+ * {@link withContract} adds mapping-contract fields (COMMON brief: `host.*`, `device.*`,
+ * `medsoc.location.*`, `medsoc.credential.*`) the Armis mapper does not fill, from the fleet's
+ * ground truth, only where absent and before the device state runs; every enrichment field
+ * (`medsoc.device.{class,criticality,credentials,key,os_eol}`, `medsoc.risk.*`) comes from the real
+ * enrichment. One network intrusion alert is derived from a mapped alert with the ECS
+ * `source.*`/`destination.*` the wire monitors emit.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { advisoryFindings } from "../../mappings/advisories/enrich.ts";
 import { mapRecord } from "../../mappings/index.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
+import { auditDocument } from "../../playbooks/engine/audit.ts";
 import { createFleet, type DeviceFacts, type Fleet } from "../../simulators/fleet.ts";
+import { MemoryDeviceStateStore } from "../../worker/device-state/memory.ts";
+import { siemStreamOf } from "../../worker/sinks/siem-stream.ts";
+import { deviceDoc, startHarness } from "./playbooks.ts";
 
 export const INGESTED_AT = "2025-04-14T10:58:03.000Z";
 const opts = { ingestedAt: INGESTED_AT };
@@ -31,8 +45,8 @@ function setIfAbsent(target: Record<string, unknown>, path: string, value: unkno
   if (node[last] === undefined) node[last] = value;
 }
 
-/** Adds the contract/enrichment fields of the device the document is about, where still absent. */
-export function withContract(doc: EcsDocument, facts: DeviceFacts, source = "armis"): Doc {
+/** Adds the mapping-contract fields of the device the document is about, where still absent. */
+export function withContract(doc: EcsDocument, facts: DeviceFacts): Doc {
   const d = doc as Doc;
   const exposed = facts.credential.kind !== "unique";
   setIfAbsent(d, "host.id", String(facts.id));
@@ -44,18 +58,6 @@ export function withContract(doc: EcsDocument, facts: DeviceFacts, source = "arm
   setIfAbsent(d, "device.serial_number", facts.serial);
   setIfAbsent(d, "medsoc.device.vendor_category", facts.category);
   setIfAbsent(d, "medsoc.device.vendor_type", facts.vendorType);
-  setIfAbsent(d, "medsoc.device.class", facts.deviceClass);
-  setIfAbsent(
-    d,
-    "medsoc.device.criticality",
-    facts.consequenceOfFailure === "Life Support"
-      ? "life_sustaining"
-      : facts.consequenceOfFailure.toLowerCase(),
-  );
-  setIfAbsent(d, "medsoc.device.os_eol", facts.oldWindows);
-  setIfAbsent(d, "medsoc.device.credentials", exposed ? facts.credential.kind : "unique");
-  setIfAbsent(d, "medsoc.device.key", `${source}:${facts.id}`);
-  setIfAbsent(d, "medsoc.risk.score", facts.risk);
   setIfAbsent(d, "medsoc.location.site", facts.site.name);
   setIfAbsent(d, "medsoc.location.ward", facts.ward);
   if (exposed) {
@@ -72,10 +74,33 @@ export interface Samples {
   alert: Doc[];
   vulnerability: Doc[];
   audit: Doc[];
+  /** Golden documents of every source/stream, by the SIEM stream they are written to. */
+  golden: Record<string, Doc[]>;
 }
 
-/** Maps `devices` simulated devices, their alerts and vulnerability findings; builds audit events. */
-export function siemSamples(devices = 120): Samples {
+const GOLDEN = resolve(import.meta.dirname, "..", "golden");
+
+/** Every mapped golden document (no pipeline errors), by SIEM stream. */
+export function goldenSamples(): Record<string, Doc[]> {
+  const out: Record<string, Doc[]> = {};
+  for (const source of readdirSync(GOLDEN))
+    for (const stream of readdirSync(join(GOLDEN, source)))
+      for (const file of readdirSync(join(GOLDEN, source, stream))) {
+        if (!file.endsWith(".expected.json")) continue;
+        const json = JSON.parse(readFileSync(join(GOLDEN, source, stream, file), "utf8")) as
+          | { expected: Doc[] }
+          | Doc[];
+        for (const doc of Array.isArray(json) ? json : json.expected) {
+          if (doc.event.kind === "pipeline_error") continue;
+          const target = siemStreamOf(stream, doc);
+          out[target] = [...(out[target] ?? []), doc];
+        }
+      }
+  return out;
+}
+
+/** Maps `devices` simulated devices, their alerts and vulnerability findings; runs the engine for audit events. */
+export async function siemSamples(devices = 120): Promise<Samples> {
   const fleet = createFleet({ size: devices });
   const device: Doc[] = [];
   for (let i = 0; i < devices; i++)
@@ -91,11 +116,21 @@ export function siemSamples(devices = 120): Samples {
   for (const v of fleet.vulnerabilities().slice(0, 12)) {
     const match = fleet.match(v.cveUid, 0);
     const doc = mapRecord("armis", "vulnerability", { ...v, vulnerability_match: match }, opts);
-    withContract(doc, fleet.facts(match.deviceId - 1));
-    setIfAbsent(doc, "medsoc.vulnerability.known_exploited", v.cisaDueDate !== null);
-    vulnerability.push(doc as Doc);
+    vulnerability.push(withContract(doc, fleet.facts(match.deviceId - 1)));
   }
-  // A network intrusion alert as the wire monitors report it (no mapper on this branch yet).
+  // Advisory findings the advisories enricher derives from device documents (the simulated Armis
+  // fleet only gets review entries from the shipped snapshot; the golden inventory of the other
+  // monitors matches advisories).
+  const golden = goldenSamples();
+  for (const d of [...device, ...(golden.device ?? []), ...(golden.alert ?? [])])
+    vulnerability.push(
+      ...(advisoryFindings(d, { source: d.medsoc.source, stream: "device", ...opts }) as Doc[]),
+    );
+  // The device state: key, fleet view of class/criticality/credentials, device risk on inventory.
+  const state = new MemoryDeviceStateStore();
+  await state.upsert([...device, ...alert, ...vulnerability]);
+  await state.close();
+  // A network intrusion alert as the wire monitors report it (derived from a mapped alert).
   const base = alert[0] as Doc;
   const ids = structuredClone(base) as Doc;
   Object.assign(ids.event as Record<string, unknown>, {
@@ -109,65 +144,49 @@ export function siemSamples(devices = 120): Samples {
     network: { transport: "tcp" },
     rule: { name: "SMB exploitation attempt (EternalBlue)", id: "ids-1001", category: "exploit" },
   });
+  (ids.medsoc as Record<string, unknown>).doc_id = `${base.medsoc.doc_id}-ids`;
   alert.push(ids);
-  return { fleet, device, alert, vulnerability, audit: auditSamples(fleet) };
+  return { fleet, device, alert, vulnerability, audit: await engineAuditSamples(), golden };
 }
 
-/** Playbook audit events in the documented audit shape: a containment, a release, a rotation, a failure, an approval. */
-function auditSamples(fleet: Fleet): Doc[] {
-  const pump = fleet.facts(1);
-  const ev = (
-    action: string,
-    outcome: string,
-    extra: Record<string, unknown> = {},
-    category = ["host"],
-  ): Doc =>
-    ({
-      "@timestamp": "2025-04-14T11:00:00.000Z",
-      ecs: { version: "9.4.0" },
-      event: {
-        kind: "event",
-        category,
-        type: ["change"],
-        action,
-        outcome,
-        dataset: "medsoc.audit",
-        ingested: INGESTED_AT,
-      },
-      host: {
-        id: String(pump.id),
-        name: pump.name.toLowerCase(),
-        ip: [pump.ip],
-        mac: [pump.mac.replace(/:/g, "-")],
-      },
-      user: { name: "clinical.engineer" },
-      medsoc: {
-        doc_id: `audit-${action}-${outcome}`,
-        source: "medsoc",
-        stream: "audit",
-        device: { class: pump.deviceClass, key: `armis:${pump.id}` },
-        playbook: { name: "contain_infusion_pump", run_id: "run-0001", action: action.replace(/-.*$/, "") },
-        audit: { target: "cisco_ise" },
-      },
-      ...extra,
-    }) as unknown as Doc;
-  return [
-    ev("device-isolated", "success"),
-    ev("device-released", "success"),
-    ev(
-      "credential-rotated",
-      "success",
-      {
-        user: {
-          name: "medsoc",
-          target: { name: pump.credential.username, id: `armis:${pump.id}:${pump.credential.username}` },
-        },
-      },
-      ["iam"],
-    ),
-    ev("device-isolated", "failure", {
-      error: { message: "ISE ANC policy medsoc-restricted does not exist" },
-    }),
-    ev("approval-granted", "success"),
-  ];
+/**
+ * Audit documents of real playbook runs (memory queue driver, response-system simulators): an
+ * isolation and its release, an isolation whose NAC read-back fails (failure, compensations), a
+ * shared-credential rotation, and a refused playbook. Cached: one runtime per process.
+ */
+let auditCache: Promise<Doc[]> | undefined;
+export function engineAuditSamples(): Promise<Doc[]> {
+  auditCache ??= (async () => {
+    const h = await startHarness({ driver: "memory", devices: 600 });
+    try {
+      const pumps = h.indexes("infusion_pump", (f) => f.credential.kind !== "hard_coded");
+      const [a, b] = [h.fleet.facts(pumps[0] as number), h.fleet.facts(pumps[1] as number)];
+      const shared = h.fleet.facts(
+        h.indexes(
+          "infusion_pump",
+          (f) => f.credential.kind === "shared" || f.credential.kind === "default",
+        )[0] as number,
+      );
+      h.runtime.directory.observe([a, b, shared].map((f) => deviceDoc(f, { inUse: false })));
+      const { engine } = h.runtime;
+      const wait = async (r: { runId: string }) => engine.waitForRun(r.runId, undefined, 60_000);
+      await wait(await engine.start({ playbookId: "isolate-infusion-pump", device: a.mac }));
+      await wait(await engine.start({ playbookId: "release-device", device: a.mac }));
+      h.sims.ise.modes.ignoreApply = true;
+      await wait(await engine.start({ playbookId: "isolate-infusion-pump", device: b.mac }));
+      h.sims.ise.modes.ignoreApply = false;
+      await wait(
+        await engine.start({
+          playbookId: "rotate-shared-credentials",
+          device: shared.mac,
+          inputs: { fingerprint: shared.credential.fingerprint },
+        }),
+      );
+      await h.runtime.audit.flush();
+      return h.runtime.audit.entries.map((e) => auditDocument(e) as Doc);
+    } finally {
+      await h.close();
+    }
+  })();
+  return auditCache;
 }

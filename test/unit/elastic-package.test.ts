@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { Ajv } from "ajv";
 import { parse } from "yaml";
 import { declaredFields, PackageSpec } from "../../integrations/tools/elastic-package-spec.ts";
 import { kibanaRuleBody } from "../../worker/commands/setup-kibana.ts";
 import { ECS_FLAT_PATH, REFERENCE_DATA_DIR } from "../helpers/ecs.ts";
-import { siemSamples } from "../helpers/siem-samples.ts";
+import { type Samples, siemSamples } from "../helpers/siem-samples.ts";
 
 const PKG = resolve(import.meta.dirname, "..", "..", "integrations", "elastic", "medsoc");
 const ELASTIC = join(REFERENCE_DATA_DIR, "elastic");
@@ -65,7 +65,10 @@ describe("Elastic package against package-spec (schemas and folder rules)", () =
 
 describe("every field medsoc emits is declared", () => {
   const ecs = parse(readFileSync(ECS_FLAT_PATH, "utf8")) as Record<string, { type: string }>;
-  const samples = siemSamples(200);
+  let samples: Samples;
+  before(async () => {
+    samples = await siemSamples(200);
+  });
   const leaves = (doc: unknown, prefix = "", out = new Set<string>()) => {
     if (Array.isArray(doc)) for (const x of doc) leaves(x, prefix, out);
     else if (doc !== null && typeof doc === "object")
@@ -83,14 +86,46 @@ describe("every field medsoc emits is declared", () => {
         .map((f) => `${f.name}.`);
       for (const f of fields.filter((x) => x.external === "ecs"))
         assert.ok(ecs[f.name], `${f.name} is not an ECS field`);
-      const docs = (samples as unknown as Record<string, unknown[]>)[stream] as unknown[];
+      const docs = [
+        ...((samples as unknown as Record<string, unknown[]>)[stream] as unknown[]),
+        ...(samples.golden[stream] ?? []),
+      ];
       assert.ok(docs.length > 0);
+      if (stream !== "audit")
+        assert.ok((samples.golden[stream] ?? []).length > 10, "golden documents of every source");
       const emitted = new Set<string>();
       for (const d of docs) for (const p of leaves(d)) emitted.add(p);
       const undeclared = [...emitted].filter((p) => !names.has(p) && !prefixes.some((x) => p.startsWith(x)));
       assert.deepEqual(undeclared, []);
     });
   }
+  it("the samples cover every source, advisory findings and the real audit trail", () => {
+    const sources = new Set(
+      Object.values(samples.golden)
+        .flat()
+        .map((d) => d.medsoc.source),
+    );
+    assert.deepEqual([...sources].sort(), [
+      "armis",
+      "asimily",
+      "claroty_xdome",
+      "cynerio",
+      "forescout",
+      "nozomi",
+      "panw_iot",
+    ]);
+    assert.ok(samples.vulnerability.some((d) => (d.medsoc as { advisory?: unknown }).advisory !== undefined));
+    const actions = new Set(samples.audit.map((d) => (d.event as unknown as { action: string }).action));
+    for (const a of ["run.started", "step.completed", "step.failed", "call", "run.finished"])
+      assert.ok(actions.has(a), a);
+    // Network events that are neither alerts, inventory nor findings keep their vendor stream name.
+    assert.deepEqual(
+      Object.keys(samples.golden)
+        .filter((s) => !STREAMS.includes(s))
+        .sort(),
+      ["event"],
+    );
+  });
   it("would catch an undeclared field", () => {
     const dir = join(PKG, "data_stream", "device", "fields");
     const names = new Set(declaredFields(readdirSync(dir).map((f) => join(dir, f))).map((f) => f.name));

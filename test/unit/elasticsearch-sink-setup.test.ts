@@ -1,9 +1,20 @@
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { Client } from "@elastic/elasticsearch";
 import MockModule, { type MockPattern } from "@elastic/elasticsearch-mock";
+import { parse } from "yaml";
 import { PermanentError } from "../../core/errors.ts";
+import { declaredFields } from "../../integrations/tools/elastic-package-spec.ts";
 import { setupElasticsearch } from "../../worker/commands/setup-elasticsearch.ts";
+import {
+  ecsComponent,
+  fieldsToProperties,
+  medsocComponent,
+  VENDOR_NAMESPACES,
+} from "../../worker/sinks/elasticsearch-templates/index.ts";
+import { ECS_FLAT_PATH } from "../helpers/ecs.ts";
 
 // The package is CommonJS (`module.exports = Mocker`) but its types declare a default export.
 const Mock = MockModule as unknown as typeof MockModule.default;
@@ -134,5 +145,64 @@ describe("medsoc setup elasticsearch", () => {
       assert.match(e.message, /^setting up elasticsearch: installing \/_ilm\/policy\/medsoc-logs: HTTP 404/);
       return true;
     });
+  });
+});
+
+describe("the sink's index templates and the Elastic package declare the same fields", () => {
+  const PKG = resolve(import.meta.dirname, "..", "..", "integrations", "elastic", "medsoc");
+  const leaves = (props: Record<string, Mapping>, prefix = "", out = new Map<string, string>()) => {
+    for (const [k, v] of Object.entries(props)) {
+      const name = prefix ? `${prefix}.${k}` : k;
+      if (v.properties) leaves(v.properties as Record<string, Mapping>, name, out);
+      else out.set(name, String(v.type));
+    }
+    return out;
+  };
+  type Mapping = { type?: string; properties?: Record<string, Mapping> };
+  const sink = leaves(medsocComponent.body.template.mappings.properties as Record<string, Mapping>);
+  it("every medsoc.* field of every package data stream and the transform is in the sink template, with its type", () => {
+    const dirs = [
+      ...["alert", "audit", "device", "vulnerability"].map((s) => join(PKG, "data_stream", s, "fields")),
+      join(PKG, "elasticsearch", "transform", "latest_device", "fields"),
+    ];
+    for (const dir of dirs) {
+      const declared = declaredFields(readdirSync(dir).map((f) => join(dir, f)));
+      const medsoc = declared.filter((f) => f.name.startsWith("medsoc."));
+      assert.ok(medsoc.length > 40, dir);
+      for (const f of medsoc) assert.equal(sink.get(f.name), f.type, `${dir}: ${f.name}`);
+      const names = new Set(medsoc.map((f) => f.name));
+      for (const name of sink.keys())
+        if (name.startsWith("medsoc.")) assert.ok(names.has(name), `${name} is in the sink template only`);
+      const vendors = declared.filter((f) => f.type === "flattened").map((f) => f.name);
+      assert.deepEqual(vendors.sort(), [...VENDOR_NAMESPACES].sort(), dir);
+    }
+  });
+  it("uses the enrichment's names (medsoc.device.class, medsoc.risk.factors), not the old stand-ins", () => {
+    assert.equal(sink.get("medsoc.device.class"), "keyword");
+    assert.equal(sink.get("medsoc.risk.factors"), "keyword");
+    assert.equal(sink.get("medsoc.risk.score"), "float");
+    assert.equal(sink.get("medsoc.device_class"), undefined);
+    assert.equal(sink.get("medsoc.risk.reasons"), undefined);
+  });
+  it("maps network.vlan as ECS does (network.vlan.id/name), and every ECS field of the template exists in ECS", () => {
+    const ecsFields = parse(readFileSync(ECS_FLAT_PATH, "utf8")) as Record<string, { type: string }>;
+    const ecs = leaves(ecsComponent.body.template.mappings.properties as Record<string, Mapping>);
+    assert.equal(ecs.get("network.vlan"), undefined);
+    assert.equal(ecs.get("network.vlan.id"), "keyword");
+    for (const name of ecs.keys())
+      if (!name.startsWith("data_stream.") && name !== "labels")
+        assert.ok(ecsFields[name], `${name} is not an ECS field`);
+  });
+  it("the generator nests groups and dotted names, and keeps index/doc_values", () => {
+    assert.deepEqual(
+      fieldsToProperties([
+        { name: "a", type: "group", fields: [{ name: "b.c", type: "long" }] },
+        { name: "d", type: "keyword", index: false, doc_values: false },
+      ]),
+      {
+        a: { properties: { b: { properties: { c: { type: "long" } } } } },
+        d: { type: "keyword", ignore_above: 1024, index: false, doc_values: false },
+      },
+    );
   });
 });

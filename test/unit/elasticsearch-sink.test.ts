@@ -67,6 +67,21 @@ describe("elasticsearch sink (contract, @elastic/elasticsearch-mock)", () => {
     assert.deepEqual(body[4], { create: { _index: "logs-medsoc.device-default", _id: "doc-3" } });
   });
 
+  it("writes vendor streams to the SIEM stream of each document (node_cve → vulnerability, host → device)", async () => {
+    const { client, bodies } = bulkMock(() => ({ status: 201 }));
+    const sink = createElasticsearchSink(config, { client });
+    const finding = doc(1, { event: { kind: "event", category: ["vulnerability"] } });
+    const inventory = doc(2, { event: { kind: "asset", category: ["host"] } });
+    const network = doc(3, { event: { kind: "event", category: ["network"] } });
+    await sink.write("node_cve", [finding]);
+    await sink.write("host", [inventory]);
+    await sink.write("event", [network]);
+    assert.deepEqual(
+      bodies.map((b) => (b[0] as { create: { _index: string } }).create._index),
+      ["logs-medsoc.vulnerability-default", "logs-medsoc.device-default", "logs-medsoc.event-default"],
+    );
+  });
+
   it("uses the configured namespace", async () => {
     const { client, bodies } = bulkMock(() => ({ status: 201 }));
     const sink = createElasticsearchSink({ ...config, namespace: "stjude" }, { client });

@@ -52,6 +52,15 @@ describe("hec envelope", () => {
     assert.equal(JSON.stringify({ t: hecTime("2025-11-28T09:40:02.007Z") }), '{"t":1764322802.007}');
   });
 
+  it("uses the SIEM stream as sourcetype whatever the vendor stream (asimily/anomaly → medsoc:alert, nozomi/asset → medsoc:device)", () => {
+    const sourcetype = (stream: string, event: Record<string, unknown>) =>
+      (buildHecEnvelope(doc(0, { event }), stream, { host: "h" }) as { sourcetype: string }).sourcetype;
+    assert.equal(sourcetype("anomaly", { kind: "alert" }), "medsoc:alert");
+    assert.equal(sourcetype("asset", { kind: "asset" }), "medsoc:device");
+    assert.equal(sourcetype("cve", { kind: "event", category: ["vulnerability"] }), "medsoc:vulnerability");
+    assert.equal(sourcetype("audit", { kind: "event" }), "medsoc:audit");
+  });
+
   it("refuses documents without an id or a valid @timestamp", () => {
     const noId = doc(1);
     (noId.medsoc as Record<string, unknown>).doc_id = "";

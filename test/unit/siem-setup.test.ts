@@ -332,7 +332,7 @@ describe("medsoc setup splunk against a loopback double of the management REST A
       assert.equal(pump?.enableSched, "1");
       assert.equal(pump?.["action.medsoc_playbook"], "1");
       assert.equal(pump?.["action.medsoc_playbook.param.endpoint"], options.triggerUrl);
-      assert.equal(pump?.["action.medsoc_playbook.param.playbook"], "contain_infusion_pump");
+      assert.equal(pump?.["action.medsoc_playbook.param.playbook"], "isolate-infusion-pump");
       assert.match(pump?.search ?? "", /`medsoc_alerts`/);
       const second = await setupSplunk({
         ...options,
@@ -379,7 +379,7 @@ describe("medsoc setup splunk against a loopback double of the management REST A
       try {
         const first = await pollFiredAlerts(service, { triggerTime: 0, sids: [] });
         assert.equal(first.triggers.length, 1);
-        assert.equal(first.triggers[0]?.playbook, "contain_infusion_pump");
+        assert.equal(first.triggers[0]?.playbook, "isolate-infusion-pump");
         assert.deepEqual(first.triggers[0]?.results, [{ device_key: "armis:2", severity: "critical" }]);
         assert.deepEqual(first.cursor, {
           triggerTime: 1767225600,

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import dashboardDefinition from "@splunk/dashboard-definition";
 import visualizationSchemas from "@splunk/visualization-schemas";
@@ -16,7 +16,7 @@ import { type CimModel, checkCimModel } from "../../integrations/tools/splunk-ci
 import { parseConf, parseSpec, settingValue, specAllows } from "../../integrations/tools/splunk-conf.ts";
 import { evaluate, extractJson, matchesSearch, searchTime } from "../../integrations/tools/splunk-search.ts";
 import { REFERENCE_DATA_DIR } from "../helpers/ecs.ts";
-import { siemSamples } from "../helpers/siem-samples.ts";
+import { type Samples, siemSamples } from "../helpers/siem-samples.ts";
 
 const APP = resolve(import.meta.dirname, "..", "..", "integrations", "splunk", "medsoc");
 const SPLUNK = join(REFERENCE_DATA_DIR, "splunk");
@@ -192,7 +192,7 @@ describe("splunk app lint (spec-driven linter and the AppInspect subset)", () =>
       "medsoc:vulnerability",
     ]);
     const sink = readFileSync(resolve(APP, "..", "..", "..", "worker", "sinks", "splunk-hec.ts"), "utf8");
-    assert.match(sink, /sourcetype: `medsoc:\$\{stream\}`/);
+    assert.match(sink, /sourcetype: `medsoc:\$\{siemStreamOf\(stream, doc\)\}`/);
   });
 });
 
@@ -230,7 +230,10 @@ describe("splunk search-time subset", () => {
 });
 
 describe("CIM compliance of the medsoc sourcetypes (mappers over simulator records)", () => {
-  const samples = siemSamples(150);
+  let samples: Samples;
+  before(async () => {
+    samples = await siemSamples(150);
+  });
   const config = { props: conf("props"), eventtypes: conf("eventtypes"), tags: conf("tags") };
   const model = (name: string) =>
     JSON.parse(
@@ -263,9 +266,12 @@ describe("CIM compliance of the medsoc sourcetypes (mappers over simulator recor
     assert.equal(seen.get("Compute_Inventory.All_Inventory"), n);
     assert.equal(seen.get("Compute_Inventory.All_Inventory.Network"), n);
     assert.equal(seen.get("Compute_Inventory.All_Inventory.OS"), n);
-    const exposed = samples.device.filter(
-      (d) => (d.medsoc as unknown as { device: { credentials: string } }).device.credentials !== "unique",
-    ).length;
+    // The real enrichment's values (mappings/enrich/credentials.ts): default, shared, hard_coded, unknown.
+    const values = samples.device.map(
+      (d) => (d.medsoc as unknown as { device: { credentials: string } }).device.credentials,
+    );
+    assert.deepEqual([...new Set(values)].sort(), ["default", "hard_coded", "shared", "unknown"]);
+    const exposed = values.filter((v) => v !== "unknown").length;
     assert.ok(exposed > 0 && exposed < n);
     assert.equal(seen.get("Compute_Inventory.All_Inventory.User.Default_Accounts"), exposed);
     assert.equal(seen.get("Alerts.Alerts"), undefined);
@@ -286,14 +292,30 @@ describe("CIM compliance of the medsoc sourcetypes (mappers over simulator recor
     assert.match(fields.get("cve")?.[0] ?? "", /^CVE-\d{4}-\d+$/);
     assert.ok(Number(fields.get("cvss")?.[0]) > 0);
   });
-  it("medsoc:audit lands in Change: device actions in Endpoint_Changes, rotations in Account_Management", () => {
+  it("medsoc:audit (the engine's real audit documents) lands in Change: device steps in Endpoint_Changes, rotation steps in Account_Management", () => {
     const seen = check("medsoc:audit", samples.audit);
-    assert.equal(seen.get("Change.All_Changes"), samples.audit.length);
-    assert.equal(seen.get("Change.All_Changes.Account_Management"), 1);
-    assert.equal(seen.get("Change.All_Changes.Endpoint_Changes"), samples.audit.length - 1);
-    const failed = searchTime(config, "medsoc:audit", samples.audit[3]);
-    assert.deepEqual(failed.get("status"), ["failure"]);
-    assert.deepEqual(failed.get("change_type"), ["isolation"]);
+    const action = (d: unknown) => (d as { event: { action: string } }).event.action;
+    const playbook = (d: unknown) =>
+      (d as { medsoc: { audit: { playbook?: string } } }).medsoc.audit.playbook;
+    const changed = (d: unknown) =>
+      ["step.completed", "step.failed", "compensation.completed", "compensation.failed"].includes(action(d));
+    const rotation = samples.audit.filter((d) => changed(d) && playbook(d) === "rotate-shared-credentials");
+    const device = samples.audit.filter(
+      (d) => changed(d) && ["isolate-infusion-pump", "release-device"].includes(playbook(d) ?? ""),
+    );
+    assert.ok(rotation.length > 0 && device.length > 0);
+    // Only entries that changed something are CIM changes (not run.started, call, approvals …).
+    assert.equal(seen.get("Change.All_Changes"), rotation.length + device.length);
+    assert.ok(samples.audit.length > rotation.length + device.length);
+    assert.equal(seen.get("Change.All_Changes.Account_Management"), rotation.length);
+    assert.equal(seen.get("Change.All_Changes.Endpoint_Changes"), device.length);
+    const failed = samples.audit.find((d) => action(d) === "step.failed") as unknown;
+    const fields = searchTime(config, "medsoc:audit", failed);
+    assert.deepEqual(fields.get("status"), ["failure"]);
+    assert.deepEqual(fields.get("change_type"), ["isolation"]);
+    assert.deepEqual(fields.get("playbook"), ["isolate-infusion-pump"]);
+    assert.match(fields.get("command")?.[0] ?? "", /^step\.failed:isolate_nac$/);
+    assert.match(fields.get("device_key")?.[0] ?? "", /.+/);
   });
   it("would catch a mapping regression: an alert without event.severity breaks the Alerts severity", () => {
     const broken = structuredClone(samples.alert[0]) as Record<string, Record<string, unknown>>;
@@ -455,7 +477,7 @@ describe("medsoc_playbook alert action (bin/medsoc_playbook.py, Python 3 standar
     ),
   );
   const payload = (url: string, config: Record<string, string> = {}) => ({
-    configuration: { endpoint: `${url}/v1/triggers/splunk`, playbook: "contain_infusion_pump", ...config },
+    configuration: { endpoint: `${url}/v1/triggers/splunk`, playbook: "isolate-infusion-pump", ...config },
     result: { device_key: "armis:2" },
     results_file: resultsFile,
     sid: "scheduler__admin__medsoc__RMD5",
@@ -482,7 +504,7 @@ describe("medsoc_playbook alert action (bin/medsoc_playbook.py, Python 3 standar
       assert.equal(trigger.headers["x-medsoc-signature"], expected);
       const body = JSON.parse(trigger.body);
       assert.equal(body.source, "splunk");
-      assert.equal(body.playbook, "contain_infusion_pump");
+      assert.equal(body.playbook, "isolate-infusion-pump");
       assert.equal(body.sid, "scheduler__admin__medsoc__RMD5");
       assert.deepEqual(
         body.results.map((x: Record<string, string>) => x.device_key),

@@ -23,8 +23,8 @@ export const CONNECTOR_NAME = "medsoc playbooks";
 
 /** Playbook each shipped rule runs, by rule_id. */
 export const RULE_PLAYBOOKS: Readonly<Record<string, string>> = {
-  "5b0c1f0e-6a52-4b8e-9a7e-2f3c4d5e6f70": "contain_infusion_pump",
-  "8d7e2c4a-3f1b-4c6d-9e8f-0a1b2c3d4e5f": "rotate_default_credentials",
+  "5b0c1f0e-6a52-4b8e-9a7e-2f3c4d5e6f70": "isolate-infusion-pump",
+  "8d7e2c4a-3f1b-4c6d-9e8f-0a1b2c3d4e5f": "rotate-shared-credentials",
 };
 
 export interface SetupKibanaOptions {

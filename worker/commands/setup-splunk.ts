@@ -205,11 +205,14 @@ export async function setupSplunk(options: SetupSplunkOptions): Promise<SetupSpl
       throw new ConfigError([
         { path: "--trigger-url", message: `trigger mode ${options.trigger} needs a trigger URL and secret` },
       ]);
-    if (!options.triggerUrl.startsWith("https://"))
+    // Plain http only on loopback (Splunk and medsoc on one host), as the alert action itself allows.
+    const loopback = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(options.triggerUrl);
+    if (!options.triggerUrl.startsWith("https://") && !loopback)
       throw new ConfigError([
         {
           path: "--trigger-url",
-          message: "must be an https URL (Splunk Cloud and the alert action refuse plain http)",
+          message:
+            "must be an https URL (Splunk Cloud and the alert action refuse plain http; http only on loopback)",
         },
       ]);
   }

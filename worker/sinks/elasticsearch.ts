@@ -13,6 +13,7 @@ import {
   SinkRetryableError,
   serviceUrlSchema,
 } from "./common.ts";
+import { siemStreamOf } from "./siem-stream.ts";
 import type { DeadLetter, Sink, SinkResult } from "./types.ts";
 
 const STAGE = "sink.elasticsearch";
@@ -117,7 +118,20 @@ export function createElasticsearchSink(
   const secrets = config.auth ? ["apiKey" in config.auth ? config.auth.apiKey : config.auth.password] : [];
 
   async function write(stream: string, docs: EcsDocument[]): Promise<SinkResult> {
+    // One data stream per SIEM stream (device, alert, vulnerability, audit), whatever the vendor
+    // stream: nozomi/node_cve findings go to logs-medsoc.vulnerability-*, forescout/host to device.
+    const byStream = new Map<string, string>();
     const index = dataStreamName(stream, config.namespace);
+    const indexOf = (doc: EcsDocument): string => {
+      const target = siemStreamOf(stream, doc);
+      if (target === stream) return index;
+      let name = byStream.get(target);
+      if (name === undefined) {
+        name = dataStreamName(target, config.namespace);
+        byStream.set(target, name);
+      }
+      return name;
+    };
     if (!dataStreamPart.test(stream))
       throw new PermanentError(
         `writing to elasticsearch: stream name ${JSON.stringify(stream)} cannot be a dataset`,
@@ -152,7 +166,9 @@ export function createElasticsearchSink(
       // ones that did get in come back as 409 duplicates, so nothing is lost or indexed twice.
       const stats = await client.helpers.bulk<EcsDocument>({
         datasource: toSend,
-        onDocument: (doc) => ({ create: { _index: index, _id: docIdOf(doc) as string } }),
+        onDocument: (doc) => ({
+          create: { _index: indexOf(doc), _id: docIdOf(doc) as string },
+        }),
         flushBytes: config.flushBytes,
         concurrency: config.concurrency,
         retries: config.retries,
@@ -182,7 +198,7 @@ export function createElasticsearchSink(
       const partial = { result, remaining };
       const status = error instanceof errors.ResponseError ? error.statusCode : undefined;
       const detail = scrub(describeRequestError(error), secrets);
-      const message = `writing ${remaining.length} of ${docs.length} documents to elasticsearch data stream ${index}: ${detail}`;
+      const message = `writing ${remaining.length} of ${docs.length} documents to elasticsearch data stream ${[...new Set(toSend.map(indexOf))].join(", ")}: ${detail}`;
       log.warn(
         {
           index,

@@ -18,6 +18,7 @@ import {
   SinkRetryableError,
   serviceUrlSchema,
 } from "./common.ts";
+import { siemStreamOf } from "./siem-stream.ts";
 import type { Sink, SinkResult } from "./types.ts";
 
 const STAGE = "sink.splunk";
@@ -178,7 +179,9 @@ export function hecTime(timestamp: string): number | undefined {
 }
 
 /**
- * Builds the envelope of one document. The stable event id goes in twice: inside the event as
+ * Builds the envelope of one document. The sourcetype is `medsoc:<SIEM stream>` (device, alert,
+ * vulnerability, audit: the sourcetypes of the Splunk app; worker/sinks/siem-stream.ts), whatever the
+ * vendor stream. The stable event id goes in twice: inside the event as
  * `medsoc.doc_id` (the document is sent untouched) and as the indexed field `event_id`, so
  * `| dedup event_id` and `tstats … by event_id` work after an at-least-once resend, whatever the
  * sourcetype's search-time extraction.
@@ -196,7 +199,7 @@ export function buildHecEnvelope(
     time,
     host: options.host,
     source: `medsoc:${doc.medsoc.source}`,
-    sourcetype: `medsoc:${stream}`,
+    sourcetype: `medsoc:${siemStreamOf(stream, doc)}`,
     ...(options.index ? { index: options.index } : {}),
     event: doc,
     fields: { event_id: id },

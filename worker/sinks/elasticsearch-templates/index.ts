@@ -6,7 +6,29 @@
  * components) so the same bodies work on every 8.x and 9.x cluster; its priority is above 500
  * because Elasticsearch ships a `logs` template for `logs-*-*` at priority 100 and Elastic reserves
  * up to 500 for its own (elastic.md §3).
+ *
+ * One source of truth for medsoc's own fields: the `medsoc.*` mappings are generated from the Elastic
+ * package's fields file (integrations/elastic/medsoc/data_stream/<stream>/fields/medsoc.yml, the
+ * same in every data stream), and the vendor namespaces are the package's `vendor.yml`
+ * (test/unit/elasticsearch-sink-setup.test.ts checks both agree).
  */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parse } from "yaml";
+
+/** The fields folder of the Elastic package's device data stream. */
+export const PACKAGE_FIELDS_DIR = resolve(
+  import.meta.dirname,
+  "..",
+  "..",
+  "..",
+  "integrations",
+  "elastic",
+  "medsoc",
+  "data_stream",
+  "device",
+  "fields",
+);
 
 export const ILM_POLICY_NAME = "medsoc-logs";
 export const INDEX_TEMPLATE_NAME = "medsoc-logs";
@@ -25,6 +47,7 @@ export const VENDOR_NAMESPACES = [
   "armis",
   "xdome",
   "claroty",
+  "claroty_xdome",
   "cynerio",
   "nozomi",
   "forescout",
@@ -132,16 +155,7 @@ export const ecsComponent = {
             }),
           }),
           vulnerability: obj({
-            ...kw(
-              "id",
-              "enumeration",
-              "reference",
-              "category",
-              "classification",
-              "severity",
-              "report_id",
-              "status",
-            ),
+            ...kw("id", "enumeration", "reference", "category", "classification", "severity", "report_id"),
             description: { type: "match_only_text" },
             score: obj({
               base: { type: "float" },
@@ -161,7 +175,12 @@ export const ecsComponent = {
             }),
           }),
           entity: obj(kw("id", "name", "type", "sub_type", "source", "display_name")),
-          network: obj(kw("protocol", "transport", "type", "direction", "vlan")),
+          // ECS has network.vlan.{id,name} (and inner.vlan), never a network.vlan keyword.
+          network: obj({
+            ...kw("protocol", "transport", "type", "direction", "application", "name"),
+            vlan: obj(kw("id", "name")),
+            inner: obj({ vlan: obj(kw("id", "name")) }),
+          }),
           source: obj({ ip: { type: "ip" }, port: { type: "long" }, mac: keyword, domain: keyword }),
           destination: obj({ ip: { type: "ip" }, port: { type: "long" }, mac: keyword, domain: keyword }),
           user: obj(kw("id", "name", "domain")),
@@ -173,21 +192,55 @@ export const ecsComponent = {
   },
 };
 
-/** medsoc's own namespace and the vendor namespaces. */
+/** One entry of an Elastic package fields file. */
+export interface PackageField {
+  name: string;
+  type?: string;
+  fields?: PackageField[];
+  index?: boolean;
+  doc_values?: boolean;
+  scaling_factor?: number;
+}
+
+/** Elasticsearch mapping properties of package fields (groups nest; dotted names nest too). */
+export function fieldsToProperties(fields: readonly PackageField[]): Record<string, Mapping> {
+  const out: Record<string, Mapping> = {};
+  for (const f of fields) {
+    const [head, ...rest] = f.name.split(".");
+    if (rest.length > 0) {
+      const inner = fieldsToProperties([{ ...f, name: rest.join(".") }]);
+      const existing = (out[head as string] as { properties?: Record<string, Mapping> } | undefined)
+        ?.properties;
+      out[head as string] = obj({ ...existing, ...inner });
+      continue;
+    }
+    if (f.type === "group" || (f.type === undefined && f.fields)) {
+      const existing = (out[f.name] as { properties?: Record<string, Mapping> } | undefined)?.properties;
+      out[f.name] = obj({ ...existing, ...fieldsToProperties(f.fields ?? []) });
+      continue;
+    }
+    const m: Mapping = f.type === "keyword" ? { ...keyword } : { type: f.type ?? "keyword" };
+    if (f.index === false) m.index = false;
+    if (f.doc_values === false) m.doc_values = false;
+    if (f.scaling_factor !== undefined) m.scaling_factor = f.scaling_factor;
+    out[f.name] = m;
+  }
+  return out;
+}
+
+/** A fields file of the Elastic package (`medsoc.yml`, `vendor.yml`). */
+export function packageFields(file: string, dir = PACKAGE_FIELDS_DIR): PackageField[] {
+  return parse(readFileSync(resolve(dir, file), "utf8")) as PackageField[];
+}
+
+/** medsoc's own namespace (from the package's medsoc.yml) and the vendor namespaces. */
 export const medsocComponent = {
   name: "medsoc-logs-medsoc",
   body: {
     template: {
       mappings: {
         properties: {
-          medsoc: {
-            // Dynamic keywords (from the ecs component's template) for enrichment fields added later;
-            // the numeric ones are declared so they aggregate as numbers.
-            properties: {
-              ...kw("doc_id", "source", "stream", "device_class", "clinical_criticality", "ward", "site"),
-              risk: obj({ score: { type: "float" }, ...kw("level", "reasons") }),
-            },
-          },
+          ...fieldsToProperties(packageFields("medsoc.yml")),
           ...Object.fromEntries(VENDOR_NAMESPACES.map((v) => [v, { type: "flattened", ignore_above: 4096 }])),
         },
       },
