@@ -20,7 +20,7 @@
  */
 import { PermanentError, RetryableError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { CursorState, msToIso, vendorTimeMs } from "../cursor-state.ts";
+import { BoundaryCursor, MILLIS, msToIso, vendorTimeMs } from "../boundary-cursor.ts";
 import type { Cursor, Page } from "../types.ts";
 import type { AsimilyClient } from "./client.ts";
 import type { AsimilyConfig } from "./config.ts";
@@ -140,9 +140,9 @@ export async function* pollDeviceItems(
 ): AsyncGenerator<Page> {
   const spec = ASIMILY_ENDPOINTS[stream];
   const timeField = stream === "anomaly" ? ctx.config.anomalyTimeField : ctx.config.cveTimeField;
-  const state = new CursorState(cursor, `asimily ${stream}`);
+  const state = new BoundaryCursor(cursor, `asimily ${stream}`, MILLIS);
   const sinceMs =
-    state.startMs ??
+    state.lowerBound ??
     (ctx.config.initialLookbackSeconds > 0
       ? ctx.now() - ctx.config.initialLookbackSeconds * 1000
       : undefined);

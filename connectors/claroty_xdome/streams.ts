@@ -153,7 +153,7 @@ export async function* pollXDomeStream(
   ctx: StreamContext,
 ): AsyncGenerator<Page> {
   const state = new BoundaryCursor(cursor, "claroty_xdome");
-  let lower = state.lowerBoundUs;
+  let lower = state.lowerBound;
   if (lower === undefined && ctx.initialLookbackSeconds > 0)
     lower = (ctx.now() - ctx.initialLookbackSeconds * 1000) * 1000;
   ctx.log.debug(
