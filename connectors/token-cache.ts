@@ -10,6 +10,8 @@
  *
  * Error messages and log lines stay in each client: the vendor wording is part of its contract.
  */
+import { AuthError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
 import { UnauthorizedError } from "./http.ts";
 
 /** A token as obtained from the vendor. */
@@ -123,6 +125,22 @@ export interface ReauthRule {
   beforeRetry: (error: UnauthorizedError) => Promise<void> | void;
   /** The error thrown for a second 401 (an `AuthError` with the connector's message). */
   refused: (error: UnauthorizedError) => Error;
+}
+
+/**
+ * The usual {@link ReauthRule}: the first 401 is logged at info level as `retrying` (with the
+ * connector and request context), a second one is an `AuthError` with the message `refused`.
+ */
+export function reauthRule(
+  log: Logger,
+  connector: string,
+  context: string,
+  messages: { retrying: string; refused: string },
+): ReauthRule {
+  return {
+    beforeRetry: () => log.info({ connector, context }, messages.retrying),
+    refused: (error) => new AuthError(messages.refused, { cause: error }),
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Dispatcher } from "undici";
 import { AuthError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { connectorJsonClient, type JsonClient, UnauthorizedError } from "../http.ts";
-import { type IssuedToken, TokenCache } from "../token-cache.ts";
+import { type IssuedToken, reauthRule, TokenCache } from "../token-cache.ts";
 import type { ArmisConfig } from "./config.ts";
 import type { ArmisTokenResponse } from "./records.ts";
 
@@ -77,17 +77,10 @@ export class ArmisClient {
         });
         return checkSuccess(res.body, context, this.#http);
       },
-      {
-        beforeRetry: () =>
-          this.#log.info(
-            { connector: "armis", context },
-            "Armis refused the access token; re-authenticating once.",
-          ),
-        refused: (error) =>
-          new AuthError(`${context}: armis refused a freshly issued access token (HTTP 401)`, {
-            cause: error,
-          }),
-      },
+      reauthRule(this.#log, "armis", context, {
+        retrying: "Armis refused the access token; re-authenticating once.",
+        refused: `${context}: armis refused a freshly issued access token (HTTP 401)`,
+      }),
     );
   }
 

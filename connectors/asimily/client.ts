@@ -8,7 +8,7 @@ import type { Dispatcher } from "undici";
 import { AuthError, PermanentError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { connectorJsonClient, type JsonClient } from "../http.ts";
-import { retryOnceOn401 } from "../token-cache.ts";
+import { reauthRule, retryOnceOn401 } from "../token-cache.ts";
 import type { AsimilyConfig } from "./config.ts";
 
 export interface AsimilyClientDeps {
@@ -51,14 +51,10 @@ export class AsimilyClient {
     try {
       return await retryOnceOn401(
         async () => (await this.#http.send({ method: "POST", url, headers, body, context, signal })).body,
-        {
-          beforeRetry: () =>
-            this.#log.info({ connector: "asimily", context }, "Asimily answered 401; retrying once."),
-          refused: (error) =>
-            new AuthError(`${context}: asimily refused the API credentials twice (HTTP 401)`, {
-              cause: error,
-            }),
-        },
+        reauthRule(this.#log, "asimily", context, {
+          retrying: "Asimily answered 401; retrying once.",
+          refused: `${context}: asimily refused the API credentials twice (HTTP 401)`,
+        }),
       );
     } catch (error) {
       // "Authentication Error: …" on 403 is Asimily's answer to wrong credentials.

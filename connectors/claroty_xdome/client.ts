@@ -5,10 +5,9 @@
  * permanent errors carrying the vendor's message).
  */
 import type { Dispatcher } from "undici";
-import { AuthError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { connectorJsonClient, type JsonClient } from "../http.ts";
-import { retryOnceOn401 } from "../token-cache.ts";
+import { reauthRule, retryOnceOn401 } from "../token-cache.ts";
 import type { XDomeConfig } from "./config.ts";
 
 export interface XDomeClientDeps {
@@ -45,18 +44,10 @@ export class XDomeClient {
     const headers = { authorization: `Bearer ${this.#config.apiToken.reveal()}` };
     return retryOnceOn401(
       async () => (await this.#http.send({ method: "POST", url, headers, body, context, signal })).body,
-      {
-        beforeRetry: () =>
-          this.#log.info(
-            { connector: "claroty_xdome", context },
-            "Claroty xDome refused the API token; retrying the request once.",
-          ),
-        refused: (error) =>
-          new AuthError(
-            `${context}: claroty xdome refused the API token twice (HTTP 401); it was revoked or is wrong`,
-            { cause: error },
-          ),
-      },
+      reauthRule(this.#log, "claroty_xdome", context, {
+        retrying: "Claroty xDome refused the API token; retrying the request once.",
+        refused: `${context}: claroty xdome refused the API token twice (HTTP 401); it was revoked or is wrong`,
+      }),
     );
   }
 

@@ -7,7 +7,7 @@ import type { Dispatcher } from "undici";
 import { AuthError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { connectorJsonClient, type JsonClient, UnauthorizedError } from "../http.ts";
-import { type IssuedToken, TokenCache } from "../token-cache.ts";
+import { type IssuedToken, reauthRule, TokenCache } from "../token-cache.ts";
 import type { CynerioConfig } from "./config.ts";
 import type { CynerioTokenResponse } from "./records.ts";
 
@@ -76,17 +76,10 @@ export class CynerioClient {
         const headers = { authorization: `Bearer ${token}` };
         return (await this.#http.send({ method: "GET", url, headers, context, signal })).body;
       },
-      {
-        beforeRetry: () =>
-          this.#log.info(
-            { connector: "cynerio", context },
-            "Cynerio refused the access token; re-authenticating once.",
-          ),
-        refused: (error) =>
-          new AuthError(`${context}: cynerio refused a freshly issued access token (HTTP 401)`, {
-            cause: error,
-          }),
-      },
+      reauthRule(this.#log, "cynerio", context, {
+        retrying: "Cynerio refused the access token; re-authenticating once.",
+        refused: `${context}: cynerio refused a freshly issued access token (HTTP 401)`,
+      }),
     );
   }
 

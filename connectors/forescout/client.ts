@@ -7,7 +7,7 @@ import type { Dispatcher } from "undici";
 import { AuthError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { connectorJsonClient, type JsonClient, UnauthorizedError } from "../http.ts";
-import { type IssuedToken, jwtExpiry, TokenCache } from "../token-cache.ts";
+import { type IssuedToken, jwtExpiry, reauthRule, TokenCache } from "../token-cache.ts";
 import type { ForescoutConfig } from "./config.ts";
 
 export interface ForescoutClientDeps {
@@ -64,15 +64,10 @@ export class ForescoutClient {
         const headers = { authorization, accept: "application/hal+json" };
         return (await this.#http.send({ method: "GET", url, headers, context, signal })).body;
       },
-      {
-        beforeRetry: () =>
-          this.#log.info(
-            { connector: "forescout", context },
-            "Forescout refused the token; logging in again once.",
-          ),
-        refused: (error) =>
-          new AuthError(`${context}: forescout refused a freshly issued token (HTTP 401)`, { cause: error }),
-      },
+      reauthRule(this.#log, "forescout", context, {
+        retrying: "Forescout refused the token; logging in again once.",
+        refused: `${context}: forescout refused a freshly issued token (HTTP 401)`,
+      }),
     );
   }
 

@@ -7,7 +7,7 @@ import type { Dispatcher } from "undici";
 import { AuthError, PermanentError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { connectorJsonClient, type JsonClient } from "../http.ts";
-import { retryOnceOn401 } from "../token-cache.ts";
+import { reauthRule, retryOnceOn401 } from "../token-cache.ts";
 import type { PanwIotConfig } from "./config.ts";
 
 export interface PanwIotClientDeps {
@@ -55,18 +55,10 @@ export class PanwIotClient {
     try {
       return await retryOnceOn401(
         async () => (await this.#http.send({ method: "GET", url, headers, context, signal })).body,
-        {
-          beforeRetry: () =>
-            this.#log.info(
-              { connector: "panw_iot", context },
-              "PANW IoT Security refused the access keys; retrying the request once.",
-            ),
-          refused: (error) =>
-            new AuthError(
-              `${context}: panw iot refused the access keys twice (HTTP 401); they are wrong or revoked`,
-              { cause: error },
-            ),
-        },
+        reauthRule(this.#log, "panw_iot", context, {
+          retrying: "PANW IoT Security refused the access keys; retrying the request once.",
+          refused: `${context}: panw iot refused the access keys twice (HTTP 401); they are wrong or revoked`,
+        }),
       );
     } catch (error) {
       if (error instanceof PermanentError && / HTTP 403/.test(error.message))

@@ -3,8 +3,15 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { JsonClient, UnauthorizedError } from "../../connectors/http.ts";
-import { type IssuedToken, jwtExpiry, retryOnceOn401, TokenCache } from "../../connectors/token-cache.ts";
+import {
+  type IssuedToken,
+  jwtExpiry,
+  reauthRule,
+  retryOnceOn401,
+  TokenCache,
+} from "../../connectors/token-cache.ts";
 import { AuthError, RetryableError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
 
 /** A token source that counts its calls and hands out `t1`, `t2`, … valid for `lifetimeMs`. */
 function source(clock: { now: number }, lifetimeMs = 60_000) {
@@ -211,6 +218,35 @@ describe("the one-forced-re-auth rule", () => {
     );
     assert.equal(attempts, 1);
   });
+});
+
+test("reauthRule logs the first 401 with its context and words the second as the connector's AuthError", async () => {
+  const lines: unknown[][] = [];
+  const log = { info: (...args: unknown[]) => lines.push(args) } as unknown as Logger;
+  let attempts = 0;
+  await assert.rejects(
+    retryOnceOn401(
+      async () => {
+        attempts++;
+        throw unauthorized();
+      },
+      reauthRule(log, "vendorx", "fetching page 2", {
+        retrying: "VendorX refused the token; re-authenticating once.",
+        refused: "fetching page 2: vendorx refused a freshly issued token (HTTP 401)",
+      }),
+    ),
+    (error: unknown) =>
+      error instanceof AuthError &&
+      error.message === "fetching page 2: vendorx refused a freshly issued token (HTTP 401)" &&
+      error.cause instanceof UnauthorizedError,
+  );
+  assert.equal(attempts, 2);
+  assert.deepEqual(lines, [
+    [
+      { connector: "vendorx", context: "fetching page 2" },
+      "VendorX refused the token; re-authenticating once.",
+    ],
+  ]);
 });
 
 describe("TokenCache over HTTP", () => {
