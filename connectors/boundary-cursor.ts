@@ -151,6 +151,36 @@ export class BoundaryCursor {
     }
   }
 
+  /**
+   * Sorts one page: a record with a readable time that was not handed on yet is kept and moves
+   * the cursor; one handed on already, or older than `floor` when given, is dropped; one without
+   * a readable time is kept (the mapping reports it) without moving the cursor, and counted in
+   * `untimed` for the connector's warning. Order is preserved.
+   */
+  keepNew<R>(
+    page: Iterable<R>,
+    timeOf: (record: R) => number | undefined,
+    idOf: (record: R) => string | undefined,
+    floor?: number,
+  ): { records: R[]; untimed: number } {
+    const records: R[] = [];
+    let untimed = 0;
+    for (const record of page) {
+      const t = timeOf(record);
+      if (t === undefined) {
+        untimed++;
+        records.push(record);
+        continue;
+      }
+      if (floor !== undefined && t < floor) continue;
+      const id = idOf(record);
+      if (!this.isNew(t, id)) continue;
+      this.advance(t, id);
+      records.push(record);
+    }
+    return { records, untimed };
+  }
+
   snapshot(): Cursor {
     return {
       timestamp: this.#t === undefined ? null : this.#format(this.#t),

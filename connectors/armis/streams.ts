@@ -164,20 +164,11 @@ export async function* pollSearchStream(
   const aql = buildAql(spec.kind, lowerBound(state, ctx));
   ctx.log.debug({ connector: "armis", stream, aql }, "Polling an Armis stream.");
   for await (const { page, results } of searchPages(stream, aql, ctx)) {
-    const records: unknown[] = [];
-    let untimed = 0;
-    for (const record of results) {
-      const us = timestampMicros(record?.[spec.timeField]);
-      const id = spec.id(record ?? {});
-      if (us === undefined) {
-        untimed++;
-        records.push(record);
-        continue;
-      }
-      if (!state.isNew(us, id)) continue;
-      state.advance(us, id);
-      records.push(record);
-    }
+    const { records, untimed } = state.keepNew(
+      results,
+      (record) => timestampMicros(record?.[spec.timeField]),
+      (record) => spec.id(record ?? {}),
+    );
     if (untimed > 0)
       ctx.log.warn(
         { connector: "armis", stream, page, records: untimed, field: spec.timeField },

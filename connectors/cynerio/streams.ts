@@ -94,26 +94,15 @@ export async function* pollAssets(cursor: Cursor | null, ctx: StreamContext): As
         `${context}: unexpected response shape, ${a.itemsField || "the body"} is not an array`,
       );
     const before = state.current;
-    const records: unknown[] = [];
-    let untimed = 0;
-    for (const item of items) {
-      if (item === null || typeof item !== "object" || Array.isArray(item)) {
-        records.push(item); // the mapping turns it into a pipeline_error; nothing is dropped silently
-        untimed++;
-        continue;
-      }
-      const ms = vendorTimeMs(getPath(item, a.cursorField));
-      const id = asId(getPath(item, a.idField));
-      if (ms === undefined) {
-        untimed++;
-        records.push(item);
-        continue;
-      }
-      if (sinceMs !== undefined && a.sinceParam === null && ms < sinceMs) continue;
-      if (!state.isNew(ms, id)) continue;
-      state.advance(ms, id);
-      records.push(item);
-    }
+    // A non-object item has no time: passed on (the mapping turns it into a pipeline_error), nothing
+    // is dropped silently. Without a server-side filter, items older than `since` are dropped here.
+    const isObject = (item: unknown) => item !== null && typeof item === "object" && !Array.isArray(item);
+    const { records, untimed } = state.keepNew(
+      items as unknown[],
+      (item) => (isObject(item) ? vendorTimeMs(getPath(item, a.cursorField)) : undefined),
+      (item) => asId(getPath(item, a.idField)),
+      a.sinceParam === null ? sinceMs : undefined,
+    );
     if (untimed > 0)
       ctx.log.warn(
         { connector: "cynerio", stream: "asset", request, records: untimed, field: a.cursorField },

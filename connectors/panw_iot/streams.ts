@@ -109,21 +109,11 @@ export async function* pollTimedStream(
     const items = listOf(body, "items", context);
     if (items.length > ctx.pageSize)
       throw new RetryableError(`${context}: ${items.length} records returned for pagelength ${ctx.pageSize}`);
-    const records: unknown[] = [];
-    let untimed = 0;
-    for (const raw of items) {
-      const record = raw ?? {};
-      const us = isoToMicros(record[spec.timeField]);
-      if (us === undefined) {
-        untimed++;
-        records.push(raw);
-        continue;
-      }
-      const id = spec.id(record);
-      if (!state.isNew(us, id)) continue;
-      state.advance(us, id);
-      records.push(raw);
-    }
+    const { records, untimed } = state.keepNew(
+      items,
+      (raw) => isoToMicros(raw?.[spec.timeField]),
+      (raw) => spec.id(raw ?? {}),
+    );
     if (untimed > 0)
       ctx.log.warn(
         { connector: "panw_iot", stream, page, records: untimed, field: spec.timeField },

@@ -36,6 +36,41 @@ describe("BoundaryCursor on both time scales", () => {
     assert.deepEqual(c.snapshot(), { timestamp: "2026-01-01T00:00:00.124Z", idsAtTimestamp: [] });
   });
 
+  test("keepNew keeps new and untimed records in order, drops seen and pre-floor ones", () => {
+    const c = new BoundaryCursor(
+      { timestamp: "1970-01-01T00:00:00.010Z", idsAtTimestamp: ["a"] },
+      "x",
+      MILLIS,
+    );
+    const page = [
+      { id: "a", t: 10 }, // handed on before this poll
+      { id: "b", t: 10 },
+      { id: "n", t: undefined }, // no time: kept, cursor unmoved
+      { id: "old", t: 9 }, // before the bound
+      { id: "c", t: 12 },
+      { id: "c", t: 12 }, // duplicate within the page
+      { id: "f", t: 11 }, // out of order: kept, cursor stays at 12
+    ];
+    const kept = c.keepNew(
+      page,
+      (r) => r.t,
+      (r) => r.id,
+    );
+    assert.deepEqual(
+      kept.records.map((r) => r.id),
+      ["b", "n", "c", "f"],
+    );
+    assert.equal(kept.untimed, 1);
+    assert.deepEqual(c.snapshot(), { timestamp: "1970-01-01T00:00:00.012Z", idsAtTimestamp: ["c"] });
+    const floored = new BoundaryCursor(null, "x", MILLIS).keepNew(
+      [{ t: 5 }, { t: 20 }],
+      (r) => r.t,
+      () => undefined,
+      10,
+    );
+    assert.deepEqual(floored.records, [{ t: 20 }]);
+  });
+
   test("an unparsable stored cursor is a clear error naming the cursor", () => {
     assert.throws(
       () => new BoundaryCursor({ timestamp: "soon", idsAtTimestamp: [] }, "cynerio asset", MILLIS),
