@@ -368,3 +368,10 @@ export function connectorJsonClient(
     log,
   });
 }
+
+/** `base` with `query` appended as search parameters, in order; undefined values are left out. */
+export function urlWithQuery(base: string, query: Record<string, string | number | undefined>): URL {
+  const url = new URL(base);
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+  return url;
+}

@@ -5,7 +5,7 @@
 import type { Dispatcher } from "undici";
 import { AuthError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { connectorJsonClient, type JsonClient, UnauthorizedError } from "../http.ts";
+import { connectorJsonClient, type JsonClient, UnauthorizedError, urlWithQuery } from "../http.ts";
 import { type IssuedToken, reauthRule, TokenCache } from "../token-cache.ts";
 import type { ArmisConfig } from "./config.ts";
 import type { ArmisTokenResponse } from "./records.ts";
@@ -63,8 +63,7 @@ export class ArmisClient {
     context: string,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const url = new URL(`${this.#base}/api/v1${path}`);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    const url = urlWithQuery(`${this.#base}/api/v1${path}`, query);
     return this.#tokens.withToken(
       signal,
       async (token) => {

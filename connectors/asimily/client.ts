@@ -7,7 +7,7 @@
 import type { Dispatcher } from "undici";
 import { AuthError, PermanentError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { connectorJsonClient, type JsonClient } from "../http.ts";
+import { connectorJsonClient, type JsonClient, urlWithQuery } from "../http.ts";
 import { reauthRule, retryOnceOn401 } from "../token-cache.ts";
 import type { AsimilyConfig } from "./config.ts";
 
@@ -45,8 +45,7 @@ export class AsimilyClient {
     context: string,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const url = new URL(`${this.#base}${path}`);
-    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
+    const url = urlWithQuery(`${this.#base}${path}`, query);
     const headers = { authorization: this.#authorization };
     try {
       return await retryOnceOn401(

@@ -6,7 +6,7 @@
 import type { Dispatcher } from "undici";
 import { AuthError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { connectorJsonClient, type JsonClient, UnauthorizedError } from "../http.ts";
+import { connectorJsonClient, type JsonClient, UnauthorizedError, urlWithQuery } from "../http.ts";
 import { type IssuedToken, jwtExpiry, reauthRule, TokenCache } from "../token-cache.ts";
 import type { ForescoutConfig } from "./config.ts";
 
@@ -55,8 +55,7 @@ export class ForescoutClient {
     context: string,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const url = new URL(`${this.#base}${path}`);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+    const url = urlWithQuery(`${this.#base}${path}`, query);
     return this.#tokens.withToken(
       signal,
       async (token) => {

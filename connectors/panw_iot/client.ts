@@ -6,7 +6,7 @@
 import type { Dispatcher } from "undici";
 import { AuthError, PermanentError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { connectorJsonClient, type JsonClient } from "../http.ts";
+import { connectorJsonClient, type JsonClient, urlWithQuery } from "../http.ts";
 import { reauthRule, retryOnceOn401 } from "../token-cache.ts";
 import type { PanwIotConfig } from "./config.ts";
 
@@ -45,9 +45,10 @@ export class PanwIotClient {
     context: string,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const url = new URL(`${this.#base}/pub/v4.0${path}`);
-    url.searchParams.set("customerid", this.#config.customerId);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    const url = urlWithQuery(`${this.#base}/pub/v4.0${path}`, {
+      customerid: this.#config.customerId,
+      ...query,
+    });
     const headers = {
       "x-key-id": this.#config.keyId.reveal(),
       "x-access-key": this.#config.accessKey.reveal(),
