@@ -16,6 +16,7 @@
  */
 import { Agent, type Dispatcher, request } from "undici";
 import { backoffDelay, parseRetryAfter, sleep } from "../core/backoff.ts";
+import { readCa } from "../core/config-fields.ts";
 import { AuthError, PermanentError, RateLimitedError, RetryableError } from "../core/errors.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { type Secret, scrub } from "../core/secret.ts";
@@ -331,4 +332,46 @@ export class JsonClient {
     }
     return { status: res.statusCode, headers: res.headers, body: parsed, text, json };
   }
+}
+
+/** The config fields every pull connector's HTTP client is built from. */
+export interface ConnectorHttpConfig {
+  baseUrl: string;
+  tls: { verify: boolean; caFile?: string | undefined };
+  retry?: Partial<RetryPolicy>;
+  timeoutMs?: number;
+}
+
+/**
+ * The `JsonClient` of one pull connector (`source` is its id, `armis`): TLS verification and CA
+ * file from `sources.<source>.config.tls`, its retry policy and timeout, and a warning in the log
+ * when certificate verification is turned off.
+ */
+export function connectorJsonClient(
+  source: string,
+  config: ConnectorHttpConfig,
+  options: Pick<JsonClientOptions, "dispatcher" | "secrets" | "log">,
+): JsonClient {
+  const log = options.log ?? silentLogger;
+  if (config.tls.verify === false)
+    log.warn(
+      { source, baseUrl: config.baseUrl },
+      "TLS certificate verification is turned off for this connector (tls.verify: false).",
+    );
+  return new JsonClient({
+    component: source,
+    tls: { verify: config.tls.verify, ca: readCa(config.tls, `sources.${source}.config`) },
+    dispatcher: options.dispatcher,
+    retry: config.retry,
+    timeoutMs: config.timeoutMs,
+    secrets: options.secrets,
+    log,
+  });
+}
+
+/** `base` with `query` appended as search parameters, in order; undefined values are left out. */
+export function urlWithQuery(base: string, query: Record<string, string | number | undefined>): URL {
+  const url = new URL(base);
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+  return url;
 }

@@ -3,10 +3,10 @@
  * 401, and the retry rules of `connectors/http.ts` for everything else.
  */
 import type { Dispatcher } from "undici";
-import { readCa } from "../../core/config-fields.ts";
 import { AuthError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { JsonClient, UnauthorizedError } from "../http.ts";
+import { connectorJsonClient, type JsonClient, UnauthorizedError, urlWithQuery } from "../http.ts";
+import { type IssuedToken, reauthRule, TokenCache } from "../token-cache.ts";
 import type { ArmisConfig } from "./config.ts";
 import type { ArmisTokenResponse } from "./records.ts";
 
@@ -19,11 +19,6 @@ export interface ArmisClientDeps {
   now?: () => number;
 }
 
-interface CachedToken {
-  value: string;
-  expiresAt: number;
-}
-
 /** Token-authenticated GET requests against one Armis tenant. */
 export class ArmisClient {
   readonly #config: ArmisConfig;
@@ -31,28 +26,21 @@ export class ArmisClient {
   readonly #http: JsonClient;
   readonly #log: Logger;
   readonly #now: () => number;
-  #token: CachedToken | undefined;
-  #pending: Promise<CachedToken> | undefined;
-  /** Recent tokens, scrubbed from error messages. */
-  readonly #issued: string[] = [];
+  readonly #tokens: TokenCache;
 
   constructor(config: ArmisConfig, deps: ArmisClientDeps = {}) {
-    if (config.tls.verify === false)
-      (deps.log ?? silentLogger).warn(
-        { source: "armis", baseUrl: config.baseUrl },
-        "TLS certificate verification is turned off for this connector (tls.verify: false).",
-      );
     this.#config = config;
     this.#base = config.baseUrl.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
     this.#log = deps.log ?? silentLogger;
     this.#now = deps.now ?? Date.now;
-    this.#http = new JsonClient({
-      component: "armis",
-      tls: { verify: config.tls.verify, ca: readCa(config.tls, "sources.armis.config") },
+    this.#tokens = new TokenCache({
+      fetch: (signal) => this.#fetchToken(signal),
+      skewMs: config.tokenRefreshSkewSeconds * 1000,
+      now: this.#now,
+    });
+    this.#http = connectorJsonClient("armis", config, {
       dispatcher: deps.dispatcher,
-      retry: config.retry,
-      timeoutMs: config.timeoutMs,
-      secrets: () => [config.secretKey, ...this.#issued],
+      secrets: () => [config.secretKey, ...this.#tokens.recent()],
       log: this.#log,
     });
   }
@@ -61,10 +49,8 @@ export class ArmisClient {
   tokensObtained = 0;
 
   /** Returns a valid access token, fetching a new one when none is cached or it is about to expire. */
-  async accessToken(signal?: AbortSignal): Promise<string> {
-    const skewMs = this.#config.tokenRefreshSkewSeconds * 1000;
-    if (this.#token && this.#now() < this.#token.expiresAt - skewMs) return this.#token.value;
-    return (await this.#refresh(signal)).value;
+  accessToken(signal?: AbortSignal): Promise<string> {
+    return this.#tokens.current(signal);
   }
 
   /**
@@ -77,11 +63,10 @@ export class ArmisClient {
     context: string,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const url = new URL(`${this.#base}/api/v1${path}`);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
-    let token = await this.accessToken(signal);
-    for (let round = 1; ; round++) {
-      try {
+    const url = urlWithQuery(`${this.#base}/api/v1${path}`, query);
+    return this.#tokens.withToken(
+      signal,
+      async (token) => {
         const res = await this.#http.send({
           method: "GET",
           url,
@@ -90,43 +75,24 @@ export class ArmisClient {
           signal,
         });
         return checkSuccess(res.body, context, this.#http);
-      } catch (error) {
-        if (!(error instanceof UnauthorizedError)) throw error;
-        if (round >= 2)
-          throw new AuthError(`${context}: armis refused a freshly issued access token (HTTP 401)`, {
-            cause: error,
-          });
-        this.#log.info(
-          { connector: "armis", context },
-          "Armis refused the access token; re-authenticating once.",
-        );
-        token = await this.#refresh(signal, token).then((t) => t.value);
-      }
-    }
+      },
+      reauthRule(this.#log, "armis", context, {
+        retrying: "Armis refused the access token; re-authenticating once.",
+        refused: `${context}: armis refused a freshly issued access token (HTTP 401)`,
+      }),
+    );
   }
 
   /** Checks the credentials with one token request. */
   async validate(signal?: AbortSignal): Promise<void> {
-    await this.#refresh(signal);
+    await this.#tokens.refresh(signal);
   }
 
   async close(): Promise<void> {
     await this.#http.close();
   }
 
-  /** Fetches a new token; concurrent callers share one request. `stale` skips the fetch if another caller already replaced it. */
-  #refresh(signal?: AbortSignal, stale?: string): Promise<CachedToken> {
-    if (stale !== undefined && this.#token && this.#token.value !== stale)
-      return Promise.resolve(this.#token);
-    if (!this.#pending) {
-      this.#pending = this.#fetchToken(signal).finally(() => {
-        this.#pending = undefined;
-      });
-    }
-    return this.#pending;
-  }
-
-  async #fetchToken(signal?: AbortSignal): Promise<CachedToken> {
+  async #fetchToken(signal?: AbortSignal): Promise<IssuedToken> {
     const context = "obtaining an armis access token";
     const url = new URL(`${this.#base}/api/v1/access_token/`);
     const secret = this.#config.secretKey.reveal();
@@ -152,19 +118,16 @@ export class ArmisClient {
     const value = data?.access_token;
     if (typeof value !== "string" || value.length === 0)
       throw new RetryableError(`${context}: the token response carries no data.access_token`);
-    this.#issued.push(value);
-    if (this.#issued.length > 4) this.#issued.shift();
     const parsed = typeof data?.expiration_utc === "string" ? Date.parse(data.expiration_utc) : Number.NaN;
     const expiresAt = Number.isNaN(parsed)
       ? this.#now() + this.#config.defaultTokenLifetimeSeconds * 1000
       : parsed;
-    this.#token = { value, expiresAt };
     this.tokensObtained++;
     this.#log.debug(
       { connector: "armis", expiresAt: new Date(expiresAt).toISOString() },
       "Obtained an Armis access token.",
     );
-    return this.#token;
+    return { value, expiresAt };
   }
 }
 

@@ -4,28 +4,11 @@
  */
 import { z } from "zod";
 import { secretSchema, tlsSchema } from "../../core/config-fields.ts";
+import { connectorRetrySchema, httpUrlSchema, positiveInt } from "../config-common.ts";
 
 /** Largest page size accepted. The reference gives no documented Armis maximum; Elastic's integration
  * defaults to 2000 in production, so larger values are refused until confirmed with Armis. */
 export const ARMIS_MAX_PAGE_SIZE = 2000;
-
-const positiveInt = (max?: number) => {
-  const base = z.number().int().positive();
-  return max === undefined ? base : base.max(max);
-};
-
-export const armisRetrySchema = z
-  .strictObject({
-    /** Attempts per request for 429, 5xx, non-JSON bodies and network errors, the first included. @defaultValue 5 */
-    maxAttempts: positiveInt(20).default(5),
-    /** Backoff base in milliseconds (exponential, equal jitter). @defaultValue 500 */
-    baseDelayMs: z.number().int().nonnegative().default(500),
-    /** Cap of one backoff wait, in milliseconds. @defaultValue 30000 */
-    maxDelayMs: z.number().int().nonnegative().default(30_000),
-    /** Longest Retry-After waited inline, in milliseconds; longer ones end the poll with `RateLimitedError`. @defaultValue 120000 */
-    maxRetryAfterMs: z.number().int().nonnegative().default(120_000),
-  })
-  .describe("retry policy");
 
 export const armisConfigSchema = z
   .strictObject({
@@ -33,7 +16,7 @@ export const armisConfigSchema = z
      * Tenant URL, `https://<tenant>.armis.com`. A trailing `/api/v1` is accepted and ignored: the
      * connector appends the API paths itself.
      */
-    baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    baseUrl: httpUrlSchema,
     /** API secret key, exchanged for an access token at `POST /api/v1/access_token/`. */
     secretKey: secretSchema,
     /**
@@ -75,7 +58,7 @@ export const armisConfigSchema = z
     /** Headers and body timeout of one request, in milliseconds. @defaultValue 60000 */
     timeoutMs: positiveInt().default(60_000),
     /** Retry policy for 429, 5xx, non-JSON bodies and network errors. */
-    retry: armisRetrySchema.prefault({}),
+    retry: connectorRetrySchema.prefault({}),
   })
   .describe("armis connector");
 

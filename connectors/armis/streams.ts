@@ -27,6 +27,7 @@
  */
 import { PermanentError, RetryableError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
+import { BoundaryCursor, isoToMicros, microsToIsoMicros } from "../boundary-cursor.ts";
 import type { Cursor, Page } from "../types.ts";
 import type { ArmisClient } from "./client.ts";
 
@@ -63,29 +64,14 @@ export function isArmisStream(stream: string): stream is ArmisStream {
   return (ARMIS_STREAMS as readonly string[]).includes(stream);
 }
 
-const TS_RE = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/i;
-
 /**
  * An ISO-8601 timestamp as epoch microseconds (Armis sends microseconds, which a `Date` would
  * round away and with them the tie-break). No zone means UTC. Undefined when unparsable.
  */
-export function timestampMicros(value: unknown): number | undefined {
-  if (typeof value !== "string") return undefined;
-  const m = TS_RE.exec(value.trim());
-  if (!m) return undefined;
-  const zone = m[4] === undefined ? "Z" : m[4].length === 5 ? `${m[4].slice(0, 3)}:${m[4].slice(3)}` : m[4];
-  const ms = Date.parse(`${m[1]}T${m[2]}${zone}`);
-  if (Number.isNaN(ms)) return undefined;
-  const micros = m[3] === undefined ? 0 : Number(m[3].padEnd(6, "0").slice(0, 6));
-  return ms * 1000 + micros;
-}
+export const timestampMicros = isoToMicros;
 
 /** Epoch microseconds as `YYYY-MM-DDTHH:MM:SS.ffffffZ`, the cursor's canonical form. */
-export function microsToIso(us: number): string {
-  const sec = Math.floor(us / 1_000_000);
-  const frac = us - sec * 1_000_000;
-  return `${new Date(sec * 1000).toISOString().slice(0, 19)}.${String(frac).padStart(6, "0")}Z`;
-}
+export const microsToIso = microsToIsoMicros;
 
 /** The AQL `after:` value for a lower bound: one whole second before it, `YYYY-MM-DDTHH:MM:SS`. */
 export function afterValue(lowerBoundUs: number): string {
@@ -96,62 +82,6 @@ export function afterValue(lowerBoundUs: number): string {
 /** `in:<kind>` with an optional `after:` bound. */
 export function buildAql(kind: StreamSpec["kind"], after: string | undefined): string {
   return after === undefined ? `in:${kind}` : `in:${kind} after:${after}`;
-}
-
-/** Cursor bookkeeping for one poll. */
-export class CursorState {
-  readonly #startUs: number | undefined;
-  readonly #startIds: ReadonlySet<string>;
-  #us: number | undefined;
-  #iso: string | null;
-  #ids: Set<string>;
-
-  constructor(cursor: Cursor | null) {
-    const us = cursor?.timestamp ? timestampMicros(cursor.timestamp) : undefined;
-    if (cursor?.timestamp && us === undefined)
-      throw new PermanentError(
-        `reading the armis cursor: unparsable timestamp ${JSON.stringify(cursor.timestamp)}`,
-      );
-    this.#startUs = us;
-    this.#startIds = new Set(us === undefined ? [] : cursor?.idsAtTimestamp);
-    this.#us = us;
-    this.#iso = us === undefined ? null : microsToIso(us);
-    this.#ids = new Set(this.#startIds);
-  }
-
-  /** Lower bound of the next query (the cursor timestamp), if any. */
-  get lowerBoundUs(): number | undefined {
-    return this.#startUs;
-  }
-
-  /** False when the record was already handed on (before this poll or earlier in it, at the boundary). */
-  isNew(us: number, id: string | undefined): boolean {
-    if (this.#startUs !== undefined) {
-      if (us < this.#startUs) return false;
-      if (us === this.#startUs && id !== undefined && this.#startIds.has(id)) return false;
-    }
-    if (us === this.#us && id !== undefined && this.#ids.has(id)) return false;
-    return true;
-  }
-
-  /** Records a handed-on record. Older records (out of order) never move the cursor back. */
-  advance(us: number, id: string | undefined): void {
-    if (this.#us === undefined || us > this.#us) {
-      this.#us = us;
-      this.#iso = microsToIso(us);
-      this.#ids = new Set();
-    }
-    if (us === this.#us && id !== undefined) this.#ids.add(id);
-  }
-
-  snapshot(): Cursor {
-    return { timestamp: this.#iso, idsAtTimestamp: [...this.#ids] };
-  }
-
-  /** True when the cursor moved since `other` was taken. */
-  differsFrom(other: Cursor): boolean {
-    return other.timestamp !== this.#iso || other.idsAtTimestamp.length !== this.#ids.size;
-  }
 }
 
 /** What a stream poll needs. */
@@ -190,8 +120,8 @@ function nextOffset(next: unknown, context: string): number | null {
   throw new PermanentError(`${context}: unexpected response shape, next is ${JSON.stringify(next)}`);
 }
 
-function lowerBound(state: CursorState, ctx: StreamContext): string | undefined {
-  if (state.lowerBoundUs !== undefined) return afterValue(state.lowerBoundUs);
+function lowerBound(state: BoundaryCursor, ctx: StreamContext): string | undefined {
+  if (state.lowerBound !== undefined) return afterValue(state.lowerBound);
   if (ctx.initialLookbackSeconds === 0) return undefined;
   return afterValue((ctx.now() - ctx.initialLookbackSeconds * 1000) * 1000 + 1_000_000);
 }
@@ -230,24 +160,15 @@ export async function* pollSearchStream(
   ctx: StreamContext,
 ): AsyncGenerator<Page> {
   const spec = STREAM_SPECS[stream];
-  const state = new CursorState(cursor);
+  const state = new BoundaryCursor(cursor, "armis");
   const aql = buildAql(spec.kind, lowerBound(state, ctx));
   ctx.log.debug({ connector: "armis", stream, aql }, "Polling an Armis stream.");
   for await (const { page, results } of searchPages(stream, aql, ctx)) {
-    const records: unknown[] = [];
-    let untimed = 0;
-    for (const record of results) {
-      const us = timestampMicros(record?.[spec.timeField]);
-      const id = spec.id(record ?? {});
-      if (us === undefined) {
-        untimed++;
-        records.push(record);
-        continue;
-      }
-      if (!state.isNew(us, id)) continue;
-      state.advance(us, id);
-      records.push(record);
-    }
+    const { records, untimed } = state.keepNew(
+      results,
+      (record) => timestampMicros(record?.[spec.timeField]),
+      (record) => spec.id(record ?? {}),
+    );
     if (untimed > 0)
       ctx.log.warn(
         { connector: "armis", stream, page, records: untimed, field: spec.timeField },
@@ -266,7 +187,7 @@ export async function* pollVulnerabilityStream(
   ctx: StreamContext,
 ): AsyncGenerator<Page> {
   const spec = STREAM_SPECS.vulnerability;
-  const state = new CursorState(cursor);
+  const state = new BoundaryCursor(cursor, "armis");
   const aql = buildAql(spec.kind, lowerBound(state, ctx));
   ctx.log.debug({ connector: "armis", stream: "vulnerability", aql }, "Polling an Armis stream.");
   let buffer: unknown[] = [];

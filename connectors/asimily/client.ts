@@ -5,10 +5,10 @@
  * session-replication hiccup behind the load balancer), a second 401 is an `AuthError`.
  */
 import type { Dispatcher } from "undici";
-import { readCa } from "../../core/config-fields.ts";
 import { AuthError, PermanentError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { JsonClient, UnauthorizedError } from "../http.ts";
+import { connectorJsonClient, type JsonClient, urlWithQuery } from "../http.ts";
+import { reauthRule, retryOnceOn401 } from "../token-cache.ts";
 import type { AsimilyConfig } from "./config.ts";
 
 export interface AsimilyClientDeps {
@@ -27,20 +27,11 @@ export class AsimilyClient {
 
   constructor(config: AsimilyConfig, deps: AsimilyClientDeps = {}) {
     this.#log = deps.log ?? silentLogger;
-    if (config.tls.verify === false)
-      this.#log.warn(
-        { source: "asimily", baseUrl: config.baseUrl },
-        "TLS certificate verification is turned off for this connector (tls.verify: false).",
-      );
     this.#base = config.baseUrl.replace(/\/+$/, "");
     const basic = Buffer.from(`${config.username}:${config.password.reveal()}`).toString("base64");
     this.#authorization = `Basic ${basic}`;
-    this.#http = new JsonClient({
-      component: "asimily",
-      tls: { verify: config.tls.verify, ca: readCa(config.tls, "sources.asimily.config") },
+    this.#http = connectorJsonClient("asimily", config, {
       dispatcher: deps.dispatcher,
-      retry: config.retry,
-      timeoutMs: config.timeoutMs,
       secrets: () => [config.password, basic],
       log: this.#log,
     });
@@ -54,32 +45,21 @@ export class AsimilyClient {
     context: string,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const url = new URL(`${this.#base}${path}`);
-    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
-    for (let round = 1; ; round++) {
-      try {
-        const res = await this.#http.send({
-          method: "POST",
-          url,
-          headers: { authorization: this.#authorization },
-          body,
-          context,
-          signal,
-        });
-        return res.body;
-      } catch (error) {
-        if (error instanceof UnauthorizedError) {
-          if (round >= 2)
-            throw new AuthError(`${context}: asimily refused the API credentials twice (HTTP 401)`, {
-              cause: error,
-            });
-          this.#log.info({ connector: "asimily", context }, "Asimily answered 401; retrying once.");
-          continue;
-        }
-        if (error instanceof PermanentError && / HTTP 403/.test(error.message))
-          throw new AuthError(error.message, { cause: error });
-        throw error;
-      }
+    const url = urlWithQuery(`${this.#base}${path}`, query);
+    const headers = { authorization: this.#authorization };
+    try {
+      return await retryOnceOn401(
+        async () => (await this.#http.send({ method: "POST", url, headers, body, context, signal })).body,
+        reauthRule(this.#log, "asimily", context, {
+          retrying: "Asimily answered 401; retrying once.",
+          refused: `${context}: asimily refused the API credentials twice (HTTP 401)`,
+        }),
+      );
+    } catch (error) {
+      // "Authentication Error: …" on 403 is Asimily's answer to wrong credentials.
+      if (error instanceof PermanentError && / HTTP 403/.test(error.message))
+        throw new AuthError(error.message, { cause: error });
+      throw error;
     }
   }
 

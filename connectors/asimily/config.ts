@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { secretSchema, tlsSchema } from "../../core/config-fields.ts";
+import { connectorRetrySchema, httpUrlSchema, positiveInt } from "../config-common.ts";
 
 /**
  * Page caps used by the XSOAR integration (`page_limits_in_xsoar`): assets 400, anomalies 100,
@@ -12,34 +13,16 @@ import { secretSchema, tlsSchema } from "../../core/config-fields.ts";
  */
 export const ASIMILY_PAGE_CAPS = Object.freeze({ asset: 400, anomaly: 100, cve: 25 });
 
-const positiveInt = (max?: number) => {
-  const base = z.number().int().positive();
-  return max === undefined ? base : base.max(max);
-};
-
 /** One Asimily filter condition, `{"operator": ":", "value": "X-Ray"}`. */
 export const asimilyFilterSchema = z.strictObject({
   operator: z.string().min(1),
   value: z.union([z.string(), z.number(), z.boolean()]),
 });
 
-export const asimilyRetrySchema = z
-  .strictObject({
-    /** Attempts per request, the first included (XSOAR: 4 retries). @defaultValue 5 */
-    maxAttempts: positiveInt(20).default(5),
-    /** Backoff base in milliseconds (exponential, equal jitter). @defaultValue 500 */
-    baseDelayMs: z.number().int().nonnegative().default(500),
-    /** Cap of one backoff wait, in milliseconds. @defaultValue 30000 */
-    maxDelayMs: z.number().int().nonnegative().default(30_000),
-    /** Longest Retry-After waited inline, in milliseconds. @defaultValue 120000 */
-    maxRetryAfterMs: z.number().int().nonnegative().default(120_000),
-  })
-  .describe("retry policy");
-
 export const asimilyConfigSchema = z
   .strictObject({
     /** Customer-specific Asimily Insight URL (`https://<portal>`); the connector appends `/api/extapi/…`. */
-    baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    baseUrl: httpUrlSchema,
     /** API user (HTTP Basic). */
     username: z.string().min(1),
     /** API password (HTTP Basic). */
@@ -86,8 +69,8 @@ export const asimilyConfigSchema = z
     assetSnapshotIntervalSeconds: z.number().int().nonnegative().default(3600),
     /** Headers and body timeout of one request, in milliseconds (XSOAR: 180 s). @defaultValue 180000 */
     timeoutMs: positiveInt().default(180_000),
-    /** Retry policy for 429, 5xx, non-JSON bodies and network errors. */
-    retry: asimilyRetrySchema.prefault({}),
+    /** Retry policy for 429, 5xx, non-JSON bodies and network errors (XSOAR: 4 retries). */
+    retry: connectorRetrySchema.prefault({}),
   })
   .describe("asimily connector");
 

@@ -63,14 +63,18 @@ export interface AsimilyAnomaly {
   description?: string;
 }
 
-/** An item of `POST /api/extapi/assets/anomalies`: a device and its anomalies. */
-export interface AsimilyAnomalyEntry {
+/** The device fields an anomaly or CVE list item carries with its list. */
+export interface AsimilyDeviceFields {
   deviceId?: string | number;
   deviceID?: string | number;
   macAddr?: string;
   ipAddr?: string;
   hostName?: string;
   deviceFamily?: string;
+}
+
+/** An item of `POST /api/extapi/assets/anomalies`: a device and its anomalies. */
+export interface AsimilyAnomalyEntry extends AsimilyDeviceFields {
   anomalies: AsimilyAnomaly[];
 }
 
@@ -86,13 +90,7 @@ export interface AsimilyCve {
 }
 
 /** An item of `POST /api/extapi/assets/device-cves`: a device and its CVEs. */
-export interface AsimilyCveEntry {
-  deviceId?: string | number;
-  deviceID?: string | number;
-  macAddr?: string;
-  ipAddr?: string;
-  hostName?: string;
-  deviceFamily?: string;
+export interface AsimilyCveEntry extends AsimilyDeviceFields {
   cves: AsimilyCve[];
 }
 

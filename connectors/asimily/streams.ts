@@ -20,7 +20,7 @@
  */
 import { PermanentError, RetryableError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { CursorState, msToIso, vendorTimeMs } from "../cursor-state.ts";
+import { BoundaryCursor, MILLIS, msToIso, vendorTimeMs } from "../boundary-cursor.ts";
 import type { Cursor, Page } from "../types.ts";
 import type { AsimilyClient } from "./client.ts";
 import type { AsimilyConfig } from "./config.ts";
@@ -140,9 +140,9 @@ export async function* pollDeviceItems(
 ): AsyncGenerator<Page> {
   const spec = ASIMILY_ENDPOINTS[stream];
   const timeField = stream === "anomaly" ? ctx.config.anomalyTimeField : ctx.config.cveTimeField;
-  const state = new CursorState(cursor, `asimily ${stream}`);
+  const state = new BoundaryCursor(cursor, `asimily ${stream}`, MILLIS);
   const sinceMs =
-    state.startMs ??
+    state.lowerBound ??
     (ctx.config.initialLookbackSeconds > 0
       ? ctx.now() - ctx.config.initialLookbackSeconds * 1000
       : undefined);
@@ -172,25 +172,21 @@ export async function* pollDeviceItems(
       }
       const { [spec.list]: _list, ...device } = entry as Record<string, unknown>;
       const deviceId = asimilyDeviceId(entry);
-      for (const item of list) {
-        const record = { ...device, [spec.item]: item };
-        const o = item !== null && typeof item === "object" ? (item as Record<string, unknown>) : {};
-        const ms = vendorTimeMs(o[timeField] ?? device[timeField]);
-        const keyValue = o[spec.key];
-        const key =
-          deviceId !== undefined && (typeof keyValue === "string" || typeof keyValue === "number")
+      const fields = (item: unknown) =>
+        item !== null && typeof item === "object" ? (item as Record<string, unknown>) : {};
+      const kept = state.keepNew(
+        list as unknown[],
+        (item) => vendorTimeMs(fields(item)[timeField] ?? device[timeField]),
+        (item) => {
+          const keyValue = fields(item)[spec.key];
+          return deviceId !== undefined && (typeof keyValue === "string" || typeof keyValue === "number")
             ? `${deviceId}|${keyValue}`
             : undefined;
-        if (ms === undefined) {
-          untimed++;
-          records.push(record);
-          continue;
-        }
-        if (sinceMs !== undefined && ms < sinceMs) continue;
-        if (!state.isNew(ms, key)) continue;
-        state.advance(ms, key);
-        records.push(record);
-      }
+        },
+        sinceMs,
+      );
+      untimed += kept.untimed;
+      for (const item of kept.records) records.push({ ...device, [spec.item]: item });
     }
     if (done) {
       if (untimed > 0)
@@ -203,13 +199,7 @@ export async function* pollDeviceItems(
           { connector: "asimily", stream, records: malformed, list: spec.list, page },
           "Asimily items without their list were passed on whole.",
         );
-      const final = state.snapshot();
-      if (
-        records.length > 0 ||
-        final.timestamp !== startCursor.timestamp ||
-        final.idsAtTimestamp.length !== startCursor.idsAtTimestamp.length
-      )
-        yield { records, cursor: final };
+      if (records.length > 0 || state.differsFrom(startCursor)) yield { records, cursor: state.snapshot() };
       return;
     }
     if (records.length > 0) yield { records, cursor: startCursor };

@@ -5,10 +5,9 @@
  * permanent errors carrying the vendor's message).
  */
 import type { Dispatcher } from "undici";
-import { readCa } from "../../core/config-fields.ts";
-import { AuthError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { JsonClient, UnauthorizedError } from "../http.ts";
+import { connectorJsonClient, type JsonClient } from "../http.ts";
+import { reauthRule, retryOnceOn401 } from "../token-cache.ts";
 import type { XDomeConfig } from "./config.ts";
 
 export interface XDomeClientDeps {
@@ -26,23 +25,13 @@ export class XDomeClient {
   readonly #log: Logger;
 
   constructor(config: XDomeConfig, deps: XDomeClientDeps = {}) {
-    const log = deps.log ?? silentLogger;
-    if (config.tls.verify === false)
-      log.warn(
-        { source: "claroty_xdome", baseUrl: config.baseUrl },
-        "TLS certificate verification is turned off for this connector (tls.verify: false).",
-      );
     this.#config = config;
     this.#base = config.baseUrl.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
-    this.#log = log;
-    this.#http = new JsonClient({
-      component: "claroty_xdome",
-      tls: { verify: config.tls.verify, ca: readCa(config.tls, "sources.claroty_xdome.config") },
+    this.#log = deps.log ?? silentLogger;
+    this.#http = connectorJsonClient("claroty_xdome", config, {
       dispatcher: deps.dispatcher,
-      retry: config.retry,
-      timeoutMs: config.timeoutMs,
       secrets: () => [config.apiToken],
-      log,
+      log: this.#log,
     });
   }
 
@@ -53,23 +42,13 @@ export class XDomeClient {
   async post(path: string, body: unknown, context: string, signal?: AbortSignal): Promise<unknown> {
     const url = `${this.#base}/api/v1/${path.replace(/^\/+/, "")}`;
     const headers = { authorization: `Bearer ${this.#config.apiToken.reveal()}` };
-    for (let round = 1; ; round++) {
-      try {
-        const res = await this.#http.send({ method: "POST", url, headers, body, context, signal });
-        return res.body;
-      } catch (error) {
-        if (!(error instanceof UnauthorizedError)) throw error;
-        if (round >= 2)
-          throw new AuthError(
-            `${context}: claroty xdome refused the API token twice (HTTP 401); it was revoked or is wrong`,
-            { cause: error },
-          );
-        this.#log.info(
-          { connector: "claroty_xdome", context },
-          "Claroty xDome refused the API token; retrying the request once.",
-        );
-      }
-    }
+    return retryOnceOn401(
+      async () => (await this.#http.send({ method: "POST", url, headers, body, context, signal })).body,
+      reauthRule(this.#log, "claroty_xdome", context, {
+        retrying: "Claroty xDome refused the API token; retrying the request once.",
+        refused: `${context}: claroty xdome refused the API token twice (HTTP 401); it was revoked or is wrong`,
+      }),
+    );
   }
 
   /** Checks the token with the smallest query XSOAR's test module sends. */

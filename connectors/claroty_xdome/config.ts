@@ -4,27 +4,10 @@
  */
 import { z } from "zod";
 import { secretSchema, tlsSchema } from "../../core/config-fields.ts";
+import { connectorRetrySchema, httpUrlSchema, positiveInt } from "../config-common.ts";
 
 /** Largest `limit` xDome accepts (`get_devices_parameters.py` in guruevi/medigate_api: 0–5000). */
 export const XDOME_MAX_PAGE_SIZE = 5000;
-
-const positiveInt = (max?: number) => {
-  const base = z.number().int().positive();
-  return max === undefined ? base : base.max(max);
-};
-
-export const xdomeRetrySchema = z
-  .strictObject({
-    /** Attempts per request for 429, 5xx, non-JSON bodies and network errors, the first included. @defaultValue 5 */
-    maxAttempts: positiveInt(20).default(5),
-    /** Backoff base in milliseconds (exponential, equal jitter). @defaultValue 500 */
-    baseDelayMs: z.number().int().nonnegative().default(500),
-    /** Cap of one backoff wait, in milliseconds. @defaultValue 30000 */
-    maxDelayMs: z.number().int().nonnegative().default(30_000),
-    /** Longest Retry-After waited inline, in milliseconds; longer ones end the poll with `RateLimitedError`. @defaultValue 120000 */
-    maxRetryAfterMs: z.number().int().nonnegative().default(120_000),
-  })
-  .describe("retry policy");
 
 export const xdomeConfigSchema = z
   .strictObject({
@@ -32,7 +15,7 @@ export const xdomeConfigSchema = z
      * API host, `https://api.claroty.com` (or the tenant's host). A trailing `/api/v1` is accepted
      * and ignored: the connector appends the API paths itself.
      */
-    baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    baseUrl: httpUrlSchema,
     /** Static API token, sent as `Authorization: Bearer <token>`. A 401 means it was revoked. */
     apiToken: secretSchema,
     /** TLS settings. @defaultValue `{ verify: true }` */
@@ -69,7 +52,7 @@ export const xdomeConfigSchema = z
     /** Headers and body timeout of one request, in milliseconds. @defaultValue 60000 */
     timeoutMs: positiveInt().default(60_000),
     /** Retry policy for 429, 5xx, non-JSON bodies and network errors. */
-    retry: xdomeRetrySchema.prefault({}),
+    retry: connectorRetrySchema.prefault({}),
   })
   .describe("claroty_xdome connector");
 

@@ -153,7 +153,7 @@ export async function* pollXDomeStream(
   ctx: StreamContext,
 ): AsyncGenerator<Page> {
   const state = new BoundaryCursor(cursor, "claroty_xdome");
-  let lower = state.lowerBoundUs;
+  let lower = state.lowerBound;
   if (lower === undefined && ctx.initialLookbackSeconds > 0)
     lower = (ctx.now() - ctx.initialLookbackSeconds * 1000) * 1000;
   ctx.log.debug(
@@ -174,21 +174,12 @@ export async function* pollXDomeStream(
       throw new PermanentError(`${context}: unexpected response shape, ${spec.responseKey} is not an array`);
     if (results.length > ctx.pageSize)
       throw new RetryableError(`${context}: ${results.length} records returned for limit ${ctx.pageSize}`);
-    const records: unknown[] = [];
-    let untimed = 0;
-    for (const raw of results) {
-      const record = (raw ?? {}) as Record<string, unknown>;
-      const us = isoToMicros(record[spec.timeField]);
-      if (us === undefined) {
-        untimed++;
-        records.push(raw);
-        continue;
-      }
-      const id = spec.id(record);
-      if (!state.isNew(us, id)) continue;
-      state.advance(us, id);
-      records.push(raw);
-    }
+    const fields = (raw: unknown) => (raw ?? {}) as Record<string, unknown>;
+    const { records, untimed } = state.keepNew(
+      results as unknown[],
+      (raw) => isoToMicros(fields(raw)[spec.timeField]),
+      (raw) => spec.id(fields(raw)),
+    );
     if (untimed > 0)
       ctx.log.warn(
         { connector: "claroty_xdome", stream, page, records: untimed, field: spec.timeField },

@@ -4,10 +4,10 @@
  * `connectors/http.ts` for everything else.
  */
 import type { Dispatcher } from "undici";
-import { readCa } from "../../core/config-fields.ts";
 import { AuthError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { JsonClient, UnauthorizedError } from "../http.ts";
+import { connectorJsonClient, type JsonClient, UnauthorizedError, urlWithQuery } from "../http.ts";
+import { type IssuedToken, reauthRule, TokenCache } from "../token-cache.ts";
 import type { CynerioConfig } from "./config.ts";
 import type { CynerioTokenResponse } from "./records.ts";
 
@@ -20,11 +20,6 @@ export interface CynerioClientDeps {
   now?: () => number;
 }
 
-interface CachedToken {
-  value: string;
-  expiresAt: number;
-}
-
 /** Bearer-authenticated GET requests against one Cynerio account. */
 export class CynerioClient {
   readonly #config: CynerioConfig;
@@ -32,44 +27,35 @@ export class CynerioClient {
   readonly #http: JsonClient;
   readonly #log: Logger;
   readonly #now: () => number;
-  #token: CachedToken | undefined;
-  #pending: Promise<CachedToken> | undefined;
-  /** Recent tokens, scrubbed from error messages. */
-  readonly #issued: string[] = [];
+  readonly #tokens: TokenCache;
 
   /** Number of access tokens obtained so far (metrics, tests). */
   tokensObtained = 0;
 
   constructor(config: CynerioConfig, deps: CynerioClientDeps = {}) {
     this.#log = deps.log ?? silentLogger;
-    if (config.tls.verify === false)
-      this.#log.warn(
-        { source: "cynerio", baseUrl: config.baseUrl },
-        "TLS certificate verification is turned off for this connector (tls.verify: false).",
-      );
     this.#config = config;
     this.#base = config.baseUrl.replace(/\/+$/, "");
     this.#now = deps.now ?? Date.now;
-    this.#http = new JsonClient({
-      component: "cynerio",
-      tls: { verify: config.tls.verify, ca: readCa(config.tls, "sources.cynerio.config") },
+    this.#tokens = new TokenCache({
+      fetch: (signal) => this.#fetchToken(signal),
+      skewMs: config.tokenRefreshSkewSeconds * 1000,
+      now: this.#now,
+    });
+    this.#http = connectorJsonClient("cynerio", config, {
       dispatcher: deps.dispatcher,
-      retry: config.retry,
-      timeoutMs: config.timeoutMs,
       secrets: () => [
         config.clientSecret,
         basicCredentials(config.clientId, config.clientSecret.reveal()),
-        ...this.#issued,
+        ...this.#tokens.recent(),
       ],
       log: this.#log,
     });
   }
 
   /** Returns a valid access token, fetching a new one when none is cached or it is about to expire. */
-  async accessToken(signal?: AbortSignal): Promise<string> {
-    const skewMs = this.#config.tokenRefreshSkewSeconds * 1000;
-    if (this.#token && this.#now() < this.#token.expiresAt - skewMs) return this.#token.value;
-    return (await this.#refresh(signal)).value;
+  accessToken(signal?: AbortSignal): Promise<string> {
+    return this.#tokens.current(signal);
   }
 
   /**
@@ -82,56 +68,30 @@ export class CynerioClient {
     context: string,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const url = new URL(`${this.#base}${path}`);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
-    let token = await this.accessToken(signal);
-    for (let round = 1; ; round++) {
-      try {
-        const res = await this.#http.send({
-          method: "GET",
-          url,
-          headers: { authorization: `Bearer ${token}` },
-          context,
-          signal,
-        });
-        return res.body;
-      } catch (error) {
-        if (!(error instanceof UnauthorizedError)) throw error;
-        if (round >= 2)
-          throw new AuthError(`${context}: cynerio refused a freshly issued access token (HTTP 401)`, {
-            cause: error,
-          });
-        this.#log.info(
-          { connector: "cynerio", context },
-          "Cynerio refused the access token; re-authenticating once.",
-        );
-        token = (await this.#refresh(signal, token)).value;
-      }
-    }
+    const url = urlWithQuery(`${this.#base}${path}`, query);
+    return this.#tokens.withToken(
+      signal,
+      async (token) => {
+        const headers = { authorization: `Bearer ${token}` };
+        return (await this.#http.send({ method: "GET", url, headers, context, signal })).body;
+      },
+      reauthRule(this.#log, "cynerio", context, {
+        retrying: "Cynerio refused the access token; re-authenticating once.",
+        refused: `${context}: cynerio refused a freshly issued access token (HTTP 401)`,
+      }),
+    );
   }
 
   /** Checks the credentials with one token request. */
   async validate(signal?: AbortSignal): Promise<void> {
-    await this.#refresh(signal);
+    await this.#tokens.refresh(signal);
   }
 
   async close(): Promise<void> {
     await this.#http.close();
   }
 
-  /** Fetches a new token; concurrent callers share one request. `stale` skips the fetch if another caller already replaced it. */
-  #refresh(signal?: AbortSignal, stale?: string): Promise<CachedToken> {
-    if (stale !== undefined && this.#token && this.#token.value !== stale)
-      return Promise.resolve(this.#token);
-    if (!this.#pending) {
-      this.#pending = this.#fetchToken(signal).finally(() => {
-        this.#pending = undefined;
-      });
-    }
-    return this.#pending;
-  }
-
-  async #fetchToken(signal?: AbortSignal): Promise<CachedToken> {
+  async #fetchToken(signal?: AbortSignal): Promise<IssuedToken> {
     const context = "obtaining a cynerio access token";
     const c = this.#config;
     const form: Record<string, string> = { grant_type: "client_credentials" };
@@ -169,17 +129,15 @@ export class CynerioClient {
       throw new RetryableError(`${context}: the token response carries no access_token`);
     if (o.token_type !== undefined && String(o.token_type).toLowerCase() !== "bearer")
       throw new PermanentError(`${context}: unsupported token_type ${JSON.stringify(o.token_type)}`);
-    this.#issued.push(value);
-    if (this.#issued.length > 4) this.#issued.shift();
     const lifetime = Number(o.expires_in);
     const seconds = Number.isFinite(lifetime) && lifetime > 0 ? lifetime : c.defaultTokenLifetimeSeconds;
-    this.#token = { value, expiresAt: this.#now() + seconds * 1000 };
+    const expiresAt = this.#now() + seconds * 1000;
     this.tokensObtained++;
     this.#log.debug(
-      { connector: "cynerio", expiresAt: new Date(this.#token.expiresAt).toISOString() },
+      { connector: "cynerio", expiresAt: new Date(expiresAt).toISOString() },
       "Obtained a Cynerio access token.",
     );
-    return this.#token;
+    return { value, expiresAt };
   }
 }
 

@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import { secretSchema, tlsSchema } from "../../core/config-fields.ts";
+import { connectorRetrySchema, httpUrlSchema, positiveInt } from "../config-common.ts";
 
 /** Largest page size accepted (no documented Cynerio maximum; kept moderate until confirmed). */
 export const CYNERIO_MAX_PAGE_SIZE = 1000;
@@ -43,24 +44,7 @@ export const CYNERIO_ASSET_FIELDS = [
   "type_display_name",
 ] as const;
 
-const positiveInt = (max?: number) => {
-  const base = z.number().int().positive();
-  return max === undefined ? base : base.max(max);
-};
 const paramName = z.string().regex(/^[A-Za-z0-9_.[\]-]+$/, "must be a query parameter name");
-
-export const cynerioRetrySchema = z
-  .strictObject({
-    /** Attempts per request for 429, 5xx, non-JSON bodies and network errors, the first included. @defaultValue 5 */
-    maxAttempts: positiveInt(20).default(5),
-    /** Backoff base in milliseconds (exponential, equal jitter). @defaultValue 500 */
-    baseDelayMs: z.number().int().nonnegative().default(500),
-    /** Cap of one backoff wait, in milliseconds. @defaultValue 30000 */
-    maxDelayMs: z.number().int().nonnegative().default(30_000),
-    /** Longest Retry-After waited inline, in milliseconds; longer ones end the poll with `RateLimitedError`. @defaultValue 120000 */
-    maxRetryAfterMs: z.number().int().nonnegative().default(120_000),
-  })
-  .describe("retry policy");
 
 /**
  * Where and how assets are listed. ASSUMED (not public): every default below.
@@ -128,12 +112,12 @@ export const cynerioAssetsSchema = z
 export const cynerioConfigSchema = z
   .strictObject({
     /** API URL, `https://<account>.cyner.io` (monitors.md §4). */
-    baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    baseUrl: httpUrlSchema,
     /**
      * Full OAuth 2.0 token endpoint URL on the portal-login host (`https://<portal-login>.cynerio.com/…`).
      * The path is not public: copy it from the tenant's API documentation.
      */
-    tokenUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    tokenUrl: httpUrlSchema,
     /** OAuth 2.0 client id. */
     clientId: z.string().min(1),
     /** OAuth 2.0 client secret. */
@@ -166,7 +150,7 @@ export const cynerioConfigSchema = z
     /** Headers and body timeout of one request, in milliseconds. @defaultValue 60000 */
     timeoutMs: positiveInt().default(60_000),
     /** Retry policy for 429, 5xx, non-JSON bodies and network errors. */
-    retry: cynerioRetrySchema.prefault({}),
+    retry: connectorRetrySchema.prefault({}),
   })
   .describe("cynerio connector");
 

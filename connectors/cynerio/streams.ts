@@ -17,7 +17,7 @@
  */
 import { PermanentError, RetryableError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { CursorState, vendorTimeMs } from "../cursor-state.ts";
+import { BoundaryCursor, MILLIS, vendorTimeMs } from "../boundary-cursor.ts";
 import type { Cursor, Page } from "../types.ts";
 import type { CynerioClient } from "./client.ts";
 import type { CynerioConfig } from "./config.ts";
@@ -66,9 +66,9 @@ export function formatSince(ms: number, format: CynerioConfig["assets"]["sinceFo
 /** The asset stream (see the module comment). */
 export async function* pollAssets(cursor: Cursor | null, ctx: StreamContext): AsyncGenerator<Page> {
   const a = ctx.config.assets;
-  const state = new CursorState(cursor, "cynerio asset");
+  const state = new BoundaryCursor(cursor, "cynerio asset", MILLIS);
   let sinceMs =
-    state.startMs ??
+    state.lowerBound ??
     (ctx.config.initialLookbackSeconds > 0
       ? ctx.now() - ctx.config.initialLookbackSeconds * 1000
       : undefined);
@@ -93,27 +93,16 @@ export async function* pollAssets(cursor: Cursor | null, ctx: StreamContext): As
       throw new RetryableError(
         `${context}: unexpected response shape, ${a.itemsField || "the body"} is not an array`,
       );
-    const before = state.currentMs;
-    const records: unknown[] = [];
-    let untimed = 0;
-    for (const item of items) {
-      if (item === null || typeof item !== "object" || Array.isArray(item)) {
-        records.push(item); // the mapping turns it into a pipeline_error; nothing is dropped silently
-        untimed++;
-        continue;
-      }
-      const ms = vendorTimeMs(getPath(item, a.cursorField));
-      const id = asId(getPath(item, a.idField));
-      if (ms === undefined) {
-        untimed++;
-        records.push(item);
-        continue;
-      }
-      if (sinceMs !== undefined && a.sinceParam === null && ms < sinceMs) continue;
-      if (!state.isNew(ms, id)) continue;
-      state.advance(ms, id);
-      records.push(item);
-    }
+    const before = state.current;
+    // A non-object item has no time: passed on (the mapping turns it into a pipeline_error), nothing
+    // is dropped silently. Without a server-side filter, items older than `since` are dropped here.
+    const isObject = (item: unknown) => item !== null && typeof item === "object" && !Array.isArray(item);
+    const { records, untimed } = state.keepNew(
+      items as unknown[],
+      (item) => (isObject(item) ? vendorTimeMs(getPath(item, a.cursorField)) : undefined),
+      (item) => asId(getPath(item, a.idField)),
+      a.sinceParam === null ? sinceMs : undefined,
+    );
     if (untimed > 0)
       ctx.log.warn(
         { connector: "cynerio", stream: "asset", request, records: untimed, field: a.cursorField },
@@ -124,7 +113,7 @@ export async function* pollAssets(cursor: Cursor | null, ctx: StreamContext): As
     // real size, and only a page shorter than that (or an empty one) is the last.
     served = Math.max(served, items.length);
     if (items.length === 0 || items.length < Math.min(ctx.pageSize, served)) return;
-    const now = state.currentMs;
+    const now = state.current;
     if (
       a.sinceParam !== null &&
       now !== undefined &&

@@ -4,11 +4,7 @@
  */
 import { z } from "zod";
 import { secretSchema, tlsSchema } from "../../core/config-fields.ts";
-
-const positiveInt = (max?: number) => {
-  const base = z.number().int().positive();
-  return max === undefined ? base : base.max(max);
-};
+import { connectorRetrySchema, httpUrlSchema, positiveInt } from "../config-common.ts";
 
 /**
  * Host properties requested per host (`?fields=`): XSOAR's `HOSTFIELDS_TO_INCLUDE` core plus the
@@ -29,23 +25,10 @@ export const DEFAULT_HOST_FIELDS: readonly string[] = [
   "access_ip",
 ];
 
-export const forescoutRetrySchema = z
-  .strictObject({
-    /** Attempts per request for 429, 5xx, non-JSON bodies and network errors, the first included. @defaultValue 5 */
-    maxAttempts: positiveInt(20).default(5),
-    /** Backoff base in milliseconds (exponential, equal jitter). @defaultValue 500 */
-    baseDelayMs: z.number().int().nonnegative().default(500),
-    /** Cap of one backoff wait, in milliseconds. @defaultValue 30000 */
-    maxDelayMs: z.number().int().nonnegative().default(30_000),
-    /** Longest Retry-After waited inline, in milliseconds; longer ones end the poll with `RateLimitedError`. @defaultValue 120000 */
-    maxRetryAfterMs: z.number().int().nonnegative().default(120_000),
-  })
-  .describe("retry policy");
-
 export const forescoutConfigSchema = z
   .strictObject({
     /** Enterprise Manager or standalone appliance, `https://<em>`. */
-    baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    baseUrl: httpUrlSchema,
     /** Web API user (Options > Web API > User Settings). */
     username: secretSchema,
     /** Web API password. */
@@ -76,7 +59,7 @@ export const forescoutConfigSchema = z
     /** Headers and body timeout of one request, in milliseconds. @defaultValue 60000 */
     timeoutMs: positiveInt().default(60_000),
     /** Retry policy for 429, 5xx, non-JSON bodies and network errors. */
-    retry: forescoutRetrySchema.prefault({}),
+    retry: connectorRetrySchema.prefault({}),
   })
   .describe("forescout connector");
 

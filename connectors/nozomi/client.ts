@@ -4,10 +4,10 @@
  * retry rules of `connectors/http.ts` for everything else.
  */
 import type { Dispatcher } from "undici";
-import { readCa } from "../../core/config-fields.ts";
 import { AuthError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { JsonClient, UnauthorizedError } from "../http.ts";
+import { connectorJsonClient, type JsonClient, UnauthorizedError } from "../http.ts";
+import { type IssuedToken, jwtExpiry, retryOnceOn401, TokenCache } from "../token-cache.ts";
 import type { NozomiConfig } from "./config.ts";
 import type { NozomiQueryResponse } from "./records.ts";
 
@@ -20,26 +20,7 @@ export interface NozomiClientDeps {
   now?: () => number;
 }
 
-interface CachedToken {
-  /** Header value, replayed verbatim (`Bearer …` or `Basic …`). */
-  value: string;
-  expiresAt: number;
-}
-
-/** Expiry (epoch ms) from a JWT's `exp` claim, if the value carries a readable JWT. */
-export function jwtExpiry(value: string): number | undefined {
-  const token = value.replace(/^Bearer\s+/i, "");
-  const parts = token.split(".");
-  if (parts.length !== 3) return undefined;
-  try {
-    const payload = JSON.parse(Buffer.from(parts[1] as string, "base64url").toString("utf8")) as {
-      exp?: unknown;
-    };
-    return typeof payload.exp === "number" && Number.isFinite(payload.exp) ? payload.exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { jwtExpiry };
 
 /** Queries against one Guardian or CMC appliance. */
 export class NozomiClient {
@@ -48,36 +29,32 @@ export class NozomiClient {
   readonly #http: JsonClient;
   readonly #log: Logger;
   readonly #now: () => number;
-  #token: CachedToken | undefined;
-  #pending: Promise<CachedToken> | undefined;
+  readonly #tokens: TokenCache;
   /** True once sign-in proved unavailable and the key pair goes as Basic. */
   #basicFallback = false;
-  readonly #issued: string[] = [];
 
   /** Sign-in tokens obtained so far (tests, metrics). */
   tokensObtained = 0;
 
   constructor(config: NozomiConfig, deps: NozomiClientDeps = {}) {
     this.#log = deps.log ?? silentLogger;
-    if (config.tls.verify === false)
-      this.#log.warn(
-        { source: "nozomi", baseUrl: config.baseUrl },
-        "TLS certificate verification is turned off for this connector (tls.verify: false).",
-      );
     this.#config = config;
     this.#base = config.baseUrl.replace(/\/+$/, "");
     this.#now = deps.now ?? Date.now;
+    this.#tokens = new TokenCache({
+      fetch: (signal) => this.#signIn(signal),
+      skewMs: config.tokenRefreshSkewSeconds * 1000,
+      now: this.#now,
+    });
     const auth = config.auth;
-    this.#http = new JsonClient({
-      component: "nozomi",
-      tls: { verify: config.tls.verify, ca: readCa(config.tls, "sources.nozomi.config") },
+    // A sign-in token is the whole `Authorization` value: scrub it with and without `Bearer `.
+    const issued = () => this.#tokens.recent().flatMap((v) => [v, v.replace(/^Bearer\s+/i, "")]);
+    this.#http = connectorJsonClient("nozomi", config, {
       dispatcher: deps.dispatcher,
-      retry: config.retry,
-      timeoutMs: config.timeoutMs,
       secrets: () =>
         auth.type === "basic"
-          ? [auth.username, auth.password, this.#basicHeader(), ...this.#issued]
-          : [auth.keyName, auth.keyToken, this.#basicHeader(), ...this.#issued],
+          ? [auth.username, auth.password, this.#basicHeader(), ...issued()]
+          : [auth.keyName, auth.keyToken, this.#basicHeader(), ...issued()],
       log: this.#log,
     });
   }
@@ -92,9 +69,7 @@ export class NozomiClient {
   /** The `Authorization` header for the next request. */
   async authorization(signal?: AbortSignal): Promise<string> {
     if (this.#config.auth.type === "basic" || this.#basicFallback) return this.#basicHeader();
-    const skewMs = this.#config.tokenRefreshSkewSeconds * 1000;
-    if (this.#token && this.#now() < this.#token.expiresAt - skewMs) return this.#token.value;
-    return (await this.#refresh(signal)).value;
+    return this.#tokens.current(signal);
   }
 
   /**
@@ -116,8 +91,12 @@ export class NozomiClient {
     url.searchParams.set("count", String(count));
     url.searchParams.set("skip_total_count", "true");
     let authorization = await this.authorization(signal);
-    for (let round = 1; ; round++) {
-      try {
+    const refused = () =>
+      this.#config.auth.type === "basic" || this.#basicFallback
+        ? `${context}: nozomi refused the credentials (HTTP 401)`
+        : `${context}: nozomi refused a freshly issued sign-in token (HTTP 401)`;
+    return retryOnceOn401(
+      async () => {
         const res = await this.#http.send({
           method: "GET",
           url,
@@ -126,26 +105,27 @@ export class NozomiClient {
           signal,
         });
         return checkQuery(res.body, context, this.#http);
-      } catch (error) {
-        if (!(error instanceof UnauthorizedError)) throw error;
-        const basic = this.#config.auth.type === "basic" || this.#basicFallback;
-        if (basic || round >= 2)
-          throw new AuthError(
-            basic
-              ? `${context}: nozomi refused the credentials (HTTP 401)`
-              : `${context}: nozomi refused a freshly issued sign-in token (HTTP 401)`,
-            { cause: error },
+      },
+      {
+        beforeRetry: async (error) => {
+          // Basic credentials cannot be renewed: their first 401 is final.
+          if (this.#config.auth.type === "basic" || this.#basicFallback)
+            throw new AuthError(refused(), { cause: error });
+          this.#log.info(
+            { connector: "nozomi", context },
+            "Nozomi refused the token; signing in again once.",
           );
-        this.#log.info({ connector: "nozomi", context }, "Nozomi refused the token; signing in again once.");
-        authorization = (await this.#refresh(signal, authorization)).value;
-      }
-    }
+          authorization = await this.#tokens.refreshAfter401(signal, authorization);
+        },
+        refused: (error) => new AuthError(refused(), { cause: error }),
+      },
+    );
   }
 
   /** Checks the credentials: a sign-in, or a one-record query with Basic. */
   async validate(signal?: AbortSignal): Promise<void> {
     if (this.#config.auth.type === "sign_in" && !this.#basicFallback) {
-      await this.#refresh(signal);
+      await this.#tokens.refresh(signal);
       if (!this.#basicFallback) return;
     }
     await this.query("alerts | head 1", 1, 1, "validating nozomi credentials", signal);
@@ -155,18 +135,7 @@ export class NozomiClient {
     await this.#http.close();
   }
 
-  #refresh(signal?: AbortSignal, stale?: string): Promise<CachedToken> {
-    if (stale !== undefined && this.#token && this.#token.value !== stale)
-      return Promise.resolve(this.#token);
-    if (!this.#pending) {
-      this.#pending = this.#signIn(signal).finally(() => {
-        this.#pending = undefined;
-      });
-    }
-    return this.#pending;
-  }
-
-  async #signIn(signal?: AbortSignal): Promise<CachedToken> {
+  async #signIn(signal?: AbortSignal): Promise<IssuedToken> {
     const auth = this.#config.auth;
     if (auth.type !== "sign_in") throw new PermanentError("signing in to nozomi: basic auth has no sign-in");
     const context = "signing in to nozomi";
@@ -200,16 +169,13 @@ export class NozomiClient {
     const value = Array.isArray(raw) ? raw[0] : raw;
     if (typeof value !== "string" || value.trim() === "")
       throw new RetryableError(`${context}: the sign-in response carries no Authorization header`);
-    this.#issued.push(value, value.replace(/^Bearer\s+/i, ""));
-    if (this.#issued.length > 8) this.#issued.splice(0, 2);
     const expiresAt = jwtExpiry(value) ?? this.#now() + this.#config.defaultTokenLifetimeSeconds * 1000;
-    this.#token = { value, expiresAt };
     this.tokensObtained++;
     this.#log.debug(
       { connector: "nozomi", expiresAt: new Date(expiresAt).toISOString() },
       "Obtained a Nozomi sign-in token.",
     );
-    return this.#token;
+    return { value, expiresAt };
   }
 }
 

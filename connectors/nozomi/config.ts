@@ -4,29 +4,12 @@
  */
 import { z } from "zod";
 import { secretSchema, tlsSchema } from "../../core/config-fields.ts";
+import { connectorRetrySchema, httpUrlSchema, positiveInt } from "../config-common.ts";
 
 /** Largest `count` the query endpoint accepts (monitors.md §5; stix-shifter README). */
 export const NOZOMI_MAX_COUNT = 10_000;
 /** Largest `page` the query endpoint accepts (monitors.md §5). */
 export const NOZOMI_MAX_PAGE = 1000;
-
-const positiveInt = (max?: number) => {
-  const base = z.number().int().positive();
-  return max === undefined ? base : base.max(max);
-};
-
-export const nozomiRetrySchema = z
-  .strictObject({
-    /** Attempts per request for 429, 5xx, non-JSON bodies and network errors, the first included. @defaultValue 5 */
-    maxAttempts: positiveInt(20).default(5),
-    /** Backoff base in milliseconds (exponential, equal jitter). @defaultValue 500 */
-    baseDelayMs: z.number().int().nonnegative().default(500),
-    /** Cap of one backoff wait, in milliseconds. @defaultValue 30000 */
-    maxDelayMs: z.number().int().nonnegative().default(30_000),
-    /** Longest Retry-After waited inline, in milliseconds; longer ones end the poll with `RateLimitedError`. @defaultValue 120000 */
-    maxRetryAfterMs: z.number().int().nonnegative().default(120_000),
-  })
-  .describe("retry policy");
 
 /**
  * How the connector authenticates. `sign_in` exchanges an API key (`keyName`/`keyToken`) at
@@ -56,7 +39,7 @@ export const nozomiAuthSchema = z.discriminatedUnion("type", [
 export const nozomiConfigSchema = z
   .strictObject({
     /** Guardian or CMC appliance, `https://<appliance>`. */
-    baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    baseUrl: httpUrlSchema,
     /** Credentials. */
     auth: nozomiAuthSchema,
     /** TLS settings. @defaultValue `{ verify: true }` */
@@ -101,7 +84,7 @@ export const nozomiConfigSchema = z
     /** Headers and body timeout of one request, in milliseconds. @defaultValue 60000 */
     timeoutMs: positiveInt().default(60_000),
     /** Retry policy for 429, 5xx, non-JSON bodies and network errors. */
-    retry: nozomiRetrySchema.prefault({}),
+    retry: connectorRetrySchema.prefault({}),
   })
   .describe("nozomi connector");
 

@@ -4,10 +4,10 @@
  * the retry rules of `connectors/http.ts` for everything else.
  */
 import type { Dispatcher } from "undici";
-import { readCa } from "../../core/config-fields.ts";
 import { AuthError, PermanentError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { JsonClient, UnauthorizedError } from "../http.ts";
+import { connectorJsonClient, type JsonClient, urlWithQuery } from "../http.ts";
+import { reauthRule, retryOnceOn401 } from "../token-cache.ts";
 import type { PanwIotConfig } from "./config.ts";
 
 export interface PanwIotClientDeps {
@@ -25,23 +25,13 @@ export class PanwIotClient {
   readonly #log: Logger;
 
   constructor(config: PanwIotConfig, deps: PanwIotClientDeps = {}) {
-    const log = deps.log ?? silentLogger;
-    if (config.tls.verify === false)
-      log.warn(
-        { source: "panw_iot", baseUrl: config.baseUrl },
-        "TLS certificate verification is turned off for this connector (tls.verify: false).",
-      );
     this.#config = config;
     this.#base = config.baseUrl.replace(/\/+$/, "").replace(/\/pub\/v4\.0$/, "");
-    this.#log = log;
-    this.#http = new JsonClient({
-      component: "panw_iot",
-      tls: { verify: config.tls.verify, ca: readCa(config.tls, "sources.panw_iot.config") },
+    this.#log = deps.log ?? silentLogger;
+    this.#http = connectorJsonClient("panw_iot", config, {
       dispatcher: deps.dispatcher,
-      retry: config.retry,
-      timeoutMs: config.timeoutMs,
       secrets: () => [config.keyId, config.accessKey],
-      log,
+      log: this.#log,
     });
   }
 
@@ -55,31 +45,26 @@ export class PanwIotClient {
     context: string,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const url = new URL(`${this.#base}/pub/v4.0${path}`);
-    url.searchParams.set("customerid", this.#config.customerId);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    const url = urlWithQuery(`${this.#base}/pub/v4.0${path}`, {
+      customerid: this.#config.customerId,
+      ...query,
+    });
     const headers = {
       "x-key-id": this.#config.keyId.reveal(),
       "x-access-key": this.#config.accessKey.reveal(),
     };
-    for (let round = 1; ; round++) {
-      try {
-        const res = await this.#http.send({ method: "GET", url, headers, context, signal });
-        return res.body;
-      } catch (error) {
-        if (error instanceof PermanentError && / HTTP 403/.test(error.message))
-          throw new AuthError(`${context}: panw iot refused the access keys (HTTP 403)`, { cause: error });
-        if (!(error instanceof UnauthorizedError)) throw error;
-        if (round >= 2)
-          throw new AuthError(
-            `${context}: panw iot refused the access keys twice (HTTP 401); they are wrong or revoked`,
-            { cause: error },
-          );
-        this.#log.info(
-          { connector: "panw_iot", context },
-          "PANW IoT Security refused the access keys; retrying the request once.",
-        );
-      }
+    try {
+      return await retryOnceOn401(
+        async () => (await this.#http.send({ method: "GET", url, headers, context, signal })).body,
+        reauthRule(this.#log, "panw_iot", context, {
+          retrying: "PANW IoT Security refused the access keys; retrying the request once.",
+          refused: `${context}: panw iot refused the access keys twice (HTTP 401); they are wrong or revoked`,
+        }),
+      );
+    } catch (error) {
+      if (error instanceof PermanentError && / HTTP 403/.test(error.message))
+        throw new AuthError(`${context}: panw iot refused the access keys (HTTP 403)`, { cause: error });
+      throw error;
     }
   }
 

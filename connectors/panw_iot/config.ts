@@ -5,27 +5,10 @@
  */
 import { z } from "zod";
 import { secretSchema, tlsSchema } from "../../core/config-fields.ts";
+import { connectorRetrySchema, httpUrlSchema, positiveInt } from "../config-common.ts";
 
 /** Largest `pagelength` the API accepts (XSOAR `PAGELENGTH`; README "0 <= pagelength <= 1000"). */
 export const PANW_IOT_MAX_PAGE_SIZE = 1000;
-
-const positiveInt = (max?: number) => {
-  const base = z.number().int().positive();
-  return max === undefined ? base : base.max(max);
-};
-
-export const panwIotRetrySchema = z
-  .strictObject({
-    /** Attempts per request for 429, 5xx, non-JSON bodies and network errors, the first included. @defaultValue 5 */
-    maxAttempts: positiveInt(20).default(5),
-    /** Backoff base in milliseconds (exponential, equal jitter). @defaultValue 500 */
-    baseDelayMs: z.number().int().nonnegative().default(500),
-    /** Cap of one backoff wait, in milliseconds. @defaultValue 30000 */
-    maxDelayMs: z.number().int().nonnegative().default(30_000),
-    /** Longest Retry-After waited inline, in milliseconds; longer ones end the poll with `RateLimitedError`. @defaultValue 120000 */
-    maxRetryAfterMs: z.number().int().nonnegative().default(120_000),
-  })
-  .describe("retry policy");
 
 export const panwIotConfigSchema = z
   .strictObject({
@@ -33,7 +16,7 @@ export const panwIotConfigSchema = z
      * Tenant portal, `https://<tenant>.iot.paloaltonetworks.com`. A trailing `/pub/v4.0` is
      * accepted and ignored: the connector appends the API paths itself.
      */
-    baseUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    baseUrl: httpUrlSchema,
     /** Tenant id, sent as `customerid=<id>` on every request. */
     customerId: z.string().min(1, "must not be empty"),
     /** Access key id, sent as the `X-Key-Id` header. */
@@ -69,7 +52,7 @@ export const panwIotConfigSchema = z
     /** Headers and body timeout of one request, in milliseconds. @defaultValue 60000 */
     timeoutMs: positiveInt().default(60_000),
     /** Retry policy for 429, 5xx, non-JSON bodies and network errors. */
-    retry: panwIotRetrySchema.prefault({}),
+    retry: connectorRetrySchema.prefault({}),
   })
   .describe("panw_iot connector");
 

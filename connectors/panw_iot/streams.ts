@@ -15,7 +15,13 @@
  */
 import { PermanentError, RetryableError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { asId, BoundaryCursor, isoToMicros, microsToIsoMillis } from "../boundary-cursor.ts";
+import {
+  asId,
+  BoundaryCursor,
+  isoToMicros,
+  MICROS_AS_MILLIS,
+  microsToIsoMillis,
+} from "../boundary-cursor.ts";
 import type { Cursor, Page } from "../types.ts";
 import type { PanwIotClient } from "./client.ts";
 import type { PanwIotConfig } from "./config.ts";
@@ -84,8 +90,8 @@ export async function* pollTimedStream(
   ctx: StreamContext,
 ): AsyncGenerator<Page> {
   const spec = TIMED[stream];
-  const state = new BoundaryCursor(cursor, "panw_iot", microsToIsoMillis);
-  let lower = state.lowerBoundUs;
+  const state = new BoundaryCursor(cursor, "panw_iot", MICROS_AS_MILLIS);
+  let lower = state.lowerBound;
   if (lower === undefined && ctx.config.initialLookbackSeconds > 0)
     lower = (ctx.now() - ctx.config.initialLookbackSeconds * 1000) * 1000;
   const stime = lower === undefined ? "-1" : microsToIsoMillis(lower);
@@ -103,21 +109,11 @@ export async function* pollTimedStream(
     const items = listOf(body, "items", context);
     if (items.length > ctx.pageSize)
       throw new RetryableError(`${context}: ${items.length} records returned for pagelength ${ctx.pageSize}`);
-    const records: unknown[] = [];
-    let untimed = 0;
-    for (const raw of items) {
-      const record = raw ?? {};
-      const us = isoToMicros(record[spec.timeField]);
-      if (us === undefined) {
-        untimed++;
-        records.push(raw);
-        continue;
-      }
-      const id = spec.id(record);
-      if (!state.isNew(us, id)) continue;
-      state.advance(us, id);
-      records.push(raw);
-    }
+    const { records, untimed } = state.keepNew(
+      items,
+      (raw) => isoToMicros(raw?.[spec.timeField]),
+      (raw) => spec.id(raw ?? {}),
+    );
     if (untimed > 0)
       ctx.log.warn(
         { connector: "panw_iot", stream, page, records: untimed, field: spec.timeField },
@@ -125,7 +121,7 @@ export async function* pollTimedStream(
       );
     const last = items.length < ctx.pageSize;
     if (last && ctx.config.boundary === "next-millisecond") {
-      const current = state.currentUs;
+      const current = state.current;
       // Every row at the last timestamp was read: move past it (XSOAR's "+1 ms").
       if (current !== undefined && state.snapshot().idsAtTimestamp.length > 0)
         state.jumpTo(Math.floor(current / 1000) * 1000 + 1000);
