@@ -119,6 +119,7 @@ export function asimilyAsset(f: DeviceFacts, drift = false): AsimilyAsset & Reco
     deviceModel: f.model,
     os: f.operatingSystem,
     osVersion: f.operatingSystemVersion,
+    firmwareVersion: f.firmwareVersion,
     serialNumber: f.serial,
     department: f.ward,
     facility: f.site.name,

@@ -224,7 +224,7 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
       os_name: f.operatingSystem,
       os_version: f.operatingSystemVersion,
       combined_os: `${f.operatingSystem} ${f.operatingSystemVersion}`,
-      software_or_firmware_version: `${1 + (f.index % 7)}.${f.index % 13}.${f.id % 5}`,
+      software_or_firmware_version: f.firmwareVersion,
       site_name: f.site.name,
       network_list: [medical ? "Medical" : "Corporate"],
       vlan_list: [vlan],
