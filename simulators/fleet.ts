@@ -1849,7 +1849,8 @@ export class Fleet {
     const t = ALERT_TEMPLATES[ti] as (typeof ALERT_TEMPLATES)[number];
     const time = isoMicros(this.lastSeenUs(device));
     const deviceIds = [device + 1];
-    if (h & 1 && device > 0) deviceIds.push(device);
+    // A login is one device's; other alerts may name a second one (the previous device).
+    if (h & 1 && device > 0 && ALERT_KINDS[ti] !== "default_credential_login") deviceIds.push(device);
     const uuid = (x: number) => {
       const a = hex8(mix32(x));
       const b = hex8(mix32(x ^ 0x1b873593));

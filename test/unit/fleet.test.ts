@@ -215,6 +215,7 @@ test("a default-credential login only lands on a device with a default or shared
     logins++;
     const kind = fleet.facts(a.device).credential.kind;
     assert.ok(kind === "default" || kind === "shared", `alert ${k} on a ${kind} password`);
+    assert.deepEqual(fleet.alert(k).deviceIds, [a.device + 1], "a login names one device");
   }
   assert.ok(logins > 20, `${logins} default-credential logins`);
 });
