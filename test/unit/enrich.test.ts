@@ -285,7 +285,12 @@ describe("enrichers on mapped documents", () => {
     // due date 2022-08-10 wins over the monitor's own cisaDueDate.
     assert.deepEqual((finding.medsoc as Record<string, unknown>).vulnerability, {
       known_exploited: true,
-      kev: { date_added: "2022-02-10", due_date: "2022-08-10", ransomware: true, catalog_version: "2025.08.25" },
+      kev: {
+        date_added: "2022-02-10",
+        due_date: "2022-08-10",
+        ransomware: true,
+        catalog_version: "2025.08.25",
+      },
     });
     assert.match(
       String((finding.medsoc as unknown as { risk: { factors: string[] } }).risk.factors[1]),
