@@ -36,6 +36,8 @@ export interface PlaybookRuntimeOptions {
   onRunUpdate?: (run: RunState) => void;
   /** Adjusts the loaded rules (the bench lifts the throttle). */
   adjustRules?: (rules: Rule[]) => Rule[];
+  /** Evaluate rules only at `rules.flushPending()` (`start --once`; see RuleEngineOptions). */
+  holdRulesUntilFlush?: boolean;
 }
 
 export interface PlaybookRuntime {
@@ -150,6 +152,7 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
     store,
     audit,
     log,
+    holdUntilFlush: o.holdRulesUntilFlush,
   });
   return {
     engine,

@@ -115,6 +115,13 @@ export interface DeviceFacts {
   category: string;
   operatingSystem: string;
   operatingSystemVersion: string;
+  /**
+   * Firmware or software version the device runs, consistent with {@link vulnerable}: for models
+   * whose advisories in `reference/data/advisories/csaf/` give version ranges, a vulnerable device
+   * runs a version inside an affected range and a not-vulnerable one a fixed version outside every
+   * range (see `FIRMWARE`); other models run their OS line's version.
+   */
+  firmwareVersion: string;
   oldWindows: boolean;
   site: { name: string; location: string };
   ward: string;
@@ -1288,8 +1295,40 @@ const CLINICAL: Record<DeviceClass, ClinicalSpec> = {
   },
 };
 
-/** Models whose firmware carries a fixed password (their advisories list CWE-798/259). */
-const HARD_CODED_MODELS = new Set(["Medfusion 4000", "CARESCAPE B450"]);
+/**
+ * Models whose firmware carries a fixed password (their advisories list CWE-798/259), on every
+ * device of the model: Medfusion 4000 (ICSMA-17-250-02A, CVE-2017-12724/12725/12726), CARESCAPE
+ * B450 (MDhex, CVE-2020-6963/6966) and Sigma Spectrum 35700 (ICSMA-20-170-04 CVE-2020-12039: the
+ * pump's own keypad has hard-coded biomed passwords on the 6.x/8.x pumps; CVE-2020-12045/12047 are
+ * the wireless battery module's Telnet/FTP accounts). A clinical engineer treats such a model as
+ * "cannot be rotated" whatever its software level: compensating controls, never a rotation.
+ */
+const HARD_CODED_MODELS = new Set(["Medfusion 4000", "CARESCAPE B450", "Sigma Spectrum 35700"]);
+
+/**
+ * Firmware lines of the models whose advisories (`reference/data/advisories/csaf/`) give product
+ * version ranges the advisory matcher can decide. `affected`: versions inside a range of the model's
+ * product tree (a vulnerable device runs one of them); `fixed`: the vendor's fixed release, outside
+ * every range (a not-vulnerable device runs it).
+ * - Alaris 8015 PCU: ICSMA-17-017-02 (9.7, ≤9.33, ≤9.5) and ICSMA-23-194-01 (≤12.1.3); BD's fix is
+ *   PCU 12.3.1 (Alaris System 12.3).
+ * - Medfusion 4000: ICSMA-17-250-02A (1.1, 1.5, 1.6); Smiths Medical's fix is 1.6.1.
+ * - Sigma Spectrum 35700: ICSMA-20-170-04/22-251-01 (pump 6.x, 8.x, 9.x); no pump release outside
+ *   those ranges is named (the fixes are battery-module firmware), so the fixed version `10.00.00` is
+ *   synthetic.
+ */
+const FIRMWARE: Readonly<Record<string, { affected: readonly string[]; fixed: string }>> = {
+  "Alaris 8015 PC Unit": { affected: ["9.7", "9.19.3", "9.33", "12.1.3"], fixed: "12.3.1" },
+  "Medfusion 4000": { affected: ["1.1", "1.5", "1.6"], fixed: "1.6.1" },
+  "Sigma Spectrum 35700": { affected: ["8.00.01", "6.02.00"], fixed: "10.00.00" },
+};
+
+/** The firmware version of a device of `model` (see {@link FIRMWARE}). */
+function firmwareOf(model: ModelSpec, os: OsSpec, vulnerable: boolean, h: number): string {
+  const line = FIRMWARE[model.model];
+  if (line === undefined) return os.version;
+  return vulnerable ? (line.affected[h % line.affected.length] as string) : line.fixed;
+}
 
 /**
  * Credential of a device: hard-coded for the models above; otherwise about 30% still on the
@@ -1683,6 +1722,7 @@ export class Fleet {
       category: p.model.category,
       operatingSystem: p.os.name,
       operatingSystemVersion: p.os.version,
+      firmwareVersion: firmwareOf(p.model, p.os, slot.vulnerable, h3 >>> 3),
       oldWindows: p.oldWindows,
       site: { name: d.site.name, location: d.site.location },
       ward: d.ward,
@@ -1716,9 +1756,7 @@ export class Fleet {
 
   /** Vendor-neutral view of alert `k`: which device, when, and what kind of attack or finding. */
   alertFacts(k: number): AlertFacts {
-    const { device, sub } = this.#alertDevice(k);
-    const h = mix32(Math.imul(k + 1, 0x85ebca6b) ^ this.seed ^ 0x27d4eb2f);
-    const ti = (h + sub) % ALERT_TEMPLATES.length;
+    const { device, h, ti } = this.#alertOf(k);
     const t = ALERT_TEMPLATES[ti] as (typeof ALERT_TEMPLATES)[number];
     return {
       index: k,
@@ -1734,6 +1772,28 @@ export class Fleet {
   }
 
   // ---- alerts -----------------------------------------------------------------------------
+
+  /** Credential kind of device `i` (what {@link facts} reports), without building the facts. */
+  #credentialKind(i: number): CredentialKind {
+    const d = this.#parts(i);
+    return credentialOf(d.p.model, d.p.cls.key, mix32(d.h ^ 0x7f4a7c15 ^ this.seed), i).kind;
+  }
+
+  /**
+   * Device, hash and template index of alert `k`. A default-credential login can only happen on a
+   * device whose password is a vendor default or a shared one: on any other device that alert is
+   * the next template (SMBv1 traffic) instead.
+   */
+  #alertOf(k: number): { device: number; h: number; ti: number } {
+    const { device, sub } = this.#alertDevice(k);
+    const h = mix32(Math.imul(k + 1, 0x85ebca6b) ^ this.seed ^ 0x27d4eb2f);
+    let ti = (h + sub) % ALERT_TEMPLATES.length;
+    if (ALERT_KINDS[ti] === "default_credential_login") {
+      const kind = this.#credentialKind(device);
+      if (kind !== "default" && kind !== "shared") ti = (ti + 1) % ALERT_TEMPLATES.length;
+    }
+    return { device, h, ti };
+  }
 
   /** Number of alerts in this fleet. */
   get alertCount(): number {
@@ -1785,12 +1845,12 @@ export class Fleet {
 
   /** Alert record `k` in the Armis `in:alerts` shape (type drift included). */
   alert(k: number): ArmisAlert {
-    const { device, sub } = this.#alertDevice(k);
-    const h = mix32(Math.imul(k + 1, 0x85ebca6b) ^ this.seed ^ 0x27d4eb2f);
-    const t = ALERT_TEMPLATES[(h + sub) % ALERT_TEMPLATES.length] as (typeof ALERT_TEMPLATES)[number];
+    const { device, h, ti } = this.#alertOf(k);
+    const t = ALERT_TEMPLATES[ti] as (typeof ALERT_TEMPLATES)[number];
     const time = isoMicros(this.lastSeenUs(device));
     const deviceIds = [device + 1];
-    if (h & 1 && device > 0) deviceIds.push(device);
+    // A login is one device's; other alerts may name a second one (the previous device).
+    if (h & 1 && device > 0 && ALERT_KINDS[ti] !== "default_credential_login") deviceIds.push(device);
     const uuid = (x: number) => {
       const a = hex8(mix32(x));
       const b = hex8(mix32(x ^ 0x1b873593));

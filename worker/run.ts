@@ -181,6 +181,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
       ship: shipAudit,
       deviceState,
       log: log.child({ component: "playbooks" }),
+      // A one-shot backfill starts playbooks once every monitor's pull is in the device state.
+      holdRulesUntilFlush: options.once === true,
     });
     playbooks.engine.startWorkers();
     log.info({ playbooks: [...playbooks.engine.playbooks.keys()] }, "Playbooks loaded.");

@@ -46,6 +46,10 @@ export const DEVICE_CORE_FIELDS = [
   "battery_level",
   "utilization_rate",
   "avg_in_use_per_day",
+  // ASSUMED field name: the live "in use right now" state of a pump or monitor, which the
+  // clinical-safety gate needs (monitors.md §2 lists utilization_rate and avg_in_use_per_day, which
+  // are averages). Ask the customer which field their tenant exposes.
+  "in_use",
   "cmms_department",
   "cmms_asset_tag",
   "mobility",
@@ -155,6 +159,8 @@ export interface XDomeDevice {
   consequence_of_failure: string | null;
   battery_level: number | string | null;
   utilization_rate: number | string | null;
+  /** Live in-use state (ASSUMED field, see DEVICE_CORE_FIELDS); `"Yes"`/`"No"` in some feeds. */
+  in_use?: boolean | string | null;
   [field: string]: unknown;
 }
 

@@ -147,6 +147,9 @@ export function deviceParts(r: Rec, prefix: "" | "device_"): DeviceParts {
   if (battery !== undefined) clinical.battery_level = battery;
   const util = utilization(r[k("utilization_rate")]);
   if (util !== undefined) clinical.utilization_rate = util;
+  // Live state (ASSUMED field name, connectors/claroty_xdome/records.ts): absent stays unknown.
+  const inUse = bool(r[k("in_use")]);
+  if (inUse !== undefined) clinical.in_use = inUse;
   if (!isEmpty(clinical)) medsoc.clinical = clinical;
 
   const location: Record<string, unknown> = {};
@@ -188,4 +191,5 @@ export function normaliseClinicalVendorFields(
   fix(k("phi"), bool);
   fix(k("battery_level"), percent);
   fix(k("utilization_rate"), percent);
+  fix(k("in_use"), bool);
 }

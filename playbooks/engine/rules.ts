@@ -115,6 +115,13 @@ export interface RuleEngineOptions {
   pendingMs?: number;
   /** Documents waiting for their device, at most. @defaultValue 10000 */
   maxPending?: number;
+  /**
+   * Hold every document until {@link RuleEngine.flushPending} (a one-shot backfill, `start --once`):
+   * the rules then see each device as every monitor described it, not as the first page that
+   * happened to land (an alert polled before the xDome inventory would see a pump's clinical state
+   * as unknown). @defaultValue false
+   */
+  holdUntilFlush?: boolean;
 }
 
 export interface RuleStats {
@@ -154,7 +161,7 @@ export class RuleEngine {
     directory.observe(docs);
     const now = Date.now();
     // Documents that waited for a device now described (or waited long enough).
-    if (this.#pending.size) {
+    if (this.#pending.size && !this.#o.holdUntilFlush) {
       const ready: { alias: string; doc: EcsDocument }[] = [];
       const pendingMs = this.#o.pendingMs ?? 120_000;
       for (const [alias, list] of this.#pending) {
@@ -181,6 +188,14 @@ export class RuleEngine {
 
   async #evaluateFor(doc: EcsDocument, alias: string, final: boolean): Promise<void> {
     const { directory, rules, log } = this.#o;
+    if (this.#o.holdUntilFlush && !final && this.#pendingCount < (this.#o.maxPending ?? 10_000)) {
+      const list = this.#pending.get(alias) ?? [];
+      list.push({ doc, at: Date.now() });
+      this.#pending.set(alias, list);
+      this.#pendingCount++;
+      this.stats.deferred++;
+      return;
+    }
     const { device, known } = await directory.deviceFor(alias, doc);
     if (!known && !final) {
       if (this.#pendingCount < (this.#o.maxPending ?? 10_000)) {

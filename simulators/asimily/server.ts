@@ -119,6 +119,7 @@ export function asimilyAsset(f: DeviceFacts, drift = false): AsimilyAsset & Reco
     deviceModel: f.model,
     os: f.operatingSystem,
     osVersion: f.operatingSystemVersion,
+    firmwareVersion: f.firmwareVersion,
     serialNumber: f.serial,
     department: f.ward,
     facility: f.site.name,
@@ -129,7 +130,9 @@ export function asimilyAsset(f: DeviceFacts, drift = false): AsimilyAsset & Reco
 const ANOMALY_NAMES: Record<AlertFacts["kind"], string> = {
   port_scan: "Port Scan Detected",
   c2_communication: "Communication With Malicious Domain",
-  ransomware_risk: "Ransomware Indicator",
+  // The fleet's ransomware_risk is a susceptibility (Armis "[Risk] Device Susceptible to
+  // Ransomware"), not ransomware activity: worded so, a playbook rule does not read it as a compromise.
+  ransomware_risk: "Ransomware Susceptibility",
   unapproved_server: "Connection To Unapproved Server",
   default_credential_login: "Default Credentials Used",
   smbv1: "SMBv1 Usage",

@@ -224,7 +224,7 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
       os_name: f.operatingSystem,
       os_version: f.operatingSystemVersion,
       combined_os: `${f.operatingSystem} ${f.operatingSystemVersion}`,
-      software_or_firmware_version: `${1 + (f.index % 7)}.${f.index % 13}.${f.id % 5}`,
+      software_or_firmware_version: f.firmwareVersion,
       site_name: f.site.name,
       network_list: [medical ? "Medical" : "Corporate"],
       vlan_list: [vlan],
@@ -248,6 +248,8 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
             ? String(Math.round(f.utilizationRate * 100))
             : Math.round(f.utilizationRate * 100),
       avg_in_use_per_day: f.utilizationRate === null ? null : Math.round(f.utilizationRate * 24 * 10) / 10,
+      // Live in-use state of pumps and monitors (ASSUMED field name, see the connector's field list).
+      in_use: f.utilizationRate === null ? null : d ? (f.inUse ? "Yes" : "No") : f.inUse,
       cmms_department: f.ward,
       cmms_asset_tag: `AT-${String(f.id).padStart(7, "0")}`,
       mobility:

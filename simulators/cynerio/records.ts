@@ -77,7 +77,7 @@ export function cynerioAsset(f: DeviceFacts, drift = false): CynerioAsset {
     access_point: { name: `${f.site.name.split(" ")[0]}-${f.ward}-AP${(f.index % 8) + 1}` },
     endpoint_protection: { agent: windows && !f.oldWindows ? "CrowdStrike Falcon" : null },
     os: `${f.operatingSystem} ${f.operatingSystemVersion}`,
-    firmware_version: f.operatingSystemVersion,
+    firmware_version: f.firmwareVersion,
     hardware_version: `rev ${String.fromCharCode(65 + (f.index % 4))}`,
     software_version: `${1 + (hash(f.model) % 9)}.${f.index % 10}.${hash(f.serial) % 20}`,
     phi: drift ? (f.phi ? "Yes" : "No") : f.phi,

@@ -126,11 +126,15 @@ function assetType(f: DeviceFacts): string {
   return f.typeEnum.toLowerCase();
 }
 
+/**
+ * Nozomi reports an OS for general-purpose hosts and a firmware version for embedded ones; a
+ * device whose firmware line differs from its OS (an Alaris PCU on Windows CE) has both.
+ */
 function osOf(f: DeviceFacts): { os: string; firmware: string } {
   const named = f.operatingSystem === "Windows" || f.operatingSystem === "Linux";
-  return named
-    ? { os: `${f.operatingSystem} ${f.operatingSystemVersion}`, firmware: "" }
-    : { os: "", firmware: f.operatingSystemVersion };
+  if (!named) return { os: "", firmware: f.firmwareVersion };
+  const firmware = f.firmwareVersion !== f.operatingSystemVersion ? f.firmwareVersion : "";
+  return { os: `${f.operatingSystem} ${f.operatingSystemVersion}`, firmware };
 }
 
 function vlanOf(f: DeviceFacts): number {

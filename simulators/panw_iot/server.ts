@@ -139,7 +139,11 @@ export async function startPanwIotSimulator(
       vendor: f.manufacturer,
       model: f.model,
       os_group: f.operatingSystem,
-      os_firmware_version: f.operatingSystemVersion,
+      // One field for both: the firmware of embedded devices, the OS version of general-purpose hosts.
+      os_firmware_version:
+        f.operatingSystem === "Windows" || f.operatingSystem === "Linux"
+          ? f.operatingSystemVersion
+          : f.firmwareVersion,
       serial_number: f.serial,
       risk_score: d ? String(f.risk) : f.risk,
       risk_level: riskLevel(f.risk),

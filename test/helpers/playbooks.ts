@@ -97,6 +97,8 @@ export interface HarnessOptions {
   prefix?: string;
   sims?: ResponseSystems;
   fleet?: Fleet;
+  /** Rules evaluate only at `rules.flushPending()` (`start --once`). */
+  holdRulesUntilFlush?: boolean;
 }
 
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
@@ -132,6 +134,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     driver,
     redis: driver.kind === "bullmq" ? { url: REDIS_URL, prefix } : undefined,
     auditFile,
+    holdRulesUntilFlush: o.holdRulesUntilFlush,
   });
   if (o.workers !== false) runtime.engine.startWorkers();
   return {

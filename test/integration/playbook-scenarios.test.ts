@@ -76,6 +76,26 @@ describe("playbook scenarios (BullMQ on Redis)", () => {
     }
   });
 
+  test("1b. a one-shot backfill holds rules until every monitor's view is in: the alert before the inventory still sees the pump idle", async () => {
+    const h = await harness({ holdRulesUntilFlush: true });
+    try {
+      const f = fleet.facts(pumps()[1] as number);
+      // The alert lands before any inventory: held, not assessed as "clinical state unknown".
+      await h.runtime.rules.onDocuments([alertDoc(f, "Communication to a suspicious host")]);
+      await h.runtime.rules.onDocuments([deviceDoc(f, { inUse: false })]);
+      assert.equal(h.runtime.rules.stats.started, 0);
+      assert.equal(h.runtime.rules.stats.deferred, 1);
+      await h.runtime.rules.flushPending();
+      assert.equal(h.runtime.rules.stats.started, 1);
+      const runs = await h.runtime.store.listRuns();
+      const run = await h.runtime.engine.waitForRun((runs[0] as { id: string }).id);
+      assert.equal(run.status, "succeeded", run.error);
+      assert.equal((run.steps.assess?.output as { mode?: string } | undefined)?.mode, "full");
+    } finally {
+      await h.close();
+    }
+  });
+
   test("2. pump in use → restricted containment + approval; timeout → no full isolation; approval → full isolation", async () => {
     const h = await harness();
     try {

@@ -281,7 +281,17 @@ describe("enrichers on mapped documents", () => {
       },
       opts,
     );
-    assert.deepEqual((finding.medsoc as Record<string, unknown>).vulnerability, { known_exploited: true });
+    // The shipped KEV catalog (reference kev_subset.json, 2025.08.25) decides the KEV block: its
+    // due date 2022-08-10 wins over the monitor's own cisaDueDate.
+    assert.deepEqual((finding.medsoc as Record<string, unknown>).vulnerability, {
+      known_exploited: true,
+      kev: {
+        date_added: "2022-02-10",
+        due_date: "2022-08-10",
+        ransomware: true,
+        catalog_version: "2025.08.25",
+      },
+    });
     assert.match(
       String((finding.medsoc as unknown as { risk: { factors: string[] } }).risk.factors[1]),
       /known exploited CVE-2017-0144/,

@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { matchDevice } from "../../mappings/advisories/match.ts";
+import { defaultAdvisoryIndex } from "../../mappings/advisories/store.ts";
 import { createFleet, PERIOD, TIE_GROUP } from "../../simulators/fleet.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -173,4 +175,47 @@ test("a 5-million-device fleet is cheap to build and any device is computed dire
   assert.ok(fleet.alertCount > 100_000);
   assert.equal(fleet.firstDeviceAtOrAfter(fleet.lastSeenUs(4_999_999)), 4_999_998);
   assert.ok(fleet.vulnerabilities().length > 30);
+});
+
+test("firmware versions agree with `vulnerable` and the models' CSAF product trees", () => {
+  const index = defaultAdvisoryIndex();
+  const fleet = createFleet({ size: PERIOD });
+  const seen = { matched: 0, fixed: 0 };
+  for (let i = 0; i < PERIOD; i++) {
+    const f = fleet.facts(i);
+    const result = matchDevice(index, {
+      manufacturer: f.manufacturer,
+      model: f.model,
+      version: f.firmwareVersion,
+    });
+    // Not vulnerable: outside every range of every advisory (no match for any model).
+    if (!f.vulnerable) assert.equal(result.matches.length, 0, `${f.model} ${f.firmwareVersion}`);
+    // Vulnerable devices of the models whose product trees name versions run an affected one.
+    if (f.model === "Alaris 8015 PC Unit" || f.model === "Medfusion 4000") {
+      if (f.vulnerable) {
+        assert.ok(result.matches.length > 0, `${f.model} ${f.firmwareVersion}`);
+        seen.matched++;
+      } else seen.fixed++;
+    }
+    // Hard-coded credentials (CWE-798/259 in the advisories) on every device of those models.
+    if (["Medfusion 4000", "Sigma Spectrum 35700", "CARESCAPE B450"].includes(f.model))
+      assert.equal(f.credential.kind, "hard_coded", f.model);
+  }
+  assert.ok(seen.matched > 100 && seen.fixed > 30, JSON.stringify(seen));
+});
+
+test("a default-credential login only lands on a device with a default or shared password", () => {
+  const fleet = createFleet({ size: 20_000, seed: 5 });
+  let logins = 0;
+  for (let k = 0; k < fleet.alertCount; k++) {
+    const a = fleet.alertFacts(k);
+    // The Armis rendering tells the same story as the vendor-neutral facts.
+    assert.equal(fleet.alert(k).title, a.title);
+    if (a.kind !== "default_credential_login") continue;
+    logins++;
+    const kind = fleet.facts(a.device).credential.kind;
+    assert.ok(kind === "default" || kind === "shared", `alert ${k} on a ${kind} password`);
+    assert.deepEqual(fleet.alert(k).deviceIds, [a.device + 1], "a login names one device");
+  }
+  assert.ok(logins > 20, `${logins} default-credential logins`);
 });

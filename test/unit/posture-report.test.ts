@@ -27,7 +27,15 @@ function near(actual: number, expected: number, tolerance: number, what: string)
 describe("posture report on the simulated hospital (through the pipeline)", () => {
   let report: PostureReport;
   const fleet = createFleet({ size: SIZE });
-  let truth = { vulnerable: 0, pumps: 0, pumpsVulnerable: 0, oldWindows: 0, critical: 0 };
+  let truth = {
+    vulnerable: 0,
+    pumps: 0,
+    pumpsVulnerable: 0,
+    oldWindows: 0,
+    critical: 0,
+    defaultOrShared: 0,
+    hardCoded: 0,
+  };
 
   before(async () => {
     const store = await collectSimulatedHospital(SIZE);
@@ -40,6 +48,9 @@ describe("posture report on the simulated hospital (through the pipeline)", () =
         pumpsVulnerable: truth.pumpsVulnerable + (f.deviceClass === "infusion_pump" && f.vulnerable ? 1 : 0),
         oldWindows: truth.oldWindows + (f.oldWindows ? 1 : 0),
         critical: truth.critical + (f.criticalRisk ? 1 : 0),
+        defaultOrShared:
+          truth.defaultOrShared + (f.credential.kind === "default" || f.credential.kind === "shared" ? 1 : 0),
+        hardCoded: truth.hardCoded + (f.credential.kind === "hard_coded" ? 1 : 0),
       };
     }
   });
@@ -59,6 +70,18 @@ describe("posture report on the simulated hospital (through the pipeline)", () =
     assert.equal(h.olderThanWindows10.count, truth.oldWindows);
     near(h.criticalRisk.share, truth.critical / SIZE, 0.03, "critical risk");
     near(h.criticalRisk.share, 0.33, 0.03, "critical risk");
+  });
+
+  it("counts only credentials the fleet really has", () => {
+    // No monitor's inventory says how a device's password is set: the seven monitors see default
+    // and shared passwords only in default-credential login alerts (a few percent of devices) and
+    // hard-coded ones through advisory CWEs of vulnerable devices. So the counts stay below the
+    // fleet's truth, and a login alert never lands on a device with a unique password.
+    const h = report.headline;
+    assert.ok(h.defaultOrSharedCredentials.count > 0);
+    assert.ok(h.defaultOrSharedCredentials.count <= truth.defaultOrShared);
+    assert.ok(h.hardCodedCredentials.count > 0.2 * truth.hardCoded, `${h.hardCodedCredentials.count}`);
+    assert.ok(h.hardCodedCredentials.count <= truth.hardCoded);
   });
 
   it("lists top classes, CVEs, KEV hits and the ten riskiest pumps with their reasons", () => {
