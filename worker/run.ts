@@ -117,6 +117,10 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
         },
         playbooks: {
           enabled: true,
+          // The first pull of the simulated hospital brings its whole alert history at once (what a
+          // real hospital sees over days): a higher blast radius than the production default of 10
+          // lets it show idle pumps contained automatically next to those held for approval.
+          blastRadiusPerHour: 30,
           auditFile: resolve(outDir, "audit-chain.ndjson"),
           clinicalServers: clinicalServersOf(sim.fleet),
           systems: response.systemsConfig(),
