@@ -16,9 +16,13 @@ export type SiemStream = (typeof SIEM_STREAMS)[number];
 export function siemStreamOf(stream: string, doc: EcsDocument): string {
   if ((SIEM_STREAMS as readonly string[]).includes(stream)) return stream;
   const event = doc.event as { kind?: unknown; category?: unknown };
-  if (event.kind === "asset") return "device";
+  // Inventory snapshots, and host state reports (Forescout's syslog host messages), describe a device.
+  if (event.kind === "asset" || (event.kind === "state" && categoryOf(event).includes("host"))) return "device";
   if (event.kind === "alert") return "alert";
-  const category = Array.isArray(event.category) ? event.category : [event.category];
-  if (category.includes("vulnerability")) return "vulnerability";
+  if (categoryOf(event).includes("vulnerability")) return "vulnerability";
   return stream;
+}
+
+function categoryOf(event: { category?: unknown }): unknown[] {
+  return Array.isArray(event.category) ? event.category : [event.category];
 }
