@@ -35,8 +35,10 @@ export {
   pushCynerioEvents,
 } from "./cynerio/push.ts";
 export {
+  CYNERIO_DEFAULT_PASSWORD_EXPOSURE_TITLE,
   CYNERIO_DEFAULT_PASSWORD_TITLE,
   cynerioAsset,
+  cynerioDefaultPasswordEvent,
   cynerioEvent,
   cynerioEventOf,
 } from "./cynerio/records.ts";

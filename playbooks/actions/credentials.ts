@@ -7,6 +7,7 @@
  * `rotation_id` in the vault and continues from there instead of generating another password.
  */
 import { randomBytes, randomInt } from "node:crypto";
+import { getMaxListeners, setMaxListeners } from "node:events";
 import { z } from "zod";
 import { isRetryable } from "../../core/errors.ts";
 import { Secret } from "../../core/secret.ts";
@@ -165,6 +166,10 @@ export function credentialActions(vault: VaultClient, target: CredentialTarget):
     async execute(i, ctx) {
       const out: DeviceRotation[] = new Array(i.devices.length);
       let next = 0;
+      // Each worker's in-flight request listens on the run's abort signal: room for all of them
+      // (Node warns of a leak past 10 listeners; a rotation of hundreds of devices runs 8 at once).
+      if (ctx.signal)
+        setMaxListeners(Math.max(getMaxListeners(ctx.signal), 10 + 2 * i.concurrency), ctx.signal);
       await Promise.all(
         Array.from({ length: Math.min(i.concurrency, i.devices.length) }, async () => {
           while (next < i.devices.length) {

@@ -20,7 +20,7 @@ import type { CynerioEvent } from "../../connectors/cynerio/records.ts";
 import { parseRetryAfter, sleep } from "../../core/backoff.ts";
 import type { Fleet } from "../fleet.ts";
 import type { PushTargets } from "../hospital.ts";
-import { cynerioEvent } from "./records.ts";
+import { cynerioDefaultPasswordEvent, cynerioEvent } from "./records.ts";
 
 /** CEF header fields of every Cynerio line. */
 export const CYNERIO_CEF_VENDOR = "Cynerio";
@@ -86,7 +86,7 @@ export interface CynerioPushOptions {
   batchSize?: number;
   /** First event index. @defaultValue 0 */
   from?: number;
-  /** Events to send. @defaultValue every event of the fleet */
+  /** Events to send. @defaultValue every event of the fleet (alerts, then default-password detections) */
   count?: number;
   /** Which transport when both targets are given: each event goes to exactly one. @defaultValue "http" */
   prefer?: "http" | "syslog";
@@ -94,14 +94,33 @@ export interface CynerioPushOptions {
   maxAttempts?: number;
 }
 
-/** The fleet's events `[from, from + count)`, in time order. */
+/**
+ * The fleet's events `[from, from + count)`: first its alert events in time order (one per
+ * `Fleet.alertFacts(k)`), then one posture detection per device whose password is a factory
+ * default or a shared one ({@link cynerioDefaultPasswordEvent}), in device order.
+ */
 export function* cynerioEvents(
   fleet: Fleet,
   from = 0,
-  count = fleet.alertCount - from,
+  count = Number.POSITIVE_INFINITY,
 ): Generator<CynerioEvent> {
-  const end = Math.min(fleet.alertCount, from + count);
-  for (let k = from; k < end; k++) yield cynerioEvent(fleet, k);
+  let left = count;
+  if (left <= 0) return;
+  for (let k = Math.max(0, from); k < fleet.alertCount; k++) {
+    yield cynerioEvent(fleet, k);
+    if (--left <= 0) return;
+  }
+  let skip = Math.max(0, from - fleet.alertCount);
+  for (let i = 0; i < fleet.size; i++) {
+    const event = cynerioDefaultPasswordEvent(fleet.facts(i), fleet.seed);
+    if (event === undefined) continue;
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
+    yield event;
+    if (--left <= 0) return;
+  }
 }
 
 /**

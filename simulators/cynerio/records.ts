@@ -88,7 +88,15 @@ export function cynerioAsset(f: DeviceFacts, drift = false): CynerioAsset {
 /** Title of a default-password detection (ASSUMED: Sentinel has a rule IoTDefaultPasswords, the title is not public). */
 export const CYNERIO_DEFAULT_PASSWORD_TITLE = "Default Password Login";
 
-function uuidOf(k: number, seed: number): string {
+/**
+ * Title of the per-device default-password *exposure* detection (ASSUMED wording: Sentinel's
+ * Cynerio content has the rule IoTDefaultPasswords, xDome the "Weak/Default Password" alert type;
+ * the exact title is not public). It names an exposure, not a login, yet still contains "default
+ * password", which the mapping and the default-credential rule key on.
+ */
+export const CYNERIO_DEFAULT_PASSWORD_EXPOSURE_TITLE = "Default Password in Use";
+
+function uuidOf(k: number | string, seed: number): string {
   const h = (x: number) => hash(`${x}:${seed}:${k}`).toString(16).padStart(8, "0");
   const a = h(1);
   const b = h(2);
@@ -182,6 +190,32 @@ export function cynerioEventOf(a: AlertFacts, f: DeviceFacts, seed: number): Cyn
         service: "telnet",
       };
   }
+}
+
+/**
+ * The posture detection for device `f`: one "default password in use" event when its credential
+ * is a factory default or an organisation-wide shared password (else `undefined`). The details
+ * carry the same `Username:` / `Password fingerprint:` wording as the login event, so the mapping
+ * fills `medsoc.credential.{observed, username, fingerprint}`; the fleet view then tells default
+ * from shared by how many devices carry the fingerprint. Time: the device's `lastSeen`.
+ */
+export function cynerioDefaultPasswordEvent(f: DeviceFacts, seed: number): CynerioEvent | undefined {
+  if (f.credential.kind !== "default" && f.credential.kind !== "shared") return undefined;
+  return {
+    uid: uuidOf(`default-password:${f.index}`, seed),
+    title: CYNERIO_DEFAULT_PASSWORD_EXPOSURE_TITLE,
+    // Medium: an exposure, not an attack in progress (a High alert would also add alert risk points).
+    severity: "Medium",
+    timestamp: Math.floor(f.lastSeenUs / 1_000_000),
+    details: `Default password in use: Username: ${f.credential.username}, Password fingerprint: ${f.credential.fingerprint}, Service: telnet,`,
+    asset_id: f.uid,
+    asset_ip: f.ip,
+    asset_type: f.vendorType,
+    dst_ip: f.ip,
+    trans: "tcp",
+    port: 23,
+    service: "telnet",
+  };
 }
 
 /** Event `k` of the fleet in Cynerio's event schema. */

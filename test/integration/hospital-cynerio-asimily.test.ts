@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { test } from "node:test";
 import { silentLogger } from "../../core/log.ts";
+import { CYNERIO_DEFAULT_PASSWORD_EXPOSURE_TITLE } from "../../simulators/cynerio/records.ts";
+import { createFleet } from "../../simulators/fleet.ts";
 import { runStart } from "../../worker/run.ts";
 
 test("start --once ingests cynerio/asset and asimily/asset, anomaly and cve completely", async () => {
@@ -45,6 +47,24 @@ test("start --once ingests cynerio/asset and asimily/asset, anomaly and cve comp
     // Cross-monitor: the same MACs through both monitors.
     const macs = (docs: Array<{ host: { mac: string[] } }>) => new Set(docs.map((d) => d.host.mac[0]));
     assert.deepEqual(macs(byVendor("Cynerio")), macs(byVendor("Asimily")));
+    // Cynerio's pushed events: every alert, then one default-password detection per device whose
+    // password is a factory default or a shared one, each carrying the device's fingerprint.
+    const fleet = createFleet({ size: devices });
+    const exposed = new Map<string, string>();
+    for (let i = 0; i < devices; i++) {
+      const f = fleet.facts(i);
+      if (f.credential.kind === "default" || f.credential.kind === "shared")
+        exposed.set(f.uid, f.credential.fingerprint);
+    }
+    assert.equal(s["cynerio/event"]?.pushed, fleet.alertCount + exposed.size);
+    assert.equal(s["cynerio/event"]?.mapped, fleet.alertCount + exposed.size);
+    const detections = (await readFile(join(dir, "event.ndjson"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((d) => d.rule?.name === CYNERIO_DEFAULT_PASSWORD_EXPOSURE_TITLE);
+    assert.equal(detections.length, exposed.size);
+    for (const d of detections) assert.equal(d.medsoc.credential.fingerprint, exposed.get(d.host.id));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -16,12 +16,21 @@ import {
   cynerioSyslogLine,
   pushCynerioEvents,
 } from "../../simulators/cynerio/push.ts";
-import { CYNERIO_DEFAULT_PASSWORD_TITLE } from "../../simulators/cynerio/records.ts";
+import {
+  CYNERIO_DEFAULT_PASSWORD_EXPOSURE_TITLE,
+  CYNERIO_DEFAULT_PASSWORD_TITLE,
+  cynerioDefaultPasswordEvent,
+} from "../../simulators/cynerio/records.ts";
 import { createFleet, DEFAULT_START_MS } from "../../simulators/fleet.ts";
 import { HOSPITAL_MONITORS } from "../../simulators/hospital.ts";
 import { formatProblems, validateEcs } from "../helpers/ecs.ts";
 
 const fleet = createFleet({ size: 4000, seed: 3, startMs: DEFAULT_START_MS });
+/** Devices whose password is a factory default or a shared one: one posture detection each. */
+const exposed = Array.from({ length: fleet.size }, (_, i) => fleet.facts(i)).filter(
+  (f) => f.credential.kind === "default" || f.credential.kind === "shared",
+);
+const TOTAL = fleet.alertCount + exposed.length;
 const COLUMNS = new Set([
   "uid",
   "title",
@@ -71,9 +80,9 @@ describe("cynerio pusher: HTTP", () => {
       { batchSize: 40 },
     );
     await rx.close();
-    assert.equal(sent, fleet.alertCount);
-    assert.ok(fleet.alertCount > 40, "several batches");
-    assert.equal(rx.requests.length, Math.ceil(fleet.alertCount / 40));
+    assert.equal(sent, TOTAL);
+    assert.ok(exposed.length > 0.3 * fleet.size, `${exposed.length} exposed devices`);
+    assert.equal(rx.requests.length, Math.ceil(TOTAL / 40));
     const all: CynerioEvent[] = [];
     for (const r of rx.requests) {
       assert.equal(r.url, "/v1/push/cynerio/event");
@@ -87,15 +96,28 @@ describe("cynerio pusher: HTTP", () => {
     for (const [k, e] of all.entries()) {
       for (const key of Object.keys(e)) assert.ok(COLUMNS.has(key), `${key} is a Cynerio column`);
       assert.ok(Number.isInteger(e.timestamp), "epoch seconds");
-      const a = fleet.alertFacts(k);
-      assert.equal(e.timestamp, Math.floor(a.timeUs / 1e6));
-      assert.equal(e.asset_id, fleet.facts(a.device).uid, "the same device as the asset API");
       assert.ok(["Low", "Medium", "High", "Critical"].includes(e.severity));
+      if (k < fleet.alertCount) {
+        const a = fleet.alertFacts(k);
+        assert.equal(e.timestamp, Math.floor(a.timeUs / 1e6));
+        assert.equal(e.asset_id, fleet.facts(a.device).uid, "the same device as the asset API");
+      } else {
+        // Then one default-password detection per exposed device, in device order, at its lastSeen.
+        const f = exposed[k - fleet.alertCount];
+        assert.ok(f);
+        assert.equal(e.title, CYNERIO_DEFAULT_PASSWORD_EXPOSURE_TITLE);
+        assert.equal(e.asset_id, f.uid);
+        assert.equal(e.timestamp, Math.floor(f.lastSeenUs / 1e6));
+      }
     }
+    // from/count page through the same sequence, across the alert/detection boundary.
+    const from = fleet.alertCount - 3;
+    assert.deepEqual([...cynerioEvents(fleet, from, 7)], all.slice(from, from + 7));
+    assert.equal([...cynerioEvents(fleet, TOTAL - 2)].length, 2);
   });
 
   test("default-credential logins carry the device's username and password fingerprint and map to medsoc.credential", async () => {
-    const events = [...cynerioEvents(fleet)];
+    const events = [...cynerioEvents(fleet, 0, fleet.alertCount)];
     const logins = events.filter((_e, k) => fleet.alertFacts(k).kind === "default_credential_login");
     assert.ok(logins.length > 0);
     for (const e of logins) {
@@ -109,10 +131,42 @@ describe("cynerio pusher: HTTP", () => {
         fingerprint: cred.fingerprint,
       });
     }
-    for (const e of events.slice(0, 300)) {
+    for (const e of [...events.slice(0, 300), ...[...cynerioEvents(fleet)].slice(-100)]) {
       const doc = mapRecord("cynerio", "event", e, { ingestedAt: "2025-04-14T10:58:03.000Z" });
       assert.equal(doc.event.kind, "alert");
       assert.deepEqual(validateEcs(doc), [], formatProblems(validateEcs(doc)));
+    }
+  });
+
+  test("default-password detections: one per default/shared device, an exposure with the device's credential", () => {
+    const events = [...cynerioEvents(fleet)].slice(fleet.alertCount);
+    assert.equal(events.length, exposed.length);
+    assert.equal(new Set(events.map((e) => e.uid)).size, events.length, "uids are unique");
+    assert.deepEqual(
+      [...cynerioEvents(fleet)].slice(fleet.alertCount).map((e) => e.uid),
+      events.map((e) => e.uid),
+      "deterministic uids",
+    );
+    for (const [j, e] of events.entries()) {
+      const f = exposed[j];
+      assert.ok(f);
+      assert.doesNotMatch(e.title, /login/i, "an exposure, not a login");
+      assert.equal(e.src_ip, undefined, "nobody logged in");
+      const doc = mapRecord("cynerio", "event", e, { ingestedAt: "2025-04-14T10:58:03.000Z" });
+      assert.deepEqual(doc.medsoc.credential, {
+        observed: "default",
+        username: f.credential.username,
+        fingerprint: f.credential.fingerprint,
+      });
+      assert.equal((doc.host as { id?: string } | undefined)?.id, f.uid);
+      // What the default-credential-login rule matches on (playbooks/rules/default-credential-login.yaml).
+      const rule = (doc.rule as { name?: string } | undefined)?.name;
+      assert.match(`${doc.message} ${rule}`.toLowerCase(), /default password/);
+    }
+    for (let i = 0; i < fleet.size; i++) {
+      const f = fleet.facts(i);
+      const e = cynerioDefaultPasswordEvent(f, fleet.seed);
+      assert.equal(e !== undefined, f.credential.kind === "default" || f.credential.kind === "shared");
     }
   });
 
@@ -193,7 +247,7 @@ test("the hospital's cynerio monitor pushes the fleet's events and polls assets"
   try {
     assert.equal(monitor.source, "cynerio");
     assert.ok(monitor.push);
-    assert.equal(await monitor.push({ httpUrl: rx.url, httpTokens: { cynerio: "x" } }), fleet.alertCount);
+    assert.equal(await monitor.push({ httpUrl: rx.url, httpTokens: { cynerio: "x" } }), TOTAL);
     assert.deepEqual(Object.keys(monitor.sourceConfig).sort(), [
       "baseUrl",
       "clientId",

@@ -4,12 +4,16 @@
  * the fleet and 73% of them vulnerable). Tolerances: shares the generator fixes exactly per
  * 10,000-device period are compared with the fleet's own facts exactly (the monitors report them
  * without loss), and with the published figure within ±2.5 points (a 3,000-device fleet is a
- * sample of the period); the critical share, which medsoc computes itself, within ±3 points.
+ * sample of the period); the critical share, which medsoc computes itself, within ±3 points without
+ * the credential points (RISK_WEIGHTS predates per-device credential detections) and at most 7
+ * points above with them; default/shared credentials within ±1 point of the fleet's own facts.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { DEFAULT_ENRICHMENT } from "../../mappings/enrich/options.ts";
 import { createFleet } from "../../simulators/fleet.ts";
 import { collectSimulatedHospital, renderReport } from "../../worker/commands/report.ts";
+import { deriveDevice } from "../../worker/device-state/derive.ts";
 import { MemoryDeviceStateStore } from "../../worker/device-state/index.ts";
 import type { DeviceState } from "../../worker/device-state/types.ts";
 import { buildPostureReport, type PostureReport } from "../../worker/report/posture.ts";
@@ -26,6 +30,7 @@ function near(actual: number, expected: number, tolerance: number, what: string)
 
 describe("posture report on the simulated hospital (through the pipeline)", () => {
   let report: PostureReport;
+  const states: DeviceState[] = [];
   const fleet = createFleet({ size: SIZE });
   let truth = {
     vulnerable: 0,
@@ -39,7 +44,8 @@ describe("posture report on the simulated hospital (through the pipeline)", () =
 
   before(async () => {
     const store = await collectSimulatedHospital(SIZE);
-    report = await buildPostureReport(() => store.list() as AsyncIterable<DeviceState>);
+    for await (const st of store.list() as AsyncIterable<DeviceState>) states.push(st);
+    report = await buildPostureReport(() => states);
     for (let i = 0; i < SIZE; i++) {
       const f = fleet.facts(i);
       truth = {
@@ -68,20 +74,74 @@ describe("posture report on the simulated hospital (through the pipeline)", () =
     assert.equal(h.infusionPumpsVulnerable.count, truth.pumpsVulnerable);
     near(h.infusionPumpsVulnerable.share, 0.73, 0.025, "pumps vulnerable");
     assert.equal(h.olderThanWindows10.count, truth.oldWindows);
-    near(h.criticalRisk.share, truth.critical / SIZE, 0.03, "critical risk");
-    near(h.criticalRisk.share, 0.33, 0.03, "critical risk");
+    // RISK_WEIGHTS was calibrated (the 33% the generator marks critical) before the monitors
+    // reported default/shared passwords per device; their +10 now lifts devices just under the
+    // threshold (38.7% critical on this fleet). The rest of the model must still land on the
+    // calibration: the share without the credential points is compared, and credentials only add.
+    let withoutCredentials = 0;
+    const onDevices = new Map<string, number>();
+    for (const st of states)
+      for (const fp of st.exposure?.credentialFingerprints ?? [])
+        onDevices.set(fp, (onDevices.get(fp) ?? 0) + 1);
+    for (const st of states) {
+      const risk = deriveDevice(st, (fp) => onDevices.get(fp) ?? 1, DEFAULT_ENRICHMENT).risk;
+      let sum = risk.score;
+      for (const f of risk.factors) {
+        const capped = /^sum (\d+), capped at 100$/.exec(f);
+        if (capped) sum = Number(capped[1]);
+      }
+      for (const f of risk.factors) {
+        const cred = /credentials \(\+(\d+)\)$/.exec(f);
+        if (cred) sum -= Number(cred[1]);
+      }
+      if (Math.min(100, sum) >= DEFAULT_ENRICHMENT.criticalRiskScore) withoutCredentials++;
+    }
+    near(withoutCredentials / SIZE, truth.critical / SIZE, 0.03, "critical risk without credential points");
+    near(withoutCredentials / SIZE, 0.33, 0.03, "critical risk without credential points");
+    assert.ok(h.criticalRisk.count >= withoutCredentials);
+    assert.ok(h.criticalRisk.share <= truth.critical / SIZE + 0.07, `critical risk ${h.criticalRisk.share}`);
   });
 
-  it("counts only credentials the fleet really has", () => {
-    // No monitor's inventory says how a device's password is set: the seven monitors see default
-    // and shared passwords only in default-credential login alerts (a few percent of devices) and
-    // hard-coded ones through advisory CWEs of vulnerable devices. So the counts stay below the
-    // fleet's truth, and a login alert never lands on a device with a unique password.
+  it("counts default and shared credentials near the fleet's truth", () => {
+    // Cynerio reports a default-password detection per device whose password is a factory default
+    // or a shared one (posture, not a login); the fleet view marks a fingerprint on at least
+    // enrichment.sharedCredentialThreshold devices as shared. Tolerance: ±1 point of the fleet's
+    // default+shared share (a detection can be lost only with a dropped record; unique passwords
+    // seen in a login alert would add at most the alerted devices). Hard-coded passwords come
+    // only through advisory CWEs of vulnerable devices, so that count stays below the truth.
     const h = report.headline;
-    assert.ok(h.defaultOrSharedCredentials.count > 0);
-    assert.ok(h.defaultOrSharedCredentials.count <= truth.defaultOrShared);
+    near(
+      h.defaultOrSharedCredentials.share,
+      truth.defaultOrShared / SIZE,
+      0.01,
+      "default or shared credentials",
+    );
+    assert.ok(truth.defaultOrShared / SIZE > 0.3, "the fleet has a large default/shared share");
     assert.ok(h.hardCodedCredentials.count > 0.2 * truth.hardCoded, `${h.hardCodedCredentials.count}`);
     assert.ok(h.hardCodedCredentials.count <= truth.hardCoded);
+  });
+
+  it("marks a password fingerprint on ≥ sharedCredentialThreshold devices shared (the fleet view)", () => {
+    const onDevices = new Map<string, number>();
+    for (const st of states)
+      for (const fp of st.exposure?.credentialFingerprints ?? [])
+        onDevices.set(fp, (onDevices.get(fp) ?? 0) + 1);
+    const derived = { shared: 0, default: 0 };
+    for (const st of states) {
+      const d = deriveDevice(st, (fp) => onDevices.get(fp) ?? 1, DEFAULT_ENRICHMENT);
+      if (d.credentials === "shared" || d.credentials === "default") derived[d.credentials]++;
+    }
+    // The truth: default/shared fingerprints counted over the fleet's default/shared devices.
+    const fleetCount = new Map<string, number>();
+    const exposed = Array.from({ length: SIZE }, (_, i) => fleet.facts(i).credential).filter(
+      (c) => c.kind === "default" || c.kind === "shared",
+    );
+    for (const c of exposed) fleetCount.set(c.fingerprint, (fleetCount.get(c.fingerprint) ?? 0) + 1);
+    const threshold = DEFAULT_ENRICHMENT.sharedCredentialThreshold;
+    const expectShared = exposed.filter((c) => (fleetCount.get(c.fingerprint) ?? 0) >= threshold).length;
+    assert.ok(expectShared > 0 && expectShared < exposed.length, `${expectShared} of ${exposed.length}`);
+    assert.equal(derived.shared, expectShared);
+    assert.equal(derived.default, exposed.length - expectShared);
   });
 
   it("lists top classes, CVEs, KEV hits and the ten riskiest pumps with their reasons", () => {

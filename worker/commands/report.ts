@@ -9,6 +9,7 @@
  *   (simulators on loopback → connectors → mappings → enrichment → a memory device state, no
  *   sinks) and reports on that state.
  */
+import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { type Command, CommanderError, Option } from "commander";
 import { connectorSchemas, createConnector } from "../../connectors/index.ts";
@@ -23,6 +24,7 @@ import type { DeviceState } from "../device-state/types.ts";
 import { Metrics } from "../metrics.ts";
 import { Pipeline, type SourceInstance } from "../pipeline.ts";
 import { createQueueDriver } from "../queue/index.ts";
+import { type RunningReceivers, startReceivers } from "../receivers.ts";
 import { renderPostureHtml } from "../report/html.ts";
 import { buildPostureReport, formatPostureText, type PostureReport } from "../report/posture.ts";
 import { checkRedis, componentSchemas } from "../run.ts";
@@ -54,9 +56,24 @@ export async function collectSimulatedHospital(
   const cursors = createCursorStore({ kind: "memory" });
   const sources: SourceInstance[] = [];
   let pipeline: Pipeline | undefined;
+  let receivers: RunningReceivers | undefined;
   try {
     const config = validateConfig(
-      { sources: hospital.monitors.map((m) => ({ type: m.source, config: m.sourceConfig })) },
+      {
+        sources: hospital.monitors.map((m) => ({ type: m.source, config: m.sourceConfig })),
+        // The monitors that push (Cynerio's events with its default-password detections,
+        // Forescout's host push) send to an HTTP push receiver on a free loopback port.
+        receivers: {
+          httpPush: {
+            enabled: true,
+            host: "127.0.0.1",
+            port: 0,
+            tokens: Object.fromEntries(
+              hospital.monitors.map((m) => [m.source, randomBytes(24).toString("base64url")]),
+            ),
+          },
+        },
+      },
       { sources: connectorSchemas(), sinks: {} },
       {},
       "simulated hospital",
@@ -68,12 +85,13 @@ export async function collectSimulatedHospital(
         streams: s.streams,
         connector: createConnector(s.type, s.config, { log }),
       });
+    const metrics = new Metrics();
     pipeline = new Pipeline({
       driver,
       cursors,
       sources,
       sinks: [],
-      metrics: new Metrics(),
+      metrics,
       log,
       deviceState: state,
       enrichment,
@@ -81,11 +99,15 @@ export async function collectSimulatedHospital(
       concurrency: { poll: 2, map: 1, sink: 1 },
     });
     pipeline.start();
+    receivers = await startReceivers({ config, pipeline, driver, metrics, log });
+    for (const m of hospital.monitors) if (m.push) await m.push(receivers.targets);
+    await receivers.settled();
     await pipeline.pollAll(`report-${Date.now()}`);
     await pipeline.drained();
     const dead = await driver.deadLetters().count();
     if (dead > 0) log.warn({ dead }, "Some records could not be collected; the report covers the rest.");
   } finally {
+    await receivers?.close();
     await pipeline?.close();
     await Promise.all(sources.map((s) => s.connector.close()));
     await cursors.close();
