@@ -17,7 +17,8 @@ export function siemStreamOf(stream: string, doc: EcsDocument): string {
   if ((SIEM_STREAMS as readonly string[]).includes(stream)) return stream;
   const event = doc.event as { kind?: unknown; category?: unknown };
   // Inventory snapshots, and host state reports (Forescout's syslog host messages), describe a device.
-  if (event.kind === "asset" || (event.kind === "state" && categoryOf(event).includes("host"))) return "device";
+  if (event.kind === "asset" || (event.kind === "state" && categoryOf(event).includes("host")))
+    return "device";
   if (event.kind === "alert") return "alert";
   if (categoryOf(event).includes("vulnerability")) return "vulnerability";
   return stream;
