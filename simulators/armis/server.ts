@@ -11,10 +11,11 @@
  * Failure modes are switchable at construction and at runtime (`setFailures`), for the connector's
  * one-test-per-failure-mode suite.
  */
+
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
+import { listen } from "../loopback.ts";
 
 /** Injected failures. Request numbers count API requests (search and vulnerability-match, not the
  * token endpoint) since the failures were last set, starting at 1. */
@@ -354,15 +355,10 @@ export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): 
       res.end(JSON.stringify({ message: String(error), success: false }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const listening = await listen(server, options.port, options.host);
 
   return {
-    url: `http://${host}:${address.port}`,
+    url: listening.url,
     secret,
     fleet,
     stats,
@@ -377,10 +373,6 @@ export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): 
       stats.failures = {};
       stats.recent = [];
     },
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    stop: listening.stop,
   };
 }

@@ -12,9 +12,9 @@
  * `anomaliesLastUpdatedSince` / `cvesLastUpdatedSince` accept ISO-8601 or epoch milliseconds and
  * are inclusive. `deviceID` (assets) vs `deviceId` (anomalies, CVEs) follows the mocks.
  */
+
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { AsimilyAnomaly, AsimilyAsset, AsimilyCve } from "../../connectors/asimily/records.ts";
 import {
   type AlertFacts,
@@ -25,6 +25,7 @@ import {
   STEP_US,
   TIE_GROUP,
 } from "../fleet.ts";
+import { listen } from "../loopback.ts";
 
 export interface AsimilyFailures {
   /** Every request answers 403 "Authentication Error". @defaultValue false */
@@ -417,14 +418,9 @@ export async function startAsimilySimulator(
       res.end(JSON.stringify({ status: 500, error: "Internal Server Error", message: String(error) }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const listening = await listen(server, options.port, options.host);
   return {
-    url: `http://${host}:${address.port}`,
+    url: listening.url,
     username,
     password,
     fleet,
@@ -440,10 +436,6 @@ export async function startAsimilySimulator(
       stats.failures = {};
       stats.recent = [];
     },
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    stop: listening.stop,
   };
 }

@@ -16,9 +16,9 @@
  * retired flag, compound `and`. Any other filter or sort field answers 422, as would a field the
  * simulator does not know.
  */
+
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import {
   type AlertFacts,
   createFleet,
@@ -28,6 +28,7 @@ import {
   STEP_US,
   TIE_GROUP,
 } from "../fleet.ts";
+import { listen } from "../loopback.ts";
 import {
   emptyStats,
   injectedFailure,
@@ -638,14 +639,9 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
       res.end(JSON.stringify({ detail: String(e) }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const listening = await listen(server, options.port, options.host);
   return {
-    url: `http://${host}:${address.port}`,
+    url: listening.url,
     token,
     fleet,
     stats,
@@ -657,11 +653,7 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
     resetStats() {
       Object.assign(stats, emptyStats());
     },
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((e) => (e ? reject(e) : resolve()));
-        server.closeAllConnections();
-      }),
+    stop: listening.stop,
   };
 }
 

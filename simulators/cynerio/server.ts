@@ -10,10 +10,11 @@
  *
  * Failure modes are switchable at construction and at runtime (`setFailures`).
  */
+
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
+import { listen } from "../loopback.ts";
 import { cynerioAsset } from "./records.ts";
 
 /** Injected failures. Request numbers count asset requests since the failures were last set, from 1. */
@@ -240,13 +241,8 @@ export async function startCynerioSimulator(
       res.end(JSON.stringify({ error: "server_error", message: String(error) }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const listening = await listen(server, options.port, options.host);
+  const url = listening.url;
   return {
     url,
     tokenUrl: `${url}${TOKEN_PATH}`,
@@ -265,11 +261,7 @@ export async function startCynerioSimulator(
       stats.failures = {};
       stats.recent = [];
     },
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    stop: listening.stop,
   };
 }
 

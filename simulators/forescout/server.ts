@@ -14,11 +14,12 @@
  *
  * Failure modes are switchable at construction and at runtime (`setFailures`).
  */
+
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createFleet, type DeviceFacts, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
 import type { PushTargets } from "../hospital.ts";
+import { listen } from "../loopback.ts";
 
 /** Injected failures. Request numbers count API requests (not logins) since the failures were last set, from 1. */
 export interface ForescoutFailures {
@@ -374,14 +375,9 @@ export async function startForescoutSimulator(
       res.end(JSON.stringify({ message: String(error) }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const listening = await listen(server, options.port, options.host);
   return {
-    url: `http://${host}:${address.port}`,
+    url: listening.url,
     username,
     password,
     fleet,
@@ -402,11 +398,7 @@ export async function startForescoutSimulator(
       stats.failures = {};
       stats.recent = [];
     },
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    stop: listening.stop,
   };
 }
 

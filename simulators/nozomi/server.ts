@@ -15,10 +15,11 @@
  *
  * Failure modes are switchable at construction and at runtime (`setFailures`).
  */
+
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { type AlertKind, createFleet, type DeviceFacts, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
+import { listen } from "../loopback.ts";
 
 /** Injected failures. Request numbers count query requests since the failures were last set, from 1. */
 export interface NozomiFailures {
@@ -623,14 +624,9 @@ export async function startNozomiSimulator(options: NozomiSimulatorOptions = {})
       res.end(JSON.stringify({ error: String(error) }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const listening = await listen(server, options.port, options.host);
   return {
-    url: `http://${host}:${address.port}`,
+    url: listening.url,
     keyName,
     keyToken,
     fleet,
@@ -652,11 +648,7 @@ export async function startNozomiSimulator(options: NozomiSimulatorOptions = {})
       stats.failures = {};
       stats.recent = [];
     },
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    stop: listening.stop,
   };
 }
 

@@ -11,10 +11,11 @@
  * confirms (`zb_ticketid`, `date`, `name`, `description`, `deviceid`, `vulnerability_name`,
  * `detected_date`, `ip`, `hostname`, `ip_address`, `profile_type`) are assumptions of the simulator.
  */
+
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
+import { listen } from "../loopback.ts";
 import {
   emptyStats,
   injectedFailure,
@@ -358,14 +359,9 @@ export async function startPanwIotSimulator(
       res.end(JSON.stringify({ error: String(e) }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const listening = await listen(server, options.port, options.host);
   return {
-    url: `http://${host}:${address.port}`,
+    url: listening.url,
     customerId,
     keyId,
     accessKey,
@@ -379,10 +375,6 @@ export async function startPanwIotSimulator(
     resetStats() {
       Object.assign(stats, emptyStats());
     },
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((e) => (e ? reject(e) : resolve()));
-        server.closeAllConnections();
-      }),
+    stop: listening.stop,
   };
 }
