@@ -1,5 +1,5 @@
-/** Listening on loopback, shared by every simulator's HTTP server. */
-import type { Server } from "node:http";
+/** The HTTP plumbing every simulator shares: a JSON server, JSON replies, listening on loopback. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface Listening {
@@ -28,4 +28,35 @@ export async function listen(server: Server, port = 0, host = "127.0.0.1"): Prom
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * An HTTP server around an async handler. An error the handler did not turn into a reply becomes a
+ * 500 with the vendor's own error body.
+ */
+export function jsonServer(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  errorBody: (error: unknown) => unknown,
+): Server {
+  return createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify(errorBody(error)));
+    });
+  });
+}
+
+/** Writes a JSON reply with its length; `headers` may override the content type. */
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
 }

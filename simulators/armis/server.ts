@@ -13,9 +13,9 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
-import { listen } from "../loopback.ts";
+import { jsonServer, listen, sendJson } from "../loopback.ts";
 
 /** Injected failures. Request numbers count API requests (search and vulnerability-match, not the
  * token endpoint) since the failures were last set, starting at 1. */
@@ -341,20 +341,10 @@ export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): 
       at,
     });
     if (stats.recent.length > 1000) stats.recent.shift();
-    res.writeHead(status, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(text),
-      ...headers,
-    });
-    res.end(text);
+    sendJson(res, status, text, headers);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ message: String(error), success: false }));
-    });
-  });
+  const server = jsonServer(handle, (error) => ({ message: String(error), success: false }));
   const listening = await listen(server, options.port, options.host);
 
   return {

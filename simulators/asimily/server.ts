@@ -14,7 +14,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AsimilyAnomaly, AsimilyAsset, AsimilyCve } from "../../connectors/asimily/records.ts";
 import {
   type AlertFacts,
@@ -25,7 +25,7 @@ import {
   STEP_US,
   TIE_GROUP,
 } from "../fleet.ts";
-import { listen } from "../loopback.ts";
+import { jsonServer, listen, sendJson } from "../loopback.ts";
 
 export interface AsimilyFailures {
   /** Every request answers 403 "Authentication Error". @defaultValue false */
@@ -404,20 +404,14 @@ export async function startAsimilySimulator(
     }
     stats.recent.push({ path: url.pathname, query: Object.fromEntries(url.searchParams), body, status });
     if (stats.recent.length > 1000) stats.recent.shift();
-    res.writeHead(status, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(text),
-      ...headers,
-    });
-    res.end(text);
+    sendJson(res, status, text, headers);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ status: 500, error: "Internal Server Error", message: String(error) }));
-    });
-  });
+  const server = jsonServer(handle, (error) => ({
+    status: 500,
+    error: "Internal Server Error",
+    message: String(error),
+  }));
   const listening = await listen(server, options.port, options.host);
   return {
     url: listening.url,

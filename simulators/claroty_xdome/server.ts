@@ -18,7 +18,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type AlertFacts,
   createFleet,
@@ -28,7 +28,7 @@ import {
   STEP_US,
   TIE_GROUP,
 } from "../fleet.ts";
-import { listen } from "../loopback.ts";
+import { jsonServer, listen, sendJson } from "../loopback.ts";
 import {
   emptyStats,
   injectedFailure,
@@ -625,20 +625,10 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
       at,
     });
     if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
-    res.writeHead(status, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(text),
-      ...headers,
-    });
-    res.end(text);
+    sendJson(res, status, text, headers);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ detail: String(e) }));
-    });
-  });
+  const server = jsonServer(handle, (e) => ({ detail: String(e) }));
   const listening = await listen(server, options.port, options.host);
   return {
     url: listening.url,

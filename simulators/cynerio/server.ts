@@ -12,9 +12,9 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
-import { listen } from "../loopback.ts";
+import { jsonServer, listen, sendJson } from "../loopback.ts";
 import { cynerioAsset } from "./records.ts";
 
 /** Injected failures. Request numbers count asset requests since the failures were last set, from 1. */
@@ -227,20 +227,10 @@ export async function startCynerioSimulator(
       if (stats.recent.length > 1000) stats.recent.shift();
     } else answer = json(404, { error: "not_found", message: `Not found: ${url.pathname}` });
     const [status, text, headers] = answer;
-    res.writeHead(status, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(text),
-      ...headers,
-    });
-    res.end(text);
+    sendJson(res, status, text, headers);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: "server_error", message: String(error) }));
-    });
-  });
+  const server = jsonServer(handle, (error) => ({ error: "server_error", message: String(error) }));
   const listening = await listen(server, options.port, options.host);
   const url = listening.url;
   return {

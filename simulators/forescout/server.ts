@@ -16,10 +16,10 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createFleet, type DeviceFacts, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
 import type { PushTargets } from "../hospital.ts";
-import { listen } from "../loopback.ts";
+import { jsonServer, listen } from "../loopback.ts";
 
 /** Injected failures. Request numbers count API requests (not logins) since the failures were last set, from 1. */
 export interface ForescoutFailures {
@@ -369,12 +369,7 @@ export async function startForescoutSimulator(
     res.end(text);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ message: String(error) }));
-    });
-  });
+  const server = jsonServer(handle, (error) => ({ message: String(error) }));
   const listening = await listen(server, options.port, options.host);
   return {
     url: listening.url,

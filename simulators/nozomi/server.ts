@@ -17,9 +17,9 @@
  */
 
 import { createHash, randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { type AlertKind, createFleet, type DeviceFacts, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
-import { listen } from "../loopback.ts";
+import { jsonServer, listen, sendJson } from "../loopback.ts";
 
 /** Injected failures. Request numbers count query requests since the failures were last set, from 1. */
 export interface NozomiFailures {
@@ -610,20 +610,10 @@ export async function startNozomiSimulator(options: NozomiSimulatorOptions = {})
       auth: (req.headers.authorization ?? "").split(" ")[0] ?? "",
     });
     if (stats.recent.length > 1000) stats.recent.shift();
-    res.writeHead(status, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(text),
-      ...headers,
-    });
-    res.end(text);
+    sendJson(res, status, text, headers);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: String(error) }));
-    });
-  });
+  const server = jsonServer(handle, (error) => ({ error: String(error) }));
   const listening = await listen(server, options.port, options.host);
   return {
     url: listening.url,

@@ -13,9 +13,9 @@
  */
 
 import { createHash, randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
-import { listen } from "../loopback.ts";
+import { jsonServer, listen, sendJson } from "../loopback.ts";
 import {
   emptyStats,
   injectedFailure,
@@ -345,20 +345,10 @@ export async function startPanwIotSimulator(
       at,
     });
     if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
-    res.writeHead(status, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(text),
-      ...headers,
-    });
-    res.end(text);
+    sendJson(res, status, text, headers);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: String(e) }));
-    });
-  });
+  const server = jsonServer(handle, (e) => ({ error: String(e) }));
   const listening = await listen(server, options.port, options.host);
   return {
     url: listening.url,
