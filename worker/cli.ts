@@ -3,9 +3,8 @@ import { Command, CommanderError, Option } from "commander";
 import { loadConfigFile } from "../core/config.ts";
 import { ConfigError, PermanentError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
-import { indexOfStore } from "../mappings/advisories/store.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
-import { loadAdvisoryStore, registerAdvisories } from "./commands/advisories.ts";
+import { loadAdvisoryIndex, registerAdvisories } from "./commands/advisories.ts";
 import { runNormalize } from "./commands/normalize.ts";
 import { registerPackage } from "./commands/package.ts";
 import { registerPlaybookCommands } from "./commands/playbooks.ts";
@@ -130,9 +129,7 @@ program
         preserveOriginal: Boolean(opts.preserveOriginal),
         preserveDuplicateVendorFields: Boolean(opts.preserveDuplicateVendorFields),
         enrich: opts.enrich,
-        advisories: opts.enrich
-          ? indexOfStore((await loadAdvisoryStore(opts.advisoryStore)).store)
-          : undefined,
+        advisories: opts.enrich ? await loadAdvisoryIndex(opts.advisoryStore) : undefined,
       });
     },
   );

@@ -124,8 +124,9 @@ export class Pipeline {
       retryDelayMs: 1000,
       attempts: 5,
       now: () => new Date(),
-      advisories: defaultAdvisoryIndex(),
       ...options,
+      // Built only when the caller brings none (the snapshot index takes a moment to build).
+      advisories: options.advisories ?? defaultAdvisoryIndex(),
       log: options.log ?? silentLogger,
     };
     this.#sources = new Map(options.sources.map((s) => [s.name, s]));

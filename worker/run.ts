@@ -6,14 +6,13 @@ import { connectorSchemas, createConnector } from "../connectors/index.ts";
 import { type ComponentSchemas, loadConfigFile, type MedsocConfig, validateConfig } from "../core/config.ts";
 import { RetryableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import { indexOfStore } from "../mappings/advisories/store.ts";
 import { batchShipper } from "../playbooks/engine/audit.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../playbooks/index.ts";
 import { formatPlaybookSummary, type PlaybookSummary, summarizeStore } from "../playbooks/summary.ts";
 import { type Hospital, startHospital } from "../simulators/hospital.ts";
 import { clinicalServersOf, startResponseSystems } from "../simulators/response/index.ts";
 import { createApi } from "./api.ts";
-import { loadAdvisoryStore } from "./commands/advisories.ts";
+import { loadAdvisoryIndex } from "./commands/advisories.ts";
 import { createCursorStore } from "./cursors/index.ts";
 import { createDeviceStateStore, writeStateSnapshot } from "./device-state/index.ts";
 import { Metrics } from "./metrics.ts";
@@ -200,7 +199,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     log,
     preserveOriginal: config.mapping.preserveOriginal,
     preserveDuplicateVendorFields: config.mapping.preserveDuplicateVendorFields,
-    advisories: indexOfStore((await loadAdvisoryStore()).store),
+    advisories: await loadAdvisoryIndex(),
     concurrency: q.concurrency,
     maxPendingBatches: q.maxPendingBatches,
     attempts: q.attempts,

@@ -26,8 +26,11 @@ import {
   parseCsaf,
 } from "../../mappings/advisories/csaf.ts";
 import { type KevCatalog, looksLikeKev, parseKev } from "../../mappings/advisories/kev.ts";
+import type { AdvisoryIndex } from "../../mappings/advisories/match.ts";
 import {
   type AdvisoryStore,
+  defaultAdvisoryIndex,
+  indexOfStore,
   type MergeReport,
   mergeIntoStore,
   parseStore,
@@ -41,6 +44,12 @@ export function defaultStorePath(): string {
 }
 
 /** Loads the store file, or the shipped snapshot when the file does not exist. */
+/** The advisory index of the store file, or the shipped snapshot's (built once per process). */
+export async function loadAdvisoryIndex(file?: string): Promise<AdvisoryIndex> {
+  const { store, from } = await loadAdvisoryStore(file);
+  return from === "snapshot" ? defaultAdvisoryIndex() : indexOfStore(store);
+}
+
 export async function loadAdvisoryStore(
   file = defaultStorePath(),
 ): Promise<{ store: AdvisoryStore; from: string }> {
