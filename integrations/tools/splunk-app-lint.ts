@@ -17,6 +17,36 @@ export interface LintOptions {
   specDir?: string;
   /** pytest-splunk-addon `CommonFields.json` (fields props must not extract). */
   commonFieldsFile?: string;
+  /**
+   * The oldest Splunk Enterprise the app works on: app.manifest must declare
+   * `platformRequirements.splunk.Enterprise` as `>=<this or newer>`.
+   */
+  minSplunkVersion?: string;
+}
+
+/** Splunk's app icons and their sizes (Splunk shows them at 36 px, the _2x variants on high-DPI screens). */
+const APP_ICONS: Record<string, number> = {
+  "static/appIcon.png": 36,
+  "static/appIcon_2x.png": 72,
+  "static/appIconAlt.png": 36,
+  "static/appIconAlt_2x.png": 72,
+};
+
+/** Width and height of a PNG (its IHDR chunk), or undefined when the file is not a PNG. */
+export function pngSize(file: string): { width: number; height: number } | undefined {
+  const b = readFileSync(file);
+  if (b.length < 24 || b.readUInt32BE(0) !== 0x89504e47 || b.subarray(12, 16).toString() !== "IHDR")
+    return undefined;
+  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+}
+
+function versionAtLeast(range: string, min: string): boolean {
+  const m = /^>=\s*(\d+)\.(\d+)(?:\.(\d+))?$/.exec(range.trim());
+  if (!m) return false;
+  const have = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+  const want = min.split(".").map(Number);
+  for (let i = 0; i < 3; i++) if ((have[i] ?? 0) !== (want[i] ?? 0)) return (have[i] ?? 0) > (want[i] ?? 0);
+  return true;
 }
 
 /** Splunk's own configuration files (no reload trigger needed, never "custom"). */
@@ -224,6 +254,16 @@ export function lintSplunkApp(appDir: string, options: LintOptions = {}): Findin
             "app.manifest",
             `targetWorkloads value ${JSON.stringify(w)} is not one of ${[...WORKLOADS].join(", ")}`,
           );
+      if (options.minSplunkVersion) {
+        const enterprise = (manifest.platformRequirements as { splunk?: { Enterprise?: unknown } } | null)
+          ?.splunk?.Enterprise;
+        if (typeof enterprise !== "string" || !versionAtLeast(enterprise, options.minSplunkVersion))
+          add(
+            "check_manifest_platform_requirements",
+            "app.manifest",
+            `platformRequirements.splunk.Enterprise must be ">=${options.minSplunkVersion}" or newer (is ${JSON.stringify(enterprise ?? null)})`,
+          );
+      }
       const deps = manifest.dependencies as Record<string, Record<string, unknown>> | null | undefined;
       for (const [dep, spec] of Object.entries(deps ?? {}))
         for (const k of Object.keys(spec ?? {}))
@@ -236,6 +276,18 @@ export function lintSplunkApp(appDir: string, options: LintOptions = {}): Findin
     } catch (error) {
       add("check_validate_json_data_is_well_formed", "app.manifest", `not JSON: ${(error as Error).message}`);
     }
+  }
+
+  // App icons: PNG of the sizes Splunk reads.
+  for (const [icon, size] of Object.entries(APP_ICONS)) {
+    if (!files.includes(icon)) continue;
+    const dims = pngSize(join(appDir, icon));
+    if (!dims || dims.width !== size || dims.height !== size)
+      add(
+        "check_app_icons",
+        icon,
+        `must be a ${size}x${size} PNG (is ${dims ? `${dims.width}x${dims.height}` : "not a PNG"})`,
+      );
   }
 
   // Custom alert actions: executable and icon (check_alert_actions_exe_exist).

@@ -1,12 +1,21 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Ajv } from "ajv";
 import { parse } from "yaml";
 import { declaredFields, PackageSpec } from "../../integrations/tools/elastic-package-spec.ts";
-import { kibanaRuleBody } from "../../worker/commands/setup-kibana.ts";
+import { kibanaRuleBody, RULE_SUPPRESSION } from "../../worker/commands/setup-kibana.ts";
 import { ECS_FLAT_PATH, REFERENCE_DATA_DIR } from "../helpers/ecs.ts";
 import { type Samples, siemSamples } from "../helpers/siem-samples.ts";
 
@@ -17,7 +26,7 @@ const manifest = parse(readFileSync(join(PKG, "manifest.yml"), "utf8")) as {
   name: string;
 };
 const spec = new PackageSpec(join(ELASTIC, "package-spec", "spec"), manifest.format_version);
-const STREAMS = ["alert", "audit", "device", "vulnerability"];
+const STREAMS = ["alert", "audit", "device", "event", "vulnerability"];
 
 describe("Elastic package against package-spec (schemas and folder rules)", () => {
   it("declares a 3.x format_version and is named like the data streams medsoc writes (logs-medsoc.<stream>-*)", () => {
@@ -87,11 +96,11 @@ describe("every field medsoc emits is declared", () => {
       for (const f of fields.filter((x) => x.external === "ecs"))
         assert.ok(ecs[f.name], `${f.name} is not an ECS field`);
       const docs = [
-        ...((samples as unknown as Record<string, unknown[]>)[stream] as unknown[]),
+        ...(((samples as unknown as Record<string, unknown[]>)[stream] as unknown[] | undefined) ?? []),
         ...(samples.golden[stream] ?? []),
       ];
       assert.ok(docs.length > 0);
-      if (stream !== "audit")
+      if (stream !== "audit" && stream !== "event")
         assert.ok((samples.golden[stream] ?? []).length > 10, "golden documents of every source");
       const emitted = new Set<string>();
       for (const d of docs) for (const p of leaves(d)) emitted.add(p);
@@ -118,13 +127,40 @@ describe("every field medsoc emits is declared", () => {
     const actions = new Set(samples.audit.map((d) => (d.event as unknown as { action: string }).action));
     for (const a of ["run.started", "step.completed", "step.failed", "call", "run.finished"])
       assert.ok(actions.has(a), a);
-    // Network events that are neither alerts, inventory nor findings keep their vendor stream name.
+    // Every golden document lands in a data stream the package defines (network events in `event`).
     assert.deepEqual(
-      Object.keys(samples.golden)
-        .filter((s) => !STREAMS.includes(s))
-        .sort(),
-      ["event"],
+      Object.keys(samples.golden).filter((s) => !STREAMS.includes(s)),
+      [],
     );
+    assert.ok((samples.golden.event ?? []).length > 0, "claroty_xdome events reach the event stream");
+  });
+  it("each stream declares only what it carries: no vulnerability.* outside the vulnerability stream's kin, audit has no device or vendor fields", () => {
+    const names = (stream: string) => {
+      const dir = join(PKG, "data_stream", stream, "fields");
+      return declaredFields(readdirSync(dir).map((f) => join(dir, f))).map((f) => f.name);
+    };
+    const audit = names("audit");
+    for (const prefix of ["vulnerability.", "host.", "device.", "medsoc.device.", "medsoc.risk.", "armis"])
+      assert.ok(!audit.some((n) => n.startsWith(prefix)), `audit declares ${prefix}*`);
+    for (const stream of ["device", "alert", "event"])
+      assert.ok(
+        !names(stream).some((n) => n.startsWith("vulnerability.")),
+        `${stream} declares vulnerability.*`,
+      );
+    assert.ok(!names("event").some((n) => n.startsWith("medsoc.audit.")));
+    assert.ok(names("vulnerability").includes("vulnerability.id"));
+  });
+  it("vendor.yml declares only namespaces that the stream's documents carry", () => {
+    for (const stream of STREAMS) {
+      const file = join(PKG, "data_stream", stream, "fields", "vendor.yml");
+      const declared = existsSync(file) ? declaredFields([file]).map((f) => f.name) : [];
+      const docs = [
+        ...(((samples as unknown as Record<string, unknown[]>)[stream] as unknown[] | undefined) ?? []),
+        ...(samples.golden[stream] ?? []),
+      ] as Record<string, unknown>[];
+      const carried = new Set(docs.flatMap((d) => Object.keys(d)));
+      for (const ns of declared) assert.ok(carried.has(ns), `${stream}: ${ns} is declared but never emitted`);
+    }
   });
   it("would catch an undeclared field", () => {
     const dir = join(PKG, "data_stream", "device", "fields");
@@ -170,6 +206,12 @@ describe("detection rules, transform and dashboard", () => {
       assert.equal(action?.id, "connector-1");
       assert.equal(action?.action_type_id, ".webhook");
       assert.match(action?.params.body ?? "", /\{\{\{context\.alerts\}\}\}/);
+      assert.equal(body.alert_suppression, undefined, "no suppression unless asked for (Platinum)");
+      const suppressed = kibanaRuleBody(r.attributes, "connector-1", { suppression: true });
+      assert.ok(validate(suppressed), JSON.stringify(validate.errors));
+      assert.deepEqual((suppressed.alert_suppression as { group_by: string[] }).group_by, [
+        "medsoc.device.key",
+      ]);
     }
     assert.equal(validate({ ...rules[0]?.attributes, severity: "extreme" }), false);
     assert.equal(validate({ ...rules[0]?.attributes, bogus: 1 }), false);
@@ -183,8 +225,9 @@ describe("detection rules, transform and dashboard", () => {
       const query = r.attributes.query as string;
       for (const m of query.matchAll(/([a-z_]+(?:\.[a-z_]+)+)\s*(?::|>=)/g))
         assert.ok(names.has(m[1] as string), m[1]);
-      for (const g of (r.attributes.alert_suppression as { group_by: string[] }).group_by)
-        assert.ok(names.has(g), g);
+      for (const g of RULE_SUPPRESSION[r.id]?.group_by ?? []) assert.ok(names.has(g), g);
+      // Shipped without suppression (Platinum): the package states subscription basic.
+      assert.equal(r.attributes.alert_suppression, undefined);
     }
   });
   it("the latest-device transform reads the device stream and keys on a declared field", () => {

@@ -373,8 +373,21 @@ describe("medsoc setup splunk against a loopback double of the management REST A
         token: new Secret("mgmt-token"),
         index: "medsoc",
         hecToken: new Secret(HEC),
-        trigger: "poll",
+        trigger: "webhook",
+        triggerUrl: "https://medsoc.example/v1/triggers/splunk",
+        triggerSecret: new Secret("path-token"),
       });
+      // No poll mode: nothing in `medsoc start` reads fired alerts, so setup refuses to rely on it.
+      await assert.rejects(
+        setupSplunk({
+          url,
+          token: new Secret("mgmt-token"),
+          index: "medsoc",
+          hecToken: new Secret(HEC),
+          trigger: "poll" as unknown as "action",
+        }),
+        /--trigger: must be action or webhook/,
+      );
       const { service, close } = await connectSplunk({ url, token: new Secret("mgmt-token") });
       try {
         const first = await pollFiredAlerts(service, { triggerTime: 0, sids: [] });

@@ -27,6 +27,16 @@ export const RULE_PLAYBOOKS: Readonly<Record<string, string>> = {
   "8d7e2c4a-3f1b-4c6d-9e8f-0a1b2c3d4e5f": "rotate-shared-credentials",
 };
 
+/**
+ * Alert suppression per rule (Kibana's `alert_suppression`, Platinum and above): one Kibana alert,
+ * so one playbook trigger, per device and window. The package ships the rules without it so they
+ * run on Basic; `medsoc setup kibana --suppression` adds it on clusters licensed for it.
+ */
+export const RULE_SUPPRESSION: Readonly<Record<string, { group_by: string[]; hours: number }>> = {
+  "5b0c1f0e-6a52-4b8e-9a7e-2f3c4d5e6f70": { group_by: ["medsoc.device.key"], hours: 1 },
+  "8d7e2c4a-3f1b-4c6d-9e8f-0a1b2c3d4e5f": { group_by: ["medsoc.device.key"], hours: 24 },
+};
+
 export interface SetupKibanaOptions {
   /** Kibana base URL (`https://kibana.example:5601`). */
   url: string;
@@ -42,6 +52,8 @@ export interface SetupKibanaOptions {
   tls?: { verify?: boolean; ca?: string };
   /** Tests: an undici dispatcher instead of a new Agent. */
   dispatcher?: ConstructorParameters<typeof JsonClient>[0]["dispatcher"];
+  /** Add alert suppression ({@link RULE_SUPPRESSION}; needs a Platinum licence). @defaultValue false */
+  suppression?: boolean;
   /** Folder of the rule files. @defaultValue {@link ELASTIC_RULES_DIR} */
   rulesDir?: string;
   /** @defaultValue silentLogger */
@@ -61,13 +73,24 @@ export interface SetupKibanaResult {
 export function kibanaRuleBody(
   attributes: Record<string, unknown>,
   connectorId: string,
+  options: { suppression?: boolean } = {},
 ): Record<string, unknown> {
   const ruleId = String(attributes.rule_id);
   const playbook = RULE_PLAYBOOKS[ruleId];
   if (!playbook) throw new PermanentError(`setting up kibana: rule ${ruleId} has no medsoc playbook`);
   const body = `{"source":"kibana","playbook":"${playbook}","rule":{"id":"{{rule.id}}","rule_id":"${ruleId}","name":"{{rule.name}}"},"date":"{{date}}","alerts":{{{context.alerts}}}}`;
+  const suppression = options.suppression ? RULE_SUPPRESSION[ruleId] : undefined;
   return {
     ...attributes,
+    ...(suppression
+      ? {
+          alert_suppression: {
+            group_by: suppression.group_by,
+            duration: { unit: "h", value: suppression.hours },
+            missing_fields_strategy: "suppress",
+          },
+        }
+      : {}),
     actions: [
       {
         id: connectorId,
@@ -178,7 +201,7 @@ export async function setupKibana(options: SetupKibanaOptions): Promise<SetupKib
         method: exists ? "PUT" : "POST",
         url: `${base}/api/detection_engine/rules`,
         headers,
-        body: kibanaRuleBody(attributes, connectorId),
+        body: kibanaRuleBody(attributes, connectorId, { suppression: options.suppression === true }),
         context: `${exists ? "updating" : "creating"} kibana rule ${ruleId}`,
       });
       result.rules.push({
@@ -219,9 +242,14 @@ export function registerSetupKibana(setup: Command): void {
     .option("--space <id>", "Kibana space", "default")
     .option("--ca-file <file>", "PEM CA for Kibana's certificate")
     .option("--insecure", "do not verify Kibana's certificate")
+    .option(
+      "--suppression",
+      "add alert suppression per device to the rules (Kibana Platinum or above; without it every matching alert triggers)",
+    )
     .action(
       async (opts: {
         url: string;
+        suppression?: boolean;
         triggerUrl: string;
         triggerTokenEnv: string;
         apiKeyEnv?: string;
@@ -246,6 +274,7 @@ export function registerSetupKibana(setup: Command): void {
           space: opts.space,
           triggerUrl: opts.triggerUrl,
           triggerToken: envSecret(opts.triggerTokenEnv, "--trigger-token-env") as Secret,
+          suppression: opts.suppression === true,
           tls: { verify: !opts.insecure, ...(opts.caFile ? { ca: readFileSync(opts.caFile, "utf8") } : {}) },
           log: createLogger(),
         });

@@ -166,15 +166,19 @@ async function find(
 const APP = "medsoc";
 const ns = (path: string) => `/servicesNS/nobody/${APP}/${path}`;
 
-/** How saved searches hand alerts to medsoc. */
-export type TriggerMode = "action" | "webhook" | "poll";
+/**
+ * How saved searches hand alerts to medsoc. There is no `poll` mode: nothing in `medsoc start`
+ * runs {@link pollFiredAlerts}, and a setup that wires triggers nobody reads would silently drop
+ * every alert (issue 11).
+ */
+export type TriggerMode = "action" | "webhook";
 
 export interface SetupSplunkOptions extends SplunkManagementOptions {
   /** Index the HEC sink writes to (must exist). */
   index: string;
   /** The HEC token of the sink (must exist, be enabled and allow the index). */
   hecToken: Secret;
-  /** `action`: medsoc_playbook alert action; `webhook`: built-in webhook; `poll`: no action, medsoc polls fired alerts. */
+  /** `action`: medsoc_playbook alert action; `webhook`: built-in webhook. */
   trigger: TriggerMode;
   /** medsoc's `/v1/triggers/splunk` URL (action and webhook). */
   triggerUrl?: string;
@@ -200,7 +204,9 @@ export interface SetupSplunkResult {
 export async function setupSplunk(options: SetupSplunkOptions): Promise<SetupSplunkResult> {
   const log = options.log ?? silentLogger;
   const secrets = [options.token, options.password, options.hecToken, options.triggerSecret];
-  if (options.trigger !== "poll") {
+  if (!["action", "webhook"].includes(options.trigger))
+    throw new ConfigError([{ path: "--trigger", message: "must be action or webhook" }]);
+  {
     if (!options.triggerUrl || !options.triggerSecret)
       throw new ConfigError([
         { path: "--trigger-url", message: `trigger mode ${options.trigger} needs a trigger URL and secret` },
@@ -329,7 +335,9 @@ export interface FiredAlertCursor {
 }
 
 /**
- * The trigger source that needs no inbound connection: runs a search job over `_audit` for the
+ * A trigger source that would need no inbound connection — NOT wired: no `medsoc start` component
+ * calls it and `setup splunk` offers no mode that relies on it. Kept as a tested library function.
+ * It runs a search job over `_audit` for the
  * app's alerts fired after the cursor (`action=alert_fired ss_app=medsoc`), then reads each fired
  * search's results from its job (`search/v2/jobs/<sid>/results`, kept for `alert.expires`). Returns
  * the triggers and the cursor to pass next time (boundary sids are kept, as for the monitors).
@@ -433,7 +441,7 @@ export function registerSetupSplunk(setup: Command): void {
     .option("--password-env <name>", "environment variable holding the Splunk password")
     .option(
       "--trigger <mode>",
-      "action (medsoc_playbook alert action) | webhook (built-in webhook) | poll",
+      "action (medsoc_playbook alert action) | webhook (built-in webhook)",
       "action",
     )
     .option("--trigger-url <url>", "medsoc's https://…/v1/triggers/splunk")
@@ -457,8 +465,8 @@ export function registerSetupSplunk(setup: Command): void {
         caFile?: string;
         insecure?: boolean;
       }) => {
-        if (!["action", "webhook", "poll"].includes(opts.trigger))
-          throw new ConfigError([{ path: "--trigger", message: "must be action, webhook or poll" }]);
+        if (!["action", "webhook"].includes(opts.trigger))
+          throw new ConfigError([{ path: "--trigger", message: "must be action or webhook" }]);
         const token = envSecret(opts.tokenEnv, "--token-env");
         const password = envSecret(opts.passwordEnv, "--password-env");
         const triggerSecret = envSecret(opts.triggerSecretEnv, "--trigger-secret-env");

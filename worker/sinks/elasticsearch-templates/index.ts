@@ -8,16 +8,17 @@
  * up to 500 for its own (elastic.md §3).
  *
  * One source of truth for medsoc's own fields: the `medsoc.*` mappings are generated from the Elastic
- * package's fields file (integrations/elastic/medsoc/data_stream/<stream>/fields/medsoc.yml, the
- * same in every data stream), and the vendor namespaces are the package's `vendor.yml`
+ * package's fields files (integrations/elastic/medsoc/data_stream/<stream>/fields/medsoc.yml; each
+ * stream declares what it carries, the sink's single template maps their union), and the vendor
+ * namespaces are the union of the package's `vendor.yml` files
  * (test/unit/elasticsearch-sink-setup.test.ts checks both agree).
  */
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parse } from "yaml";
 
-/** The fields folder of the Elastic package's device data stream. */
-export const PACKAGE_FIELDS_DIR = resolve(
+/** The data stream folder of the Elastic package. */
+export const PACKAGE_DATA_STREAMS_DIR = resolve(
   import.meta.dirname,
   "..",
   "..",
@@ -26,9 +27,10 @@ export const PACKAGE_FIELDS_DIR = resolve(
   "elastic",
   "medsoc",
   "data_stream",
-  "device",
-  "fields",
 );
+
+/** The fields folder of the Elastic package's device data stream. */
+export const PACKAGE_FIELDS_DIR = join(PACKAGE_DATA_STREAMS_DIR, "device", "fields");
 
 export const ILM_POLICY_NAME = "medsoc-logs";
 export const INDEX_TEMPLATE_NAME = "medsoc-logs";
@@ -45,15 +47,12 @@ export const INDEX_TEMPLATE_PRIORITY = 510;
  */
 export const VENDOR_NAMESPACES = [
   "armis",
-  "xdome",
-  "claroty",
   "claroty_xdome",
   "cynerio",
   "nozomi",
   "forescout",
   "asimily",
   "panw_iot",
-  "ordr",
 ] as const;
 
 type Mapping = Record<string, unknown>;
@@ -233,14 +232,35 @@ export function packageFields(file: string, dir = PACKAGE_FIELDS_DIR): PackageFi
   return parse(readFileSync(resolve(dir, file), "utf8")) as PackageField[];
 }
 
-/** medsoc's own namespace (from the package's medsoc.yml) and the vendor namespaces. */
+/** Every leaf of a fields list as a dotted entry (groups flattened), attributes kept. */
+function leaves(fields: readonly PackageField[], prefix = ""): PackageField[] {
+  return fields.flatMap((f) => {
+    const name = prefix ? `${prefix}.${f.name}` : f.name;
+    if (f.type === "group" || (f.type === undefined && f.fields)) return leaves(f.fields ?? [], name);
+    return [{ ...f, name }];
+  });
+}
+
+/** The union of every data stream's `medsoc.yml` (first declaration of a name wins). */
+export function packageMedsocFields(dir = PACKAGE_DATA_STREAMS_DIR): PackageField[] {
+  const byName = new Map<string, PackageField>();
+  for (const stream of readdirSync(dir).sort()) {
+    const file = join(dir, stream, "fields", "medsoc.yml");
+    if (!existsSync(file)) continue;
+    for (const f of leaves(packageFields("medsoc.yml", join(dir, stream, "fields"))))
+      if (!byName.has(f.name)) byName.set(f.name, f);
+  }
+  return [...byName.values()];
+}
+
+/** medsoc's own namespace (from the package's medsoc.yml files) and the vendor namespaces. */
 export const medsocComponent = {
   name: "medsoc-logs-medsoc",
   body: {
     template: {
       mappings: {
         properties: {
-          ...fieldsToProperties(packageFields("medsoc.yml")),
+          ...fieldsToProperties(packageMedsocFields()),
           ...Object.fromEntries(VENDOR_NAMESPACES.map((v) => [v, { type: "flattened", ignore_above: 4096 }])),
         },
       },

@@ -1,0 +1,363 @@
+/**
+ * `medsoc package elastic|splunk` build only valid packages: the Elastic zip carries typed ECS
+ * fields (no `external:` left), and every defect a reviewer found in a broken copy is refused with
+ * its path, without an archive. Needs the reference data (`MEDSOC_REFERENCE_DIR`).
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { inflateRawSync } from "node:zlib";
+import { parse, stringify } from "yaml";
+import {
+  checkElasticPackage,
+  ELASTIC_PACKAGE_DIR,
+  PackageInvalidError,
+  packageElastic,
+  packageSplunk,
+  SPLUNK_APP_DIR,
+} from "../../worker/commands/package.ts";
+import { REFERENCE_DATA_DIR } from "../helpers/ecs.ts";
+
+const referenceDir = REFERENCE_DATA_DIR;
+const REPO = resolve(import.meta.dirname, "..", "..");
+
+/** The entries of a zip file (stored or deflated), by name. */
+function unzip(file: string): Map<string, Buffer> {
+  const buf = readFileSync(file);
+  const eocd = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  assert.ok(eocd >= 0, "no end of central directory");
+  const count = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  const out = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    assert.equal(buf.readUInt32LE(p), 0x02014b50);
+    const method = buf.readUInt16LE(p + 10);
+    const size = buf.readUInt32LE(p + 20);
+    const nameLen = buf.readUInt16LE(p + 28);
+    const extraLen = buf.readUInt16LE(p + 30);
+    const commentLen = buf.readUInt16LE(p + 32);
+    const local = buf.readUInt32LE(p + 42);
+    const name = buf.subarray(p + 46, p + 46 + nameLen).toString("utf8");
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    const data = buf.subarray(start, start + size);
+    out.set(name, method === 8 ? inflateRawSync(data) : Buffer.from(data));
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return out;
+}
+
+interface Field {
+  name: string;
+  type?: string;
+  external?: string;
+  fields?: Field[];
+  multi_fields?: { name: string; type: string }[];
+}
+function flatten(list: Field[], prefix = "", out = new Map<string, Field>()): Map<string, Field> {
+  for (const f of list) {
+    const n = prefix ? `${prefix}.${f.name}` : f.name;
+    if (f.fields) flatten(f.fields, n, out);
+    else out.set(n, f);
+  }
+  return out;
+}
+
+const work = mkdtempSync(join(tmpdir(), "medsoc-pkgbuild-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+let copies = 0;
+function copy(src: string, name: string): string {
+  const dir = join(work, `c${++copies}`, name);
+  cpSync(src, dir, { recursive: true });
+  return dir;
+}
+
+describe("medsoc package elastic: a zip with typed ECS fields", () => {
+  let zip: Map<string, Buffer>;
+  it("builds, and the unpacked zip has no external: left in any fields file", async () => {
+    const r = await packageElastic(join(work, "dist"), ELASTIC_PACKAGE_DIR, { referenceDir });
+    zip = unzip(r.file);
+    assert.equal(zip.size, r.entries);
+    const fieldsFiles = [...zip.keys()].filter((n) => /\/fields\/[^/]+\.yml$/.test(n));
+    assert.ok(fieldsFiles.length >= 20, fieldsFiles.join(" "));
+    for (const n of fieldsFiles) assert.doesNotMatch(zip.get(n)?.toString() ?? "", /external:/, n);
+    assert.ok(![...zip.keys()].some((n) => n.includes("/_dev/")), "_dev is left out");
+    for (const must of ["medsoc-0.1.0/docs/README.md", "medsoc-0.1.0/img/medsoc-logo.svg"])
+      assert.ok(zip.has(must), must);
+  });
+  it("event.ingested, host.ip, event.severity come out as date, ip, long (with ECS descriptions and multi-fields)", () => {
+    for (const stream of ["device", "alert", "vulnerability", "event"]) {
+      const fields = new Map<string, Field>();
+      for (const [n, data] of zip)
+        if (n.startsWith(`medsoc-0.1.0/data_stream/${stream}/fields/`))
+          flatten(parse(data.toString()) as Field[], "", fields);
+      assert.equal(fields.get("event.ingested")?.type, "date", stream);
+      assert.equal(fields.get("host.ip")?.type, "ip", stream);
+      for (const f of fields.values()) assert.ok(f.type, `${stream}: ${f.name} has a type`);
+    }
+    const alert = new Map<string, Field & { description?: string }>();
+    for (const [n, data] of zip)
+      if (n.startsWith("medsoc-0.1.0/data_stream/alert/fields/"))
+        flatten(parse(data.toString()) as Field[], "", alert);
+    assert.equal(alert.get("event.severity")?.type, "long");
+    assert.equal(alert.get("destination.port")?.type, "long");
+    assert.equal(alert.get("source.ip")?.type, "ip");
+    assert.match(alert.get("event.severity")?.description ?? "", /numeric severity/);
+    assert.deepEqual(alert.get("message")?.type, "match_only_text");
+    const device = new Map<string, Field>();
+    for (const [n, data] of zip)
+      if (n.startsWith("medsoc-0.1.0/data_stream/device/fields/"))
+        flatten(parse(data.toString()) as Field[], "", device);
+    assert.deepEqual(device.get("host.os.full")?.multi_fields, [{ name: "text", type: "match_only_text" }]);
+    // Fixed values keep their own type override (keyword → constant_keyword is allowed).
+    assert.equal(device.get("data_stream.dataset")?.type, "constant_keyword");
+  });
+  it("the source package pins its ECS version in _dev/build/build.yml", () => {
+    const build = parse(readFileSync(join(ELASTIC_PACKAGE_DIR, "_dev", "build", "build.yml"), "utf8"));
+    assert.equal(build.dependencies.ecs.reference, "git@v9.4.0");
+  });
+});
+
+describe("medsoc package elastic refuses broken copies, each with its path", () => {
+  const defects: [string, (dir: string) => void, string, RegExp][] = [
+    [
+      "data stream manifest ending in garbage: [",
+      (d) => appendFileSync(join(d, "data_stream", "device", "manifest.yml"), "garbage: [\n"),
+      "data_stream/device/manifest.yml",
+      /cannot be parsed/,
+    ],
+    ["deleted docs/README.md", (d) => rmSync(join(d, "docs", "README.md")), "docs", /README\.md is missing/],
+    [
+      "changelog 0.2.0 vs manifest 0.1.0",
+      (d) => {
+        const file = join(d, "changelog.yml");
+        writeFileSync(
+          file,
+          `- version: "0.2.0"\n  changes:\n    - description: Next.\n      type: enhancement\n      link: https://github.com/medsoc/medsoc/pull/2\n${readFileSync(file, "utf8")}`,
+        );
+      },
+      "changelog.yml",
+      /version integrity: the newest changelog entry is 0\.2\.0, the manifest version is 0\.1\.0/,
+    ],
+    [
+      "duplicate field",
+      (d) =>
+        writeFileSync(
+          join(d, "data_stream", "alert", "fields", "extra.yml"),
+          "- name: event.severity\n  type: long\n  description: again\n",
+        ),
+      "data_stream/alert/fields/extra.yml",
+      /unique fields: event\.severity is declared more than once/,
+    ],
+    [
+      "dashboard id different from its file name",
+      (d) => {
+        const f = join(d, "kibana", "dashboard", "medsoc-fleet-posture.json");
+        const j = JSON.parse(readFileSync(f, "utf8"));
+        j.id = "medsoc-other";
+        writeFileSync(f, JSON.stringify(j));
+      },
+      "kibana/dashboard/medsoc-fleet-posture.json",
+      /id "medsoc-other" does not match the file name/,
+    ],
+    [
+      "data_stream.dataset removed from base fields",
+      (d) => {
+        const f = join(d, "data_stream", "device", "fields", "base-fields.yml");
+        const list = (parse(readFileSync(f, "utf8")) as Field[]).filter(
+          (x) => x.name !== "data_stream.dataset",
+        );
+        writeFileSync(f, stringify(list));
+      },
+      "data_stream/device/fields",
+      /required fields: data_stream\.dataset is not declared/,
+    ],
+    [
+      "icon pointing to a missing file",
+      (d) => {
+        const f = join(d, "manifest.yml");
+        writeFileSync(f, readFileSync(f, "utf8").replace("/img/medsoc-logo.svg", "/img/missing.svg"));
+      },
+      "manifest.yml",
+      /icons: \/img\/missing\.svg does not exist/,
+    ],
+    [
+      "external: ecs on a field that is not in ECS",
+      (d) =>
+        appendFileSync(
+          join(d, "data_stream", "alert", "fields", "ecs.yml"),
+          "- name: host.pump_rate\n  external: ecs\n",
+        ),
+      "data_stream/alert/fields/ecs.yml",
+      /host\.pump_rate: external: ecs, but ECS has no field host\.pump_rate/,
+    ],
+    [
+      "dashboard without a dataset filter",
+      (d) => {
+        const f = join(d, "kibana", "dashboard", "medsoc-fleet-posture.json");
+        const j = JSON.parse(readFileSync(f, "utf8"));
+        j.attributes.kibanaSavedObjectMeta.searchSourceJSON = JSON.stringify({
+          query: { query: "", language: "kuery" },
+          filter: [],
+        });
+        writeFileSync(f, JSON.stringify(j));
+      },
+      "kibana/dashboard/medsoc-fleet-posture.json",
+      /expected filter in dashboard/,
+    ],
+    [
+      "a fields file edited without regenerating the field tables",
+      (d) => {
+        const f = join(d, "data_stream", "audit", "fields", "base-fields.yml");
+        writeFileSync(f, readFileSync(f, "utf8").replace("Event timestamp.", "When it happened."));
+      },
+      "docs/README.md",
+      /is stale/,
+    ],
+  ];
+  for (const [name, breakIt, path, message] of defects)
+    it(`${name}: ${path}`, async () => {
+      const dir = copy(ELASTIC_PACKAGE_DIR, "medsoc");
+      breakIt(dir);
+      const out = join(work, `out-${copies}`);
+      await assert.rejects(packageElastic(out, dir, { referenceDir }), (e: unknown) => {
+        assert.ok(e instanceof PackageInvalidError, String(e));
+        assert.ok(
+          e.problems.some((p) => p.path === path && message.test(p.message)),
+          `${path} ${message}\n${JSON.stringify(e.problems, null, 1)}`,
+        );
+        assert.match(e.message, new RegExp(path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+        return true;
+      });
+      assert.ok(!existsSync(out) || readdirSync(out).length === 0, "no zip is written");
+    });
+  it("reports every problem of a copy with all the defects at once", () => {
+    const dir = copy(ELASTIC_PACKAGE_DIR, "medsoc");
+    for (const [, breakIt] of defects.slice(0, -1)) breakIt(dir);
+    const problems = checkElasticPackage(dir, { referenceDir });
+    for (const [name, , path, message] of defects.slice(0, -1))
+      assert.ok(
+        problems.some((p) => p.path === path && message.test(p.message)),
+        `${name}\n${JSON.stringify(problems, null, 1)}`,
+      );
+  });
+  it("refuses to build without package-spec (never an unvalidated zip)", async () => {
+    await assert.rejects(
+      packageElastic(join(work, "nospec"), ELASTIC_PACKAGE_DIR, { referenceDir: join(work, "nowhere") }),
+      /package-spec is not at .*--reference/,
+    );
+  });
+  it("the CLI exits non-zero and prints every problem with its path", async () => {
+    const dir = copy(ELASTIC_PACKAGE_DIR, "medsoc");
+    appendFileSync(join(dir, "data_stream", "device", "manifest.yml"), "garbage: [\n");
+    rmSync(join(dir, "docs", "README.md"));
+    const run = promisify(execFile);
+    await assert.rejects(
+      run(
+        process.execPath,
+        [
+          join(REPO, "bin", "medsoc.mjs"),
+          "package",
+          "elastic",
+          "--source",
+          dir,
+          "--out",
+          join(work, "cli-out"),
+          "--reference",
+          referenceDir,
+        ],
+        { cwd: work },
+      ),
+      (e: { code?: number; stderr?: string }) => {
+        assert.equal(e.code, 2);
+        assert.match(e.stderr ?? "", /data_stream\/device\/manifest\.yml: cannot be parsed/);
+        assert.match(e.stderr ?? "", /docs: required file README\.md is missing/);
+        return true;
+      },
+    );
+    assert.ok(!existsSync(join(work, "cli-out")));
+  });
+});
+
+describe("medsoc package splunk: the full lint with the conf spec files", () => {
+  it("builds the app", async () => {
+    const r = await packageSplunk(join(work, "splunk-dist"), SPLUNK_APP_DIR, { referenceDir });
+    assert.match(r.file, /medsoc-0\.1\.0\.tgz$/);
+  });
+  const defects: [string, (dir: string) => void, RegExp][] = [
+    [
+      "KV_MOD typo in props.conf",
+      (d) => {
+        const f = join(d, "default", "props.conf");
+        writeFileSync(f, readFileSync(f, "utf8").replace(/^KV_MODE = json$/m, "KV_MOD = json"));
+      },
+      /default\/props\.conf:\d+: conf_unknown_setting: .*KV_MOD/,
+    ],
+    [
+      "unknown savedsearches.conf key",
+      (d) =>
+        appendFileSync(
+          join(d, "default", "savedsearches.conf"),
+          "\n[x]\nsearch = index=medsoc\ncron_shedule = * * * * *\n",
+        ),
+      /default\/savedsearches\.conf:\d+: conf_unknown_setting: .*cron_shedule/,
+    ],
+    [
+      "a local/ folder (check_that_local_does_not_exist)",
+      (d) => {
+        cpSync(join(d, "default", "macros.conf"), join(d, "local", "macros.conf"), { recursive: true });
+      },
+      /local\/: check_that_local_does_not_exist/,
+    ],
+    [
+      "alert action icon missing (check_alert_actions_exe_exist)",
+      (d) => rmSync(join(d, "appserver", "static", "medsoc_playbook.png")),
+      /check_alert_actions_exe_exist: icon_path medsoc_playbook\.png/,
+    ],
+    [
+      "app icon of the wrong size (check_app_icons)",
+      (d) => cpSync(join(d, "static", "appIcon_2x.png"), join(d, "static", "appIcon.png")),
+      /static\/appIcon\.png: check_app_icons: .*36x36/,
+    ],
+    [
+      "app.manifest without the platform requirement",
+      (d) => {
+        const f = join(d, "app.manifest");
+        const j = JSON.parse(readFileSync(f, "utf8"));
+        j.platformRequirements = null;
+        writeFileSync(f, JSON.stringify(j));
+      },
+      /app\.manifest: check_manifest_platform_requirements/,
+    ],
+  ];
+  for (const [name, breakIt, message] of defects)
+    it(`refuses ${name}`, async () => {
+      const dir = copy(SPLUNK_APP_DIR, "medsoc");
+      breakIt(dir);
+      const out = join(work, `sout-${copies}`);
+      await assert.rejects(packageSplunk(out, dir, { referenceDir }), (e: unknown) => {
+        assert.ok(e instanceof PackageInvalidError, String(e));
+        assert.match(e.message, message);
+        return true;
+      });
+      assert.ok(!existsSync(out), "no archive is written");
+    });
+  it("refuses to build without the spec files", async () => {
+    await assert.rejects(
+      packageSplunk(join(work, "nospecs"), SPLUNK_APP_DIR, { referenceDir: join(work, "nowhere") }),
+      /\.conf\.spec files are not at/,
+    );
+  });
+});
