@@ -409,6 +409,26 @@ export function renderReadme(packageDir: string, ecs: EcsFlat): string {
   return `<!-- Generated from _dev/build/docs/README.md by medsoc package elastic --docs; do not edit. -->\n${body}`;
 }
 
+/**
+ * Markdown compared without its table layout: the repository's formatter (biome) pads table cells
+ * and separator rows, which changes no content.
+ */
+export function markdownContent(text: string): string {
+  return text
+    .split("\n")
+    .map((line) =>
+      line.trimStart().startsWith("|")
+        ? line
+            .trim()
+            .split(/(?<!\\)\|/)
+            .map((c) => (/^\s*:?-+:?\s*$/.test(c) ? "---" : c.trim()))
+            .join("|")
+        : line.trimEnd(),
+    )
+    .join("\n")
+    .trim();
+}
+
 /** Serialises a resolved fields list the way the package's fields files are written. */
 export function fieldsYaml(fields: readonly FieldEntry[]): string {
   return stringify(fields, { lineWidth: 0 });

@@ -28,6 +28,7 @@ import {
   fieldsFolders,
   fieldsYaml,
   loadEcsFlat,
+  markdownContent,
   renderReadme,
   resolveExternalFields,
   semanticProblems,
@@ -196,7 +197,10 @@ export function checkElasticPackage(
       const current = existsSync(join(packageDir, "docs", "README.md"))
         ? readFileSync(join(packageDir, "docs", "README.md"), "utf8")
         : undefined;
-      if (current !== undefined && current !== renderReadme(packageDir, ecs))
+      if (
+        current !== undefined &&
+        markdownContent(current) !== markdownContent(renderReadme(packageDir, ecs))
+      )
         problems.push({
           path: "docs/README.md",
           message:

@@ -232,25 +232,24 @@ export function packageFields(file: string, dir = PACKAGE_FIELDS_DIR): PackageFi
   return parse(readFileSync(resolve(dir, file), "utf8")) as PackageField[];
 }
 
-/** Every leaf of a fields list as a dotted entry (groups flattened), attributes kept. */
-function leaves(fields: readonly PackageField[], prefix = ""): PackageField[] {
-  return fields.flatMap((f) => {
-    const name = prefix ? `${prefix}.${f.name}` : f.name;
-    if (f.type === "group" || (f.type === undefined && f.fields)) return leaves(f.fields ?? [], name);
-    return [{ ...f, name }];
-  });
+/** Merges fields trees: groups of the same name merge, the first declaration of a leaf wins. */
+function mergeFields(into: PackageField[], more: readonly PackageField[]): PackageField[] {
+  for (const f of more) {
+    const same = into.find((x) => x.name === f.name);
+    if (!same) into.push(structuredClone(f));
+    else if (same.fields && f.fields) mergeFields(same.fields, f.fields);
+  }
+  return into;
 }
 
-/** The union of every data stream's `medsoc.yml` (first declaration of a name wins). */
+/** The union of every data stream's `medsoc.yml`. */
 export function packageMedsocFields(dir = PACKAGE_DATA_STREAMS_DIR): PackageField[] {
-  const byName = new Map<string, PackageField>();
+  const out: PackageField[] = [];
   for (const stream of readdirSync(dir).sort()) {
-    const file = join(dir, stream, "fields", "medsoc.yml");
-    if (!existsSync(file)) continue;
-    for (const f of leaves(packageFields("medsoc.yml", join(dir, stream, "fields"))))
-      if (!byName.has(f.name)) byName.set(f.name, f);
+    const fields = join(dir, stream, "fields");
+    if (existsSync(join(fields, "medsoc.yml"))) mergeFields(out, packageFields("medsoc.yml", fields));
   }
-  return [...byName.values()];
+  return out;
 }
 
 /** medsoc's own namespace (from the package's medsoc.yml files) and the vendor namespaces. */
