@@ -189,6 +189,7 @@ describe("splunk app lint (spec-driven linter and the AppInspect subset)", () =>
       "medsoc:alert",
       "medsoc:audit",
       "medsoc:device",
+      "medsoc:event",
       "medsoc:vulnerability",
     ]);
     const sink = readFileSync(resolve(APP, "..", "..", "..", "worker", "sinks", "splunk-hec.ts"), "utf8");
