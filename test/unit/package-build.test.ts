@@ -124,6 +124,12 @@ describe("medsoc package elastic: a zip with typed ECS fields", () => {
     // Fixed values keep their own type override (keyword → constant_keyword is allowed).
     assert.equal(device.get("data_stream.dataset")?.type, "constant_keyword");
   });
+  it("the package is valid as committed, its field tables included (a stale docs/README.md fails here)", () => {
+    assert.deepEqual(checkElasticPackage(ELASTIC_PACKAGE_DIR, { referenceDir }), []);
+    const readme = readFileSync(join(ELASTIC_PACKAGE_DIR, "docs", "README.md"), "utf8");
+    assert.match(readme, /\| event\.ingested +\|.*\| date +\|/);
+    assert.match(readme, /### event/);
+  });
   it("the source package pins its ECS version in _dev/build/build.yml", () => {
     const build = parse(readFileSync(join(ELASTIC_PACKAGE_DIR, "_dev", "build", "build.yml"), "utf8"));
     assert.equal(build.dependencies.ecs.reference, "git@v9.4.0");
@@ -354,6 +360,35 @@ describe("medsoc package splunk: the full lint with the conf spec files", () => 
       });
       assert.ok(!existsSync(out), "no archive is written");
     });
+  it("the CLI exits non-zero and names the file and line of a KV_MOD typo", async () => {
+    const dir = copy(SPLUNK_APP_DIR, "medsoc");
+    const f = join(dir, "default", "props.conf");
+    writeFileSync(f, readFileSync(f, "utf8").replace(/^KV_MODE = json$/m, "KV_MOD = json"));
+    const run = promisify(execFile);
+    await assert.rejects(
+      run(
+        process.execPath,
+        [
+          join(REPO, "bin", "medsoc.mjs"),
+          "package",
+          "splunk",
+          "--source",
+          dir,
+          "--out",
+          join(work, "cli-splunk"),
+          "--reference",
+          referenceDir,
+        ],
+        { cwd: work },
+      ),
+      (e: { code?: number; stderr?: string }) => {
+        assert.equal(e.code, 2);
+        assert.match(e.stderr ?? "", /default\/props\.conf:\d+: conf_unknown_setting: KV_MOD/);
+        return true;
+      },
+    );
+    assert.ok(!existsSync(join(work, "cli-splunk")));
+  });
   it("refuses to build without the spec files", async () => {
     await assert.rejects(
       packageSplunk(join(work, "nospecs"), SPLUNK_APP_DIR, { referenceDir: join(work, "nowhere") }),
