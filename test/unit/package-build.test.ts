@@ -130,6 +130,33 @@ describe("medsoc package elastic: a zip with typed ECS fields", () => {
     assert.match(readme, /\| event\.ingested +\|.*\| date +\|/);
     assert.match(readme, /### event/);
   });
+  it("every data stream's sample_event.json uses only fields its built fields files declare, with ECS types", () => {
+    const leaves = (doc: unknown, prefix = "", out = new Map<string, unknown>()) => {
+      if (Array.isArray(doc)) for (const x of doc) leaves(x, prefix, out);
+      else if (doc !== null && typeof doc === "object")
+        for (const [k, v] of Object.entries(doc)) leaves(v, prefix ? `${prefix}.${k}` : k, out);
+      else out.set(prefix, doc);
+      return out;
+    };
+    for (const stream of readdirSync(join(ELASTIC_PACKAGE_DIR, "data_stream"))) {
+      const fields = new Map<string, Field>();
+      for (const [n, data] of zip)
+        if (n.startsWith(`medsoc-0.1.0/data_stream/${stream}/fields/`))
+          flatten(parse(data.toString()) as Field[], "", fields);
+      const sample = JSON.parse(
+        zip.get(`medsoc-0.1.0/data_stream/${stream}/sample_event.json`)?.toString() ?? "{}",
+      );
+      const flattened = [...fields.values()].filter((f) => f.type === "flattened").map((f) => `${f.name}.`);
+      for (const [path, value] of leaves(sample)) {
+        if (flattened.some((p) => path.startsWith(p))) continue;
+        const f = fields.get(path);
+        assert.ok(f, `${stream}: ${path} is not declared`);
+        if (f.type === "long")
+          assert.ok(Number.isInteger(value), `${stream}: ${path} = ${value} is not a long`);
+        if (f.type === "date") assert.ok(!Number.isNaN(Date.parse(String(value))), `${stream}: ${path}`);
+      }
+    }
+  });
   it("the source package pins its ECS version in _dev/build/build.yml", () => {
     const build = parse(readFileSync(join(ELASTIC_PACKAGE_DIR, "_dev", "build", "build.yml"), "utf8"));
     assert.equal(build.dependencies.ecs.reference, "git@v9.4.0");
