@@ -198,6 +198,20 @@ export function lintSplunkApp(appDir: string, options: LintOptions = {}): Findin
     if (!appId) add("check_that_app_name_config_is_valid", "default/app.conf", "[package] id is missing");
     else if (/^\d/.test(appId))
       add("check_that_app_name_config_is_valid", "default/app.conf", `app id ${appId} starts with a digit`);
+    // AppInspect (cloud): an app must not ship as already set up.
+    const configured = settingValue(app, "install", "is_configured");
+    if (configured !== undefined && /^(1|true|t|yes|y|on)$/i.test(configured.trim()))
+      add(
+        "check_that_setup_has_not_been_performed",
+        "default/app.conf",
+        "[install] is_configured is true: it claims a setup was already performed",
+      );
+    if (appVersion !== undefined && !/^\d{1,3}\.\d{1,3}\.\d{1,3}(\s?\w[\w\d]{0,9})?$/.test(appVersion))
+      add(
+        "check_app_version",
+        "default/app.conf",
+        `[launcher] version ${appVersion} is not major.minor.patch`,
+      );
     for (const [f] of confs) {
       const name = basename(f, ".conf");
       if (

@@ -365,6 +365,14 @@ describe("medsoc package splunk: the full lint with the conf spec files", () => 
       /static\/appIcon\.png: check_app_icons: .*36x36/,
     ],
     [
+      "an app that ships as already set up (check_that_setup_has_not_been_performed)",
+      (d) => {
+        const f = join(d, "default", "app.conf");
+        writeFileSync(f, readFileSync(f, "utf8").replace("is_configured = false", "is_configured = true"));
+      },
+      /default\/app\.conf: check_that_setup_has_not_been_performed/,
+    ],
+    [
       "app.manifest without the platform requirement",
       (d) => {
         const f = join(d, "app.manifest");
