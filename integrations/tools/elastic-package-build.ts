@@ -308,6 +308,25 @@ export function semanticProblems(packageDir: string, options: SemanticOptions = 
       }
   }
 
+  // ILM policy named in a data stream manifest: <type>-<package>.<data stream>-<file>, defined in
+  // elasticsearch/ilm/<file>.json of that data stream.
+  for (const ds of list(join(packageDir, "data_stream"))) {
+    const file = join(packageDir, "data_stream", ds, "manifest.yml");
+    if (!existsSync(file)) continue;
+    const parsed = readYaml(file);
+    const dm = (parsed.data ?? {}) as { type?: string; ilm_policy?: string };
+    if (parsed.error || typeof dm.ilm_policy !== "string") continue;
+    const path = `data_stream/${ds}/manifest.yml`;
+    const prefix = `${dm.type}-${m.name}.${ds}-`;
+    if (!dm.ilm_policy.startsWith(prefix))
+      add(path, `ilm_policy must start with ${prefix}, is ${dm.ilm_policy}`);
+    else {
+      const policy = `data_stream/${ds}/elasticsearch/ilm/${dm.ilm_policy.slice(prefix.length)}.json`;
+      if (!existsSync(join(packageDir, policy)))
+        add(path, `ilm_policy ${dm.ilm_policy} is not defined: expected ${policy}`);
+    }
+  }
+
   // Kibana saved objects: id == file name; dashboards filter by dataset.
   for (const type of list(join(packageDir, "kibana"))) {
     const dir = join(packageDir, "kibana", type);

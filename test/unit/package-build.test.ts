@@ -251,6 +251,12 @@ describe("medsoc package elastic refuses broken copies, each with its path", () 
       /expected filter in dashboard/,
     ],
     [
+      "an ILM policy the data stream manifest names but the package does not define",
+      (d) => rmSync(join(d, "data_stream", "event", "elasticsearch", "ilm", "default_policy.json")),
+      "data_stream/event/manifest.yml",
+      /ilm_policy logs-medsoc\.event-default_policy is not defined/,
+    ],
+    [
       "a fields file edited without regenerating the field tables",
       (d) => {
         const f = join(d, "data_stream", "audit", "fields", "base-fields.yml");
