@@ -21,6 +21,7 @@ import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { inflateRawSync } from "node:zlib";
 import { parse, stringify } from "yaml";
+import { parseConf, settingValue } from "../../integrations/tools/splunk-conf.ts";
 import {
   checkElasticPackage,
   ELASTIC_PACKAGE_DIR,
@@ -435,5 +436,72 @@ describe("medsoc package splunk: the full lint with the conf spec files", () => 
       packageSplunk(join(work, "nospecs"), SPLUNK_APP_DIR, { referenceDir: join(work, "nowhere") }),
       /\.conf\.spec files are not at/,
     );
+  });
+});
+
+describe("package contents the reviewers asked for", () => {
+  const conf = (name: string) =>
+    parseConf(readFileSync(join(SPLUNK_APP_DIR, "default", `${name}.conf`), "utf8"));
+  it("the playbook-trigger saved searches window on index time (late alerts are still evaluated), like the Kibana rules' event.ingested", () => {
+    const saved = conf("savedsearches");
+    const triggers = saved.stanzas.filter((s) =>
+      settingValue(saved, s.name, "action.medsoc_playbook.param.playbook"),
+    );
+    assert.equal(triggers.length, 2);
+    for (const s of triggers) {
+      const search = settingValue(saved, s.name, "search") ?? "";
+      assert.match(search, /_index_earliest=|_indextime/, s.name);
+      // The _time range is wide enough for documents delivered days late.
+      assert.match(settingValue(saved, s.name, "dispatch.earliest_time") ?? "", /^-(7|30)d@d$/, s.name);
+    }
+    for (const dir of readdirSync(join(ELASTIC_PACKAGE_DIR, "kibana", "security_rule"))) {
+      const rule = JSON.parse(
+        readFileSync(join(ELASTIC_PACKAGE_DIR, "kibana", "security_rule", dir), "utf8"),
+      );
+      assert.equal(rule.attributes.timestamp_override, "event.ingested");
+    }
+  });
+  it("no invented CIM value: props.conf sets no password", () => {
+    const props = conf("props");
+    for (const s of props.stanzas)
+      assert.equal(settingValue(props, s.name, "EVAL-password"), undefined, s.name);
+  });
+  it("Splunk 9.4+ is declared and the development status fits a 0.x release", () => {
+    const manifest = JSON.parse(readFileSync(join(SPLUNK_APP_DIR, "app.manifest"), "utf8"));
+    assert.equal(manifest.platformRequirements.splunk.Enterprise, ">=9.4.0");
+    assert.notEqual(manifest.info.classification.developmentStatus, "Production/Stable");
+  });
+  it("every data stream has a lifecycle.yml with the retention of its ILM policy", () => {
+    for (const ds of readdirSync(join(ELASTIC_PACKAGE_DIR, "data_stream"))) {
+      const lifecycle = parse(
+        readFileSync(join(ELASTIC_PACKAGE_DIR, "data_stream", ds, "lifecycle.yml"), "utf8"),
+      );
+      const ilm = JSON.parse(
+        readFileSync(
+          join(ELASTIC_PACKAGE_DIR, "data_stream", ds, "elasticsearch", "ilm", "default_policy.json"),
+          "utf8",
+        ),
+      );
+      assert.equal(lifecycle.data_retention, ilm.policy.phases.delete.min_age, ds);
+    }
+  });
+  it("the Elastic package names no playbook that does not exist", () => {
+    const ids = [
+      "isolate-infusion-pump",
+      "release-device",
+      "rotate-shared-credentials",
+      "contain-eol-workstation",
+    ];
+    for (const file of [join(ELASTIC_PACKAGE_DIR, "docs", "README.md"), join(SPLUNK_APP_DIR, "README.md")])
+      assert.doesNotMatch(readFileSync(file, "utf8"), /contain_infusion_pump/, file);
+    // The main README mentions the old name only as an alias the trigger route still maps.
+    const readme = readFileSync(join(REPO, "README.md"), "utf8").replace(/\s+/g, " ");
+    const mentions = [...readme.matchAll(/.{0,60}contain_infusion_pump.{0,10}/g)].map((m) => m[0]);
+    assert.ok(mentions.length > 0 && mentions.every((m) => /alias/.test(m)), mentions.join("\n"));
+    const saved = conf("savedsearches");
+    for (const s of saved.stanzas) {
+      const p = settingValue(saved, s.name, "action.medsoc_playbook.param.playbook");
+      if (p) assert.ok(ids.includes(p), p);
+    }
   });
 });
