@@ -21,6 +21,7 @@ import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { inflateRawSync } from "node:zlib";
 import { parse, stringify } from "yaml";
+import { resolveExternalFields } from "../../integrations/tools/elastic-package-build.ts";
 import { parseConf, settingValue } from "../../integrations/tools/splunk-conf.ts";
 import {
   checkElasticPackage,
@@ -503,5 +504,56 @@ describe("package contents the reviewers asked for", () => {
       const p = settingValue(saved, s.name, "action.medsoc_playbook.param.playbook");
       if (p) assert.ok(ids.includes(p), p);
     }
+  });
+});
+
+describe("resolving external: ecs fields", () => {
+  const ecs = new Map([
+    ["event.original", { type: "keyword", description: "Raw text.", index: false, doc_values: false }],
+    ["event.severity", { type: "long", description: "Numeric severity." }],
+    ["observer.vendor", { type: "keyword", description: "Vendor name." }],
+    [
+      "host.os.full",
+      { type: "keyword", description: "OS.", multi_fields: [{ name: "text", type: "match_only_text" }] },
+    ],
+    ["host.cpu.usage", { type: "scaled_float", description: "CPU.", scaling_factor: 1000 }],
+  ]);
+  it("takes type, description, index/doc_values, multi-fields and scaling_factor from ECS; local keys override all but the type", () => {
+    const problems: string[] = [];
+    const out = resolveExternalFields(
+      [
+        { name: "event.original", external: "ecs" },
+        { name: "event.severity", external: "ecs", type: "keyword", description: "Our own words." },
+        { name: "observer.vendor", external: "ecs", type: "constant_keyword", value: "medsoc" },
+        { name: "host", type: "group", fields: [{ name: "os.full", external: "ecs" }] },
+        { name: "host.cpu.usage", external: "ecs" },
+        { name: "host.pump_rate", external: "ecs" },
+      ],
+      ecs,
+      "",
+      problems,
+    );
+    assert.deepEqual(out[0], {
+      name: "event.original",
+      type: "keyword",
+      description: "Raw text.",
+      index: false,
+      doc_values: false,
+    });
+    assert.deepEqual(out[1], { name: "event.severity", type: "long", description: "Our own words." });
+    assert.deepEqual(out[2], {
+      name: "observer.vendor",
+      type: "constant_keyword",
+      description: "Vendor name.",
+      value: "medsoc",
+    });
+    assert.deepEqual(out[3]?.fields?.[0], {
+      name: "os.full",
+      type: "keyword",
+      description: "OS.",
+      multi_fields: [{ name: "text", type: "match_only_text" }],
+    });
+    assert.equal(out[4]?.scaling_factor, 1000);
+    assert.deepEqual(problems, ["host.pump_rate: external: ecs, but ECS has no field host.pump_rate"]);
   });
 });
