@@ -190,6 +190,9 @@ export interface SemanticOptions {
   built?: boolean;
 }
 
+/** package-spec's limit of declared fields per data stream. */
+export const FIELDS_LIMIT = 1024;
+
 /** Base fields every data stream declares, with the type package-spec expects. */
 const REQUIRED_BASE_FIELDS: Record<string, string> = {
   "data_stream.type": "constant_keyword",
@@ -294,6 +297,8 @@ export function semanticProblems(packageDir: string, options: SemanticOptions = 
           add(path, `${name}: no type (Fleet would map it as keyword)`);
       }
     }
+    if (seen.size > FIELDS_LIMIT)
+      add(folder, `fields limit: ${seen.size} fields declared, at most ${FIELDS_LIMIT} per data stream`);
     if (isDataStream)
       for (const [name, type] of Object.entries(REQUIRED_BASE_FIELDS)) {
         const where = seen.get(name);
