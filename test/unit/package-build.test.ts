@@ -253,6 +253,18 @@ describe("medsoc package elastic refuses broken copies, each with its path", () 
       /expected filter in dashboard/,
     ],
     [
+      "more fields than package-spec allows in one data stream",
+      (d) =>
+        writeFileSync(
+          join(d, "data_stream", "event", "fields", "many.yml"),
+          stringify(
+            Array.from({ length: 1100 }, (_, i) => ({ name: `medsoc_extra.f${i}`, type: "keyword" })),
+          ),
+        ),
+      "data_stream/event/fields",
+      /fields limit: \d+ fields declared, at most 1024/,
+    ],
+    [
       "an ILM policy the data stream manifest names but the package does not define",
       (d) => rmSync(join(d, "data_stream", "event", "elasticsearch", "ilm", "default_policy.json")),
       "data_stream/event/manifest.yml",
