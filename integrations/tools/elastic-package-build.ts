@@ -14,7 +14,7 @@
  * folder, never copied into the package.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join, relative, resolve, sep } from "node:path";
+import { basename, join, resolve, sep } from "node:path";
 import { parse, stringify } from "yaml";
 import type { PackageSpec, SpecProblem } from "./elastic-package-spec.ts";
 
@@ -135,10 +135,6 @@ export function flattenFields(entries: readonly FieldEntry[], prefix = ""): [str
     else out.push([full, e]);
   }
   return out;
-}
-
-function rel(root: string, file: string): string {
-  return relative(root, file).split(sep).join("/");
 }
 
 function list(dir: string): string[] {
@@ -482,5 +478,3 @@ export function dedupe(problems: readonly SpecProblem[]): SpecProblem[] {
     return true;
   });
 }
-
-export { rel as relativePath };
