@@ -104,6 +104,7 @@ export function resolveExternalFields(
   problems: string[] = [],
 ): FieldEntry[] {
   return entries.map((entry) => {
+    if (entry === null || typeof entry !== "object" || typeof entry.name !== "string") return entry; // the schema reports it
     const full = prefix ? `${prefix}.${entry.name}` : entry.name;
     if (entry.external !== undefined) {
       if (entry.external !== "ecs") {
@@ -130,6 +131,7 @@ export function resolveExternalFields(
 export function flattenFields(entries: readonly FieldEntry[], prefix = ""): [string, FieldEntry][] {
   const out: [string, FieldEntry][] = [];
   for (const e of entries) {
+    if (e === null || typeof e !== "object" || typeof e.name !== "string") continue; // the schema reports it
     const full = prefix ? `${prefix}.${e.name}` : e.name;
     if (Array.isArray(e.fields) && e.external === undefined) out.push(...flattenFields(e.fields, full));
     else out.push([full, e]);
@@ -213,7 +215,7 @@ export function semanticProblems(packageDir: string, options: SemanticOptions = 
     screenshots?: { src?: string }[];
     policy_templates?: { icons?: { src?: string }[]; screenshots?: { src?: string }[] }[];
   };
-  if (manifest.error) add("manifest.yml", `cannot be read: ${manifest.error}`);
+  // An unreadable or missing manifest.yml is reported by the schema walk (checkSourcePackage).
 
   // Version integrity: the newest changelog entry is the manifest version; entries descend.
   const changelogFile = join(packageDir, "changelog.yml");
@@ -316,7 +318,7 @@ export function semanticProblems(packageDir: string, options: SemanticOptions = 
     if (!existsSync(file)) continue;
     const parsed = readYaml(file);
     const dm = (parsed.data ?? {}) as { type?: string; ilm_policy?: string };
-    if (parsed.error || typeof dm.ilm_policy !== "string") continue;
+    if (parsed.error || typeof dm.ilm_policy !== "string" || m.name === undefined) continue;
     const path = `data_stream/${ds}/manifest.yml`;
     const prefix = `${dm.type}-${m.name}.${ds}-`;
     if (!dm.ilm_policy.startsWith(prefix))

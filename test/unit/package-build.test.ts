@@ -306,6 +306,19 @@ describe("medsoc package elastic refuses broken copies, each with its path", () 
         `${name}\n${JSON.stringify(problems, null, 1)}`,
       );
   });
+  it("an unreadable package manifest.yml is reported, and the other files are still checked", () => {
+    const dir = copy(ELASTIC_PACKAGE_DIR, "medsoc");
+    writeFileSync(join(dir, "manifest.yml"), "garbage: [\n");
+    writeFileSync(
+      join(dir, "data_stream", "alert", "fields", "bad.yml"),
+      "- \n- name: x\n  fields:\n    - null\n",
+    );
+    const problems = checkElasticPackage(dir, { referenceDir });
+    assert.ok(problems.some((p) => p.path === "manifest.yml" && /cannot be parsed/.test(p.message)));
+    assert.ok(
+      problems.some((p) => p.path === "data_stream/alert/fields/bad.yml" && /must be object/.test(p.message)),
+    );
+  });
   it("refuses to build without package-spec (never an unvalidated zip)", async () => {
     await assert.rejects(
       packageElastic(join(work, "nospec"), ELASTIC_PACKAGE_DIR, { referenceDir: join(work, "nowhere") }),
