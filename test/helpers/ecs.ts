@@ -173,6 +173,7 @@ export function validateEcs(doc: unknown, options: ValidateOptions = {}): EcsPro
         return;
       }
       if (field !== undefined && OBJECT_TYPES.has(field.type)) return; // object-typed ECS field
+      if (field?.type === "geo_point") return checkLeaf(path, value); // {lat, lon}
       for (const [key, child] of Object.entries(value)) walk(path === "" ? key : `${path}.${key}`, child);
       return;
     }
