@@ -115,6 +115,10 @@ export function relationRecord(r: Readonly<Record<string, unknown>>): Readonly<R
 /** `Weak/Default Password: Telnet` → `weakdefault-password-telnet`: `/`, `:` and `-` dropped, words lower-cased and joined by `-`. */
 function actionOf(name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
-  const words = name.replace(/[/:-]/g, "").toLowerCase().split(/\s+/).filter((w) => w !== "");
+  const words = name
+    .replace(/[/:-]/g, "")
+    .toLowerCase()
+    .split(/\s+/)
+    .filter((w) => w !== "");
   return words.length === 0 ? undefined : words.join("-");
 }

@@ -182,14 +182,14 @@ export function hecTime(timestamp: string): number | undefined {
  * Builds the envelope of one document. The sourcetype is `medsoc:<SIEM stream>` (device, alert,
  * vulnerability, event, audit: the sourcetypes of the Splunk app), from `siemStreamOf`
  * (mappings/stream.ts), the function the document's `event.dataset` was stamped with, whatever the
- * vendor stream `stream` of the batch. The stable event id goes in twice: inside the event as
+ * vendor stream of the batch (`_stream`, kept for the callers). The stable event id goes in twice: inside the event as
  * `medsoc.doc_id` (the document is sent untouched) and as the indexed field `event_id`, so
  * `| dedup event_id` and `tstats … by event_id` work after an at-least-once resend, whatever the
  * sourcetype's search-time extraction.
  */
 export function buildHecEnvelope(
   doc: EcsDocument,
-  stream: string,
+  _stream: string,
   options: { host: string; index?: string | undefined },
 ): HecEnvelope | string {
   const id = docIdOf(doc);
