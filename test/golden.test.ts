@@ -303,7 +303,15 @@ describe("golden: agreement with Elastic's ingest pipelines", () => {
   const files = agreementFiles();
   it("covers every stream medsoc maps that an Elastic package also maps", () => {
     const covered = new Set(files.map((f) => `${f.source}/${f.stream}`));
-    for (const s of ["armis/vulnerability", "nozomi/alert", "nozomi/asset", "nozomi/node_cve"])
+    for (const s of [
+      "armis/vulnerability",
+      "claroty_xdome/alert",
+      "claroty_xdome/event",
+      "claroty_xdome/vulnerability",
+      "nozomi/alert",
+      "nozomi/asset",
+      "nozomi/node_cve",
+    ])
       assert.ok(covered.has(s), `${s} has an elastic-*.elastic.json`);
   });
   for (const file of files) {

@@ -207,6 +207,7 @@ export function deviceParts(r: Rec, prefix: "" | "device_"): DeviceParts {
         )
       : undefined,
     strList(r[k("last_domain_user")]),
+    strList(r[k("authentication_user_list")]),
   ].reduce<string[] | undefined>((acc, x) => union(acc, x), undefined);
   if (people !== undefined) related.user = people;
 
