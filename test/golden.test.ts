@@ -118,6 +118,11 @@ interface ReferencePair {
    * asserted on our side and left out of the comparison.
    */
   oursOnly?: Record<string, unknown>;
+  /**
+   * Fields the current version of Elastic's pipeline sets but the (older) fixture's expected
+   * documents predate; they are compared in section 3 (`elastic-*.elastic.json`) instead.
+   */
+  newerPipeline?: string[];
 }
 
 const REFERENCE_PAIRS: ReferencePair[] = [
@@ -126,6 +131,8 @@ const REFERENCE_PAIRS: ReferencePair[] = [
     stream: "device",
     log: "armis/device/test-device.log",
     kindDeviation: { ours: "asset", elastic: "event" },
+    // host.os.type = host.os.family (armis device pipeline; test/golden/armis/device/elastic-comma-lists.*).
+    newerPipeline: ["host.os.type"],
   },
   { source: "armis", stream: "alert", log: "armis/alert/test-alert.log" },
   {
@@ -164,6 +171,7 @@ describe("golden: Elastic fixture pairs", {
           );
           skip.add("event.kind");
         }
+        for (const path of pair.newerPipeline ?? []) skip.add(path);
         for (const [path, value] of Object.entries(pair.oursOnly ?? {})) {
           assert.equal(project(doc)[path], value, `${where}: ${path}`);
           skip.add(path);

@@ -77,7 +77,8 @@ describe("armis mappings", () => {
       ip: ["175.16.199.0"],
       mac: ["46-A7-4B-5D-B0-76"],
       name: ["49f9ef97_1b8"],
-      os: { family: "windows", version: "Server 2016 Standard" },
+      // host.os.type: the family when ECS allows it as an OS type (Elastic's armis pipeline).
+      os: { family: "windows", type: "windows", version: "Server 2016 Standard" },
       risk: { static_score: 80 },
       type: "Computers",
     });
