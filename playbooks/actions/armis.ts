@@ -173,15 +173,26 @@ export function armisTagActions(config: ArmisTagsConfig): Action[] {
     if (left.length)
       throw new PermanentError(`Armis device ${id} still carries ${left.join(", ")} after removal`);
   }
-  const untagAction: Action<{ deviceIds: (string | number)[] }, { deviceIds: string[] }> = {
+  const untagInput = z
+    .strictObject({
+      deviceIds: z.array(z.union([z.string().min(1), z.number().int()])).optional(),
+      /** Used to find the device when no id is given (the release of a run's device). */
+      macs: z.array(z.string().min(1)).optional(),
+      ips: z.array(z.string().min(1)).optional(),
+    })
+    .refine((i) => (i.deviceIds?.length ?? 0) + (i.macs?.length ?? 0) + (i.ips?.length ?? 0) > 0, {
+      message: "give deviceIds, macs or ips",
+    });
+  const untagAction: Action<z.infer<typeof untagInput>, { deviceIds: string[] }> = {
     name: "armis.untag",
     description: "Remove both containment tags from the Armis device(s) and read back that none is left.",
     kind: "release",
-    input: z.strictObject({ deviceIds: z.array(z.union([z.string().min(1), z.number().int()])).min(1) }),
+    input: untagInput,
     async plan(i) {
+      const ids = i.deviceIds?.length ? i.deviceIds.map(idOf) : ["<found by AQL>"];
       return {
-        summary: `remove Armis tags ${config.tags.full} and ${config.tags.restricted} from device(s) ${i.deviceIds.map(idOf).join(", ")}`,
-        calls: i.deviceIds.map((id) => ({
+        summary: `remove Armis tags ${config.tags.full} and ${config.tags.restricted} from device(s) ${ids.join(", ")}`,
+        calls: ids.map((id) => ({
           system: "armis",
           method: "DELETE",
           url: armis.api(`devices/${idOf(id)}/tags/`),
@@ -190,7 +201,7 @@ export function armisTagActions(config: ArmisTagsConfig): Action[] {
       };
     },
     async execute(i, ctx) {
-      const ids = [...new Set(i.deviceIds.map(idOf))];
+      const ids = await armis.resolve(ctx, { ...i, mode: "full", clinicalServers: [] });
       for (const id of ids) await untag(ctx, id, [config.tags.full, config.tags.restricted]);
       return { deviceIds: ids };
     },

@@ -163,28 +163,37 @@ export function xdomeActions(config: XdomeConfig): Action[] {
     if (left.length)
       throw new PermanentError(`xDome still reads ${config.attribute} on ${left.join(", ")} after clearing`);
   }
-  const unmark: Action<{ uids: string[] }, { uids: string[] }> = {
+  const unmarkInput = z
+    .strictObject({
+      uids: z.array(z.string().min(1)).optional(),
+      /** Used to find the device when no uid is given (the release of a run's device). */
+      macs: z.array(z.string().min(1)).optional(),
+    })
+    .refine((i) => (i.uids?.length ?? 0) + (i.macs?.length ?? 0) > 0, { message: "give uids or macs" });
+  const unmark: Action<z.infer<typeof unmarkInput>, { uids: string[] }> = {
     name: "xdome.unmark",
     description:
       "Clear the xDome containment custom attribute of the device(s) and read back that it is unset.",
     kind: "release",
-    input: z.strictObject({ uids: z.array(z.string().min(1)).min(1) }),
+    input: unmarkInput,
     async plan(i) {
+      const uids = i.uids?.length ? i.uids : ["<found by mac_list>"];
       return {
-        summary: `clear xDome custom attribute ${config.attribute} on ${i.uids.join(", ")}`,
+        summary: `clear xDome custom attribute ${config.attribute} on ${uids.join(", ")}`,
         calls: [
           {
             system: "claroty_xdome",
             method: "POST",
             url: `${config.baseUrl}/api/v1/custom-attributes/set`,
-            body: x.setBody(i.uids, null),
+            body: x.setBody(uids, null),
           },
         ],
       };
     },
     async execute(i, ctx) {
-      await clear(ctx, i.uids);
-      return { uids: i.uids };
+      const uids = await x.resolve(ctx, { ...i, mode: "full", clinicalServers: [] });
+      await clear(ctx, uids);
+      return { uids };
     },
     async verify(_i, o, ctx) {
       const got = await x.read(ctx, o.uids);
