@@ -35,7 +35,12 @@ const input = z
     message: "give deviceIds, macs or ips",
   });
 type Input = z.infer<typeof input>;
-type Output = { deviceIds: string[]; tag: string };
+type Output = {
+  deviceIds: string[];
+  tag: string;
+  /** Devices that carried the tag before the step: undo leaves them. */
+  preexisting?: string[];
+};
 
 const idOf = (key: string | number) => String(key).replace(/^armis:/, "");
 
@@ -151,9 +156,11 @@ export function armisTagActions(config: ArmisTagsConfig): Action[] {
     async execute(i, ctx) {
       const t = config.tags[i.mode];
       const ids = await armis.resolve(ctx, i);
+      const preexisting: string[] = [];
       for (const id of ids)
         if (!(await armis.tags(ctx, id)).includes(t)) await armis.change(ctx, "POST", id, t);
-      return { deviceIds: ids, tag: t };
+        else preexisting.push(id);
+      return { deviceIds: ids, tag: t, preexisting };
     },
     async verify(_i, o, ctx) {
       const missing: string[] = [];
@@ -163,7 +170,8 @@ export function armisTagActions(config: ArmisTagsConfig): Action[] {
         : { ok: true, detail: `Armis device(s) ${o.deviceIds.join(", ")} carry tag ${o.tag}` };
     },
     async undo(_i, o, ctx) {
-      for (const id of o.deviceIds) await untag(ctx, id, [o.tag]);
+      // Only this step's tag: a device that carried it before keeps it.
+      for (const id of o.deviceIds) if (!(o.preexisting ?? []).includes(id)) await untag(ctx, id, [o.tag]);
     },
   };
   async function untag(ctx: ActionContext, id: string, tags: string[]): Promise<void> {

@@ -37,7 +37,15 @@ const input = z.strictObject({
   clinicalServers: z.array(z.string()).default([]),
 });
 type Input = z.infer<typeof input>;
-type Output = { ips: string[]; property: string; value: string };
+type Output = {
+  ips: string[];
+  property: string;
+  value: string;
+  /** Hosts that already had this value before the step: undo leaves them. */
+  preexisting?: string[];
+  /** Other values hosts had before the step (restricted, before a full isolation): undo puts them back. */
+  previous?: Record<string, string>;
+};
 
 class ForescoutClient {
   #jwt?: Secret;
@@ -150,8 +158,18 @@ export function forescoutActions(config: ForescoutConfig): Action[] {
     },
     async execute(i, ctx) {
       const value = config.values[i.mode];
-      for (const ip of i.ips) if ((await fs.read(ctx, ip)) !== value) await fs.dex(ctx, "update", ip, value);
-      return { ips: i.ips, property: config.property, value };
+      const preexisting: string[] = [];
+      const previous: Record<string, string> = {};
+      for (const ip of i.ips) {
+        const before = await fs.read(ctx, ip);
+        if (before === value) {
+          preexisting.push(ip);
+          continue;
+        }
+        if (before !== null && before !== undefined) previous[ip] = before;
+        await fs.dex(ctx, "update", ip, value);
+      }
+      return { ips: i.ips, property: config.property, value, preexisting, previous };
     },
     async verify(_i, o, ctx) {
       const wrong: string[] = [];
@@ -164,7 +182,20 @@ export function forescoutActions(config: ForescoutConfig): Action[] {
         : { ok: true, detail: `Forescout reads ${o.property}=${o.value} on ${o.ips.join(", ")}` };
     },
     async undo(_i, o, ctx) {
-      for (const ip of o.ips) await clear(ctx, ip);
+      for (const ip of o.ips) {
+        if ((o.preexisting ?? []).includes(ip)) continue;
+        const back = o.previous?.[ip];
+        if (back === undefined) {
+          await clear(ctx, ip);
+          continue;
+        }
+        if ((await fs.read(ctx, ip)) !== back) await fs.dex(ctx, "update", ip, back);
+        const now = await fs.read(ctx, ip);
+        if (now !== back)
+          throw new PermanentError(
+            `Forescout reads ${config.property}=${now ?? "unset"} on ${ip} after restoring ${back}`,
+          );
+      }
     },
   };
   async function clear(ctx: ActionContext, ip: string): Promise<void> {

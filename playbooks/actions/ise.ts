@@ -3,6 +3,13 @@
  * by MAC, apply the ANC policy for the containment mode (`full` → a QUARANTINE policy, `restricted` →
  * a policy whose dACL allows only the device's clinical servers), read the assignment back, and clear
  * it on undo. The policies are created once by the customer; `execute()` checks they exist.
+ *
+ * Idempotency (response.md §0.4, §1.5): the assignment is read before applying; an endpoint that
+ * already carries the policy is not sent a second apply, and an "already associated" answer (a race
+ * with another run) is decided by reading the assignment back. Undo reverses only this step: an
+ * endpoint that already carried the policy is left alone, and one that carried another medsoc
+ * policy (restricted, before a full isolation) gets that policy back instead of being cleared, so a
+ * failed or undone escalation keeps the earlier containment. "Not associated" on clear is success.
  */
 import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
@@ -34,7 +41,16 @@ const input = z
     message: "give macs or devices",
   });
 type Input = z.infer<typeof input>;
-type Output = { applied: { mac: string; policy: string }[] };
+type Output = {
+  applied: {
+    mac: string;
+    policy: string;
+    /** The endpoint carried this policy before the step: undo leaves it. */
+    preexisting?: boolean;
+    /** Another policy the endpoint carried before the step: undo re-applies it. */
+    previous?: string;
+  }[];
+};
 
 const targets = (i: Input): string[][] =>
   i.devices
@@ -166,16 +182,23 @@ export function iseActions(config: IseConfig): Action[] {
       const applied: Output["applied"] = [];
       for (const macs of targets(i)) {
         const mac = await ise.knownMac(ctx, macs);
-        // Idempotent re-run: already carrying the policy means nothing to send.
-        if ((await ise.assignment(ctx, mac)) !== policy)
-          await ise.send(
-            ctx,
-            "PUT",
-            "/ers/config/ancendpoint/apply",
-            `applying ANC policy ${policy} to ${mac}`,
-            ise.op(mac, policy),
-          );
-        applied.push({ mac, policy });
+        const before = await ise.assignment(ctx, mac);
+        if (before === policy) {
+          applied.push({ mac, policy, preexisting: true });
+          continue;
+        }
+        try {
+          await apply(ctx, mac, policy);
+        } catch (error) {
+          // "already associated": another run got there first, or ISE refuses to replace `before`;
+          // the read-back (verify) decides.
+          if (!(error instanceof PermanentError && /already/i.test(error.message))) throw error;
+          if ((await ise.assignment(ctx, mac)) === policy) {
+            applied.push({ mac, policy, preexisting: true });
+            continue;
+          }
+        }
+        applied.push({ mac, policy, ...(before ? { previous: before } : {}) });
       }
       return { applied };
     },
@@ -193,9 +216,40 @@ export function iseActions(config: IseConfig): Action[] {
           };
     },
     async undo(_i, o, ctx) {
-      for (const a of o.applied) await clear(ctx, a.mac);
+      for (const a of o.applied) {
+        if (a.preexisting) continue;
+        if (!a.previous) {
+          await clear(ctx, a.mac);
+          continue;
+        }
+        // Back to the containment the endpoint had before this step (restricted under a full one).
+        if ((await ise.assignment(ctx, a.mac)) !== a.previous) await apply(ctx, a.mac, a.previous, true);
+        const now = await ise.assignment(ctx, a.mac);
+        if (now !== a.previous)
+          throw new PermanentError(
+            `ISE shows ${a.mac} with ${now ?? "no ANC policy"} after restoring ${a.previous}`,
+          );
+      }
     },
   };
+  /** PUT apply; with `replace`, an "already associated" refusal is answered by clear + apply. */
+  async function apply(ctx: ActionContext, mac: string, policy: string, replace = false): Promise<void> {
+    const send = () =>
+      ise.send(
+        ctx,
+        "PUT",
+        "/ers/config/ancendpoint/apply",
+        `applying ANC policy ${policy} to ${mac}`,
+        ise.op(mac, policy),
+      );
+    try {
+      await send();
+    } catch (error) {
+      if (!(replace && error instanceof PermanentError && /already/i.test(error.message))) throw error;
+      await clear(ctx, mac);
+      await send();
+    }
+  }
   async function clear(ctx: ActionContext, mac: string): Promise<void> {
     try {
       await ise.send(

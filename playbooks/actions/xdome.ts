@@ -34,7 +34,15 @@ const input = z
   })
   .refine((i) => (i.uids?.length ?? 0) + (i.macs?.length ?? 0) > 0, { message: "give uids or macs" });
 type Input = z.infer<typeof input>;
-type Output = { uids: string[]; attribute: string; value: string };
+type Output = {
+  uids: string[];
+  attribute: string;
+  value: string;
+  /** Devices that already had this value before the step: undo leaves them. */
+  preexisting?: string[];
+  /** Other values devices had before the step (restricted, before a full isolation): undo puts them back. */
+  previous?: Record<string, string>;
+};
 
 class XdomeClient {
   constructor(readonly c: XdomeConfig) {}
@@ -143,7 +151,18 @@ export function xdomeActions(config: XdomeConfig): Action[] {
       const cur = await x.read(ctx, uids);
       const todo = uids.filter((u) => cur.get(u) !== value);
       if (todo.length) await x.set(ctx, todo, value);
-      return { uids, attribute: config.attribute, value };
+      const previous: Record<string, string> = {};
+      for (const u of todo) {
+        const v = cur.get(u);
+        if (v !== null && v !== undefined) previous[u] = v;
+      }
+      return {
+        uids,
+        attribute: config.attribute,
+        value,
+        preexisting: uids.filter((u) => cur.get(u) === value),
+        previous,
+      };
     },
     async verify(_i, o, ctx) {
       const got = await x.read(ctx, o.uids);
@@ -153,7 +172,24 @@ export function xdomeActions(config: XdomeConfig): Action[] {
         : { ok: true, detail: `xDome reads ${o.attribute}=${o.value} on ${o.uids.join(", ")}` };
     },
     async undo(_i, o, ctx) {
-      await clear(ctx, o.uids);
+      // Only this step's change: untouched devices stay, earlier values come back.
+      const mine = o.uids.filter((u) => !(o.preexisting ?? []).includes(u));
+      const back = new Map<string, string[]>();
+      for (const u of mine) {
+        const p = o.previous?.[u];
+        if (p !== undefined) back.set(p, [...(back.get(p) ?? []), u]);
+      }
+      const toClear = mine.filter((u) => o.previous?.[u] === undefined);
+      if (toClear.length) await clear(ctx, toClear);
+      for (const [v, uids] of back) await x.set(ctx, uids, v);
+      if (back.size) {
+        const got = await x.read(ctx, [...back.values()].flat());
+        const wrong = [...back].flatMap(([v, us]) => us.filter((u) => got.get(u) !== v));
+        if (wrong.length)
+          throw new PermanentError(
+            `xDome does not read the earlier ${config.attribute} back on ${wrong.join(", ")}`,
+          );
+      }
     },
   };
   async function clear(ctx: ActionContext, uids: string[]): Promise<void> {
