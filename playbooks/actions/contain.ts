@@ -184,6 +184,15 @@ export interface ReleaseOutput {
 /** How often a retryable failure of one point is tried again inside the step. @defaultValue 3 attempts */
 const ATTEMPTS = 3;
 
+/**
+ * IPv4-mapped IPv6 (`::ffff:10.0.1.87`, as some monitors report it) is the IPv4 host itself: the
+ * points act on the IPv4 form once (Forescout, for one, knows no host by the mapped form).
+ */
+export const canonicalIp = (ip: string) => {
+  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip.trim());
+  return m ? (m[1] as string) : ip.trim();
+};
+
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const uniq = <T>(xs: T[]) => [...new Set(xs)];
 
@@ -209,14 +218,11 @@ export function containActions(
   const none = () =>
     `no enforcement point is configured (set one of ${ENFORCEMENT_POINTS.map((p) => `playbooks.systems.${p.system}`).join(", ")})`;
   const targetsOf = (devices: ApplyInput["devices"], ctx: ActionContext): ContainTarget[] => {
+    const ips = (list: string[]) => uniq(list.filter(Boolean).map(canonicalIp));
     if (devices?.length)
-      return devices.map((d) => ({
-        key: d.key,
-        macs: uniq(d.macs.filter(Boolean)),
-        ips: uniq(d.ips.filter(Boolean)),
-      }));
+      return devices.map((d) => ({ key: d.key, macs: uniq(d.macs.filter(Boolean)), ips: ips(d.ips) }));
     if (!ctx.device) throw new PermanentError("contain: the run has no device and no devices were given");
-    return [{ key: ctx.device.key, macs: ctx.device.macs, ips: ctx.device.ips }];
+    return [{ key: ctx.device.key, macs: uniq(ctx.device.macs), ips: ips(ctx.device.ips) }];
   };
   const sub = (ctx: ActionContext, system: string, k: number): ActionContext => ({
     ...ctx,

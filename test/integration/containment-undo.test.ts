@@ -158,6 +158,17 @@ describe("contain.apply on seven enforcement points", () => {
     }
   });
 
+  test("an IPv4-mapped IPv6 address (as some monitors report it) is acted on as the IPv4 host, once", async () => {
+    const f = pumps[4] as DeviceFacts;
+    const ctx = ctxOf("run-5", f);
+    ctx.device = { ...deviceOf(f), ips: [`::ffff:${f.ip}`, f.ip] };
+    const o = (await apply.execute(apply.input.parse({ mode: "full" }), ctx)) as Out;
+    assert.deepEqual(o.failed, []);
+    assert.equal(o.verified.length, 7, o.summary);
+    assert.equal(base.panos.registered.has(`::ffff:${f.ip}`), false);
+    assert.deepEqual(levels(f), ALL_FULL);
+  });
+
   test("no point holds → the step fails and leaves nothing unrecorded behind", async () => {
     const f = pumps[3] as DeviceFacts;
     base.ise.modes.ignoreApply = true;

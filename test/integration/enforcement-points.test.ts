@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { summarizeStore } from "../../playbooks/summary.ts";
 import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
 import {
   type ExtendedResponseSystems,
@@ -200,6 +201,13 @@ describe("shipped playbooks on every enforcement-point set", () => {
         lastIncident()?.short_description ?? "",
         /isolated via Armis device tag, Claroty xDome attribute, Forescout property$/,
       );
+      // The end-of-run summary of `medsoc start` counts the fan-out's verified device.
+      const pbs = h.runtime.engine.playbooks;
+      const summary = await summarizeStore(
+        h.runtime.store,
+        (pb, step) => pbs.get(pb)?.steps.find((x) => x.id === step)?.action,
+      );
+      assert.equal(summary.containedFull, 1);
       const rel = await h.runtime.engine.start({ playbookId: "release-device", device: f.mac });
       const released = await h.runtime.engine.waitForRun(rel.runId);
       assert.equal(released.status, "succeeded", released.error);
