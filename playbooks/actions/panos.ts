@@ -183,17 +183,32 @@ class PanosClient {
       .join("");
     return `<uid-message><version>2.0</version><type>update</type><payload><${kind}>${entries}</${kind}></payload></uid-message>`;
   }
-  async registered(ctx: ActionContext, tag: string): Promise<Set<string>> {
+  /**
+   * The IPs of `ips` that carry `tag`, read back one IP at a time
+   * (`<registered-ip><ip>…</ip></registered-ip>`): each answer is that IP's entry alone, so the
+   * read-back never depends on paging through every IP registered under a busy tag (PAN-OS 8.0+
+   * pages that list 500 at a time).
+   */
+  async registered(ctx: ActionContext, tag: string, ips: string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const ip of ips) if ((await this.tagsOn(ctx, ip)).includes(tag)) out.add(ip);
+    return out;
+  }
+  /** Every tag registered on `ip`. */
+  async tagsOn(ctx: ActionContext, ip: string): Promise<string[]> {
     const text = await this.api(
       ctx,
-      {
-        type: "op",
-        cmd: `<show><object><registered-ip><tag><entry name="${esc(tag)}"/></tag></registered-ip></object></show>`,
-      },
-      `reading IPs registered with tag ${tag}`,
+      { type: "op", cmd: `<show><object><registered-ip><ip>${esc(ip)}</ip></registered-ip></object></show>` },
+      `reading the tags registered on ${ip}`,
     );
-    const doc = parser.parse(text) as { response?: { result?: { entry?: { "@ip": string }[] } } };
-    return new Set((doc.response?.result?.entry ?? []).map((e) => e["@ip"]));
+    const doc = parser.parse(text) as {
+      response?: {
+        result?: { entry?: { "@ip": string; tag?: { member?: (string | { "#text": string })[] } }[] };
+      };
+    };
+    return (doc.response?.result?.entry ?? [])
+      .filter((e) => e["@ip"] === ip)
+      .flatMap((e) => (e.tag?.member ?? []).map((m) => (typeof m === "string" ? m : m["#text"])));
   }
 }
 
@@ -244,7 +259,7 @@ export function panosActions(config: PanosConfig): Action[] {
       };
     },
     async verify(_i, o, ctx) {
-      const got = await fw.registered(ctx, o.tag);
+      const got = await fw.registered(ctx, o.tag, o.ips);
       const missing = o.ips.filter((ip) => !got.has(ip));
       return missing.length
         ? {
@@ -264,7 +279,7 @@ export function panosActions(config: PanosConfig): Action[] {
         { type: "user-id", cmd: fw.uid("unregister", mine, o.tag) },
         `unregistering tag ${o.tag}`,
       );
-      const got = await fw.registered(ctx, o.tag);
+      const got = await fw.registered(ctx, o.tag, mine);
       const left = mine.filter((ip) => got.has(ip));
       if (left.length)
         throw new PermanentError(`PAN-OS still lists ${left.join(", ")} under ${o.tag} after unregister`);
@@ -296,7 +311,7 @@ export function panosActions(config: PanosConfig): Action[] {
     },
     async verify(_i, o, ctx) {
       for (const t of [config.tags.full, config.tags.restricted]) {
-        const got = await fw.registered(ctx, t);
+        const got = await fw.registered(ctx, t, o.ips);
         const left = o.ips.filter((ip) => got.has(ip));
         if (left.length) return { ok: false, detail: `PAN-OS still lists ${left.join(", ")} under ${t}` };
       }

@@ -256,6 +256,31 @@ describe("shipped playbooks on every enforcement-point set", () => {
     }
   });
 
+  test("contain-eol-workstation on ClearPass + FortiGate: restricted on both, the ticket names them and the alert", async () => {
+    const h = await deployment(["clearpass", "fortigate"]);
+    try {
+      const [f] = pumps(
+        1,
+        (x) => x.ip !== "" && !ext.fortigate.groups.get("IoMT-Restricted")?.includes(`medsoc-dev-${x.ip}`),
+      ) as [DeviceFacts];
+      h.runtime.directory.observe([deviceDoc(f, { inUse: false })]);
+      const r = await h.runtime.engine.start({
+        playbookId: "contain-eol-workstation",
+        device: f.mac,
+        inputs: ALERT,
+      });
+      const run = await h.runtime.engine.waitForRun(r.runId);
+      assert.equal(run.status, "succeeded", run.error);
+      assert.deepEqual(verifiedOf(run, "restrict"), ["Aruba ClearPass", "FortiGate"]);
+      assert.ok(ext.fortigate.groups.get("IoMT-Restricted")?.includes(`medsoc-dev-${f.ip}`));
+      const inc = lastIncident();
+      assert.match(inc?.short_description ?? "", /restricted via Aruba ClearPass, FortiGate$/);
+      assert.match(inc?.description ?? "", /^Alert armis-alert-3984 from rule pump-compromise: C2 beacon/);
+    } finally {
+      await h.close();
+    }
+  });
+
   test("dry run on ClearPass + FortiGate: the plan names both points and no simulator is called", async () => {
     const h = await deployment(["clearpass", "fortigate"]);
     try {

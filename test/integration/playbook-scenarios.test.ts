@@ -288,6 +288,11 @@ describe("playbook scenarios, continued (BullMQ on Redis)", () => {
       );
       assert.ok(vendor, "vendor ticket opened");
       assert.match(vendor.short_description, /2 device/);
+      assert.match(
+        vendor.description ?? "",
+        /restricted containment verified on Cisco ISE ANC, PAN-OS User-ID tag/,
+        "the vendor ticket says what holds the hard-coded devices",
+      );
       // The audit trail never holds a password.
       const text = await readFile(h.auditFile, "utf8");
       for (const pw of passwords) assert.equal(text.includes(pw), false);
