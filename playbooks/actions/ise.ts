@@ -266,35 +266,39 @@ export function iseActions(config: IseConfig): Action[] {
     const left = await ise.assignment(ctx, mac);
     if (left) throw new PermanentError(`ISE still lists ${mac} with ANC policy ${left} after clear`);
   }
-  const release: Action<{ macs: string[] }, { mac: string }> = {
+  const release: Action<{ macs: string[] }, { macs: string[] }> = {
     name: "ise.release",
-    description: "Clear the ANC policy of the device's MAC in Cisco ISE and read back that none is left.",
+    description:
+      "Clear the ANC policy of every MAC of the device in Cisco ISE and read back that none is left.",
     kind: "release",
     input: z.strictObject({ macs: z.array(z.string().min(1)).min(1) }),
     async plan(i) {
-      const mac = macColons(i.macs[0] as string);
+      const macs = [...new Set(i.macs.map(macColons))];
       return {
-        summary: `clear the ISE ANC policy of ${mac}`,
-        calls: [
-          {
-            system: "cisco_ise",
-            method: "PUT",
-            url: `${config.baseUrl}/ers/config/ancendpoint/clear`,
-            body: ise.op(mac),
-          },
-        ],
+        summary: `clear the ISE ANC policy of ${macs.join(", ")}`,
+        calls: macs.map((mac) => ({
+          system: "cisco_ise",
+          method: "PUT",
+          url: `${config.baseUrl}/ers/config/ancendpoint/clear`,
+          body: ise.op(mac),
+        })),
       };
     },
     async execute(i, ctx) {
-      const mac = macColons(i.macs[0] as string);
-      await clear(ctx, mac);
-      return { mac };
+      // Every MAC: the one quarantined was the first ISE knew, not necessarily the first listed.
+      const macs = [...new Set(i.macs.map(macColons))];
+      for (const mac of macs) await clear(ctx, mac);
+      return { macs };
     },
     async verify(_i, o, ctx) {
-      const got = await ise.assignment(ctx, o.mac);
-      return got
-        ? { ok: false, detail: `ISE still lists ${o.mac} with ${got}` }
-        : { ok: true, detail: `no ANC policy on ${o.mac}` };
+      const left: string[] = [];
+      for (const mac of o.macs) {
+        const got = await ise.assignment(ctx, mac);
+        if (got) left.push(`${mac} (${got})`);
+      }
+      return left.length
+        ? { ok: false, detail: `ISE still lists ${left.join(", ")}` }
+        : { ok: true, detail: `no ANC policy on ${o.macs.join(", ")}` };
     },
   };
   return [quarantine as Action, release as Action];
