@@ -186,6 +186,17 @@ export function clearPassActions(config: ClearPassConfig): Action[] {
         // Idempotent re-run: already marked with this mode → no second PATCH (the CoA is repeated:
         // harmless, and the previous attempt may have died before it).
         const before = cp.markedMode(e);
+        if (before === "full" && i.mode === "restricted") {
+          // Already stronger: never loosen here (loosening is a release, an operator's decision).
+          endpoints.push({
+            mac,
+            mode: "full",
+            profile: config.enforcementProfiles.full,
+            coa: "not sent (already in full containment)",
+            preexisting: true,
+          });
+          continue;
+        }
         if (before !== i.mode)
           await cp.send(
             ctx,

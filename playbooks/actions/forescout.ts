@@ -162,7 +162,8 @@ export function forescoutActions(config: ForescoutConfig): Action[] {
       const previous: Record<string, string> = {};
       for (const ip of i.ips) {
         const before = await fs.read(ctx, ip);
-        if (before === value) {
+        // Already this value, or already stronger (full when restricted is asked): never loosen here.
+        if (before === value || (value === config.values.restricted && before === config.values.full)) {
           preexisting.push(ip);
           continue;
         }
@@ -175,7 +176,8 @@ export function forescoutActions(config: ForescoutConfig): Action[] {
       const wrong: string[] = [];
       for (const ip of o.ips) {
         const got = await fs.read(ctx, ip);
-        if (got !== o.value) wrong.push(`${ip}=${got ?? "unset"}`);
+        const holds = got === o.value || (o.value === config.values.restricted && got === config.values.full);
+        if (!holds) wrong.push(`${ip}=${got ?? "unset"}`);
       }
       return wrong.length
         ? { ok: false, detail: `Forescout reads ${o.property} ${wrong.join(", ")} (expected ${o.value})` }

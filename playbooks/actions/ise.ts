@@ -183,8 +183,10 @@ export function iseActions(config: IseConfig): Action[] {
       for (const macs of targets(i)) {
         const mac = await ise.knownMac(ctx, macs);
         const before = await ise.assignment(ctx, mac);
-        if (before === policy) {
-          applied.push({ mac, policy, preexisting: true });
+        // Already there, or already stronger (full when restricted is asked): never loosen here —
+        // loosening is a release, an operator's decision.
+        if (before === policy || (before === config.policies.full && policy === config.policies.restricted)) {
+          applied.push({ mac, policy: before, preexisting: true });
           continue;
         }
         try {

@@ -149,7 +149,10 @@ export function xdomeActions(config: XdomeConfig): Action[] {
       const value = config.values[i.mode];
       const uids = await x.resolve(ctx, i);
       const cur = await x.read(ctx, uids);
-      const todo = uids.filter((u) => cur.get(u) !== value);
+      // Already this value, or already stronger (full when restricted is asked): never loosen here.
+      const kept = (u: string) =>
+        cur.get(u) === value || (value === config.values.restricted && cur.get(u) === config.values.full);
+      const todo = uids.filter((u) => !kept(u));
       if (todo.length) await x.set(ctx, todo, value);
       const previous: Record<string, string> = {};
       for (const u of todo) {
@@ -160,13 +163,15 @@ export function xdomeActions(config: XdomeConfig): Action[] {
         uids,
         attribute: config.attribute,
         value,
-        preexisting: uids.filter((u) => cur.get(u) === value),
+        preexisting: uids.filter(kept),
         previous,
       };
     },
     async verify(_i, o, ctx) {
       const got = await x.read(ctx, o.uids);
-      const wrong = o.uids.filter((u) => got.get(u) !== o.value).map((u) => `${u}=${got.get(u) ?? "unset"}`);
+      const holds = (v: string | null | undefined) =>
+        v === o.value || (o.value === config.values.restricted && v === config.values.full);
+      const wrong = o.uids.filter((u) => !holds(got.get(u))).map((u) => `${u}=${got.get(u) ?? "unset"}`);
       return wrong.length
         ? { ok: false, detail: `xDome reads ${o.attribute} ${wrong.join(", ")} (expected ${o.value})` }
         : { ok: true, detail: `xDome reads ${o.attribute}=${o.value} on ${o.uids.join(", ")}` };

@@ -132,6 +132,20 @@ describe("contain.apply on seven enforcement points", () => {
     assert.deepEqual(levels(f), ALL_FULL);
   });
 
+  test("restricted containment of a device already fully isolated loosens no point, and its undo leaves full", async () => {
+    const f = pumps[5] as DeviceFacts;
+    const full = apply.input.parse({ mode: "full" });
+    await apply.execute(full, ctxOf("first", f));
+    assert.deepEqual(levels(f), ALL_FULL);
+    const r = apply.input.parse({ mode: "restricted", clinicalServers: f.clinicalServers });
+    const ro = (await apply.execute(r, ctxOf("second", f))) as Out;
+    assert.equal(ro.verified.length, 7, ro.summary);
+    assert.deepEqual(levels(f), ALL_FULL, "still fully isolated everywhere");
+    assert.equal((await apply.verify(r, ro, ctxOf("second", f))).ok, true);
+    await apply.undo?.(r, ro, ctxOf("second", f));
+    assert.deepEqual(levels(f), ALL_FULL);
+  });
+
   test("transient faults are retried inside the step; a point that refuses is reported while the others hold", async () => {
     const f = pumps[2] as DeviceFacts;
     ext.fortigate.faults.serverErrorNext = 1;
