@@ -11,7 +11,7 @@ import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
 import { Secret } from "../../core/secret.ts";
 import { type CallResponse, call, withReauth } from "./http.ts";
-import type { Action, ActionContext } from "./types.ts";
+import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
 
 export interface ArmisTagsConfig {
   /** Tenant URL, `https://<tenant>.armis.com`. */
@@ -106,7 +106,7 @@ class ArmisTagClient {
       const hit = await this.search(ctx, `in:devices ipAddress:(${ip})`, `finding the Armis device of ${ip}`);
       if (hit[0]) return [String(hit[0].id)];
     }
-    throw new PermanentError(
+    throw new UnknownDeviceError(
       `Armis knows no device with ${[...(i.macs ?? []), ...(i.ips ?? [])].join(", ")}`,
     );
   }
@@ -116,7 +116,7 @@ class ArmisTagClient {
       `in:devices deviceId:(${id})`,
       `reading the tags of Armis device ${id}`,
     );
-    if (!hit[0]) throw new PermanentError(`Armis knows no device ${id}`);
+    if (!hit[0]) throw new UnknownDeviceError(`Armis knows no device ${id}`);
     return hit[0].tags ?? [];
   }
   async change(ctx: ActionContext, method: "POST" | "DELETE", id: string, tag: string): Promise<void> {

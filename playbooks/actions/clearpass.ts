@@ -16,7 +16,7 @@ import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
 import { Secret } from "../../core/secret.ts";
 import { type CallResponse, call, withReauth } from "./http.ts";
-import type { Action, ActionContext } from "./types.ts";
+import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
 
 export interface ClearPassConfig {
   baseUrl: string;
@@ -109,7 +109,7 @@ class ClearPassClient {
       return (r.body as Endpoint) ?? {};
     } catch (error) {
       if (error instanceof PermanentError && /HTTP 404/.test(error.message))
-        throw new PermanentError(`ClearPass knows no endpoint ${mac}`, { cause: error });
+        throw new UnknownDeviceError(`ClearPass knows no endpoint ${mac}`, { cause: error });
       throw error;
     }
   }

@@ -26,7 +26,14 @@ import { z } from "zod";
 import { backoffDelay, sleep } from "../../core/backoff.ts";
 import { isRetryable, PermanentError, RetryableError } from "../../core/errors.ts";
 import type { SystemsConfig } from "../config.ts";
-import type { Action, ActionContext, ActionPlan, ActionRegistry, AnyAction } from "./types.ts";
+import {
+  type Action,
+  type ActionContext,
+  type ActionPlan,
+  type ActionRegistry,
+  type AnyAction,
+  UnknownDeviceError,
+} from "./types.ts";
 
 export type ContainmentMode = "full" | "restricted";
 
@@ -427,6 +434,11 @@ export function containActions(
             if (v.ok) out.released.push(p.label);
             else out.failed.push({ system: p.system, label: p.label, device: t.key, error: v.detail });
           } catch (error) {
+            // The point does not know the device: it holds nothing to release.
+            if (error instanceof UnknownDeviceError) {
+              out.skipped.push({ system: p.system, label: p.label, device: t.key, reason: message(error) });
+              continue;
+            }
             retryable.push(isRetryable(error));
             out.failed.push({ system: p.system, label: p.label, device: t.key, error: message(error) });
           }

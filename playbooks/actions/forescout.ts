@@ -12,7 +12,7 @@ import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
 import { Secret } from "../../core/secret.ts";
 import { type CallResponse, call, withReauth } from "./http.ts";
-import type { Action, ActionContext } from "./types.ts";
+import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
 
 export interface ForescoutConfig {
   baseUrl: string;
@@ -126,7 +126,7 @@ class ForescoutClient {
       r = await withReauth(go, () => this.#login(ctx));
     } catch (error) {
       if (error instanceof PermanentError && /HTTP 404/.test(error.message))
-        throw new PermanentError(`Forescout knows no host ${ip}`, { cause: error });
+        throw new UnknownDeviceError(`Forescout knows no host ${ip}`, { cause: error });
       throw error;
     }
     const f = (r.body as { host?: { fields?: Record<string, unknown> } })?.host?.fields?.[this.c.property];

@@ -15,7 +15,7 @@ import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
 import type { Secret } from "../../core/secret.ts";
 import { call, macColons, withReauth } from "./http.ts";
-import type { Action, ActionContext } from "./types.ts";
+import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
 
 export interface IseConfig {
   baseUrl: string;
@@ -88,7 +88,7 @@ class IseClient {
       const total = (r.body as { SearchResult?: { total?: number } })?.SearchResult?.total ?? 0;
       if (total > 0) return mac;
     }
-    throw new PermanentError(`no ISE endpoint for ${macs.join(", ")}`);
+    throw new UnknownDeviceError(`no ISE endpoint for ${macs.join(", ")}`);
   }
   /** Policies seen to exist, with when (checked again after 5 minutes). */
   readonly #policies = new Map<string, number>();

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
 import type { Secret } from "../../core/secret.ts";
 import { type CallResponse, call } from "./http.ts";
-import type { Action, ActionContext } from "./types.ts";
+import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
 
 export interface XdomeConfig {
   /** @defaultValue "https://api.claroty.com" */
@@ -119,7 +119,7 @@ class XdomeClient {
       const uid = ((r.body as { devices?: { uid?: string }[] })?.devices ?? [])[0]?.uid;
       if (uid) return [uid];
     }
-    throw new PermanentError(`xDome knows no device with ${(i.macs ?? []).join(", ")}`);
+    throw new UnknownDeviceError(`xDome knows no device with ${(i.macs ?? []).join(", ")}`);
   }
 }
 

@@ -23,6 +23,7 @@ const fleet = createFleet({ size: 120, seed: 5 });
 let base: ResponseSystems;
 let ext: ExtendedResponseSystems;
 let apply: AnyAction;
+let release: AnyAction;
 
 const pumps: DeviceFacts[] = [];
 for (let i = 0; i < fleet.size; i++) {
@@ -95,6 +96,7 @@ before(async () => {
   const systems = systemsSchema.parse({ ...base.systemsConfig(), ...ext.systemsConfig() });
   const built = createActions(systems, new DeviceDirectory({}));
   apply = built.registry.get("contain.apply") as AnyAction;
+  release = built.registry.get("contain.release") as AnyAction;
 });
 after(async () => {
   await Promise.all([base.stop(), ext.stop()]);
@@ -181,6 +183,29 @@ describe("contain.apply on seven enforcement points", () => {
     assert.equal(o.verified.length, 7, o.summary);
     assert.equal(base.panos.registered.has(`::ffff:${f.ip}`), false);
     assert.deepEqual(levels(f), ALL_FULL);
+  });
+
+  test("release: a point that does not know the device has nothing to release (skipped, not a failure)", async () => {
+    const f = pumps[6] as DeviceFacts;
+    const full = apply.input.parse({ mode: "full" });
+    const o = (await apply.execute(full, ctxOf("run-6", f))) as Out;
+    assert.equal(o.verified.length, 7, o.summary);
+    const known = ext.armis.devices.get(f.id);
+    ext.armis.devices.delete(f.id); // Armis no longer sees the device
+    try {
+      const r = (await release.execute({}, ctxOf("release-6", f))) as {
+        released: string[];
+        skipped: { label: string; reason: string }[];
+      };
+      assert.equal(r.released.length, 6);
+      assert.equal(r.skipped[0]?.label, "Armis device tag");
+      assert.match(r.skipped[0]?.reason ?? "", /knows no device/);
+      const after = levels(f);
+      for (const p of ["ise", "clearpass", "panos", "fortigate", "xdome", "forescout"])
+        assert.equal(after[p], "none", p);
+    } finally {
+      if (known) ext.armis.devices.set(f.id, known);
+    }
   });
 
   test("no point holds → the step fails and leaves nothing unrecorded behind", async () => {
