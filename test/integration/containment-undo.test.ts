@@ -185,6 +185,32 @@ describe("contain.apply on seven enforcement points", () => {
     assert.deepEqual(levels(f), ALL_FULL);
   });
 
+  test("a device known only by its MAC: the IP-keyed points are skipped with the reason, the MAC-keyed ones hold", async () => {
+    const f = pumps[7] as DeviceFacts;
+    const ctx = ctxOf("run-7", f);
+    ctx.device = { ...deviceOf(f), ips: [] };
+    const o = (await apply.execute(apply.input.parse({ mode: "full" }), ctx)) as Out & {
+      skipped: { label: string; reason: string }[];
+    };
+    assert.deepEqual(o.verified, [
+      "Cisco ISE ANC",
+      "Aruba ClearPass",
+      "Armis device tag",
+      "Claroty xDome attribute",
+    ]);
+    assert.deepEqual(
+      o.skipped.map((x) => `${x.label}: ${x.reason}`),
+      [
+        "PAN-OS User-ID tag: no IP address known",
+        "FortiGate: no IP address known",
+        "Forescout property: no IP address known",
+      ],
+    );
+    assert.match(o.summary, /; skipped PAN-OS User-ID tag \(no IP address known\)/);
+    await apply.undo?.(apply.input.parse({ mode: "full" }), o, ctx);
+    assert.deepEqual(Object.values(levels(f)), Array(7).fill("none"));
+  });
+
   test("release: a point that does not know the device has nothing to release (skipped, not a failure)", async () => {
     const f = pumps[6] as DeviceFacts;
     const full = apply.input.parse({ mode: "full" });
