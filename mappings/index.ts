@@ -3,6 +3,7 @@
  * source lists its streams; the pairs are part of the stable CLI contract
  * (`medsoc normalize <source> <stream>`).
  */
+import { JsonInputError, parseJson } from "../core/json.ts";
 import { armisMappings } from "./armis/index.ts";
 import { asimilyMappings } from "./asimily/index.ts";
 import { xdomeMappings } from "./claroty_xdome/index.ts";
@@ -132,12 +133,16 @@ export function createLineMapper(
     }
     let record: unknown;
     try {
-      record = JSON.parse(line);
+      // Depth-checked, and integers beyond 2^53 kept exact as strings (core/json.ts).
+      record = parseJson(line);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
+      const tooDeep = error instanceof JsonInputError && error.kind === "too_deep";
       return pipelineErrorDocument(
         line,
-        new MappingError("malformed_json", `parsing JSON: ${detail}`, { cause: error }),
+        new MappingError(tooDeep ? "invalid_record" : "malformed_json", `parsing JSON: ${detail}`, {
+          cause: error,
+        }),
         context,
       );
     }

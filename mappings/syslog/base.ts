@@ -30,7 +30,7 @@
 import { credentialFromText } from "../credential-text.ts";
 import { datasetOf, ECS_VERSION, isEmpty } from "../document.ts";
 import type { EcsDocument, MappingContext } from "../types.ts";
-import { docId, isIpAddress, mac, num, timestamp } from "../values.ts";
+import { docId, isIpAddress, mac, num, ownValue, setOwn, timestamp } from "../values.ts";
 import type { SyslogView } from "./record.ts";
 
 /** What a custom label means. */
@@ -230,7 +230,7 @@ export function mapSyslogView(
   const ext = view.ext;
   const used = new Set<string>();
   const get = (key: string): string | undefined => {
-    const v = ext[key];
+    const v = ownValue(ext, key);
     if (v === undefined) return undefined;
     const t = v.trim();
     if (t === "") return undefined;
@@ -254,12 +254,14 @@ export function mapSyslogView(
     labelled.add(`${key}Label`);
     const value = ext[key];
     if (value === undefined || value.trim() === "") continue;
-    const role = profile.labels?.[norm(label)] ?? COMMON_LABELS[norm(label)];
+    const role =
+      (profile.labels ? ownValue(profile.labels, norm(label)) : undefined) ??
+      ownValue(COMMON_LABELS, norm(label));
     if (role !== undefined && !roles.has(role)) {
       roles.set(role, value);
       if (ctx.preserveDuplicateVendorFields !== true && role !== "risk" && role !== "password_type") continue;
     }
-    labelsOut[snake(label)] = value;
+    setOwn(labelsOut, snake(label), value);
   }
   if (profile.unlabelled) {
     for (const [key, name] of Object.entries(profile.unlabelled)) {
@@ -513,7 +515,7 @@ export function mapSyslogView(
   for (const key in ext) {
     if (labelled.has(key)) continue;
     if (used.has(key) && ctx.preserveDuplicateVendorFields !== true) continue;
-    rest[snake(key)] = ext[key];
+    setOwn(rest, snake(key), ext[key]);
   }
   if (!isEmpty(rest)) vendor.extension = rest;
   const received: Obj = {};
