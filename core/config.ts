@@ -4,6 +4,7 @@ import { z } from "zod";
 import { playbooksConfigSchema } from "../playbooks/config.ts";
 import { secretSchema } from "./config-fields.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
+import { httpServerTimeoutsSchema } from "./http-server.ts";
 
 /**
  * The medsoc configuration file: a schema parsed once into a typed, validated object. Unknown keys
@@ -72,6 +73,10 @@ export const apiSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8787),
   /** Turn the HTTP API off. @defaultValue true */
   enabled: z.boolean().default(true),
+  /** Largest accepted request body in bytes (413 above). @defaultValue 1048576 (1 MiB) */
+  maxBodyBytes: z.number().int().min(1024).max(104_857_600).default(1_048_576),
+  /** Header, request, idle and keep-alive timeouts (docs/input-limits.md). */
+  timeouts: httpServerTimeoutsSchema.prefault({}),
 });
 
 const portField = z.number().int().min(0).max(65535);
@@ -142,6 +147,8 @@ export const httpPushReceiverSchema = z.strictObject({
   retryAfterSeconds: z.number().int().min(1).max(3600).default(5),
   /** Bearer token per source (`${ENV_VAR}`); a source without a token is unknown (404). @defaultValue {} */
   tokens: z.record(sourceIdField, secretSchema).default({}),
+  /** Header, request, idle and keep-alive timeouts (docs/input-limits.md). */
+  timeouts: httpServerTimeoutsSchema.prefault({}),
 });
 
 export const receiversSchema = z.strictObject({

@@ -18,6 +18,12 @@
 import { isInteger, isSafeNumber, parse as losslessParse } from "lossless-json";
 import { PermanentError } from "./errors.ts";
 
+/**
+ * Deepest nesting below a vendor record (the record itself not counted; arrays and objects count):
+ * mappings refuse deeper records (`mappings/vendor-fields.ts`), receivers answer 400.
+ */
+export const MAX_RECORD_DEPTH = 32;
+
 /** Default {@link JsonParseOptions.maxDepth}: vendor records nest a handful of levels. */
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 

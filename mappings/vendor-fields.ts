@@ -4,6 +4,7 @@
  * names coerced to one type (ids to strings, numbers, booleans, timestamps to UTC ms, scalars that
  * are sometimes arrays to arrays), so the vendor namespace keeps one mapping in Elasticsearch.
  */
+import { MAX_RECORD_DEPTH } from "../core/json.ts";
 import { MappingError } from "./errors.ts";
 import { bool, isPlaceholder, num, setOwn, str, timestamp, trimmed } from "./values.ts";
 
@@ -25,7 +26,7 @@ export type FieldTable = ReadonlyMap<string, FieldSpec>;
  * Deeper records are refused rather than risk the stack on hostile input. Objects and arrays both
  * count as a level (`{"a":[[1]]}` is 3 deep).
  */
-export const MAX_DEPTH = 32;
+export const MAX_DEPTH = MAX_RECORD_DEPTH;
 
 const SNAKE_CACHE = new Map<string, string>();
 const SNAKE_CACHE_LIMIT = 10_000;
