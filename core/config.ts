@@ -117,6 +117,12 @@ export const syslogReceiverSchema = z.strictObject({
       caFile: z.string().min(1).optional(),
     })
     .prefault({}),
+  /**
+   * Kernel receive buffer of the UDP socket in bytes (Linux caps it at `net.core.rmem_max`). A burst
+   * larger than the buffer is dropped by the kernel before medsoc can read it; those drops are
+   * counted as `dropped_kernel` on Linux. @defaultValue 4194304 (4 MiB)
+   */
+  udpReceiveBufferBytes: z.number().int().min(65_536).max(268_435_456).default(4_194_304),
   /** Longest accepted message in bytes; longer ones are rejected and counted. @defaultValue 65536 */
   maxMessageBytes: z.number().int().min(480).max(16_777_216).default(65_536),
   /** Records per raw batch. @defaultValue 500 */
