@@ -18,9 +18,8 @@
  */
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { readFileSync } from "node:fs";
-import { isIPv6 } from "node:net";
 import type { AddressInfo } from "node:net";
-import { createServer as createTcpServer, type Server, type Socket } from "node:net";
+import { createServer as createTcpServer, isIPv6, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { sleep } from "../../core/backoff.ts";
 import type { SyslogReceiverConfig } from "../../core/config.ts";
