@@ -223,6 +223,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     ? createApi({
         metrics,
         log,
+        maxBodyBytes: config.api.maxBodyBytes,
+        timeouts: config.api.timeouts,
         beforeScrape: () => pipeline.collectQueueDepth(),
         routes: playbooks
           ? (app) => registerPlaybookRoutes(app, playbooks as PlaybookRuntime, config.playbooks)
