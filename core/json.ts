@@ -136,23 +136,23 @@ export function parseJson(text: string, options: JsonParseOptions = {}): unknown
 }
 
 /**
- * Deepest nesting of an already parsed value (objects and arrays count), or `limit + 1` as soon as
- * it passes `limit`. Iterative: safe on any input.
+ * True when `value` nests more than `maxDepth` levels below itself (objects and arrays count; a
+ * scalar is depth 0, `[]` and `{}` depth 1). Recursion stops at the limit, so it is safe on any
+ * input, and only containers are visited: cheap enough for every record.
  */
-export function valueDepth(value: unknown, limit: number): number {
-  if (value === null || typeof value !== "object") return 0;
-  let max = 0;
-  const stack: Array<[object, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop() as [object, number];
-    if (d > max) {
-      max = d;
-      if (max > limit) return max;
-    }
-    const children = Array.isArray(v) ? v : Object.values(v);
-    for (const child of children) if (child !== null && typeof child === "object") stack.push([child, d + 1]);
+export function exceedsDepth(value: unknown, maxDepth: number): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (maxDepth <= 0) return true;
+  if (Array.isArray(value)) {
+    for (const x of value)
+      if (x !== null && typeof x === "object" && exceedsDepth(x, maxDepth - 1)) return true;
+    return false;
   }
-  return max;
+  for (const key in value) {
+    const x = (value as Record<string, unknown>)[key];
+    if (x !== null && typeof x === "object" && exceedsDepth(x, maxDepth - 1)) return true;
+  }
+  return false;
 }
 
 /**

@@ -3,7 +3,7 @@
  * source lists its streams; the pairs are part of the stable CLI contract
  * (`medsoc normalize <source> <stream>`).
  */
-import { JsonInputError, parseJson } from "../core/json.ts";
+import { exceedsDepth, JsonInputError, MAX_RECORD_DEPTH, parseJson } from "../core/json.ts";
 import { armisMappings } from "./armis/index.ts";
 import { asimilyMappings } from "./asimily/index.ts";
 import { xdomeMappings } from "./claroty_xdome/index.ts";
@@ -76,10 +76,25 @@ export function getMapper(source: string, stream: string): Mapper {
   const key = `${source}/${stream}`;
   let wrapped = syslogAware.get(key);
   if (wrapped === undefined) {
-    wrapped = withSyslog(source, mapper);
+    wrapped = depthGuarded(withSyslog(source, mapper));
     syslogAware.set(key, wrapped);
   }
   return wrapped;
+}
+
+/**
+ * Refuses records nested more than {@link MAX_RECORD_DEPTH} levels below themselves before any
+ * mapper walks or serialises them (`JSON.stringify` is recursive).
+ */
+function depthGuarded(mapper: Mapper): Mapper {
+  return (record, context) => {
+    if (exceedsDepth(record, MAX_RECORD_DEPTH + 1))
+      throw new MappingError(
+        "invalid_record",
+        `record nested deeper than ${MAX_RECORD_DEPTH} levels (arrays and objects count)`,
+      );
+    return mapper(record, context);
+  };
 }
 
 /**

@@ -21,7 +21,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { HttpPushReceiverConfig } from "../../core/config.ts";
 import { PermanentError } from "../../core/errors.ts";
 import { fastifyTimeoutOptions } from "../../core/http-server.ts";
-import { JsonInputError, MAX_RECORD_DEPTH, parseJson, valueDepth } from "../../core/json.ts";
+import { exceedsDepth, JsonInputError, MAX_RECORD_DEPTH, parseJson } from "../../core/json.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import type { Secret } from "../../core/secret.ts";
 import { type Ingestor, QueueFullError } from "../push.ts";
@@ -112,7 +112,7 @@ export function parsePushBody(text: string): Record<string, unknown>[] {
       throw new MalformedBodyError(
         `record ${i}: expected a JSON object, got ${Array.isArray(r) ? "an array" : r === null ? "null" : typeof r}`,
       );
-    if (valueDepth(r, MAX_RECORD_DEPTH + 1) > MAX_RECORD_DEPTH + 1)
+    if (exceedsDepth(r, MAX_RECORD_DEPTH + 1))
       throw new MalformedBodyError(
         `record ${i}: nested deeper than ${MAX_RECORD_DEPTH} levels below the record (arrays and objects count)`,
       );
