@@ -86,7 +86,7 @@ export function syslogView(record: Rec): SyslogView {
   for (const key of Object.keys(ext)) {
     if (!LABELLED.test(key)) continue;
     const label = ownValue(ext, `${key}Label`);
-    if (label !== undefined && label.trim() !== "") labelOf[key] = label.trim();
+    if (label !== undefined && label.trim() !== "") setOwn(labelOf, key, label.trim());
   }
   const syslog = isRec(record.syslog) ? record.syslog : undefined;
   const common = {

@@ -14,6 +14,8 @@ import {
   MalformedBodyError,
   parsePushBody,
 } from "../../connectors/http-push/index.ts";
+import { parseCef } from "../../connectors/syslog/cef.ts";
+import { parseLeef } from "../../connectors/syslog/leef.ts";
 import { parseSyslog } from "../../connectors/syslog/syslog.ts";
 import { httpPushReceiverSchema } from "../../core/config.ts";
 import { PermanentError } from "../../core/errors.ts";
@@ -59,6 +61,15 @@ describe("__proto__ in vendor records (item 4)", () => {
       const text = JSON.stringify(mapLine(source, stream, line, opts));
       assert.doesNotMatch(text.replaceAll(/"__proto__":\{"injected":1\}/g, ""), /injected/, source);
     }
+  });
+
+  test("CEF and LEEF extension keys named __proto__ are kept as data, not lost to the prototype setter", () => {
+    const cef = parseCef("CEF:0|Acme|W|1|c|d|5|__proto__=kept src=10.0.0.1");
+    assert.ok(Object.hasOwn(cef.extensions, "__proto__"));
+    assert.equal(Object.getOwnPropertyDescriptor(cef.extensions, "__proto__")?.value, "kept");
+    const leef = parseLeef("LEEF:1.0|Acme|W|1|e|__proto__=kept\tsrc=10.0.0.1");
+    assert.equal(Object.getOwnPropertyDescriptor(leef.extensions, "__proto__")?.value, "kept");
+    assert.equal(Object.getPrototypeOf(leef.extensions), Object.prototype);
   });
 
   test("RFC 5424 structured data with SD-ID __proto__ no longer writes to Object.prototype", () => {
