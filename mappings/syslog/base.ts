@@ -27,6 +27,7 @@
  * id (`externalId` or the profile's id label), else over the CEF/LEEF payload and its time — so a
  * re-delivered message gets the same id, and distinct messages never share one.
  */
+import { parseJson } from "../../core/json.ts";
 import { credentialFromText } from "../credential-text.ts";
 import { datasetOf, ECS_VERSION, isEmpty } from "../document.ts";
 import type { EcsDocument, MappingContext } from "../types.ts";
@@ -202,7 +203,7 @@ function listOf(v: string): string[] {
   const t = v.trim();
   if (t.startsWith("[")) {
     try {
-      const parsed: unknown = JSON.parse(t);
+      const parsed: unknown = parseJson(t); // exact big integers, depth-checked
       if (Array.isArray(parsed)) return parsed.map((x) => String(x).trim()).filter((x) => x !== "");
     } catch {
       // not JSON: split below
