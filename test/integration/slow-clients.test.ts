@@ -123,7 +123,7 @@ describe("worker API: slow and unauthenticated clients", () => {
     for (const c of conns)
       trickle(
         c,
-        "POST /v1/triggers/splunk/pumps/wrong HTTP/1.1\r\nHost: x\r\nX-Padding: " + "a".repeat(10_000),
+        `POST /v1/triggers/splunk/pumps/wrong HTTP/1.1\r\nHost: x\r\nX-Padding: ${"a".repeat(10_000)}`,
       );
     for (const c of conns) await closedByServer(c, "slow headers");
   });
@@ -227,7 +227,7 @@ describe("HTTP push receiver: slow and unauthenticated clients", () => {
   test("slow headers and slow bodies are cut off; nothing is ingested", async () => {
     const slowHeaders = await Promise.all(Array.from({ length: 10 }, () => open(port)));
     for (const c of slowHeaders)
-      trickle(c, "POST /v1/push/armis/device HTTP/1.1\r\nHost: x\r\nX-Padding: " + "a".repeat(10_000));
+      trickle(c, `POST /v1/push/armis/device HTTP/1.1\r\nHost: x\r\nX-Padding: ${"a".repeat(10_000)}`);
     const slowBodies = await Promise.all(Array.from({ length: 10 }, () => open(port)));
     for (const c of slowBodies) {
       c.socket.write(

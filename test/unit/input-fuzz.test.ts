@@ -90,8 +90,8 @@ const deepText = fc
     kind === "[]"
       ? "[".repeat(n) + "]".repeat(n)
       : kind === "{}"
-        ? '{"a":'.repeat(n) + "1" + "}".repeat(n)
-        : '[{"a":'.repeat(n) + "1" + "}]".repeat(n),
+        ? `${'{"a":'.repeat(n)}1${"}".repeat(n)}`
+        : `${'[{"a":'.repeat(n)}1${"}]".repeat(n)}`,
   );
 
 /** A record line: a seed with some values replaced and hostile keys added. */
@@ -162,17 +162,15 @@ describe("normalize over fuzzed input", () => {
     const pairs = listStreams().filter((p) => seeds(p.source, p.stream).length > 0);
     await fc.assert(
       fc.asyncProperty(
-        fc
-          .constantFrom(...pairs)
-          .chain((p) =>
-            fc.tuple(
-              fc.constant(p),
-              fc.array(fc.oneof(anyLine(seeds(p.source, p.stream)), fc.constant("")), {
-                minLength: 1,
-                maxLength: 12,
-              }),
-            ),
+        fc.constantFrom(...pairs).chain((p) =>
+          fc.tuple(
+            fc.constant(p),
+            fc.array(fc.oneof(anyLine(seeds(p.source, p.stream)), fc.constant("")), {
+              minLength: 1,
+              maxLength: 12,
+            }),
           ),
+        ),
         async ([pair, lines]) => {
           const output = new PassThrough();
           const chunks: Buffer[] = [];
