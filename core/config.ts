@@ -123,6 +123,11 @@ export const syslogReceiverSchema = z.strictObject({
    * counted as `dropped_kernel` on Linux. @defaultValue 4194304 (4 MiB)
    */
   udpReceiveBufferBytes: z.number().int().min(65_536).max(268_435_456).default(4_194_304),
+  /**
+   * A TCP/TLS connection that sends nothing for this long is closed (senders reconnect); a silent or
+   * trickling client cannot hold a socket forever. @defaultValue 600000 (10 minutes)
+   */
+  idleTimeoutMs: z.number().int().min(50).max(86_400_000).default(600_000),
   /** Longest accepted message in bytes; longer ones are rejected and counted. @defaultValue 65536 */
   maxMessageBytes: z.number().int().min(480).max(16_777_216).default(65_536),
   /** Records per raw batch. @defaultValue 500 */

@@ -240,6 +240,14 @@ export class SyslogReceiver {
       },
     });
     if (this.#paused) socket.pause();
+    // A connection silent for idleTimeoutMs is closed (not while paused: then the silence is ours).
+    socket.setTimeout(this.#o.config.idleTimeoutMs, () => {
+      if (this.#paused) return;
+      this.#count(transport, "idle_closed");
+      this.#log.info({ transport, peer }, "Closed an idle syslog connection.");
+      framer.end();
+      socket.destroy();
+    });
     socket.on("data", (chunk: Buffer) => framer.push(chunk));
     socket.on("end", () => {
       framer.end();

@@ -14,7 +14,8 @@ import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { createHttpPushReceiver, type HttpPushReceiver } from "../../connectors/http-push/index.ts";
 import type { IngestBatch } from "../../connectors/push.ts";
-import { apiSchema, httpPushReceiverSchema } from "../../core/config.ts";
+import { SyslogReceiver } from "../../connectors/syslog/index.ts";
+import { apiSchema, httpPushReceiverSchema, syslogReceiverSchema } from "../../core/config.ts";
 import { silentLogger } from "../../core/log.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
 import type { PlaybookRuntime } from "../../playbooks/index.ts";
@@ -247,5 +248,22 @@ describe("HTTP push receiver: slow and unauthenticated clients", () => {
     );
     assert.match(await statusLine(c), /^HTTP\/1\.1 401/);
     await closedByServer(c, "refused push");
+  });
+});
+
+describe("syslog TCP receiver: silent connections", () => {
+  test("a connection that sends nothing for idleTimeoutMs is closed", async () => {
+    const receiver = new SyslogReceiver({
+      config: syslogReceiverSchema.parse({ enabled: true, tcpPort: 0, idleTimeoutMs: 200 }),
+      ingestor: { ingest: async () => ({ jobId: "-" }) },
+      deadLetter: async () => {},
+    });
+    const at = await receiver.listen();
+    try {
+      const conns = await Promise.all(Array.from({ length: 10 }, () => open(at.tcp?.port as number)));
+      for (const c of conns) await closedByServer(c, "idle syslog connection");
+    } finally {
+      await receiver.close();
+    }
   });
 });
