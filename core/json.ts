@@ -11,9 +11,10 @@
  * - **Prototype keys**: `JSON.parse` and lossless-json both create `__proto__` as an own property;
  *   copying it on is the mappings' concern (`mappings/values.ts` `setOwn`).
  *
- * Fast path: one scan of the text (string contents skipped with `indexOf`) finds the depth and
- * whether any number literal has 16 or more digits; only then does the slower lossless-json parser
- * run. Ordinary vendor JSON goes to `JSON.parse`.
+ * Fast path: `JSON.parse` (not recursive in V8, so deep text is safe to parse), then one walk over
+ * the result that stops at the depth limit and notices numbers at or beyond 2^53; only then is the
+ * text parsed again by the slower lossless-json parser. Ordinary vendor JSON costs `JSON.parse` plus
+ * a walk of its containers.
  */
 import { isInteger, isSafeNumber, parse as losslessParse } from "lossless-json";
 import { PermanentError } from "./errors.ts";
@@ -46,56 +47,49 @@ export class JsonInputError extends PermanentError {
   }
 }
 
-/** The shape of a JSON text found by {@link scanJson}. */
-export interface JsonShape {
-  /** Deepest nesting seen (stops counting past the limit it was given). */
-  depth: number;
-  /** True when some number literal has 16 or more digits in a row (it may exceed 2^53). */
-  longNumber: boolean;
+/** 2^53: from here on, not every integer is exact as a double. */
+const UNSAFE = 9007199254740992;
+
+const FINE = 0;
+const HAS_UNSAFE_NUMBER = 1;
+const TOO_DEEP = 2;
+
+function unsafeNumber(x: number): boolean {
+  return (x >= UNSAFE || x <= -UNSAFE) && Number.isFinite(x);
 }
 
-/** 2^53 has 16 digits: every integer with 15 digits or fewer is exact as a double. */
-const LONG_DIGIT_RUN = 16;
-
 /**
- * Depth and long-number scan of a JSON text, without parsing it. Characters inside strings are
- * skipped, so a digit run or bracket inside a string counts for nothing. Returns as soon as the
- * depth passes `limit`.
+ * One walk over a parsed object or array: {@link TOO_DEEP} past `depthLeft` levels (the recursion
+ * stops there, so it is safe on any input), else {@link HAS_UNSAFE_NUMBER} when a number is at or
+ * beyond 2^53 in magnitude (the text may have held an integer `JSON.parse` rounded), else
+ * {@link FINE}.
  */
-export function scanJson(text: string, limit: number = Number.POSITIVE_INFINITY): JsonShape {
-  const n = text.length;
-  let depth = 0;
-  let max = 0;
-  let digits = 0;
-  let longNumber = false;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (++digits >= LONG_DIGIT_RUN) longNumber = true;
-      continue;
+function inspect(v: object, depthLeft: number): number {
+  if (depthLeft <= 0) return TOO_DEEP;
+  let found = FINE;
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      if (typeof x === "number") {
+        if (unsafeNumber(x)) found = HAS_UNSAFE_NUMBER;
+      } else if (x !== null && typeof x === "object") {
+        const r = inspect(x, depthLeft - 1);
+        if (r === TOO_DEEP) return r;
+        if (r === HAS_UNSAFE_NUMBER) found = r;
+      }
     }
-    digits = 0;
-    if (c === 34) {
-      // Skip the string: find the closing quote that is not escaped.
-      let j = text.indexOf('"', i + 1);
-      while (j !== -1) {
-        let backslashes = 0;
-        for (let k = j - 1; text.charCodeAt(k) === 92; k--) backslashes++;
-        if (backslashes % 2 === 0) break;
-        j = text.indexOf('"', j + 1);
-      }
-      if (j === -1) break; // unterminated: the parser reports it
-      i = j;
-    } else if (c === 91 || c === 123) {
-      if (++depth > max) {
-        max = depth;
-        if (max > limit) return { depth: max, longNumber };
-      }
-    } else if (c === 93 || c === 125) {
-      depth--;
+    return found;
+  }
+  for (const key in v) {
+    const x = (v as Record<string, unknown>)[key];
+    if (typeof x === "number") {
+      if (unsafeNumber(x)) found = HAS_UNSAFE_NUMBER;
+    } else if (x !== null && typeof x === "object") {
+      const r = inspect(x, depthLeft - 1);
+      if (r === TOO_DEEP) return r;
+      if (r === HAS_UNSAFE_NUMBER) found = r;
     }
   }
-  return { depth: max, longNumber };
+  return found;
 }
 
 /** lossless-json number parser: unsafe integers as their digit string, everything else a number. */
@@ -115,19 +109,26 @@ function lastValue({ newValue }: { newValue: unknown }): unknown {
  */
 export function parseJson(text: string, options: JsonParseOptions = {}): unknown {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
-  const shape = scanJson(text, maxDepth);
-  if (shape.depth > maxDepth)
+  let value: unknown;
+  try {
+    // V8's JSON.parse is not recursive: deep text cannot overflow the stack here.
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new JsonInputError("syntax", (error as Error).message, { cause: error });
+  }
+  const verdict =
+    value !== null && typeof value === "object"
+      ? inspect(value, maxDepth)
+      : typeof value === "number" && unsafeNumber(value)
+        ? HAS_UNSAFE_NUMBER
+        : FINE;
+  if (verdict === TOO_DEEP)
     throw new JsonInputError(
       "too_deep",
       `JSON nested deeper than ${maxDepth} levels (arrays and objects count)`,
     );
-  if (!shape.longNumber) {
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      throw new JsonInputError("syntax", (error as Error).message, { cause: error });
-    }
-  }
+  if (verdict === FINE) return value;
+  // Some number is at or past 2^53: parse again keeping unsafe integers as digit strings.
   try {
     return losslessParse(text, null, { parseNumber: exactNumber, onDuplicateKey: lastValue });
   } catch (error) {
