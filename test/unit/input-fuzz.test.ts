@@ -119,14 +119,14 @@ const anyLine = (seedList: Record<string, unknown>[]) =>
     { weight: 1, arbitrary: fc.string({ maxLength: 30 }).map((s) => s.replace(/\n/g, " ")) },
   );
 
-/** Paths of the marker key that have no `__proto__` key above them (injections). */
+/** Paths of the marker key with no `__proto__` key (or a renamed one, `device___proto__`) above them: injections. */
 function injected(v: unknown, underProto = false, path = ""): string[] {
   if (v === null || typeof v !== "object") return [];
   const out: string[] = [];
   for (const key of Object.keys(v)) {
     const child = (v as Record<string, unknown>)[key];
     if (key === MARKER && !underProto) out.push(`${path}.${key}`);
-    out.push(...injected(child, underProto || key === "__proto__", `${path}.${key}`));
+    out.push(...injected(child, underProto || key.includes("__proto__"), `${path}.${key}`));
   }
   return out;
 }
