@@ -10,17 +10,20 @@ import { batchShipper } from "../playbooks/engine/audit.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../playbooks/index.ts";
 import { formatPlaybookSummary, type PlaybookSummary, summarizeStore } from "../playbooks/summary.ts";
 import { type Hospital, startHospital } from "../simulators/hospital.ts";
+import { startExtendedResponseSystems } from "../simulators/response/extended.ts";
 import { clinicalServersOf, startResponseSystems } from "../simulators/response/index.ts";
 import { createApi } from "./api.ts";
 import { loadAdvisoryIndex } from "./commands/advisories.ts";
 import { createCursorStore } from "./cursors/index.ts";
 import { createDeviceStateStore, writeStateSnapshot } from "./device-state/index.ts";
+import { boundHeapGrowth } from "./memory.ts";
 import { Metrics } from "./metrics.ts";
 import { Pipeline, type SourceInstance } from "./pipeline.ts";
 import { registerPlaybookRoutes } from "./playbook-routes.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { type RunningReceivers, startReceivers } from "./receivers.ts";
 import { Scheduler, slotFor } from "./scheduler.ts";
+import { appendNdjson } from "./sinks/file.ts";
 import { createSinks, sinkSchemas } from "./sinks/index.ts";
 
 /** Schemas of every component, for `validate-config` and `start --config`. */
@@ -82,11 +85,22 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   if (options.configFile) {
     config = await loadConfigFile(options.configFile, componentSchemas());
   } else {
+    // One process holds the simulated hospital, the queues and the device state: keep its heap
+    // near what is live (worker/memory.ts).
+    boundHeapGrowth();
     const sim = await startHospital({ devices: options.devices ?? 3000 });
     hospital = sim;
     cleanups.push(() => sim.stop());
-    const response = await startResponseSystems({ fleet: sim.fleet });
-    cleanups.push(() => response.stop());
+    // Every enforcement point medsoc drives (ISE, PAN-OS, ClearPass, FortiGate, Armis, xDome,
+    // Forescout), so the shipped playbooks show containment through all of them.
+    const [response, extended] = await Promise.all([
+      startResponseSystems({ fleet: sim.fleet }),
+      startExtendedResponseSystems({ fleet: sim.fleet }),
+    ]);
+    cleanups.push(
+      () => response.stop(),
+      () => extended.stop(),
+    );
     log.info(
       { devices: sim.fleet.size, monitors: sim.monitors.map((m) => `${m.source} ${m.url}`) },
       "Simulated hospital started.",
@@ -122,7 +136,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
           blastRadiusPerHour: 30,
           auditFile: resolve(outDir, "audit-chain.ndjson"),
           clinicalServers: clinicalServersOf(sim.fleet),
-          systems: response.systemsConfig(),
+          systems: { ...response.systemsConfig(), ...extended.systemsConfig() },
           approvals: { approvers: [{ identity: "clinical.engineering", role: "clinical_engineering" }] },
         },
       },
@@ -226,6 +240,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     ? createApi({
         metrics,
         log,
+        maxBodyBytes: config.api.maxBodyBytes,
+        timeouts: config.api.timeouts,
         beforeScrape: () => pipeline.collectQueueDepth(),
         routes: playbooks
           ? (app) => registerPlaybookRoutes(app, playbooks as PlaybookRuntime, config.playbooks)
@@ -366,7 +382,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     const dead = await driver.deadLetters().list(0, -1);
     await mkdir(outDir, { recursive: true });
     const deadFile = resolve(outDir, "dead-letter.ndjson");
-    await writeFile(deadFile, dead.map((d) => JSON.stringify(d)).join("\n") + (dead.length ? "\n" : ""));
+    // Written in chunks (up to maxDeadLetters entries, each a whole document): not one big string.
+    await writeFile(deadFile, "");
+    await appendNdjson(deadFile, dead);
     const streams = new Set(sources.flatMap((s) => s.streams));
     if (playbooks) streams.add("audit");
     for (const [key, n] of Object.entries(summary.perStream))
