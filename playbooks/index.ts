@@ -13,6 +13,8 @@ import { scheduleActions } from "./actions/schedule.ts";
 import type { RecordedCall } from "./actions/types.ts";
 import type { PlaybooksConfig } from "./config.ts";
 import { AuditLog, type AuditShipper } from "./engine/audit.ts";
+import { checkpointStores, resolveAuditKey } from "./engine/audit-config.ts";
+import { type ClaimStore, MemoryClaimStore, RedisClaimStore } from "./engine/claims.ts";
 import { DeviceDirectory } from "./engine/devices.ts";
 import { type ApprovalNotifier, PlaybookEngine } from "./engine/engine.ts";
 import { ApprovalLinks } from "./engine/links.ts";
@@ -46,6 +48,8 @@ export interface PlaybookRuntime {
   directory: DeviceDirectory;
   audit: AuditLog;
   store: RunStore;
+  /** De-duplication claims of rules and triggers, shared by every replica. */
+  claims: ClaimStore;
   links?: ApprovalLinks;
   close(): Promise<void>;
 }
@@ -61,12 +65,29 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
     redis = new Redis(o.redis.url, { maxRetriesPerRequest: 3 });
     store = new RedisRunStore({ redis, prefix: o.redis.prefix });
   } else store = new MemoryRunStore();
+  const auditFile = o.auditFile ?? config.auditFile;
+  const key = await resolveAuditKey(config.audit, { auditFile, redis: Boolean(o.redis) });
   const auditRedis = redis?.duplicate();
+  const anchors = checkpointStores(config.audit, {
+    auditFile,
+    redis: auditRedis && o.redis ? { client: auditRedis, prefix: o.redis.prefix } : undefined,
+  });
   const audit = new AuditLog({
-    file: o.auditFile ?? config.auditFile,
+    key,
+    file: auditFile,
     redis: auditRedis && o.redis ? { client: auditRedis, prefix: o.redis.prefix } : undefined,
     ship: o.ship,
+    checkpoints: {
+      stores: anchors.stores,
+      everyEntries: config.audit.checkpoints.everyEntries,
+      intervalMs: config.audit.checkpoints.intervalSeconds * 1000,
+    },
+    onError: (error) => log.error({ err: error }, "Writing an audit checkpoint failed."),
   });
+  const claims: ClaimStore =
+    redis && o.redis
+      ? new RedisClaimStore({ client: redis, prefix: o.redis.prefix })
+      : new MemoryClaimStore();
   const playbooks = await loadPlaybooks(
     config.dir ?? DEFAULT_PLAYBOOK_DIR,
     new Set(Object.keys(ACTION_CATALOGUE)),
@@ -150,6 +171,7 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
     engine,
     directory,
     store,
+    claims,
     audit,
     log,
     holdUntilFlush: o.holdRulesUntilFlush,
@@ -160,12 +182,14 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
     directory,
     audit,
     store,
+    claims,
     links,
     close: async () => {
       await engine.close();
-      await audit.flush();
+      await audit.close();
       await store.close();
       auditRedis?.disconnect();
+      anchors.close();
     },
   };
 }

@@ -373,7 +373,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     if (deviceState) await writeStateSnapshot(deviceState, stateFile);
     summary.outputs = [
       ...[...streams].map((st) => resolve(outDir, `${st}.ndjson`)),
-      ...(playbooks ? [resolve(outDir, "audit-chain.ndjson")] : []),
+      ...(playbooks
+        ? [resolve(outDir, "audit-chain.ndjson"), resolve(outDir, "audit-checkpoints.ndjson")]
+        : []),
       deadFile,
       ...(deviceState ? [stateFile] : []),
     ];

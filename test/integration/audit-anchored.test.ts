@@ -19,9 +19,10 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import { Secret } from "../../core/secret.ts";
+import type { Secret } from "../../core/secret.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
-import { canonical } from "../../playbooks/engine/audit.ts";
+import { canonical, verifyAudit } from "../../playbooks/engine/audit.ts";
+import { redisCheckpointStore } from "../../playbooks/engine/audit-checkpoints.ts";
 import { createPlaybookRuntime } from "../../playbooks/index.ts";
 import { MemoryQueueDriver } from "../../worker/queue/memory.ts";
 import { REDIS_URL } from "../helpers/playbooks.ts";
@@ -46,10 +47,7 @@ function recompute(lines: string[], from: number): string[] {
   for (let i = from; i < out.length; i++) {
     const { hash: _old, ...body } = JSON.parse(out[i] as string) as Record<string, unknown>;
     body.prev = prev;
-    const hash = createHash("sha256")
-      .update(prev)
-      .update(canonical(body))
-      .digest("hex");
+    const hash = createHash("sha256").update(prev).update(canonical(body)).digest("hex");
     out[i] = JSON.stringify({ ...body, hash });
     prev = hash;
   }
@@ -83,8 +81,7 @@ async function writeChain(auditFile: string, entries: number): Promise<void> {
         outcome: "success",
         message: `Run ${runId} finished.`,
       });
-    else
-      await runtime.audit.append({ type: "step.completed", runId, actor: "engine", message: `step ${i}` });
+    else await runtime.audit.append({ type: "step.completed", runId, actor: "engine", message: `step ${i}` });
   }
   await runtime.close();
   await driver.close();
@@ -180,11 +177,10 @@ describe("finding 9: audit chain in Redis, two appenders at once", () => {
     });
   const list = `${prefix}:pb:audit`;
   const verifyRedis = async () => {
-    const { verifyAudit, redisCheckpointStore } = await import("../../playbooks/engine/audit.ts");
     const c = config();
     return verifyAudit(await redis.lrange(list, 0, -1), {
       key: (c.audit.key as Secret).reveal(),
-      checkpoints: await redisCheckpointStore(redis, c.audit.checkpoints.prefix ?? `${prefix}-anchor`).list(),
+      checkpoints: await redisCheckpointStore(redis, `${prefix}:audit-anchor`).list(),
     });
   };
   let good: string[] = [];
@@ -211,10 +207,8 @@ describe("finding 9: audit chain in Redis, two appenders at once", () => {
     good = await redis.lrange(list, 0, -1);
   });
   after(async () => {
-    for (const pattern of [`${prefix}:*`, `${prefix}-anchor:*`]) {
-      const keys = await redis.keys(pattern);
-      if (keys.length) await redis.del(...keys);
-    }
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
     redis.disconnect();
   });
 
@@ -223,7 +217,10 @@ describe("finding 9: audit chain in Redis, two appenders at once", () => {
     const v = await verifyRedis();
     assert.equal(v.ok, true, v.reason);
     assert.ok((v.checkpoints ?? 0) >= 2, "checkpoints were written");
-    assert.ok((await redis.keys(`${prefix}-anchor:*`)).length > 0, "checkpoints live outside <prefix>:pb:*");
+    assert.ok(
+      (await redis.llen(`${prefix}:audit-anchor:checkpoints`)) > 0,
+      "checkpoints live outside <prefix>:pb:*",
+    );
     assert.ok(!good.some((l) => l.includes(key)));
   });
 

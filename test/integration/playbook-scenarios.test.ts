@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { verifyChain } from "../../playbooks/engine/audit.ts";
 import { createFleet } from "../../simulators/fleet.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
-import { alertDoc, deviceDoc, type Harness, startHarness } from "../helpers/playbooks.ts";
+import { AUDIT_TEST_KEY, alertDoc, deviceDoc, type Harness, startHarness } from "../helpers/playbooks.ts";
 
 const fleet = createFleet({ size: 3000, seed: 1 });
 let sims: ResponseSystems;
@@ -317,7 +317,10 @@ describe("playbook scenarios, continued (BullMQ on Redis)", () => {
       }).length;
       assert.equal(fwRegisters, 1, "PAN-OS got one register call");
       assert.equal(
-        verifyChain(chain.map((e) => JSON.stringify(e))).ok,
+        verifyChain(
+          chain.map((e) => JSON.stringify(e)),
+          AUDIT_TEST_KEY,
+        ).ok,
         true,
         "one intact chain across both processes",
       );

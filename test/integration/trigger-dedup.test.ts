@@ -82,7 +82,8 @@ async function denyAndFinish(runId: string): Promise<RunState> {
   return h.runtime.engine.waitForRun(runId, undefined, 60_000);
 }
 /** A scheduled search's sid, as Splunk names it: it carries the dispatch time. */
-const sid = (at = Date.now()) => `scheduler__admin__search__RMD5${randomUUID().slice(0, 8)}_at_${Math.floor(at / 1000)}_42`;
+const sid = (at = Date.now()) =>
+  `scheduler__admin__search__RMD5${randomUUID().slice(0, 8)}_at_${Math.floor(at / 1000)}_42`;
 const webhook = (body: unknown) =>
   app.inject({
     method: "POST",
@@ -183,7 +184,10 @@ describe("finding 10: the alert's id, rule and reason are run inputs on every pa
     assert.match(String(r2.inputs.reason), /IoMT pump ransomware/);
 
     const alert = kibanaAlert(4);
-    const kb = await kibana({ rule: { id: "r9", name: "IoMT - Critical Alert on Infusion Pump" }, alerts: [alert] });
+    const kb = await kibana({
+      rule: { id: "r9", name: "IoMT - Critical Alert on Infusion Pump" },
+      alerts: [alert],
+    });
     const r3 = (await h.runtime.store.getRun(kb.json().runs[0].runId)) as RunState;
     assert.deepEqual(
       [r3.inputs.alert_id, r3.inputs.rule, r3.inputs.reason],
@@ -232,7 +236,11 @@ describe("finding 10: a refused start does not hold the de-duplication window", 
       await h.runtime.engine.resume("test");
     }
     assert.equal(r.json().runs[0].status, "rejected");
-    const again = await webhook({ result: { dest_mac: pump(8).mac }, sid: sid(), search_name: "IoMT pump C2" });
+    const again = await webhook({
+      result: { dest_mac: pump(8).mac },
+      sid: sid(),
+      search_name: "IoMT pump C2",
+    });
     assert.equal(again.json().runs[0].status, "running", again.body);
   });
 });
