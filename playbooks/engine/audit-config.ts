@@ -61,7 +61,7 @@ export async function resolveAuditKey(
         {
           path: "playbooks.audit.key",
           message:
-            "required with a Redis deployment: every worker process keys the shared audit chain with it (e.g. key: ${MEDSOC_AUDIT_KEY})",
+            "required with a Redis deployment: every worker process keys the shared audit chain with it (set it from an environment variable such as MEDSOC_AUDIT_KEY)",
         },
       ],
       "playbooks",
@@ -81,9 +81,8 @@ export function checkpointStores(
     audit.checkpoints.file ?? (where.auditFile ? defaultCheckpointFile(where.auditFile) : undefined);
   if (file) stores.push(fileCheckpointStore(file));
   if (where.redis) {
-    const c = audit.checkpoints.redisUrl
-      ? (own = new Redis(audit.checkpoints.redisUrl, { maxRetriesPerRequest: 3 }))
-      : where.redis.client;
+    if (audit.checkpoints.redisUrl) own = new Redis(audit.checkpoints.redisUrl, { maxRetriesPerRequest: 3 });
+    const c = own ?? where.redis.client;
     stores.push(redisCheckpointStore(c, audit.checkpoints.prefix ?? defaultAnchorPrefix(where.redis.prefix)));
   }
   return { stores, close: () => own?.disconnect() };
