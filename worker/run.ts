@@ -309,6 +309,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
           await new Promise((r) => setTimeout(r, 50));
         }
         await playbooks.audit.flush();
+        // The head as of now, signed, reaches the sinks with the last entries.
+        await playbooks.audit.checkpoint();
         await shipAudit.flush();
         await pipeline.drained();
       }
@@ -336,6 +338,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     if (playbooks) {
       await playbooks.engine.close();
       await playbooks.audit.flush();
+      await playbooks.audit.checkpoint();
       await shipAudit.flush();
     }
     await pipeline.close();

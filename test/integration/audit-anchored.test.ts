@@ -184,8 +184,14 @@ describe("finding 9: audit chain in Redis, two appenders at once", () => {
     });
   };
   let good: string[] = [];
+  let configFile: string;
 
   before(async () => {
+    configFile = join(await mkdtemp(join(tmpdir(), "medsoc-audit-")), "medsoc.yaml");
+    await writeFile(
+      configFile,
+      `queue: { driver: bullmq, redisUrl: "${REDIS_URL}", prefix: ${prefix} }\nplaybooks: { enabled: true, audit: { key: ${key} } }\n`,
+    );
     const a = await runtime();
     const b = await runtime();
     await Promise.all(
@@ -209,6 +215,7 @@ describe("finding 9: audit chain in Redis, two appenders at once", () => {
   after(async () => {
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length) await redis.del(...keys);
+    await rm(join(configFile, ".."), { recursive: true, force: true });
     redis.disconnect();
   });
 
@@ -222,6 +229,9 @@ describe("finding 9: audit chain in Redis, two appenders at once", () => {
       "checkpoints live outside <prefix>:pb:*",
     );
     assert.ok(!good.some((l) => l.includes(key)));
+    const cli = await verify("--config", configFile);
+    assert.equal(cli.code, 0, cli.out);
+    assert.match(cli.out, /120 entries, chain intact; \d+ checkpoint\(s\) verified \(redis /);
   });
 
   test("an edit with recomputed hashes, a deleted tail and a truncate-then-restart are all detected", async () => {
@@ -240,6 +250,9 @@ describe("finding 9: audit chain in Redis, two appenders at once", () => {
     v = await verifyRedis();
     assert.equal(v.ok, false);
     assert.match(v.reason ?? "", /tail .*deleted/i);
+    const cli = await verify("--config", configFile);
+    assert.equal(cli.code, 1, cli.out);
+    assert.match(cli.out, /TAMPERED: the tail was deleted/);
 
     await redis.del(list, `${prefix}:pb:audit-head`);
     const again = await runtime();
