@@ -154,6 +154,7 @@ export class AuditLog {
   #sinceCheckpoint = 0;
   #checkpointing: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
+  #anchorChecked = false;
   #seq = -1;
   #prev = GENESIS;
   #loaded = false;
@@ -265,6 +266,10 @@ export class AuditLog {
       sealed = sealAll(this.#seq, this.#prev);
     }
     const last = sealed[sealed.length - 1] as AuditEntry;
+    if (!this.#anchorChecked) {
+      this.#anchorChecked = true;
+      await this.#checkAnchor((sealed[0] as AuditEntry).seq - 1);
+    }
     this.#seq = last.seq;
     this.#prev = last.hash;
     if (this.#o.file) {
@@ -285,6 +290,33 @@ export class AuditLog {
         await this.checkpoint();
     }
     return sealed;
+  }
+
+  /**
+   * Once per process: when the checkpoints have seen the chain further along than the head this
+   * process found, the chain was cut or truncated while medsoc was down. Say so in the chain itself
+   * (and so in the SIEMs) at once; `medsoc audit verify` reports it too.
+   */
+  async #checkAnchor(headSeq: number): Promise<void> {
+    const stores = this.#o.checkpoints?.stores ?? [];
+    let furthest: Checkpoint | undefined;
+    try {
+      for (const s of stores)
+        for (const cp of await s.list()) if (!furthest || cp.seq > furthest.seq) furthest = cp;
+    } catch (error) {
+      this.#o.onError?.(error);
+      return;
+    }
+    if (!furthest || furthest.seq <= headSeq) return;
+    const message = `The audit chain continues from seq ${headSeq} although the checkpoint of ${furthest.at} vouches for seq ${furthest.seq}: the chain was cut or truncated before this process started.`;
+    this.#o.onError?.(new Error(message));
+    void this.append({
+      type: "audit.anchor_mismatch",
+      actor: "engine",
+      outcome: "failure",
+      message,
+      detail: { headSeq, checkpoint: { seq: furthest.seq, at: furthest.at } },
+    }).catch((error: unknown) => this.#o.onError?.(error));
   }
 
   /** Continues an existing file's chain after a restart. */

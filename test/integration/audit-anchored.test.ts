@@ -141,6 +141,9 @@ describe("finding 9: audit chain in a file (embedded default)", () => {
       const r = await verify(f);
       assert.equal(r.code, 1, r.out);
       assert.match(r.out, /truncated and restarted/);
+      // The restarted chain says so itself, at once (and so do the SIEMs it ships to).
+      const restarted = (await readFile(f, "utf8")).trimEnd().split("\n");
+      assert.ok(restarted.some((l) => l.includes('"audit.anchor_mismatch"')));
     } finally {
       await rm(dir2, { recursive: true, force: true });
     }
