@@ -15,6 +15,7 @@ import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { silentLogger } from "../../core/log.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
+import { RuleEngine, validateRule } from "../../playbooks/engine/rules.ts";
 import type { RunState } from "../../playbooks/engine/store.ts";
 import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
@@ -225,6 +226,30 @@ describe("finding 10: a refused start does not hold the de-duplication window", 
     await denyAndFinish(manual.runId);
     await h.runtime.rules.onDocuments([alertDoc(pump(7), "Command and Control communication detected")]);
     assert.equal((await runsOf(7)).length, 2, "the next real alert is not silenced");
+  });
+
+  test("rule: throttled — once the throttle window has passed, the next alert about that device starts a run", async () => {
+    const rule = validateRule(
+      {
+        id: "throttle-probe",
+        when: "device.deviceClass = 'infusion_pump'",
+        playbook: "isolate-infusion-pump",
+        throttle: { max: 1, per: "2s" },
+      },
+      new Set(h.runtime.engine.playbooks.keys()),
+      "test",
+    );
+    const { engine, directory, store, claims, audit } = h.runtime;
+    const rules = new RuleEngine({ rules: [rule], engine, directory, store, claims, audit });
+    // Start at the beginning of a throttle window, so both alerts below fall into the same one.
+    await new Promise((r) => setTimeout(r, 2000 - (Date.now() % 2000) + 50));
+    await rules.onDocuments([alertDoc(pump(9), "probe")]);
+    await rules.onDocuments([alertDoc(pump(10), "probe")]);
+    assert.deepEqual([rules.stats.started, rules.stats.throttled], [1, 1]);
+    assert.equal((await runsOf(10)).length, 0, "throttled");
+    await new Promise((r) => setTimeout(r, 2000 - (Date.now() % 2000) + 50));
+    await rules.onDocuments([alertDoc(pump(10), "probe")]);
+    assert.equal((await runsOf(10)).length, 1, "the throttled alert did not hold the device's window");
   });
 
   test("trigger: paused, then resumed — the re-fired alert starts a run", async () => {
