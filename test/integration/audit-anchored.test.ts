@@ -11,7 +11,7 @@
  * processes) writing at once. Integration test: needs Redis on 127.0.0.1:6379.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,7 +25,7 @@ import { canonical, verifyAudit } from "../../playbooks/engine/audit.ts";
 import { redisCheckpointStore } from "../../playbooks/engine/audit-checkpoints.ts";
 import { createPlaybookRuntime } from "../../playbooks/index.ts";
 import { MemoryQueueDriver } from "../../worker/queue/memory.ts";
-import { REDIS_URL } from "../helpers/playbooks.ts";
+import { AUDIT_TEST_KEY, REDIS_URL } from "../helpers/playbooks.ts";
 
 const exec = promisify(execFile);
 
@@ -166,7 +166,7 @@ describe("finding 9: audit chain in a file (embedded default)", () => {
 
 describe("finding 9: audit chain in Redis, two appenders at once", () => {
   const prefix = `medsoc-test-audit-${randomUUID()}`;
-  const key = "audit-key-for-tests-0123456789abcdef";
+  const key = AUDIT_TEST_KEY;
   const redis = new Redis(REDIS_URL);
   const config = () =>
     playbooksConfigSchema.parse({
@@ -235,6 +235,39 @@ describe("finding 9: audit chain in Redis, two appenders at once", () => {
     const cli = await verify("--config", configFile);
     assert.equal(cli.code, 0, cli.out);
     assert.match(cli.out, /120 entries, chain intact; \d+ checkpoint\(s\) verified \(redis /);
+  });
+
+  test("three worker processes appending at once extend one chain that verifies", async () => {
+    const p2 = `${prefix}-procs`;
+    try {
+      await Promise.all(
+        [0, 1, 2].map(
+          () =>
+            new Promise<void>((resolve, reject) => {
+              const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/audit-appender.ts"], {
+                env: { ...process.env, MEDSOC_PB_PREFIX: p2, MEDSOC_AUDIT_ENTRIES: "150" },
+                stdio: ["ignore", "ignore", "inherit"],
+              });
+              child.on("exit", (code) =>
+                code === 0 ? resolve() : reject(new Error(`appender exited ${code}`)),
+              );
+            }),
+        ),
+      );
+      const lines = await redis.lrange(`${p2}:pb:audit`, 0, -1);
+      assert.equal(lines.length, 450);
+      const writers = new Set(lines.map((l) => (JSON.parse(l) as { actor: string }).actor));
+      assert.equal(writers.size, 3);
+      const v = verifyAudit(lines, {
+        key,
+        checkpoints: await redisCheckpointStore(redis, `${p2}:audit-anchor`).list(),
+      });
+      assert.equal(v.ok, true, v.reason);
+      assert.equal(v.anchoredSeq, 449, "whoever wrote the last entry anchored it when it closed");
+    } finally {
+      const keys = await redis.keys(`${p2}:*`);
+      if (keys.length) await redis.del(...keys);
+    }
   });
 
   test("an edit with recomputed hashes, a deleted tail and a truncate-then-restart are all detected", async () => {
