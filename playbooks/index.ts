@@ -59,14 +59,15 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
   const { config } = o;
   const directory = new DeviceDirectory({ state: o.deviceState, clinicalServers: config.clinicalServers });
   const built = createActions(config.systems, directory);
+  // Before any connection is opened: a missing key is a configuration error, nothing to clean up.
+  const auditFile = o.auditFile ?? config.auditFile;
+  const key = await resolveAuditKey(config.audit, { auditFile, redis: Boolean(o.redis) });
   let redis: Redis | undefined;
   let store: RunStore;
   if (o.redis) {
     redis = new Redis(o.redis.url, { maxRetriesPerRequest: 3 });
     store = new RedisRunStore({ redis, prefix: o.redis.prefix });
   } else store = new MemoryRunStore();
-  const auditFile = o.auditFile ?? config.auditFile;
-  const key = await resolveAuditKey(config.audit, { auditFile, redis: Boolean(o.redis) });
   const auditRedis = redis?.duplicate();
   const anchors = checkpointStores(config.audit, {
     auditFile,
