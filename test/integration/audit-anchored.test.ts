@@ -20,6 +20,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import type { Secret } from "../../core/secret.ts";
+import type { EcsDocument } from "../../mappings/types.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
 import { canonical, verifyAudit } from "../../playbooks/engine/audit.ts";
 import { redisCheckpointStore } from "../../playbooks/engine/audit-checkpoints.ts";
@@ -55,12 +56,15 @@ function recompute(lines: string[], from: number): string[] {
 }
 
 /** Writes a chain the way the embedded default does (memory driver, audit file), then closes it. */
-async function writeChain(auditFile: string, entries: number): Promise<void> {
+async function writeChain(auditFile: string, entries: number, shipped: EcsDocument[] = []): Promise<void> {
   const driver = new MemoryQueueDriver();
   const runtime = await createPlaybookRuntime({
     config: playbooksConfigSchema.parse({}),
     driver,
     auditFile,
+    ship: async (docs) => {
+      shipped.push(...docs);
+    },
   });
   for (let i = 0; i < entries; i++) {
     const runId = `run-${i % 3}`;
@@ -91,10 +95,11 @@ describe("finding 9: audit chain in a file (embedded default)", () => {
   let dir: string;
   let file: string;
   let lines: string[];
+  const shipped: EcsDocument[] = [];
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "medsoc-audit-"));
     file = join(dir, "audit-chain.ndjson");
-    await writeChain(file, 40);
+    await writeChain(file, 40, shipped);
     lines = (await readFile(file, "utf8")).trimEnd().split("\n");
   });
   after(() => rm(dir, { recursive: true, force: true }));
@@ -108,6 +113,15 @@ describe("finding 9: audit chain in a file (embedded default)", () => {
     assert.equal(key.mode & 0o077, 0, "audit.key is readable by its owner only");
     const keyText = (await readFile(join(dir, "audit.key"), "utf8")).trim();
     assert.ok(!(await readFile(file, "utf8")).includes(keyText), "the key is not in the chain");
+    // Every checkpoint in the local store also went to the SIEMs as an audit document.
+    const stored = (await readFile(join(dir, "audit-checkpoints.ndjson"), "utf8")).trimEnd().split("\n");
+    assert.ok(stored.length >= 2, "run ends and the close were checkpointed");
+    const sent = shipped.filter((d) => d.event.action === "audit.checkpoint");
+    assert.deepEqual(
+      sent.map((d) => (d.medsoc as unknown as { audit: { signature: string } }).audit.signature),
+      stored.map((l) => (JSON.parse(l) as { sig: string }).sig),
+    );
+    assert.ok(!JSON.stringify(shipped).includes(keyText), "the key is not in what the SIEMs get");
   });
 
   test("editing who approved and recomputing the hashes is detected", async () => {

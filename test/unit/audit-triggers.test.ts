@@ -8,6 +8,7 @@ import { describe, test } from "node:test";
 import { AuditLog, verifyAudit } from "../../playbooks/engine/audit.ts";
 import {
   type Checkpoint,
+  type CheckpointStore,
   checkpointDocument,
   parseCheckpoints,
   signCheckpoint,
@@ -57,6 +58,32 @@ describe("audit checkpoints", () => {
     assert.equal(verifyAudit(lines, { key: KEY, checkpoints: parsed }).ok, true);
     assert.throws(() => parseCheckpoints(["{not json"], "x"), /line 1 is not JSON/);
     assert.throws(() => parseCheckpoints(['{"seq":"1"}'], "x"), /line 1 is not a checkpoint/);
+  });
+
+  test("a moved head is checkpointed on the timer; a still one is not checkpointed again", async () => {
+    const kept: Checkpoint[] = [];
+    const store: CheckpointStore = {
+      name: "memory",
+      add: async (cp) => {
+        kept.push(cp);
+      },
+      list: async () => kept,
+    };
+    const log = new AuditLog({
+      key: KEY,
+      checkpoints: { stores: [store], intervalMs: 10, everyEntries: 1000 },
+    });
+    for (let i = 0; i < 3; i++) await log.append({ type: "step.completed", message: `m${i}` });
+    for (let i = 0; i < 500 && !kept.length; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(
+      kept.map((c) => c.seq),
+      [2],
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    await log.close();
+    assert.equal(kept.length, 1, "nothing new to anchor");
+    const lines = log.entries.map((e) => JSON.stringify(e));
+    assert.equal(verifyAudit(lines, { key: KEY, checkpoints: kept }).ok, true);
   });
 
   test("an empty chain with no checkpoint verifies; a non-empty one does not", async () => {
