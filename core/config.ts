@@ -319,6 +319,20 @@ export function validateConfig(
     if (!parsed.success) collect(problems, ["sinks", sinkName], parsed.error);
     else sinkConfigs[sinkName] = parsed.data;
   }
+  // Every worker of a Redis deployment appends to one audit chain: they must share its key.
+  const pb = base.success ? base.data.playbooks : undefined;
+  if (
+    base.success &&
+    base.data.queue.driver === "bullmq" &&
+    pb?.enabled &&
+    !pb.audit.key &&
+    !pb.audit.keyFile
+  )
+    problems.push({
+      path: "playbooks.audit.key",
+      message:
+        "required with the bullmq driver: every worker process keys the shared audit chain with it (set it from an environment variable such as MEDSOC_AUDIT_KEY)",
+    });
   if (problems.length > 0 || !base.success) throw new ConfigError(problems, sourceName);
   return { ...base.data, sourceConfigs, sinkConfigs };
 }

@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { validateConfig } from "../../core/config.ts";
+import { ConfigError } from "../../core/errors.ts";
 import { AuditLog, verifyAudit } from "../../playbooks/engine/audit.ts";
 import {
   type Checkpoint,
@@ -13,6 +15,7 @@ import {
   parseCheckpoints,
   signCheckpoint,
 } from "../../playbooks/engine/audit-checkpoints.ts";
+import { componentSchemas } from "../../worker/run.ts";
 import { kibanaAlert, sidTime, splunkAlert } from "../../worker/trigger-alerts.ts";
 
 const KEY = "unit-audit-key";
@@ -90,6 +93,25 @@ describe("audit checkpoints", () => {
     assert.equal(verifyAudit([], { key: KEY, checkpoints: [] }).ok, true);
     const { lines } = await chain(2);
     assert.match(verifyAudit(lines, { key: KEY, checkpoints: [] }).reason ?? "", /no checkpoint/);
+  });
+});
+
+describe("audit key configuration", () => {
+  test("a Redis deployment with playbooks must configure the chain's key", () => {
+    const raw = { queue: { driver: "bullmq" }, playbooks: { enabled: true } };
+    assert.throws(
+      () => validateConfig(raw, componentSchemas(), {}),
+      (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.path === "playbooks.audit.key"),
+    );
+    const ok = validateConfig(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${VAR} reference, as written in medsoc.yaml
+      { ...raw, playbooks: { enabled: true, audit: { key: "${MEDSOC_AUDIT_KEY}" } } },
+      componentSchemas(),
+      { MEDSOC_AUDIT_KEY: "k-from-env" },
+    );
+    assert.equal(ok.playbooks.audit.key?.reveal(), "k-from-env");
+    assert.equal(String(ok.playbooks.audit.key), "[redacted]", "the key redacts itself");
+    validateConfig({ playbooks: { enabled: true } }, componentSchemas(), {});
   });
 });
 
