@@ -10,6 +10,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Redis } from "ioredis";
+import { dataStreamFields, datasetOf, EVENT_MODULE } from "../../mappings/stream.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 
 type Key = string | Buffer;
@@ -69,10 +70,12 @@ export function checkpointDocument(cp: Checkpoint): EcsDocument {
       type: ["info"],
       action: "audit.checkpoint",
       outcome: "success",
-      dataset: "medsoc.audit",
-      module: "medsoc",
+      dataset: datasetOf("audit"),
+      module: EVENT_MODULE,
       sequence: cp.seq,
     },
+    // The default namespace; the Elasticsearch sink sets the one it writes to (routeDocument).
+    data_stream: dataStreamFields("audit"),
     medsoc: {
       doc_id: `checkpoint-${cp.sig.slice(0, 40)}`,
       source: "medsoc",
