@@ -53,7 +53,11 @@ export interface PlaybookRuntime {
 export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<PlaybookRuntime> {
   const log = o.log ?? silentLogger;
   const { config } = o;
-  const directory = new DeviceDirectory({ state: o.deviceState, clinicalServers: config.clinicalServers });
+  const directory = new DeviceDirectory({
+    state: o.deviceState,
+    clinicalServers: config.clinicalServers,
+    clinicalMaxAgeMs: config.clinicalStateMaxAgeMinutes * 60_000,
+  });
   const built = createActions(config.systems, directory);
   let redis: Redis | undefined;
   let store: RunStore;
@@ -138,6 +142,9 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
     systems: built.systems,
     blastRadiusPerHour: config.blastRadiusPerHour,
     blastRadiusRole: config.blastRadiusRole,
+    clinicalRole: config.clinicalRole,
+    clinicalApprovalTimeoutMs: config.clinicalApprovalTimeoutMinutes * 60_000,
+    leaseMs: config.leaseSeconds * 1000,
     concurrency: config.concurrency,
     stepTimeoutMs: config.stepTimeoutMs,
     notifyApprovers: notify,

@@ -179,7 +179,9 @@ describe("playbook scenarios (BullMQ on Redis)", () => {
 
 describe("playbook scenarios, continued (BullMQ on Redis)", () => {
   test("4. forty pumps share one default password → forty unique vault entries, pushed and verified; one push fails → only that entry rolled back; hard-coded → containment + vendor ticket", async () => {
-    const h = await harness();
+    // Forty-two devices changed or contained: within a blast radius of 50; every pump known idle
+    // (the clinical gate holds pumps in use for clinical engineering: test/integration/playbook-safety.test.ts).
+    const h = await harness({ playbooks: { blastRadiusPerHour: 50 } });
     try {
       // Forty pumps still on one model's factory default; two hard-coded devices report the same password.
       const byFp = new Map<string, number[]>();
@@ -198,8 +200,10 @@ describe("playbook scenarios, continued (BullMQ on Redis)", () => {
         .slice(0, 2)
         .map((i) => fleet.facts(i));
       const docs = [
-        ...forty.map((f) => deviceDoc(f)),
-        ...hard.map((f) => deviceDoc(f, { credential: { kind: "hard_coded", fingerprint: fp } })),
+        ...forty.map((f) => deviceDoc(f, { inUse: false })),
+        ...hard.map((f) =>
+          deviceDoc(f, { inUse: false, credential: { kind: "hard_coded", fingerprint: fp } }),
+        ),
       ];
       h.runtime.directory.observe(docs);
       // Every device's shared password is escrowed already (vault version 1).
