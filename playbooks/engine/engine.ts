@@ -741,15 +741,17 @@ export class PlaybookEngine {
     };
     run.clinicalApprovals ??= {};
     run.clinicalDenied ??= {};
-    const approved = run.clinicalApprovals;
-    const denied = run.clinicalDenied;
+    // Decisions are per device and per kind of change: network containment or credential change.
+    const cls = effect === "credential" ? "credential" : "containment";
+    const approved = (k: string) => run.clinicalApprovals?.[`${cls}:${k}`];
+    const denied = (k: string) => run.clinicalDenied?.[`${cls}:${k}`];
 
     // 1. Clinical gate.
-    const refused: GateTarget[] = targets.filter((t) => denied[t.key] && clinicalApprovalNeeded(effect, t));
+    const refused: GateTarget[] = targets.filter((t) => denied(t.key) && clinicalApprovalNeeded(effect, t));
     const ask: { t: GateTarget; why: string }[] = [];
     for (const t of targets) {
       const why = clinicalApprovalNeeded(effect, t);
-      if (why && !approved[t.key] && !denied[t.key]) ask.push({ t, why });
+      if (why && !approved(t.key) && !denied(t.key)) ask.push({ t, why });
     }
     if (ask.length) {
       const list = ask.slice(0, 5).map((a) => a.why);
@@ -1203,16 +1205,21 @@ export class PlaybookEngine {
       st.finishedAt = this.#o.now().toISOString();
       if (!approved) run.outcome = "denied";
       // A clinical engineering yes in the playbook covers the run's device for the clinical gate.
-      if (approved && approval.role === this.#o.clinicalRole && run.deviceKey)
-        (run.clinicalApprovals ??= {})[run.deviceKey] = approval.id;
+      if (approved && approval.role === this.#o.clinicalRole && run.deviceKey) {
+        run.clinicalApprovals ??= {};
+        run.clinicalApprovals[`containment:${run.deviceKey}`] = approval.id;
+      }
       return this.#next(run);
     }
     // A device step held by the clinical gate: record the decision per device, then run the step
     // again (the gate re-reads the clinical state and leaves refused devices out).
     if (st.gate?.pending === "clinical") {
       const keys = approval.devices ?? (run.deviceKey ? [run.deviceKey] : []);
-      const map = approved ? (run.clinicalApprovals ??= {}) : (run.clinicalDenied ??= {});
-      for (const k of keys) map[k] = approval.id;
+      run.clinicalApprovals ??= {};
+      run.clinicalDenied ??= {};
+      const map = approved ? run.clinicalApprovals : run.clinicalDenied;
+      const cls = st.gate.effect === "credential" ? "credential" : "containment";
+      for (const k of keys) map[`${cls}:${k}`] = approval.id;
       st.gate.pending = undefined;
       st.status = "pending";
       await this.#save(run);

@@ -79,9 +79,9 @@ export interface RunState {
   containmentCounted?: boolean;
   /** Devices whose blast-radius capacity this run reserved (per device, however many enforcement points). */
   reservedDevices?: string[];
-  /** Devices clinical engineering approved changes on, with the approval id (recorded before the change). */
+  /** `containment:<device>` / `credential:<device>` → the clinical engineering approval (recorded before the change). */
   clinicalApprovals?: Record<string, string>;
-  /** Devices clinical engineering refused (or did not answer for): later steps leave them out. */
+  /** `containment:<device>` / `credential:<device>` refused or unanswered: later steps leave them out. */
   clinicalDenied?: Record<string, string>;
   /** Containment steps kept (verified, lower level) when a later, stronger step failed. */
   containmentKept?: string[];

@@ -184,7 +184,7 @@ describe("issue 10 findings, engine side (memory queue)", () => {
         new Set([...inUse, ...unknown, ...stale].map(key)),
       );
       assert.equal(
-        (run.steps.rotate?.output as { counts: Record<string, number> }).counts.rotated,
+        (run.steps.rotate?.output as { counts: Record<string, number> } | undefined)?.counts.rotated,
         idle.length,
       );
       assert.ok(sims.pagerduty.incidents.size >= 1, "paged");
