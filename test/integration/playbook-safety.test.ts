@@ -13,7 +13,7 @@ import type { EcsDocument } from "../../mappings/types.ts";
 import type { RunState } from "../../playbooks/engine/store.ts";
 import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
-import { alertDoc, deviceDoc, type Harness, startHarness } from "../helpers/playbooks.ts";
+import { alertDoc, deviceDoc, type Harness, REDIS_URL, startHarness } from "../helpers/playbooks.ts";
 
 const fleet = createFleet({ size: 3000, seed: 1 });
 let sims: ResponseSystems;
@@ -385,6 +385,40 @@ describe("issue 10 findings, engine side (memory queue)", () => {
       assert.match(JSON.stringify(page?.events.at(-1)), /"severity":"error"/);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe("blast-radius reservation: one atomic script for every replica", () => {
+  test("two Redis clients reserving at once never pass the limit; a device already reserved takes no new capacity; the memory store agrees", async () => {
+    const { RedisRunStore, MemoryRunStore } = await import("../../playbooks/engine/store.ts");
+    const { randomUUID } = await import("node:crypto");
+    const prefix = `medsoc-test-${randomUUID()}`;
+    const a = new RedisRunStore({ redisUrl: REDIS_URL, prefix });
+    const b = new RedisRunStore({ redisUrl: REDIS_URL, prefix });
+    const m = new MemoryRunStore();
+    try {
+      const now = Date.now();
+      for (const store of [a, m]) {
+        const other = store === a ? b : m;
+        const tries = Array.from({ length: 40 }, (_, i) =>
+          (i % 2 ? store : other).reserveDevices([`dev-${i}`, `dev-${i}-b`], now, 3_600_000, 7),
+        );
+        const results = await Promise.all(tries);
+        assert.equal(results.filter((r) => r.ok).length, 3, "three pairs fit under 7, the fourth does not");
+        assert.equal(await store.countContainments(now, 3_600_000), 6);
+        const granted = results.findIndex((r) => r.ok);
+        const again = await store.reserveDevices([`dev-${granted}`, `dev-${granted}-b`], now, 3_600_000, 6);
+        assert.deepEqual(again, { ok: true, count: 6 }, "already reserved: no new capacity");
+        assert.equal((await store.reserveDevices(["new-1"], now, 3_600_000, 7)).ok, true);
+        assert.equal((await store.reserveDevices(["new-2"], now, 3_600_000, 7)).ok, false);
+        // An hour later the window is empty again.
+        assert.equal((await store.reserveDevices(["new-2"], now + 3_600_001, 3_600_000, 7)).count, 1);
+      }
+    } finally {
+      await a.clear();
+      await a.close();
+      await b.close();
     }
   });
 });
