@@ -117,8 +117,10 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
         playbooks: {
           enabled: true,
           // The first pull of the simulated hospital brings its whole alert history at once (what a
-          // real hospital sees over days): a higher blast radius than the production default of 10
-          // lets it show idle pumps contained automatically next to those held for approval.
+          // real hospital sees over days): a higher blast radius than the production default of 10.
+          // The simulated fleet's observations are historical (2025), so the clinical gate sees every
+          // "not in use" as stale and holds those pumps for clinical engineering too
+          // (docs/playbooks-safety.md).
           blastRadiusPerHour: 30,
           auditFile: resolve(outDir, "audit-chain.ndjson"),
           clinicalServers: clinicalServersOf(sim.fleet),
