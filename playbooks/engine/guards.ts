@@ -6,7 +6,7 @@
  *
  * - Effect: `containment:restricted` when `input.mode` is `restricted`; any other containment (no
  *   mode, `full`, anything unknown) is `containment:full`; a `credential` action is a device change.
- * - Targets: the devices the input names (`devices[].key|mac|ip`, `macs`, `ips`, `mac`, `ip`),
+ * - Targets: the devices the input names (`devices[].key|mac|macs|ip|ips`, `macs`, `ips`, `mac`, `ip`),
  *   resolved through the device directory; with none of those fields, the run's device; with no
  *   device at all, one unresolved target whose clinical state is unknown (fail safe).
  * - Clinical state is read from the directory right before the step (not the run's snapshot); a
@@ -61,6 +61,7 @@ function identifiers(input: unknown): { groups: string[][]; named: boolean } {
         ...(typeof d?.mac === "string" ? [d.mac] : []),
         ...strs(d?.macs),
         ...(typeof d?.ip === "string" ? [d.ip] : []),
+        ...strs(d?.ips),
       ];
       if (ids.length) groups.push(ids);
     }
@@ -170,7 +171,13 @@ export function withoutDevices(input: unknown, drop: GateTarget[]): unknown | un
   let left = 0;
   if (Array.isArray(i.devices)) {
     i.devices = (i.devices as Record<string, unknown>[]).filter((d) => {
-      const ids = [d?.key && `key:${d.key}`, d?.mac, ...(Array.isArray(d?.macs) ? d.macs : []), d?.ip];
+      const ids = [
+        d?.key && `key:${d.key}`,
+        d?.mac,
+        ...(Array.isArray(d?.macs) ? d.macs : []),
+        d?.ip,
+        ...(Array.isArray(d?.ips) ? d.ips : []),
+      ];
       return !(typeof d?.key === "string" && keys.has(d.key)) && !ids.some((x) => gone.has(x as string));
     });
     left += (i.devices as unknown[]).length;

@@ -144,6 +144,9 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), "medsoc-safety-props-"));
   for (const f of (await readdir("playbooks")).filter((x) => x.endsWith(".yaml")))
     await copyFile(join("playbooks", f), join(dir, f));
+  // The per-point isolate and rotate playbooks these scenarios were written against.
+  for (const f of await readdir("test/fixtures/playbooks-safety"))
+    await copyFile(join("test/fixtures/playbooks-safety", f), join(dir, f));
 });
 after(async () => {
   await sims.stop();

@@ -46,6 +46,9 @@ before(async () => {
   // The shipped playbooks (whatever they are on this branch) plus the test's own.
   for (const f of (await readdir("playbooks")).filter((x) => x.endsWith(".yaml")))
     await copyFile(join("playbooks", f), join(dir, f));
+  // The per-point isolate and rotate playbooks these scenarios were written against.
+  for (const f of await readdir("test/fixtures/playbooks-safety"))
+    await copyFile(join("test/fixtures/playbooks-safety", f), join(dir, f));
   await writeFile(join(dir, "direct-full.yaml"), DIRECT_FULL);
 });
 after(async () => {
