@@ -460,6 +460,8 @@ describe("generated safety scenarios", () => {
           const lines = (await readFile(h.auditFile, "utf8")).split("\n").filter(Boolean);
           await checkInvariants(h, s, x, runs, await h.runtime.store.listApprovals(), lines);
           totals.scenarios++;
+          if (RUNS >= 100 && totals.scenarios % 100 === 0)
+            process.stderr.write(`# safety suite progress: ${JSON.stringify(totals)}\n`);
         } finally {
           await h.close();
         }
