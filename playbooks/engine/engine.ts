@@ -169,11 +169,8 @@ export class PlaybookEngine {
     const now = Date.now();
     for (const run of await store.listRuns(100_000)) {
       if (run.status !== "running" && run.status !== "waiting_approval") continue;
-      if (
-        Date.parse(run.updatedAt) > now - this.#o.leaseMs &&
-        Date.parse(run.createdAt) > now - this.#o.leaseMs
-      )
-        continue;
+      // Saved within a lease: it is progressing (and its lease is being renewed).
+      if (Date.parse(run.updatedAt) > now - this.#o.leaseMs) continue;
       if (await store.runAlive(run.id)) continue;
       if (!(await store.claimOnce(`reap:${run.id}:${run.phase}`, this.#o.leaseMs))) continue;
       const fresh = await store.getRun(run.id);
