@@ -114,6 +114,9 @@ describe("playbook scenarios (BullMQ on Redis)", () => {
       assert.ok(sims.panos.registered.get(fa.ip)?.has("iomt-restricted"));
       for (const s of fa.clinicalServers)
         assert.ok(sims.panos.registered.get(s)?.has("iomt-clinical-servers"), s);
+      // The run is saved as waiting before the request is announced (issue 10 finding 11): wait for it.
+      for (let i = 0; i < 100 && sims.chat.slack.length === 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
       assert.equal(sims.chat.slack.length, 1, "approvers were notified with links");
       assert.match(JSON.stringify(sims.chat.slack[0]), /\/v1\/approvals\/[0-9a-f-]+\/link\?decision=approve/);
       const approvalId = waitingA.steps.approve_full?.approvalId as string;
