@@ -16,7 +16,7 @@
  * every such step waits for an approval); a failed stronger containment keeps the last verified one;
  * a kill switch that refuses new runs and parks running ones at their next step.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { sleep } from "../../core/backoff.ts";
 import { isRetryable, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
@@ -1061,8 +1061,13 @@ export class PlaybookEngine {
     spec: { role: string; reason: string; timeoutMs: number; devices?: string[] },
   ): Promise<ApprovalRecord> {
     const now = this.#o.now();
-    const approval: ApprovalRecord = {
-      id: randomUUID(),
+    // Deterministic per (run, step, n-th request): a job retried after a crash before the run was
+    // saved writes the same record again instead of leaving an orphaned pending request.
+    const seq = st.approvalSeq ?? 0;
+    const id = approvalIdOf(run.id, stepId, seq);
+    const existing = await this.#o.store.getApproval(id);
+    const approval: ApprovalRecord = existing ?? {
+      id,
       runId: run.id,
       stepId,
       playbookId: run.playbookId,
@@ -1074,7 +1079,8 @@ export class PlaybookEngine {
       expiresAt: new Date(now.getTime() + spec.timeoutMs).toISOString(),
       ...(spec.devices ? { devices: spec.devices } : {}),
     };
-    await this.#o.store.saveApproval(approval);
+    if (!existing) await this.#o.store.saveApproval(approval);
+    st.approvalSeq = seq + 1;
     st.status = "waiting";
     st.approvalId = approval.id;
     st.startedAt ??= approval.createdAt;
@@ -1084,6 +1090,15 @@ export class PlaybookEngine {
     await this.#o.store.touchRun(run.id, spec.timeoutMs + this.#o.leaseMs);
     if (run.deviceKey && !run.dryRun)
       await this.#o.store.renewDeviceLock(run.deviceKey, run.id, spec.timeoutMs + this.#o.leaseMs);
+    if (approval.status !== "pending") {
+      // Decided (from the approvals list) while the run was not yet parked on it: resume now.
+      await this.queue.add(
+        "resume",
+        { kind: "resume", runId: run.id, approvalId: approval.id },
+        { jobId: `${run.id}-d-${approval.id}` },
+      );
+      return approval;
+    }
     await this.#announce(run, approval);
     return approval;
   }
@@ -1244,6 +1259,12 @@ export class PlaybookEngine {
       out[`${r.playbookId} ${r.status}`] = (out[`${r.playbookId} ${r.status}`] ?? 0) + 1;
     return out;
   }
+}
+
+/** A UUID-shaped id derived from the run, the step and the step's n-th approval request. */
+function approvalIdOf(runId: string, stepId: string, seq: number): string {
+  const h = createHash("sha256").update(`approval|${runId}|${stepId}|${seq}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((Number.parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }
 
 async function withTimeout<T>(ms: number, what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {

@@ -35,6 +35,8 @@ export interface StepState {
   /** Undone by a compensation. */
   undone?: boolean;
   approvalId?: string;
+  /** Approvals this step has asked for so far (their ids are derived from it: a retry reuses the id). */
+  approvalSeq?: number;
   /** What the engine's safety gate decided for this step (clinical gate, blast radius). */
   gate?: StepGate;
 }

@@ -346,12 +346,17 @@ describe("issue 10 findings, engine side (memory queue)", () => {
       const run = await h.runtime.engine.waitForRun(r.runId, (x) => x.status === "waiting_approval");
       await new Promise((res) => setTimeout(res, 300));
       assert.ok(crashed);
-      assert.equal(sims.chat.slack.length, 1, "one approval request");
+      const requested = h.runtime.audit.entries.filter(
+        (e) => e.type === "approval.requested" && e.runId === r.runId,
+      );
+      assert.equal(requested.length, 1, "one approval request");
       const approvalId = run.steps.approve_full?.approvalId as string;
-      assert.ok(
-        JSON.stringify(sims.chat.slack[0]).includes(approvalId),
+      assert.equal(
+        (requested[0]?.detail as { approvalId?: string } | undefined)?.approvalId,
+        approvalId,
         "the announced approval is the run's",
       );
+      assert.equal((await h.runtime.store.listApprovals()).length, 1, "no orphaned second request");
       const ok = await h.runtime.engine.decide(approvalId, {
         approve: true,
         by: "dr.who",
