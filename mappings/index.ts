@@ -3,6 +3,7 @@
  * source lists its streams; the pairs are part of the stable CLI contract
  * (`medsoc normalize <source> <stream>`).
  */
+import { exceedsDepth, JsonInputError, MAX_RECORD_DEPTH, parseJson } from "../core/json.ts";
 import { armisMappings } from "./armis/index.ts";
 import { asimilyMappings } from "./asimily/index.ts";
 import { xdomeMappings } from "./claroty_xdome/index.ts";
@@ -13,11 +14,13 @@ import { forescoutMappings } from "./forescout/index.ts";
 import { nozomiMappings } from "./nozomi/index.ts";
 import { panwIotMappings } from "./panw_iot/index.ts";
 import { pipelineErrorDocument } from "./pipeline-error.ts";
+import { stampStream } from "./stream.ts";
 import { withSyslog } from "./syslog/index.ts";
 import type { EcsDocument, Mapper, MappingContext } from "./types.ts";
 
 export { MappingError, UnknownStreamError } from "./errors.ts";
 export { pipelineErrorDocument } from "./pipeline-error.ts";
+export { dataStreamName, type SiemStream, siemStreamOf } from "./stream.ts";
 export type { EcsDocument, Mapper, MappingContext } from "./types.ts";
 
 /** Source → stream → mapping. */
@@ -52,13 +55,15 @@ export function listStreams(): StreamRef[] {
   return out;
 }
 
-/** Each pair's mapper wrapped by {@link withSyslog}, built once. */
+/** Each pair's mapper wrapped by {@link withSyslog} and {@link stampStream}, built once. */
 const syslogAware = new Map<string, Mapper>();
 
 /**
  * The mapping of a pair; {@link UnknownStreamError} (permanent) listing the valid pairs otherwise.
  * The mapper also takes the syslog receiver's CEF/LEEF records for the pair (`mappings/syslog/`);
- * REST records go to the vendor mapping after one property check.
+ * REST records go to the vendor mapping after one property check. Its documents carry
+ * `event.dataset`, `event.module` and `data_stream.*` from {@link stampStream}, the function the
+ * sinks route by.
  */
 export function getMapper(source: string, stream: string): Mapper {
   const streams: Readonly<Record<string, Mapper>> | undefined = Object.hasOwn(registry, source)
@@ -75,10 +80,30 @@ export function getMapper(source: string, stream: string): Mapper {
   const key = `${source}/${stream}`;
   let wrapped = syslogAware.get(key);
   if (wrapped === undefined) {
-    wrapped = withSyslog(source, mapper);
+    const syslogOrRest = depthGuarded(withSyslog(source, mapper));
+    wrapped = (record, ctx) => {
+      const doc = syslogOrRest(record, ctx);
+      stampStream(doc, ctx.namespace);
+      return doc;
+    };
     syslogAware.set(key, wrapped);
   }
   return wrapped;
+}
+
+/**
+ * Refuses records nested more than {@link MAX_RECORD_DEPTH} levels below themselves before any
+ * mapper walks or serialises them (`JSON.stringify` is recursive).
+ */
+function depthGuarded(mapper: Mapper): Mapper {
+  return (record, context) => {
+    if (exceedsDepth(record, MAX_RECORD_DEPTH + 1))
+      throw new MappingError(
+        "invalid_record",
+        `record nested deeper than ${MAX_RECORD_DEPTH} levels (arrays and objects count)`,
+      );
+    return mapper(record, context);
+  };
 }
 
 /**
@@ -93,6 +118,7 @@ export function mapRecord(source: string, stream: string, record: unknown, ctx: 
     advisories: ctx.advisories,
     preserveOriginal: ctx.preserveOriginal,
     preserveDuplicateVendorFields: ctx.preserveDuplicateVendorFields,
+    namespace: ctx.namespace,
     original: ctx.original,
     enrichment: ctx.enrichment,
   };
@@ -124,6 +150,7 @@ export function createLineMapper(
       advisories: options.advisories,
       preserveOriginal: options.preserveOriginal,
       preserveDuplicateVendorFields: options.preserveDuplicateVendorFields,
+      namespace: options.namespace,
       original: line,
       enrichment: options.enrichment,
     };
@@ -132,12 +159,16 @@ export function createLineMapper(
     }
     let record: unknown;
     try {
-      record = JSON.parse(line);
+      // Depth-checked, and integers beyond 2^53 kept exact as strings (core/json.ts).
+      record = parseJson(line);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
+      const tooDeep = error instanceof JsonInputError && error.kind === "too_deep";
       return pipelineErrorDocument(
         line,
-        new MappingError("malformed_json", `parsing JSON: ${detail}`, { cause: error }),
+        new MappingError(tooDeep ? "invalid_record" : "malformed_json", `parsing JSON: ${detail}`, {
+          cause: error,
+        }),
         context,
       );
     }

@@ -63,6 +63,11 @@ export interface PipelineOptions {
   preserveOriginal?: boolean;
   /** Keep vendor fields already copied to ECS fields (Elastic's `preserve_duplicate_custom_fields`). @defaultValue false */
   preserveDuplicateVendorFields?: boolean;
+  /**
+   * Data stream namespace stamped on documents (`data_stream.namespace`): the Elasticsearch sink's
+   * `namespace`. @defaultValue "default"
+   */
+  namespace?: string;
   /** Jobs at once per stage. @defaultValue `{poll: 2, map: 2, sink: 2}` */
   concurrency?: { poll: number; map: number; sink: number };
   /** Backpressure bound on waiting batches per downstream queue. @defaultValue 16 */
@@ -119,6 +124,7 @@ export class Pipeline {
     this.#o = {
       preserveOriginal: false,
       preserveDuplicateVendorFields: false,
+      namespace: "default",
       concurrency: { poll: 2, map: 2, sink: 2 },
       maxPendingBatches: 16,
       retryDelayMs: 1000,
@@ -231,9 +237,19 @@ export class Pipeline {
     options: IngestOptions & { stage?: string } = {},
   ): Promise<{ jobId: string }> {
     const type = batch.type ?? batch.source;
+    let serialised: string;
+    try {
+      serialised = JSON.stringify(batch.records);
+    } catch (error) {
+      // Too deep for the recursive serialiser, or a value JSON cannot hold: retrying cannot help.
+      throw new PermanentError(
+        `ingesting ${batch.source}/${batch.stream}: records cannot be serialised (${(error as Error).message})`,
+        { cause: error },
+      );
+    }
     const id = `push-${createHash("sha1")
       .update(`${batch.source}|${type}|${batch.stream}|`)
-      .update(JSON.stringify(batch.records))
+      .update(serialised)
       .digest("hex")
       .slice(0, 32)}`;
     if (batch.records.length === 0) return { jobId: id };
@@ -360,6 +376,7 @@ export class Pipeline {
       ingestedAt,
       preserveOriginal: this.#o.preserveOriginal,
       preserveDuplicateVendorFields: this.#o.preserveDuplicateVendorFields,
+      namespace: this.#o.namespace,
       enrichment: this.#o.enrichment,
       advisories: this.#o.advisories,
     };

@@ -1,6 +1,6 @@
 import { asRecord, documentId, ECS_VERSION, finishEvent, isEmpty } from "../document.ts";
 import type { EcsDocument, MappingContext } from "../types.ts";
-import { ipList, macList, str, strList, timestamp } from "../values.ts";
+import { ipList, macList, ownCopy, setOwn, str, strList, timestamp, union } from "../values.ts";
 import { fieldTable, isEmptyObject, vendorObject } from "../vendor-fields.ts";
 
 export const FORESCOUT_OBSERVER_VENDOR = "Forescout";
@@ -39,10 +39,10 @@ export function forescoutHostView(r: Readonly<Record<string, unknown>>): Record<
     }
     return "value" in o ? o.value : v;
   };
-  for (const [key, v] of Object.entries(r)) if (key !== "fields") out[key] = v;
+  for (const [key, v] of Object.entries(r)) if (key !== "fields") setOwn(out, key, v);
   for (const [name, v] of Object.entries(fields as Record<string, unknown>)) {
-    if (name in out) continue;
-    out[name] = Array.isArray(v) ? v.map(propertyValue) : propertyValue(v);
+    if (Object.hasOwn(out, name)) continue;
+    setOwn(out, name, Array.isArray(v) ? v.map(propertyValue) : propertyValue(v));
   }
   if (newest !== undefined && out.timestamp === undefined) out.timestamp = new Date(newest).toISOString();
   return out;
@@ -76,7 +76,8 @@ function osFamily(os: string): string | undefined {
  * index template, so its expected documents omit them).
  *
  * Elastic's fields: `@timestamp` = `timestamp` (no zone → UTC, truncated to ms; else the ingest
- * time), `host.ip` and `related.ip` = `ip`, `host.mac` = `mac` upper-dash, `user.name` and
+ * time), `host.ip` = `ip`, `related.ip` = `ip`, `access_ip` and `nested_device_parent_ip`,
+ * `host.mac` = `mac` upper-dash, `user.name` and
  * `related.user` = `user`; placeholders (`Unknown`, `N/A`, `Irresolvable`, `""`) dropped.
  * medsoc's additions when the properties are there: `host.id` = `id` (pulled hosts; pushed ones
  * when eyeExtend Connect sends it), `host.name` and `related.hosts` = `hostname` (then `nbthost`,
@@ -173,14 +174,15 @@ export function mapForescoutHost(record: unknown, ctx: MappingContext): EcsDocum
   if (!isEmpty(device)) doc.device = device;
   if (user !== undefined) doc.user = { name: user };
   const related: Record<string, unknown> = {};
-  if (ips !== undefined) related.ip = ips.slice();
+  // The host's address, the address it reached the network through and its parent device's
+  // (nested devices), as Elastic's forescout host pipeline relates them.
+  const relatedIps = union(union(ips, ipList(r.access_ip)), ipList(r.nested_device_parent_ip));
+  if (relatedIps !== undefined) related.ip = relatedIps;
   if (user !== undefined) related.user = [user];
   if (name !== undefined) related.hosts = [name];
   if (!isEmpty(related)) doc.related = related;
 
-  const kept: Record<string, unknown> = {};
-  for (const key in r) if (!omit.has(key)) kept[key] = r[key];
-  const vendor = vendorObject(kept, FORESCOUT_FIELDS);
+  const vendor = vendorObject(ownCopy(r, omit), FORESCOUT_FIELDS);
   if (vendor !== undefined && !isEmptyObject(vendor)) doc.forescout = { host: vendor };
   return doc;
 }
