@@ -1,5 +1,6 @@
 import {
   type Job as BullJob,
+  DelayedError,
   Queue as BullQueue,
   Worker as BullWorker,
   type JobsOptions,
@@ -7,9 +8,9 @@ import {
 } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 import { backoffDelay } from "../../core/backoff.ts";
-import { PermanentError, RetryableError } from "../../core/errors.ts";
+import { BackpressureError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { checkJobId, resolveQueueOptions, waitUntilDrained } from "./common.ts";
+import { backpressureDelay, checkJobId, resolveQueueOptions, waitUntilDrained } from "./common.ts";
 import type {
   DeadLetterEntry,
   DeadLetterQueue,
@@ -178,7 +179,7 @@ class BullmqQueue<T> implements Queue<T> {
     const driver = this.#driver;
     const log = driver.log;
     const queueOptions = this.#options;
-    const processor = async (job: BullJob<T>): Promise<void> => {
+    const processor = async (job: BullJob<T>, token?: string): Promise<void> => {
       try {
         await handler({
           id: job.id as string,
@@ -189,6 +190,16 @@ class BullmqQueue<T> implements Queue<T> {
       } catch (error) {
         const made = job.attemptsMade + 1;
         const attempts = job.opts.attempts ?? 1;
+        if (error instanceof BackpressureError) {
+          // The destination asked to wait: delayed again without spending an attempt.
+          const delayMs = backpressureDelay(error, queueOptions);
+          log.info(
+            { queue: this.name, jobId: job.id, delayMs, err: error },
+            "Destination busy; job waits.",
+          );
+          await job.moveToDelayed(Date.now() + delayMs, token);
+          throw new DelayedError();
+        }
         if (!(error instanceof PermanentError) && made < attempts) {
           log.info(
             { queue: this.name, jobId: job.id, attemptsMade: made, err: error },

@@ -1,4 +1,5 @@
-import { PermanentError } from "../../core/errors.ts";
+import { backoffDelay } from "../../core/backoff.ts";
+import { type BackpressureError, PermanentError } from "../../core/errors.ts";
 import type { QueueCounts, QueueOptions } from "./types.ts";
 
 /** Rejects ids BullMQ cannot store (`:` separates its Redis key parts); both drivers apply it. */
@@ -39,3 +40,14 @@ export async function waitUntilDrained(
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
+
+/** How long a job waits after a {@link BackpressureError}: its Retry-After or the queue's base backoff, jittered. */
+export function backpressureDelay(
+  error: BackpressureError,
+  options: Required<QueueOptions>,
+  random: () => number = Math.random,
+): number {
+  const base = Math.min(options.maxBackoffMs, Math.max(options.backoffMs, error.retryAfterMs ?? 0));
+  return backoffDelay(1, { baseMs: base, maxMs: options.maxBackoffMs, floorMs: error.retryAfterMs, random });
+}
+

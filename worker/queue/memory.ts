@@ -1,7 +1,7 @@
 import { backoffDelay } from "../../core/backoff.ts";
-import { PermanentError, RetryableError } from "../../core/errors.ts";
+import { BackpressureError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { checkJobId, resolveQueueOptions, waitUntilDrained } from "./common.ts";
+import { backpressureDelay, checkJobId, resolveQueueOptions, waitUntilDrained } from "./common.ts";
 import type {
   DeadLetterEntry,
   DeadLetterQueue,
@@ -263,6 +263,13 @@ class MemoryQueue<T> implements Queue<T> {
     const reason = error instanceof Error ? error.message : String(error);
     const made = job.attemptsMade + 1;
     const log = this.#driver.log;
+    if (error instanceof BackpressureError) {
+      // The destination asked to wait: run again later without spending an attempt.
+      const delayMs = backpressureDelay(error, this.#options, this.#driver.random);
+      log.info({ queue: this.name, jobId: job.id, delayMs, reason }, "Destination busy; job waits.");
+      this.#delay(job, delayMs);
+      return;
+    }
     if (error instanceof PermanentError || made >= job.attempts) {
       this.#states.delete(job.id);
       this.#failed++;
