@@ -14,6 +14,7 @@ import type { EcsDocument } from "../mappings/types.ts";
 import type { CursorStore } from "./cursors/types.ts";
 import type { DeviceStateStore } from "./device-state/types.ts";
 import type { Metrics } from "./metrics.ts";
+import { withinRedisGrace } from "./queue/common.ts";
 import type { Queue, QueueDriver, Worker } from "./queue/types.ts";
 import { pollJobId } from "./scheduler.ts";
 import { partialWriteOf } from "./sinks/common.ts";
@@ -71,6 +72,8 @@ export interface PipelineOptions {
   attempts?: number;
   /** Delay before re-sending the unsent rest of a partly written batch. @defaultValue 1000 (ms) */
   retryDelayMs?: number;
+  /** How long `drained()` rides out a Redis outage before it fails. @defaultValue 60000 (ms) */
+  redisGraceMs?: number;
   /** Clock for `event.ingested` (tests). @defaultValue `() => new Date()` */
   now?: () => Date;
   /**
@@ -122,6 +125,7 @@ export class Pipeline {
       concurrency: { poll: 2, map: 2, sink: 2 },
       maxPendingBatches: 16,
       retryDelayMs: 1000,
+      redisGraceMs: 60_000,
       attempts: 5,
       now: () => new Date(),
       ...options,
@@ -194,13 +198,20 @@ export class Pipeline {
       await queue.add("docs", { source: "medsoc", stream, docs }, { jobId: `docs-${name}-${stream}-${id}` });
   }
 
-  /** Resolves when every queue is empty and idle. */
+  /**
+   * Resolves when every queue is empty and idle. A Redis outage shorter than `redisGraceMs` is
+   * ridden out; a longer one rejects with {@link RedisOutageError}.
+   */
   async drained(timeoutMs = 3_600_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       let busy = false;
       for (const q of this.queues()) {
-        const n = await q.counts();
+        const n = await withinRedisGrace(
+          `waiting for the pipeline to drain (counting queue ${q.name})`,
+          this.#o.redisGraceMs,
+          () => q.counts(),
+        );
         if (n.waiting + n.active + n.delayed > 0) busy = true;
       }
       if (!busy) return;
@@ -453,7 +464,10 @@ export class Pipeline {
       await queue.add(
         "docs",
         { source: batch.source, stream: batch.stream, docs: partial.remaining },
-        { jobId: `${jobId}-rest${partial.remaining.length}`, delayMs: this.#o.retryDelayMs },
+        {
+          jobId: `${jobId}-rest${partial.remaining.length}`,
+          delayMs: Math.max(this.#o.retryDelayMs, (error as { retryAfterMs?: number }).retryAfterMs ?? 0),
+        },
       );
       this.#o.log.warn(
         { sink: sink.name, remaining: partial.remaining.length, err: error },

@@ -18,6 +18,7 @@ import { createDeviceStateStore, writeStateSnapshot } from "./device-state/index
 import { Metrics } from "./metrics.ts";
 import { Pipeline, type SourceInstance } from "./pipeline.ts";
 import { registerPlaybookRoutes } from "./playbook-routes.ts";
+import { RedisOutageError, withinRedisGrace } from "./queue/common.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { type RunningReceivers, startReceivers } from "./receivers.ts";
 import { Scheduler, slotFor } from "./scheduler.ts";
@@ -145,12 +146,15 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
           prefix: q.prefix,
           attempts: q.attempts,
           backoffMs: q.backoffMs,
+          graceMs: q.redisGraceMs,
         }
       : { kind: "memory", attempts: q.attempts, backoffMs: q.backoffMs },
     log,
   );
   const cursors = createCursorStore(
-    q.driver === "bullmq" ? { kind: "redis", redisUrl: q.redisUrl, prefix: q.prefix } : { kind: "memory" },
+    q.driver === "bullmq"
+      ? { kind: "redis", redisUrl: q.redisUrl, prefix: q.prefix, graceMs: q.redisGraceMs }
+      : { kind: "memory" },
   );
   const sources: SourceInstance[] = config.sourceConfigs.map((s) => ({
     name: s.name,
@@ -163,7 +167,13 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   const deviceState = config.deviceState.enabled
     ? createDeviceStateStore(
         q.driver === "bullmq"
-          ? { kind: "redis", redisUrl: q.redisUrl, prefix: q.prefix, enrichment: config.enrichment }
+          ? {
+              kind: "redis",
+              redisUrl: q.redisUrl,
+              prefix: q.prefix,
+              enrichment: config.enrichment,
+              graceMs: q.redisGraceMs,
+            }
           : { kind: "memory", enrichment: config.enrichment },
       )
     : undefined;
@@ -180,7 +190,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     playbooks = await createPlaybookRuntime({
       config: config.playbooks,
       driver,
-      redis: q.driver === "bullmq" ? { url: q.redisUrl, prefix: q.prefix } : undefined,
+      redis:
+        q.driver === "bullmq" ? { url: q.redisUrl, prefix: q.prefix, graceMs: q.redisGraceMs } : undefined,
       ship: shipAudit,
       deviceState,
       log: log.child({ component: "playbooks" }),
@@ -203,6 +214,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     concurrency: q.concurrency,
     maxPendingBatches: q.maxPendingBatches,
     attempts: q.attempts,
+    redisGraceMs: q.redisGraceMs,
     deviceState,
     enrichment: config.enrichment,
     onMapped: playbooks ? (docs) => (playbooks as PlaybookRuntime).rules.onDocuments(docs) : undefined,
@@ -282,6 +294,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
 
   const progress = startProgress(metrics, pipeline, options.progress ?? Boolean(process.stderr.isTTY));
   let scheduler: Scheduler | undefined;
+  let outage: RedisOutageError | undefined;
   try {
     // --once is a backfill of its own; otherwise the first poll takes the current schedule slot,
     // so replicas started together (and the first cron tick of this slot) poll once.
@@ -304,7 +317,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
         // Runs waiting for an approval hold no job (only their delayed timeout): wait for the rest.
         const q2 = playbooks.engine.queue;
         for (;;) {
-          const n = await q2.counts();
+          const n = await withinRedisGrace("waiting for the playbook runs", q.redisGraceMs, () =>
+            q2.counts(),
+          );
           if (n.waiting + n.active === 0) break;
           await new Promise((r) => setTimeout(r, 50));
         }
@@ -328,21 +343,52 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
       scheduler.start();
       await (options.stopSignal ?? new Promise<void>(() => undefined));
     }
+  } catch (error) {
+    if (error instanceof RedisOutageError) {
+      outage = new RedisOutageError(
+        `${error.message}. The run stopped before the queues drained; what was enqueued stays in Redis: rerun once Redis is back`,
+        { cause: error },
+      );
+      throw outage;
+    }
+    throw error;
   } finally {
     progress.stop();
     scheduler?.stop();
-    // Receivers first: what they buffered is enqueued while the workers still run.
-    await receivers?.close();
-    if (playbooks) {
-      await playbooks.engine.close();
-      await playbooks.audit.flush();
-      await shipAudit.flush();
+    if (outage) {
+      // Redis is gone for good: a graceful close would wait for it forever (in-flight jobs cannot
+      // be handed back). What was enqueued stays in Redis; cursors only moved past what was.
+      log.error({ err: outage }, "Redis did not come back within the grace; stopping without draining.");
+      await settleWithin(
+        Promise.allSettled([
+          receivers?.close(),
+          playbooks?.close(),
+          pipeline.close(),
+          ...sinks.map((s) => s.close()),
+          ...sources.map((s) => s.connector.close()),
+          api?.close(),
+          deviceState?.close(),
+          cursors.close(),
+          driver.close(),
+          ...cleanups.map((c) => c()),
+        ]),
+        3000,
+      );
+      redisPing?.disconnect();
+    } else {
+      // Receivers first: what they buffered is enqueued while the workers still run.
+      await receivers?.close();
+      if (playbooks) {
+        await playbooks.engine.close();
+        await playbooks.audit.flush();
+        await shipAudit.flush();
+      }
+      await pipeline.close();
+      await Promise.all(sinks.map((s) => s.close()));
+      await Promise.all(sources.map((s) => s.connector.close()));
+      await api?.close();
+      redisPing?.disconnect();
     }
-    await pipeline.close();
-    await Promise.all(sinks.map((s) => s.close()));
-    await Promise.all(sources.map((s) => s.connector.close()));
-    await api?.close();
-    redisPing?.disconnect();
   }
 
   const summary = await summarize(
@@ -383,6 +429,13 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   await driver.close();
   for (const c of cleanups.reverse()) await c();
   return summary;
+}
+
+/** Waits for `work`, at most `ms`. */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Connects once to Redis and PINGs it; throws a clear error when it does not answer. */

@@ -10,6 +10,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import { backoffDelay } from "../../core/backoff.ts";
 import { BackpressureError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
+import { resilientRedisOptions } from "../../core/redis.ts";
 import { backpressureDelay, checkJobId, resolveQueueOptions, waitUntilDrained } from "./common.ts";
 import type {
   DeadLetterEntry,
@@ -52,6 +53,11 @@ export interface BullmqDriverOptions {
    * @defaultValue 10000
    */
   maxDeadLetters?: number;
+  /**
+   * How long a command on the producer connection waits for a restarting Redis before it fails
+   * (`queue.redisGraceMs`). @defaultValue 60000
+   */
+  graceMs?: number;
   /** Defaults for every queue of this driver (a queue's own options win). @defaultValue {} */
   defaults?: QueueOptions;
   /** @defaultValue `silentLogger` */
@@ -303,9 +309,10 @@ function message(error: unknown): string {
 }
 
 /**
- * BullMQ on ioredis, following BullMQ's production guide: the producer connection fails fast
- * (`enableOfflineQueue: false`, bounded wait for readiness), the worker connection waits for Redis
- * (`maxRetriesPerRequest: null`). The caller closes the driver on SIGINT/SIGTERM.
+ * BullMQ on ioredis, following BullMQ's production guide: the producer fails fast when Redis is
+ * already down (bounded wait for readiness) but rides out a restart under a command in flight (up to
+ * `graceMs`); the worker connection waits for Redis (`maxRetriesPerRequest: null`). The caller closes
+ * the driver on SIGINT/SIGTERM.
  *
  * Retention (what keeps Redis bounded): each queue keeps its last `keepCompleted` completed jobs
  * (default 1000; a re-add of one of those ids is a no-op) and the last `keepFailed` failed jobs; the
@@ -334,10 +341,10 @@ export class BullmqQueueDriver implements QueueDriver {
     this.#defaults = options.defaults ?? {};
     this.#redisUrl = options.redisUrl;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 5000;
-    this.producer = this.#connect("producer", {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-    });
+    // Not `maxRetriesPerRequest: 1` (a command in flight when Redis restarts failed at once): the
+    // producer waits out a restart up to the grace, and `readyProducer` still fails fast when Redis
+    // is already down before a command is issued (receivers answer 503 then).
+    this.producer = this.#connect("producer", resilientRedisOptions("producer", options.graceMs));
     this.#deadLetters = new RedisDeadLetterQueue(
       this,
       `${this.prefix}:dead-letters`,
@@ -346,7 +353,7 @@ export class BullmqQueueDriver implements QueueDriver {
   }
 
   #connect(role: string, options: RedisOptions): Redis {
-    const redis = new Redis(this.#redisUrl, { ...options, connectionName: `medsoc-${role}` });
+    const redis = new Redis(this.#redisUrl, { connectionName: `medsoc-${role}`, ...options });
     let reported = false;
     redis.on("error", (err: Error) => {
       this.#lastError = err;
