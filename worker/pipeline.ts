@@ -17,7 +17,8 @@ import type { Metrics } from "./metrics.ts";
 import { withinRedisGrace } from "./queue/common.ts";
 import type { Queue, QueueDriver, Worker } from "./queue/types.ts";
 import { pollJobId } from "./scheduler.ts";
-import { partialWriteOf } from "./sinks/common.ts";
+import { docIdOf, emptyResult, partialWriteOf } from "./sinks/common.ts";
+import type { DeliveryLedger } from "./sinks/ledger.ts";
 import type { Sink, SinkResult } from "./sinks/types.ts";
 
 /** Enqueued by the scheduler (or `pollNow`): poll one (source, stream) from its cursor until exhausted. */
@@ -74,6 +75,11 @@ export interface PipelineOptions {
   retryDelayMs?: number;
   /** How long `drained()` rides out a Redis outage before it fails. @defaultValue 60000 (ms) */
   redisGraceMs?: number;
+  /**
+   * Ids already delivered to non-idempotent sinks (Splunk HEC), so a re-delivery sends nothing twice.
+   * @defaultValue none (every batch is sent as it is)
+   */
+  ledger?: DeliveryLedger;
   /** Clock for `event.ingested` (tests). @defaultValue `() => new Date()` */
   now?: () => Date;
   /**
@@ -112,8 +118,8 @@ export class Pipeline {
   readonly pollQueue: Queue<PollJob>;
   readonly rawQueue: Queue<RawBatch>;
   readonly sinkQueues: Map<string, Queue<DocBatch>>;
-  readonly #o: Required<Omit<PipelineOptions, "log" | "deviceState" | "enrichment" | "onMapped">> &
-    Pick<PipelineOptions, "deviceState" | "enrichment" | "onMapped"> & { log: Logger };
+  readonly #o: Required<Omit<PipelineOptions, "log" | "deviceState" | "enrichment" | "onMapped" | "ledger">> &
+    Pick<PipelineOptions, "deviceState" | "enrichment" | "onMapped" | "ledger"> & { log: Logger };
   readonly #sources: Map<string, SourceInstance>;
   readonly #workers: Worker[] = [];
   readonly #abort = new AbortController();
@@ -449,12 +455,29 @@ export class Pipeline {
       { stage, direction: "in", source: batch.source, stream: batch.stream },
       batch.docs.length,
     );
+    const ledger = sink.idempotent === false ? this.#o.ledger : undefined;
+    let docs = batch.docs;
+    let already = 0;
+    if (ledger) {
+      const ids = docs.map((d) => docIdOf(d)).filter((id): id is string => id !== undefined);
+      const known = await ledger.delivered(sink.name, ids);
+      if (known.size > 0) {
+        docs = docs.filter((d) => {
+          const id = docIdOf(d);
+          return id === undefined || !known.has(id);
+        });
+        already = batch.docs.length - docs.length;
+      }
+    }
     let result: SinkResult;
     try {
-      result = await sink.write(batch.stream, batch.docs);
+      result = docs.length > 0 ? await sink.write(batch.stream, docs) : emptyResult();
     } catch (error) {
       const partial = partialWriteOf(error);
-      if (!partial || error instanceof PermanentError || partial.remaining.length === batch.docs.length)
+      if (ledger && partial)
+        await ledger.record(sink.name, deliveredIds(docs, partial.result, partial.remaining));
+      if (partial && already > 0) partial.result.duplicates += already;
+      if (!partial || error instanceof PermanentError || partial.remaining.length === docs.length)
         throw error;
       // Part of the batch went in: account for it now and re-enqueue only the rest, so a HEC
       // retry does not index the accepted events twice. The queue's backoff applies to the rest.
@@ -475,6 +498,8 @@ export class Pipeline {
       );
       return;
     }
+    if (ledger) await ledger.record(sink.name, deliveredIds(docs, result, []));
+    result.duplicates += already;
     await this.#account(sink, batch, result);
   }
 
@@ -499,4 +524,19 @@ export class Pipeline {
       });
     }
   }
+}
+
+/** Ids of `sent` that the destination took: neither dead-lettered nor still to send. */
+function deliveredIds(sent: EcsDocument[], result: SinkResult, remaining: EcsDocument[]): string[] {
+  const out = new Set<EcsDocument>([
+    ...remaining,
+    ...result.deadLettered.map((d) => d.document as EcsDocument),
+  ]);
+  const ids: string[] = [];
+  for (const d of sent) {
+    if (out.has(d)) continue;
+    const id = docIdOf(d);
+    if (id !== undefined) ids.push(id);
+  }
+  return ids;
 }

@@ -23,6 +23,7 @@ import { createQueueDriver } from "./queue/index.ts";
 import { type RunningReceivers, startReceivers } from "./receivers.ts";
 import { Scheduler, slotFor } from "./scheduler.ts";
 import { createSinks, sinkSchemas } from "./sinks/index.ts";
+import { type DeliveryLedger, MemoryDeliveryLedger, RedisDeliveryLedger } from "./sinks/ledger.ts";
 
 /** Schemas of every component, for `validate-config` and `start --config`. */
 export function componentSchemas(): ComponentSchemas {
@@ -163,6 +164,12 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     connector: createConnector(s.type, s.config, { log: log.child({ source: s.name }) }),
   }));
   const sinks = createSinks(config.sinkConfigs, { log });
+  // Splunk indexes whatever it is sent: delivered ids are remembered so re-delivery sends nothing twice.
+  const ledger: DeliveryLedger | undefined = sinks.some((s) => s.idempotent === false)
+    ? q.driver === "bullmq"
+      ? new RedisDeliveryLedger({ redisUrl: q.redisUrl, prefix: q.prefix, graceMs: q.redisGraceMs })
+      : new MemoryDeliveryLedger()
+    : undefined;
   // One identity per device: Redis with the bullmq driver (shared by every worker), memory otherwise.
   const deviceState = config.deviceState.enabled
     ? createDeviceStateStore(
@@ -215,6 +222,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     maxPendingBatches: q.maxPendingBatches,
     attempts: q.attempts,
     redisGraceMs: q.redisGraceMs,
+    ledger,
     deviceState,
     enrichment: config.enrichment,
     onMapped: playbooks ? (docs) => (playbooks as PlaybookRuntime).rules.onDocuments(docs) : undefined,
@@ -365,6 +373,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
           playbooks?.close(),
           pipeline.close(),
           ...sinks.map((s) => s.close()),
+          ledger?.close(),
           ...sources.map((s) => s.connector.close()),
           api?.close(),
           deviceState?.close(),
@@ -385,6 +394,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
       }
       await pipeline.close();
       await Promise.all(sinks.map((s) => s.close()));
+      await ledger?.close();
       await Promise.all(sources.map((s) => s.connector.close()));
       await api?.close();
       redisPing?.disconnect();

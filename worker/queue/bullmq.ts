@@ -116,6 +116,16 @@ class RedisDeadLetterQueue implements DeadLetterQueue {
     return rows.map((row) => JSON.parse(row) as DeadLetterEntry);
   }
 
+  async remove(entries: readonly DeadLetterEntry[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    const redis = await this.#driver.readyProducer("removing dead letters");
+    // Entries are stored as JSON.stringify(entry) and list() parses them: the same text again.
+    const pipeline = redis.pipeline();
+    for (const e of entries) pipeline.lrem(this.key, 1, JSON.stringify(e));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.reduce((n, [, removed]) => n + Number(removed ?? 0), 0);
+  }
+
   async clear(): Promise<void> {
     const redis = await this.#driver.readyProducer("clearing dead letters");
     await redis.del(this.key);

@@ -78,6 +78,14 @@ class MemoryDeadLetterQueue implements DeadLetterQueue {
     return this.#entries.slice(start, stop);
   }
 
+  async remove(entries: readonly DeadLetterEntry[]): Promise<number> {
+    const gone = new Set(entries.map((e) => JSON.stringify(e)));
+    const before = this.#entries.length;
+    const kept = this.#entries.filter((e) => !gone.has(JSON.stringify(e)));
+    this.#entries.splice(0, this.#entries.length, ...kept);
+    return before - kept.length;
+  }
+
   async clear(): Promise<void> {
     this.#entries.length = 0;
   }

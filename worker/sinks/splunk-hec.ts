@@ -698,6 +698,8 @@ export function createSplunkHecSink(
 
   return {
     name: "splunk",
+    // Splunk indexes every event it is sent: re-delivery is prevented by the pipeline's ledger.
+    idempotent: false,
     write,
     async close() {
       acks.close();
