@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { type IngestBatch, type IngestOptions, QueueFullError } from "../connectors/push.ts";
 import type { Connector, Cursor } from "../connectors/types.ts";
 import { sleep } from "../core/backoff.ts";
@@ -311,8 +312,17 @@ export class Pipeline {
     let cursor = await cursors.get(job.source, job.stream);
     let pages = 0;
     let records = 0;
+    // One signal per poll, linked to the pipeline's: the pipeline's signal holds one listener per
+    // running poll (bounded by the poll concurrency), and a connector's own parallel requests (a
+    // Forescout host-detail fan-out of up to 32, their retry sleeps) listen on this poll's signal,
+    // which lives as long as the poll — no MaxListenersExceededWarning on a shared signal.
+    const poll = new AbortController();
+    setMaxListeners(128, poll.signal);
+    const onAbort = () => poll.abort(this.#abort.signal.reason);
+    if (this.#abort.signal.aborted) onAbort();
+    else this.#abort.signal.addEventListener("abort", onAbort, { once: true });
     try {
-      for await (const page of source.connector.poll(job.stream, cursor, { signal: this.#abort.signal })) {
+      for await (const page of source.connector.poll(job.stream, cursor, { signal: poll.signal })) {
         pages++;
         if (page.records.length > 0) {
           await this.#waitForRoom(this.rawQueue as Queue<unknown>);
@@ -364,6 +374,8 @@ export class Pipeline {
       if (error instanceof PermanentError || attemptsMade + 1 >= this.#o.attempts)
         metrics.pollsFailed.inc({ source: job.source, stream: job.stream });
       throw wrapError(`polling ${job.source}/${job.stream} after ${pages} page(s)`, error);
+    } finally {
+      this.#abort.signal.removeEventListener("abort", onAbort);
     }
     log.info({ source: job.source, stream: job.stream, pages, records, slot: job.slot }, "Poll finished.");
   }

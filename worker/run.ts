@@ -19,7 +19,7 @@ import { Metrics } from "./metrics.ts";
 import { Pipeline, type SourceInstance } from "./pipeline.ts";
 import { registerPlaybookRoutes } from "./playbook-routes.ts";
 import { RedisOutageError, withinRedisGrace } from "./queue/common.ts";
-import { createQueueDriver } from "./queue/index.ts";
+import { createQueueDriver, MemoryQueueDriver } from "./queue/index.ts";
 import { type RunningReceivers, startReceivers } from "./receivers.ts";
 import { Scheduler, slotFor } from "./scheduler.ts";
 import { createSinks, sinkSchemas } from "./sinks/index.ts";
@@ -70,6 +70,11 @@ export interface StartSummary {
   outputs: string[];
   /** What the playbooks did (when they run in this process). */
   playbooks?: PlaybookSummary;
+  /**
+   * Jobs left in the in-memory queues at shutdown (embedded default): they are lost with the process,
+   * and the summary says so (for example delayed playbook steps after SIGTERM).
+   */
+  leftInMemory?: { queue: string; waiting: number; delayed: number }[];
 }
 
 /** `medsoc start`: wires queues, connectors, sinks, scheduler and API, then runs until stopped or drained. */
@@ -437,6 +442,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   await deviceState?.close();
   await cursors.close();
   await driver.close();
+  if (driver instanceof MemoryQueueDriver && driver.leftOnClose.length > 0)
+    summary.leftInMemory = [...driver.leftOnClose];
   for (const c of cleanups.reverse()) await c();
   return summary;
 }
@@ -541,6 +548,13 @@ function startProgress(metrics: Metrics, pipeline: Pipeline, enabled: boolean): 
   };
 }
 
+/** What a job of each in-memory queue is, for the shutdown summary. */
+const QUEUE_CONTENTS: Record<string, string> = {
+  "playbook-steps": "playbook steps",
+  poll: "polls",
+  raw: "raw record batches",
+};
+
 /** Human-readable summary printed at the end of `medsoc start`. */
 export function formatSummary(s: StartSummary): string {
   const lines = [
@@ -559,6 +573,16 @@ export function formatSummary(s: StartSummary): string {
   if (s.failedPolls)
     lines.push(`  ${s.failedPolls} poll(s) failed for good: see the dead-letter queue (medsoc dead-letters)`);
   if (s.playbooks) lines.push(...formatPlaybookSummary(s.playbooks));
+  for (const left of s.leftInMemory ?? []) {
+    const what = QUEUE_CONTENTS[left.queue] ?? (left.queue.startsWith("sink-") ? "document batches" : "jobs");
+    const parts = [
+      left.delayed ? `${left.delayed} delayed` : "",
+      left.waiting ? `${left.waiting} waiting` : "",
+    ].filter(Boolean);
+    lines.push(
+      `  left in memory at shutdown and dropped (queue ${left.queue}): ${parts.join(", ")} ${what}`,
+    );
+  }
   for (const o of s.outputs) lines.push(`  output: ${o}`);
   return `${lines.join("\n")}\n`;
 }

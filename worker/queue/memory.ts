@@ -348,17 +348,26 @@ export class MemoryQueueDriver implements QueueDriver {
     return this.deadLetterQueue;
   }
 
+  /**
+   * Jobs the queues still held when the driver closed (nothing persists in memory: they are gone
+   * with the process). Filled by `close()`, for the shutdown summary.
+   */
+  readonly leftOnClose: { queue: string; waiting: number; delayed: number }[] = [];
+
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     for (const queue of this.#queues.values()) queue.wakeAll();
     await Promise.all([...this.workers].map((w) => w.close()));
     for (const queue of this.#queues.values()) {
       const { waiting, delayed } = await queue.counts();
-      if (waiting + delayed > 0)
+      if (waiting + delayed > 0) {
+        this.leftOnClose.push({ queue: queue.name, waiting, delayed });
         this.log.warn(
           { queue: queue.name, waiting, delayed },
           "Closed the in-memory queue with jobs left in it.",
         );
+      }
       queue.clearTimers();
     }
   }
