@@ -579,9 +579,7 @@ export function formatSummary(s: StartSummary): string {
       left.delayed ? `${left.delayed} delayed` : "",
       left.waiting ? `${left.waiting} waiting` : "",
     ].filter(Boolean);
-    lines.push(
-      `  left in memory at shutdown and dropped (queue ${left.queue}): ${parts.join(", ")} ${what}`,
-    );
+    lines.push(`  left in memory at shutdown and dropped (queue ${left.queue}): ${parts.join(", ")} ${what}`);
   }
   for (const o of s.outputs) lines.push(`  output: ${o}`);
   return `${lines.join("\n")}\n`;

@@ -13,11 +13,7 @@ import type { EcsDocument } from "../../mappings/types.ts";
 import { type ElasticsearchDouble, startElasticsearchDouble } from "../../simulators/elasticsearch.ts";
 import { type HecDouble, startHecDouble } from "../../simulators/hec.ts";
 import { setupElasticsearch } from "../../worker/commands/setup-elasticsearch.ts";
-import {
-  SinkBackpressureError,
-  SinkPermanentError,
-  SinkRetryableError,
-} from "../../worker/sinks/common.ts";
+import { SinkBackpressureError, SinkPermanentError, SinkRetryableError } from "../../worker/sinks/common.ts";
 import { createElasticsearchSink } from "../../worker/sinks/elasticsearch.ts";
 import { createSplunkHecSink } from "../../worker/sinks/splunk-hec.ts";
 import type { SinkResult } from "../../worker/sinks/types.ts";
@@ -132,7 +128,9 @@ describe("elasticsearch sink against the loopback _bulk double", () => {
     assertBalanced(400, result);
     const bad = input.filter((d) => (d.host as { name: string }).name.endsWith("77")).length;
     assert.equal(result.deadLettered.length, bad, "only the permanent mapping errors");
-    assert.ok(result.deadLettered.every((d) => d.status === 400 && /mapper_parsing_exception/.test(d.reason)));
+    assert.ok(
+      result.deadLettered.every((d) => d.status === 400 && /mapper_parsing_exception/.test(d.reason)),
+    );
     assert.equal(es.count() - before, 400 - bad);
     assert.equal(result.delivered + result.duplicates, 400 - bad);
     assert.ok((es.itemStatuses.get(500) ?? 0) > 0 && (es.itemStatuses.get(429) ?? 0) > 0);

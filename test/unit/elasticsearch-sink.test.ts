@@ -173,7 +173,10 @@ describe("elasticsearch sink (contract, @elastic/elasticsearch-mock)", () => {
   it("retries item 5xx with backoff and hands a persistent one back as retryable (spends an attempt)", async () => {
     const flaky = bulkMock((id, attempt) =>
       id === "doc-2" && attempt <= 2
-        ? { status: 503, error: { type: "unavailable_shards_exception", reason: "primary shard is not active" } }
+        ? {
+            status: 503,
+            error: { type: "unavailable_shards_exception", reason: "primary shard is not active" },
+          }
         : { status: 201 },
     );
     const ok = await createElasticsearchSink({ ...config, retries: 3 }, { client: flaky.client }).write(

@@ -1,8 +1,8 @@
 import {
   type Job as BullJob,
-  DelayedError,
   Queue as BullQueue,
   Worker as BullWorker,
+  DelayedError,
   type JobsOptions,
   UnrecoverableError,
 } from "bullmq";
@@ -209,10 +209,7 @@ class BullmqQueue<T> implements Queue<T> {
         if (error instanceof BackpressureError) {
           // The destination asked to wait: delayed again without spending an attempt.
           const delayMs = backpressureDelay(error, queueOptions);
-          log.info(
-            { queue: this.name, jobId: job.id, delayMs, err: error },
-            "Destination busy; job waits.",
-          );
+          log.info({ queue: this.name, jobId: job.id, delayMs, err: error }, "Destination busy; job waits.");
           await job.moveToDelayed(Date.now() + delayMs, token);
           throw new DelayedError();
         }

@@ -51,7 +51,6 @@ export function backpressureDelay(
   return backoffDelay(1, { baseMs: base, maxMs: options.maxBackoffMs, floorMs: error.retryAfterMs, random });
 }
 
-
 /** Redis stayed unreachable longer than the configured grace (`queue.redisGraceMs`). */
 export class RedisOutageError extends RetryableError {}
 

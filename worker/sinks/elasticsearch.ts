@@ -1,7 +1,7 @@
 import { Client, type ClientOptions, errors } from "@elastic/elasticsearch";
 import { z } from "zod";
-import { readCa, secretSchema, tlsSchema } from "../../core/config-fields.ts";
 import { backoffDelay, sleep } from "../../core/backoff.ts";
+import { readCa, secretSchema, tlsSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { scrub } from "../../core/secret.ts";
