@@ -68,6 +68,11 @@ export interface PipelineOptions {
   preserveDuplicateVendorFields?: boolean;
   /** Jobs at once per stage. @defaultValue `{poll: 2, map: 2, sink: 2}` */
   concurrency?: { poll: number; map: number; sink: number };
+  /**
+   * BullMQ worker settings of every stage: how long a job of a worker that died stays locked before
+   * another worker takes it again (stalled-job recovery). @defaultValue BullMQ's (30 s)
+   */
+  workerOptions?: { lockDurationMs?: number; stalledIntervalMs?: number };
   /** Backpressure bound on waiting batches per downstream queue. @defaultValue 16 */
   maxPendingBatches?: number;
   /** Attempts per job of the poll queue (as configured on the driver), to know when a poll is given up. @defaultValue 5 */
@@ -119,8 +124,12 @@ export class Pipeline {
   readonly pollQueue: Queue<PollJob>;
   readonly rawQueue: Queue<RawBatch>;
   readonly sinkQueues: Map<string, Queue<DocBatch>>;
-  readonly #o: Required<Omit<PipelineOptions, "log" | "deviceState" | "enrichment" | "onMapped" | "ledger">> &
-    Pick<PipelineOptions, "deviceState" | "enrichment" | "onMapped" | "ledger"> & { log: Logger };
+  readonly #o: Required<
+    Omit<PipelineOptions, "log" | "deviceState" | "enrichment" | "onMapped" | "ledger" | "workerOptions">
+  > &
+    Pick<PipelineOptions, "deviceState" | "enrichment" | "onMapped" | "ledger" | "workerOptions"> & {
+      log: Logger;
+    };
   readonly #sources: Map<string, SourceInstance>;
   readonly #workers: Worker[] = [];
   readonly #abort = new AbortController();
@@ -163,18 +172,24 @@ export class Pipeline {
     stages: { poll?: boolean; map?: boolean; sink?: boolean } = { poll: true, map: true, sink: true },
   ): void {
     const c = this.#o.concurrency;
+    const w = this.#o.workerOptions ?? {};
     if (stages.poll)
       this.#workers.push(
-        this.pollQueue.process((job) => this.#poll(job.data, job.attemptsMade), { concurrency: c.poll }),
+        this.pollQueue.process((job) => this.#poll(job.data, job.attemptsMade), {
+          ...w,
+          concurrency: c.poll,
+        }),
       );
     if (stages.map)
-      this.#workers.push(this.rawQueue.process((job) => this.#map(job.id, job.data), { concurrency: c.map }));
+      this.#workers.push(
+        this.rawQueue.process((job) => this.#map(job.id, job.data), { ...w, concurrency: c.map }),
+      );
     if (stages.sink)
       for (const sink of this.#o.sinks) {
         const queue = this.sinkQueues.get(sink.name);
         if (queue)
           this.#workers.push(
-            queue.process((job) => this.#deliver(sink, job.data, job.id), { concurrency: c.sink }),
+            queue.process((job) => this.#deliver(sink, job.data, job.id), { ...w, concurrency: c.sink }),
           );
       }
   }

@@ -35,6 +35,7 @@ import { createSplunkHecSink } from "../../worker/sinks/splunk-hec.ts";
 import type { Sink } from "../../worker/sinks/types.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/medsoc.mjs", import.meta.url));
+const WORKER = fileURLToPath(new URL("../fixtures/delivery-worker.ts", import.meta.url));
 const TOKEN = "5c0b8a1e-2d3f-4a5b-9c6d-7e8f9a0b1c2d";
 const DEVICES = 1200;
 const log = createLogger({ level: process.env.MEDSOC_TEST_LOG ?? "silent" });
@@ -503,6 +504,54 @@ describe("delivery under faults (real redis-server on a private port, loopback d
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /redis did not come back within queue\.redisGraceMs \(3 s\)/);
     assert.match(result.stderr, /rerun once Redis is back/);
+    await es.stop();
+  });
+
+  it("a worker SIGKILLed mid-run and a second one started: nothing lost, nothing doubled", async () => {
+    const es = await startElasticsearchDouble({ faults: { delayMs: 40 } });
+    const p = prefix();
+    const args = [WORKER, redis.url, p, armis.url, armis.secret, es.url];
+    const start = () => {
+      const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      let err = "";
+      child.stdout?.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr?.on("data", (d: Buffer) => {
+        err += d.toString();
+      });
+      const done = new Promise<{ code: number | null; signal: string | null; out: string; err: string }>(
+        (resolve) => child.on("close", (code, signal) => resolve({ code, signal, out, err })),
+      );
+      return { child, done };
+    };
+    const first = start();
+    while (es.count() < 300 && first.child.exitCode === null) await sleep(20);
+    const atKill = es.count();
+    first.child.kill("SIGKILL");
+    const killed = await first.done;
+    assert.equal(killed.signal, "SIGKILL", killed.err);
+    const second = await start().done;
+    assert.equal(second.code, 0, second.err);
+    const stored = esIds(es);
+    const conflicts = es.itemStatuses.get(409) ?? 0;
+    report({
+      case: `worker SIGKILLed after ${atKill} documents, rerun (${conflicts} re-sent documents answered 409)`,
+      served: expected.size,
+      stored: stored.size,
+      duplicated: 0,
+      deadLettered:
+        (JSON.parse(second.out.trim().split("\n").at(-1) ?? "{}") as { dead?: number }).dead ?? -1,
+      reasons: {},
+      lost: [...expected].filter((id) => !stored.has(id)).length,
+    });
+    assert.ok(atKill < expected.size, "killed mid-run");
+    assert.equal(stored.size, expected.size);
+    for (const id of expected) assert.ok(stored.has(id), id);
+    assert.match(second.out, /\{"dead":0\}/);
     await es.stop();
   });
 
