@@ -459,7 +459,7 @@ describe("delivery under faults (real redis-server on a private port, loopback d
   }
 
   it("start --once rides out a Redis restart (SIGKILL, back on the same port 2 s later): exit 0, nothing lost or doubled", async () => {
-    const es = await startElasticsearchDouble({ faults: { delayMs: 40 } });
+    const es = await startElasticsearchDouble({ faults: { delayMs: 20 } });
     const file = await configFile("restart", es, 30_000);
     const run = medsocOnce(file);
     // Kill Redis once documents are flowing, bring it back on the same port 2 s later.
@@ -491,7 +491,7 @@ describe("delivery under faults (real redis-server on a private port, loopback d
   });
 
   it("start --once exits 1 with a clear message when Redis does not come back within the grace", async () => {
-    const es = await startElasticsearchDouble({ faults: { delayMs: 40 } });
+    const es = await startElasticsearchDouble({ faults: { delayMs: 20 } });
     const file = await configFile("gone", es, 3000);
     const run = medsocOnce(file);
     while (es.count() < 300) {
@@ -508,7 +508,7 @@ describe("delivery under faults (real redis-server on a private port, loopback d
   });
 
   it("a worker SIGKILLed mid-run and a second one started: nothing lost, nothing doubled", async () => {
-    const es = await startElasticsearchDouble({ faults: { delayMs: 40 } });
+    const es = await startElasticsearchDouble({ faults: { delayMs: 20 } });
     const p = prefix();
     const args = [WORKER, redis.url, p, armis.url, armis.secret, es.url];
     const start = () => {
