@@ -62,9 +62,11 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
   if (o.redis) {
     // Rides out a Redis restart (commands wait for it, up to the grace) like every runtime client.
     redis = new Redis(o.redis.url, resilientRedisOptions("playbooks", o.redis.graceMs));
+    redis.on("error", (err: Error) => log.debug({ err }, "Playbook store: Redis connection failed."));
     store = new RedisRunStore({ redis, prefix: o.redis.prefix });
   } else store = new MemoryRunStore();
   const auditRedis = redis?.duplicate();
+  auditRedis?.on("error", (err: Error) => log.debug({ err }, "Audit trail: Redis connection failed."));
   const audit = new AuditLog({
     file: o.auditFile ?? config.auditFile,
     redis: auditRedis && o.redis ? { client: auditRedis, prefix: o.redis.prefix } : undefined,

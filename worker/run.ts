@@ -242,6 +242,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
     });
+    // `/readyz` reports the outage; without a listener ioredis prints every reconnect attempt.
+    redisPing.on("error", () => undefined);
     await redisPing.connect().catch(() => undefined);
   }
   const api = config.api.enabled

@@ -426,7 +426,7 @@ describe("delivery under faults (real redis-server on a private port, loopback d
     onStderr?: (text: string) => void,
   ): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; child: ChildProcess } {
     const child = spawn(process.execPath, [BIN, "start", "--once", "--config", file], {
-      env: { ...process.env, MEDSOC_LOG_LEVEL: "warn" },
+      env: { ...process.env, MEDSOC_LOG_LEVEL: process.env.MEDSOC_TEST_CLI_LOG ? "info" : "warn" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -472,6 +472,7 @@ describe("delivery under faults (real redis-server on a private port, loopback d
     await sleep(2000);
     await redis.start();
     const result = await run.done;
+    if (process.env.MEDSOC_TEST_CLI_LOG) await writeFile(process.env.MEDSOC_TEST_CLI_LOG, result.stderr);
     const stored = esIds(es);
     report({
       case: "start --once, Redis SIGKILLed and back within the grace",

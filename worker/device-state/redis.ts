@@ -41,6 +41,8 @@ export class RedisDeviceStateStore implements DeviceStateStore {
   constructor(options: RedisDeviceStateOptions) {
     this.#redis = new Redis(options.redisUrl, resilientRedisOptions("device-state", options.graceMs));
     this.#tx = this.#redis.duplicate();
+    // Reconnects are the client's job; without a listener ioredis prints every failed attempt.
+    for (const r of [this.#redis, this.#tx]) r.on("error", () => undefined);
     this.#p = `${options.prefix ?? "medsoc"}:ds:`;
     this.#options = options.enrichment ?? DEFAULT_ENRICHMENT;
   }
