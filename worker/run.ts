@@ -10,6 +10,7 @@ import { batchShipper } from "../playbooks/engine/audit.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../playbooks/index.ts";
 import { formatPlaybookSummary, type PlaybookSummary, summarizeStore } from "../playbooks/summary.ts";
 import { type Hospital, startHospital } from "../simulators/hospital.ts";
+import { startExtendedResponseSystems } from "../simulators/response/extended.ts";
 import { clinicalServersOf, startResponseSystems } from "../simulators/response/index.ts";
 import { createApi } from "./api.ts";
 import { loadAdvisoryIndex } from "./commands/advisories.ts";
@@ -97,8 +98,16 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     const sim = await startHospital({ devices: options.devices ?? 3000 });
     hospital = sim;
     cleanups.push(() => sim.stop());
-    const response = await startResponseSystems({ fleet: sim.fleet });
-    cleanups.push(() => response.stop());
+    // Every enforcement point medsoc drives (ISE, PAN-OS, ClearPass, FortiGate, Armis, xDome,
+    // Forescout), so the shipped playbooks show containment through all of them.
+    const [response, extended] = await Promise.all([
+      startResponseSystems({ fleet: sim.fleet }),
+      startExtendedResponseSystems({ fleet: sim.fleet }),
+    ]);
+    cleanups.push(
+      () => response.stop(),
+      () => extended.stop(),
+    );
     log.info(
       { devices: sim.fleet.size, monitors: sim.monitors.map((m) => `${m.source} ${m.url}`) },
       "Simulated hospital started.",
@@ -134,7 +143,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
           blastRadiusPerHour: 30,
           auditFile: resolve(outDir, "audit-chain.ndjson"),
           clinicalServers: clinicalServersOf(sim.fleet),
-          systems: response.systemsConfig(),
+          systems: { ...response.systemsConfig(), ...extended.systemsConfig() },
           approvals: { approvers: [{ identity: "clinical.engineering", role: "clinical_engineering" }] },
         },
       },
