@@ -46,6 +46,12 @@ export const queueSchema = z.strictObject({
    * mapper waits while more than this many document batches wait for a sink. @defaultValue 16
    */
   maxPendingBatches: z.number().int().min(1).max(10_000).default(16),
+  /**
+   * A Redis outage shorter than this is ridden out: commands wait for Redis to come back and
+   * `start --once` still finishes with exit 0. Past it, `start --once` stops with exit 1 and says
+   * so. @defaultValue 60000 (ms)
+   */
+  redisGraceMs: z.number().int().min(1000).max(3_600_000).default(60_000),
 });
 
 export const sourceSchema = z.strictObject({

@@ -13,8 +13,16 @@
  * hash-chained audit trail.
  */
 import type { z } from "zod";
+import { PermanentError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import { Secret, scrub } from "../../core/secret.ts";
+
+/**
+ * The outside system does not know the device (no endpoint, host or device record for its MAC/IP).
+ * Permanent; for a containment it means "could not contain there", for a release "nothing to release
+ * there".
+ */
+export class UnknownDeviceError extends PermanentError {}
 
 /**
  * What the playbooks know about a device: from the device state store where it exists, otherwise
