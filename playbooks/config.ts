@@ -210,6 +210,17 @@ export const playbooksConfigSchema = z.strictObject({
   blastRadiusPerHour: z.number().int().min(0).default(10),
   /** Who approves above the blast radius. @defaultValue "soc" */
   blastRadiusRole: z.string().default("soc"),
+  /**
+   * Clinical gate: an in-use observation older than this many minutes is stale, and a stale "not in
+   * use" counts as "may be in use" (restricted only; more needs clinical engineering). @defaultValue 30
+   */
+  clinicalStateMaxAgeMinutes: z.number().positive().max(10_080).default(30),
+  /** Who approves more than restricted containment, or a credential change, on a device that may be in use. @defaultValue "clinical_engineering" */
+  clinicalRole: z.string().min(1).default("clinical_engineering"),
+  /** How long the engine's clinical-gate approval waits (silence is a no), minutes. @defaultValue 30 */
+  clinicalApprovalTimeoutMinutes: z.number().positive().default(30),
+  /** Lease of device locks and runs, seconds: renewed while a run is active; a lapsed run is reaped. @defaultValue 600 */
+  leaseSeconds: z.number().positive().max(86_400).default(600),
   /** Step jobs at once in this process. @defaultValue 4 */
   concurrency: z.number().int().min(1).max(64).default(4),
   /** Default time limit of one step attempt, ms. @defaultValue 30000 */

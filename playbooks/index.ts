@@ -6,6 +6,7 @@
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { type Logger, silentLogger } from "../core/log.ts";
+import { resilientRedisOptions } from "../core/redis.ts";
 import type { DeviceStateStore } from "../worker/device-state/types.ts";
 import type { QueueDriver } from "../worker/queue/types.ts";
 import { ACTION_CATALOGUE, createActions } from "./actions/index.ts";
@@ -29,7 +30,8 @@ export interface PlaybookRuntimeOptions {
   config: PlaybooksConfig;
   driver: QueueDriver;
   /** Run state and the audit chain in Redis (the BullMQ deployments). */
-  redis?: { url: string; prefix: string };
+  /** Redis of the deployment; `graceMs`: how long a command waits for a restarting Redis. */
+  redis?: { url: string; prefix: string; graceMs?: number };
   deviceState?: DeviceStateStore;
   /** Audit NDJSON file (overrides `config.auditFile`). */
   auditFile?: string;
@@ -57,7 +59,11 @@ export interface PlaybookRuntime {
 export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<PlaybookRuntime> {
   const log = o.log ?? silentLogger;
   const { config } = o;
-  const directory = new DeviceDirectory({ state: o.deviceState, clinicalServers: config.clinicalServers });
+  const directory = new DeviceDirectory({
+    state: o.deviceState,
+    clinicalServers: config.clinicalServers,
+    clinicalMaxAgeMs: config.clinicalStateMaxAgeMinutes * 60_000,
+  });
   const built = createActions(config.systems, directory);
   // Before any connection is opened: a missing key is a configuration error, nothing to clean up.
   const auditFile = o.auditFile ?? config.auditFile;
@@ -65,10 +71,13 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
   let redis: Redis | undefined;
   let store: RunStore;
   if (o.redis) {
-    redis = new Redis(o.redis.url, { maxRetriesPerRequest: 3 });
+    // Rides out a Redis restart (commands wait for it, up to the grace) like every runtime client.
+    redis = new Redis(o.redis.url, resilientRedisOptions("playbooks", o.redis.graceMs));
+    redis.on("error", (err: Error) => log.debug({ err }, "Playbook store: Redis connection failed."));
     store = new RedisRunStore({ redis, prefix: o.redis.prefix });
   } else store = new MemoryRunStore();
   const auditRedis = redis?.duplicate();
+  auditRedis?.on("error", (err: Error) => log.debug({ err }, "Audit trail: Redis connection failed."));
   const anchors = checkpointStores(config.audit, {
     auditFile,
     redis: auditRedis && o.redis ? { client: auditRedis, prefix: o.redis.prefix } : undefined,
@@ -160,6 +169,9 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
     systems: built.systems,
     blastRadiusPerHour: config.blastRadiusPerHour,
     blastRadiusRole: config.blastRadiusRole,
+    clinicalRole: config.clinicalRole,
+    clinicalApprovalTimeoutMs: config.clinicalApprovalTimeoutMinutes * 60_000,
+    leaseMs: config.leaseSeconds * 1000,
     concurrency: config.concurrency,
     stepTimeoutMs: config.stepTimeoutMs,
     notifyApprovers: notify,

@@ -33,6 +33,7 @@ import type { PlaybooksConfig } from "../playbooks/config.ts";
 import { startOnce } from "../playbooks/engine/claims.ts";
 import type { PlaybookRuntime } from "../playbooks/index.ts";
 import { kibanaAlert, splunkAlert, type TriggerAlert } from "./trigger-alerts.ts";
+import { preAuthenticateTrigger, triggerSource } from "./trigger-guard.ts";
 
 /** Default of `triggers.replayWindowSeconds`, ms. */
 export const REPLAY_WINDOW_MS = 5 * 60_000;
@@ -242,6 +243,12 @@ export function registerPlaybookRoutes(
   };
 
   app.register(async (sub) => {
+    // Authentication before the body is read (worker/trigger-guard.ts).
+    sub.addHook("onRequest", async (req, reply) => {
+      const why = preAuthenticateTrigger(req, config);
+      if (why)
+        return reject(reply.header("connection", "close"), req, 401, triggerSource(req) ?? "trigger", why);
+    });
     sub.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) =>
       done(null, body),
     );

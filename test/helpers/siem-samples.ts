@@ -173,9 +173,12 @@ export function engineAuditSamples(): Promise<Doc[]> {
       const wait = async (r: { runId: string }) => engine.waitForRun(r.runId, undefined, 60_000);
       await wait(await engine.start({ playbookId: "isolate-infusion-pump", device: a.mac }));
       await wait(await engine.start({ playbookId: "release-device", device: a.mac }));
+      // NAC and firewall both answer 2xx and apply nothing: no point holds, the containment step fails.
       h.sims.ise.modes.ignoreApply = true;
+      h.sims.panos.modes.ignoreRegister = true;
       await wait(await engine.start({ playbookId: "isolate-infusion-pump", device: b.mac }));
       h.sims.ise.modes.ignoreApply = false;
+      h.sims.panos.modes.ignoreRegister = false;
       await wait(
         await engine.start({
           playbookId: "rotate-shared-credentials",

@@ -184,6 +184,18 @@ describe("redaction and clinical assessment", () => {
     assert.equal(assess({ ...base, inUse: null, consequenceOfFailure: "Life Support" }).mode, "restricted");
     assert.equal(assess(undefined).mode, "restricted");
   });
+  test("a stale 'not in use' is not known idle (issue 10 finding 4)", () => {
+    const base = { key: "k", macs: [], ips: [], clinicalServers: [] };
+    const now = new Date("2026-12-07T12:00:00Z");
+    const opts = { maxAgeMs: 30 * 60_000, now };
+    const fresh = { ...base, inUse: false, inUseSeenAt: "2026-12-07T11:50:00Z" };
+    assert.equal(assess(fresh, 0.5, opts).mode, "full");
+    const old = { ...base, inUse: false, inUseSeenAt: "2026-12-04T11:50:00Z" };
+    assert.equal(assess(old, 0.5, opts).mode, "restricted");
+    assert.match(assess(old, 0.5, opts).reasons.join(" "), /stale/);
+    assert.equal(assess({ ...base, inUse: false }, 0.5, opts).mode, "restricted", "no observation time");
+    assert.equal(assess({ ...old, consequenceOfFailure: "Life Support" }, 0.5, opts).mayBeInUse, true);
+  });
 });
 
 describe("device information from the state store (issue 4)", () => {

@@ -24,6 +24,7 @@ import {
 import { TERMINAL } from "../../playbooks/engine/store.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../../playbooks/index.ts";
 import { createFleet } from "../../simulators/fleet.ts";
+import { startExtendedResponseSystems } from "../../simulators/response/extended.ts";
 import { clinicalServersOf, startResponseSystems } from "../../simulators/response/index.ts";
 import { BullmqQueueDriver } from "../queue/bullmq.ts";
 import { MemoryQueueDriver } from "../queue/memory.ts";
@@ -145,10 +146,14 @@ export function registerPlaybookCommands(program: Command): void {
         }
         // On the simulated hospital: the fleet's devices (Armis inventory mapped) and the response simulators.
         const fleet = createFleet({ size: Number(opts.devices), seed: 1 });
-        const sims = await startResponseSystems({ fleet });
+        // Every enforcement point's simulator, as in the embedded default.
+        const [sims, extended] = await Promise.all([
+          startResponseSystems({ fleet }),
+          startExtendedResponseSystems({ fleet }),
+        ]);
         const driver = new MemoryQueueDriver();
         const config = playbooksConfigSchema.parse({
-          systems: sims.systemsConfig(),
+          systems: { ...sims.systemsConfig(), ...extended.systemsConfig() },
           clinicalServers: clinicalServersOf(fleet),
         });
         const runtime = await createPlaybookRuntime({ config, driver, log: silentLogger });
@@ -194,7 +199,7 @@ export function registerPlaybookCommands(program: Command): void {
         } finally {
           await runtime.close();
           await driver.close();
-          await sims.stop();
+          await Promise.all([sims.stop(), extended.stop()]);
         }
       },
     );
