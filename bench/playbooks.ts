@@ -53,6 +53,7 @@ export async function benchPlaybooks(
       clinicalServers: clinicalServersOf(fleet),
       blastRadiusPerHour: 1_000_000,
       concurrency: 32,
+      audit: { key: "bench-audit-key-0123456789abcdef" },
     }),
     driver,
     redis: kind === "bullmq" ? { url: redisUrl, prefix } : undefined,

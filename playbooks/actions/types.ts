@@ -44,6 +44,12 @@ export interface DeviceInfo {
   ward?: string;
   /** True infusing / attached to a patient, false idle, null unknown. */
   inUse: boolean | null;
+  /**
+   * When `inUse` was observed (ISO-8601): the source's `seenAt` in the device state store, else the
+   * document's `@timestamp`. An observation older than the configured maximum age is stale, and a
+   * stale "not in use" is not "known idle" (docs/playbooks-safety.md).
+   */
+  inUseSeenAt?: string;
   batteryLevel?: number;
   utilizationRate?: number;
   consequenceOfFailure?: string;

@@ -23,10 +23,11 @@ import { advisoryFindings } from "../../mappings/advisories/enrich.ts";
 import { mapRecord } from "../../mappings/index.ts";
 import { siemStreamOf } from "../../mappings/stream.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
-import { auditDocument } from "../../playbooks/engine/audit.ts";
+import { type AuditEntry, auditDocument } from "../../playbooks/engine/audit.ts";
+import { checkpointDocument, signCheckpoint } from "../../playbooks/engine/audit-checkpoints.ts";
 import { createFleet, type DeviceFacts, type Fleet } from "../../simulators/fleet.ts";
 import { MemoryDeviceStateStore } from "../../worker/device-state/memory.ts";
-import { deviceDoc, startHarness } from "./playbooks.ts";
+import { AUDIT_TEST_KEY, deviceDoc, startHarness } from "./playbooks.ts";
 
 export const INGESTED_AT = "2025-04-14T10:58:03.000Z";
 const opts = { ingestedAt: INGESTED_AT };
@@ -186,7 +187,12 @@ export function engineAuditSamples(): Promise<Doc[]> {
         }),
       );
       await h.runtime.audit.flush();
-      return h.runtime.audit.entries.map((e) => auditDocument(e) as Doc);
+      const head = h.runtime.audit.entries.at(-1) as AuditEntry;
+      return [
+        ...h.runtime.audit.entries.map((e) => auditDocument(e) as Doc),
+        // The signed head checkpoint the runtime ships beside the entries.
+        checkpointDocument(signCheckpoint(head, AUDIT_TEST_KEY)) as Doc,
+      ];
     } finally {
       await h.close();
     }
