@@ -1,12 +1,12 @@
 /**
- * Finding 8 of issue 10, reproduced against the approval flow as it was (shared channel, GET decides,
- * no expiry check, no page). Integration test: needs Redis on 127.0.0.1:6379.
+ * Finding 8 of issue 10, reproduced: on the approval flow before this change (shared channel, a GET
+ * decides, no expiry check, no page) all four fail. Only the approvers' config changed since (each
+ * now needs a personal channel); the assertions are the same. Integration test: needs Redis on 127.0.0.1:6379.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { silentLogger } from "../../core/log.ts";
-import { playbooksConfigSchema } from "../../playbooks/config.ts";
 import { createFleet } from "../../simulators/fleet.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 import { createApi } from "../../worker/api.ts";
@@ -26,11 +26,12 @@ before(async () => {
     sims,
     playbooks: {
       approvals: {
-        linkSecret: "link-secret-for-tests",
-        approvers: [
-          { identity: "dr.who", role: "clinical_engineering" },
-          { identity: "dr.house", role: "clinical_engineering" },
-        ],
+        linkSecret: "link-secret-for-tests-0123456789abcdef",
+        approvers: ["dr.who", "dr.house"].map((identity) => ({
+          identity,
+          role: "clinical_engineering",
+          slackWebhookUrl: sims.chat.personal("slack", identity),
+        })),
       },
     },
   });
@@ -44,7 +45,7 @@ before(async () => {
     metrics: new Metrics(),
     log: silentLogger,
     ready: async () => ({ ok: true, checks: {} }),
-    routes: (a) => registerPlaybookRoutes(a, h.runtime, playbooksConfigSchema.parse({})),
+    routes: (a) => registerPlaybookRoutes(a, h.runtime, h.runtime.config),
   });
   await app.ready();
 });
@@ -69,9 +70,12 @@ test("8b. a plain GET of a delivered link does not decide", async () => {
   const r = await h.runtime.engine.start({ playbookId: "isolate-infusion-pump", device: mac(1) });
   const w = await h.runtime.engine.waitForRun(r.runId, (x) => x.status === "waiting_approval");
   const id = w.steps.approve_full?.approvalId as string;
-  for (const u of urlsIn(sims.chat.slack).filter((x) => x.includes(id))) {
+  const delivered = urlsIn([sims.chat.slack, [...sims.chat.direct.values()]]).filter((x) => x.includes(id));
+  assert.ok(delivered.length > 0, "no link was delivered");
+  for (const u of delivered) {
     const p = new URL(u);
-    await app.inject({ method: "GET", url: `${p.pathname}${p.search}` });
+    const res = await app.inject({ method: "GET", url: `${p.pathname}${p.search}` });
+    assert.ok(res.statusCode < 500, res.body);
   }
   assert.equal((await h.runtime.store.getApproval(id))?.status, "pending", "a GET decided the approval");
 });

@@ -31,6 +31,7 @@ function resetSims() {
   sims.devices.passwords.clear();
   sims.vault.secrets.clear();
   sims.chat.slack.length = 0;
+  sims.chat.direct.clear();
   sims.panos.log.length = 0;
   sims.ise.log.length = 0;
 }
@@ -114,8 +115,17 @@ describe("playbook scenarios (BullMQ on Redis)", () => {
       assert.ok(sims.panos.registered.get(fa.ip)?.has("iomt-restricted"));
       for (const s of fa.clinicalServers)
         assert.ok(sims.panos.registered.get(s)?.has("iomt-clinical-servers"), s);
-      assert.equal(sims.chat.slack.length, 1, "approvers were notified with links");
-      assert.match(JSON.stringify(sims.chat.slack[0]), /\/v1\/approvals\/[0-9a-f-]+\/link\?decision=approve/);
+      assert.equal(sims.chat.slack.length, 1, "the shared channel heard of the request");
+      assert.doesNotMatch(
+        JSON.stringify(sims.chat.slack[0]),
+        /\/approvals\//,
+        "no link in the shared channel",
+      );
+      assert.match(
+        JSON.stringify(sims.chat.direct.get("dr.who")),
+        /\/approvals\/[0-9a-f-]+\?t=/,
+        "the approver got a personal one-time link",
+      );
       const approvalId = waitingA.steps.approve_full?.approvalId as string;
       // Expire it now through the timeout job (the playbook's 30m is what production waits).
       await h.runtime.engine.queue.add(
