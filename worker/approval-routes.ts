@@ -296,7 +296,8 @@ export function registerApprovalRoutes(
           return refuse(reply, req, 401, `${claims.identity} is no longer an approver for ${claims.role}`, {
             approvalId: id,
           });
-        const exp = Math.min(claims.exp, Date.now() + config.approvals.sessionMinutes * 60_000);
+        // The link must be opened before it expires; the session then lives its own (short) time.
+        const exp = Date.now() + config.approvals.sessionMinutes * 60_000;
         const session = desk.tokens.session({
           identity: claims.identity,
           name: approver.name,
