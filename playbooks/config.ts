@@ -226,7 +226,9 @@ export const oidcSchema = z.strictObject({
   /** Claim holding the person's groups or roles (a string or an array of strings). @defaultValue "groups" */
   rolesClaim: z.string().min(1).default("groups"),
   /** Group/role claim value → medsoc roles (`{"CE-Approvers": ["clinical_engineering"]}`). Unmapped values give no role. */
-  roleMapping: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)),
+  roleMapping: z.record(z.string().min(1), z.array(z.string().min(1)).min(1), {
+    error: 'required: group/role claim value → medsoc roles, e.g. {"CE-Approvers": ["clinical_engineering"]}',
+  }),
   /** Allow an `http://` issuer (a lab or test identity provider only). @defaultValue false */
   allowInsecureHttp: z.boolean().default(false),
 });

@@ -8,6 +8,7 @@
  * and Redis on 127.0.0.1:6379. Everything listens on 127.0.0.1, port 0.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -27,7 +28,13 @@ import { registerPlaybookRoutes } from "../../worker/playbook-routes.ts";
 import { startTestIdp, type TestIdp } from "../helpers/oidc-provider.ts";
 import { deviceDoc, type Harness, startHarness } from "../helpers/playbooks.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = process.env.MEDSOC_CHROMIUM ?? "/usr/bin/chromium";
+// `npm test` on a fresh machine without Chromium skips this file and says how to install it; CI
+// (.ci/run installs it first and sets MEDSOC_REQUIRE_CHROMIUM=1) fails instead of skipping.
+const missing = !existsSync(CHROMIUM);
+if (missing && process.env.MEDSOC_REQUIRE_CHROMIUM === "1")
+  throw new Error(`${CHROMIUM} is missing: run scripts/ensure-chromium.sh`);
+const skip = missing ? `${CHROMIUM} is missing: run bash scripts/ensure-chromium.sh` : false;
 const fleet = createFleet({ size: 3000, seed: 1 });
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -56,6 +63,7 @@ let userDataDir: string;
 const pumps: ReturnType<typeof fleet.facts>[] = [];
 
 before(async () => {
+  if (skip) return;
   sims = await startResponseSystems({ fleet });
   // medsoc's API listens first: its address is the public URL, the redirect URI and the Origin.
   let handle: Handler = (_req, res) => {
@@ -142,11 +150,12 @@ before(async () => {
 });
 
 after(async () => {
+  if (skip) return;
   await context?.close();
-  await rm(userDataDir, { recursive: true, force: true });
+  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   await app?.close();
-  await stop(medsoc);
-  await stop(attacker);
+  if (medsoc) await stop(medsoc);
+  if (attacker) await stop(attacker);
   await idp?.stop();
   await h?.close();
   await sims?.stop();
@@ -180,7 +189,7 @@ async function signInIfAsked(page: Page, login: string): Promise<void> {
   await Promise.all([page.waitForURL(`${base}/approvals/**`), page.click('button[type="submit"]')]);
 }
 
-describe("approval page in Chromium with OIDC sign-in", () => {
+describe("approval page in Chromium with OIDC sign-in", { skip }, () => {
   test("the link opens the page after sign-in; GETs decide nothing; clicking Approve lets the run proceed, as the signed-in person", async () => {
     const { runId, id, link } = await waitingApproval(0);
     assert.doesNotMatch(link, /\?t=/, "with OIDC the link carries no token: the person signs in");

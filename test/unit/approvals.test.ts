@@ -1,0 +1,192 @@
+/**
+ * Approvals without I/O: the `playbooks.approvals` config (clear errors, secrets that redact
+ * themselves), the signed tokens (links, sessions, CSRF), the OIDC claim mapping and the clinical
+ * state sentence. Unit test: needs nothing.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { inspect } from "node:util";
+import { validateConfig } from "../../core/config.ts";
+import { ConfigError } from "../../core/errors.ts";
+import { Secret } from "../../core/secret.ts";
+import { clinicalStateOf } from "../../playbooks/approvals/describe.ts";
+import { mapClaims, type OidcSettings } from "../../playbooks/approvals/oidc.ts";
+import { ApprovalTokens } from "../../playbooks/approvals/tokens.ts";
+import { playbooksConfigSchema } from "../../playbooks/config.ts";
+import { componentSchemas } from "../../worker/run.ts";
+
+const SECRET = "approvals-unit-test-secret-0123456789abcdef";
+const HOOK = "https://hooks.slack.com/services/T000/B000/personal-secret-path";
+
+function problems(raw: unknown): { path: string; message: string }[] {
+  try {
+    validateConfig({ playbooks: raw }, componentSchemas(), {}, "test.yaml");
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.problems;
+  }
+  return [];
+}
+
+describe("approvals config", () => {
+  test("every problem at once, with its path and what to do", () => {
+    const p = problems({
+      enabled: true,
+      approvals: {
+        linkSecret: "short",
+        approvers: [{ identity: "dr.who", role: "clinical_engineering" }],
+        oidc: { issuer: "http://idp.hospital.example", clientId: "medsoc" },
+      },
+    });
+    const at = (path: string) => p.filter((x) => x.path === path).map((x) => x.message);
+    assert.match(at("playbooks.approvals.linkSecret").join(), /at least 32 characters/);
+    assert.match(at("playbooks.approvals.approvers[0]").join(), /slackWebhookUrl or teamsWebhookUrl/);
+    assert.match(at("playbooks.approvals.oidc.roleMapping").join(), /required: group\/role claim value/);
+    assert.equal(p.length, 3, JSON.stringify(p));
+  });
+
+  test("approvers or OIDC need a link secret; an http issuer needs allowInsecureHttp", () => {
+    const missing = playbooksConfigSchema.safeParse({
+      approvals: { approvers: [{ identity: "a", role: "soc", slackWebhookUrl: HOOK }] },
+    });
+    assert.equal(missing.success, false);
+    assert.deepEqual(missing.error?.issues[0]?.path, ["approvals", "linkSecret"]);
+    assert.match(String(missing.error?.issues[0]?.message), /signs links, sessions and CSRF tokens/);
+    const http = playbooksConfigSchema.safeParse({
+      approvals: {
+        linkSecret: SECRET,
+        oidc: { issuer: "http://idp.example", clientId: "m", roleMapping: { CE: ["clinical_engineering"] } },
+      },
+    });
+    assert.equal(http.success, false);
+    assert.deepEqual(http.error?.issues[0]?.path, ["approvals", "oidc", "issuer"]);
+    const lab = playbooksConfigSchema.parse({
+      approvals: {
+        linkSecret: SECRET,
+        oidc: {
+          issuer: "http://idp.example",
+          clientId: "m",
+          clientSecret: "oidc-client-secret-value",
+          roleMapping: { CE: ["clinical_engineering"] },
+          allowInsecureHttp: true,
+        },
+      },
+    });
+    assert.equal(lab.approvals.oidc?.identityClaim, "preferred_username");
+    assert.equal(lab.approvals.oidc?.rolesClaim, "groups");
+    assert.equal(lab.approvals.sessionMinutes, 15);
+  });
+
+  test("the link secret, client secret and personal webhooks redact themselves", () => {
+    const c = playbooksConfigSchema.parse({
+      approvals: {
+        linkSecret: SECRET,
+        approvers: [{ identity: "dr.who", role: "clinical_engineering", slackWebhookUrl: HOOK }],
+        oidc: {
+          issuer: "https://idp.example",
+          clientId: "m",
+          clientSecret: "oidc-client-secret-value",
+          roleMapping: { CE: ["clinical_engineering"] },
+        },
+      },
+    });
+    assert.ok(c.approvals.linkSecret instanceof Secret);
+    for (const printed of [JSON.stringify(c), inspect(c, { depth: 10 }), `${c.approvals.linkSecret}`])
+      for (const s of [SECRET, HOOK, "oidc-client-secret-value"]) assert.equal(printed.includes(s), false);
+  });
+});
+
+describe("approval tokens", () => {
+  const tokens = new ApprovalTokens(new Secret(SECRET));
+  const now = Date.now();
+
+  test("a link names one approval and one person, expires, and does not survive tampering", () => {
+    const t = tokens.link({
+      approvalId: "a1",
+      identity: "dr.who",
+      role: "clinical_engineering",
+      exp: now + 1000,
+    });
+    const c = tokens.openLink(t, now);
+    assert.equal(typeof c, "object");
+    assert.equal((c as { identity: string }).identity, "dr.who");
+    assert.ok((c as { jti: string }).jti.length >= 16);
+    assert.equal(tokens.openLink(t, now + 1000), "expired");
+    const [body, sig] = t.split(".") as [string, string];
+    const forged = Buffer.from(
+      Buffer.from(body, "base64url").toString().replace("dr.who", "mallory"),
+    ).toString("base64url");
+    assert.equal(tokens.openLink(`${forged}.${sig}`, now), "bad signature");
+    assert.equal(tokens.openLink(undefined, now), "missing");
+    assert.equal(tokens.openLink("nodot", now), "malformed");
+    // Another key does not verify it; two links to the same person differ (single use by jti).
+    assert.equal(new ApprovalTokens(new Secret(`${SECRET}x`)).openLink(t, now), "bad signature");
+    const t2 = tokens.link({
+      approvalId: "a1",
+      identity: "dr.who",
+      role: "clinical_engineering",
+      exp: now + 1000,
+    });
+    assert.notEqual((tokens.openLink(t2, now) as { jti: string }).jti, (c as { jti: string }).jti);
+  });
+
+  test("purposes do not mix: a link is not a session and a session is not a link", () => {
+    const link = tokens.link({ approvalId: "a1", identity: "x", role: "admin", exp: now + 1000 });
+    assert.equal(tokens.openSession(link, now), "bad signature");
+    const session = tokens.session({ identity: "x", roles: ["admin"], method: "oidc", exp: now + 1000 });
+    assert.equal(tokens.openLink(session, now), "bad signature");
+    assert.equal(tokens.openOidcState(session, now), "bad signature");
+  });
+
+  test("a CSRF token belongs to one session and one approval", () => {
+    const csrf = tokens.csrf("sid-1", "a1");
+    assert.equal(tokens.checkCsrf("sid-1", "a1", csrf), true);
+    assert.equal(tokens.checkCsrf("sid-2", "a1", csrf), false);
+    assert.equal(tokens.checkCsrf("sid-1", "a2", csrf), false);
+    assert.equal(tokens.checkCsrf("sid-1", "a1", undefined), false);
+    assert.equal(tokens.checkCsrf("sid-1", "a1", ""), false);
+  });
+});
+
+describe("OIDC claims → person and roles", () => {
+  const s: OidcSettings = {
+    issuer: "https://idp.example",
+    clientId: "m",
+    scopes: ["openid"],
+    identityClaim: "preferred_username",
+    rolesClaim: "groups",
+    roleMapping: { "CE-Approvers": ["clinical_engineering"], SOC: ["soc"], Admins: ["admin", "soc"] },
+    allowInsecureHttp: false,
+  };
+  test("roles only from mapped group values; a string claim counts as one group", () => {
+    const a = mapClaims(
+      s,
+      { sub: "1", preferred_username: "house", groups: ["CE-Approvers", "staff", 7] },
+      "iss",
+    );
+    assert.deepEqual(a.roles, ["clinical_engineering"]);
+    assert.equal(a.identity, "house");
+    assert.deepEqual(mapClaims(s, { sub: "2", preferred_username: "x", groups: "SOC" }, "iss").roles, [
+      "soc",
+    ]);
+    assert.deepEqual(
+      mapClaims(s, { sub: "3", preferred_username: "y", groups: ["Admins", "SOC"] }, "iss").roles,
+      ["admin", "soc"],
+    );
+    assert.deepEqual(mapClaims(s, { sub: "4", preferred_username: "z" }, "iss").roles, []);
+  });
+  test("no identity claim: the sign-in is refused, never guessed from another claim", () => {
+    assert.throws(
+      () => mapClaims(s, { sub: "1", email: "a@b", groups: ["CE-Approvers"] }, "iss"),
+      /no "preferred_username" claim/,
+    );
+  });
+});
+
+test("clinical state sentence: unknown is never shown as idle", () => {
+  const d = { key: "k", macs: [], ips: [], clinicalServers: [] };
+  assert.match(clinicalStateOf({ ...d, inUse: null }), /^UNKNOWN/);
+  assert.match(clinicalStateOf({ ...d, inUse: true, batteryLevel: 40 }), /^IN USE.*battery 40%/);
+  assert.match(clinicalStateOf({ ...d, inUse: false }), /^idle/);
+  assert.match(clinicalStateOf(undefined), /^unknown/);
+});
