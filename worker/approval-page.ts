@@ -82,6 +82,14 @@ export function approvalPage(v: ApprovalView, o: PageOptions): string {
   const idle = v.device?.inUse === false;
   const facts = v.deviceFacts.map(([k, x]) => `<tr><th>${esc(k)}</th><td>${esc(x)}</td></tr>`).join("");
   const plan = v.plan.map((p) => `<li>${esc(p)}</li>`).join("");
+  const total = (a as { devices?: string[] }).devices?.length ?? 0;
+  const covered = v.covered.length
+    ? `<h2>Every device this covers (${total})</h2><table id="covered">${v.covered
+        .map((c) => `<tr><th>${esc(c.name ?? c.key)}</th><td>${esc(c.clinicalState)}</td></tr>`)
+        .join(
+          "",
+        )}</table>${total > v.covered.length ? `<p class="note">and ${total - v.covered.length} more</p>` : ""}`
+    : "";
   const who = `${esc(o.viewer.name ?? o.viewer.identity)} (${esc(o.viewer.identity)}, ${o.viewer.method === "oidc" ? "signed in at the identity provider" : "personal one-time link"})`;
   const form = o.form
     ? `<form method="post" action="${esc(o.form.action)}" id="decide">
@@ -102,6 +110,7 @@ ${notice}
 <p id="asked"><b>Asked:</b> ${esc(a.reason)}</p>
 <h2>Device</h2><table id="device">${facts}</table>
 <h2>Clinical state</h2><p class="state${idle ? " idle" : ""}" id="clinical-state">${esc(v.clinicalState)}</p>
+${covered}
 <h2>If you approve</h2><ol id="plan">${plan}</ol>
 <p id="status"><b>Status:</b> ${esc(a.status)}${a.decidedBy ? ` by ${esc(a.decidedBy)} at ${esc(a.decidedAt)}` : ""}</p>
 <p id="expires"><b>Expires:</b> ${esc(a.expiresAt)} (${esc(minutesLeft(a.expiresAt, o.nowMs))})</p>

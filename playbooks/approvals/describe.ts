@@ -22,7 +22,12 @@ export interface ApprovalView {
   deviceFacts: [string, string][];
   /** What will be done if approved, one sentence per step. */
   plan: string[];
+  /** Every device the approval covers when it covers several (a fleet-wide step), each with its state. */
+  covered: { key: string; name?: string; clinicalState: string }[];
 }
+
+/** Most devices listed one by one on the page and in the page's details. */
+export const MAX_COVERED = 200;
 
 export interface DescribeDeps {
   playbooks: Map<string, Playbook>;
@@ -32,9 +37,15 @@ export interface DescribeDeps {
   now?: () => Date;
 }
 
-export function clinicalStateOf(d: DeviceInfo | undefined): string {
+export function clinicalStateOf(d: DeviceInfo | undefined, nowMs = Date.now()): string {
   if (!d) return "unknown (no device information)";
   const facts: string[] = [];
+  // When the in-use observation was made, where the directory knows it (a stale "idle" is not idle).
+  const seen = (d as { inUseSeenAt?: string }).inUseSeenAt;
+  if (seen && d.inUse !== null) {
+    const min = Math.floor((nowMs - Date.parse(seen)) / 60_000);
+    if (Number.isFinite(min)) facts.push(`observed ${seen} (${min >= 1 ? `${min} min ago` : "just now"})`);
+  }
   if (d.batteryLevel !== undefined) facts.push(`battery ${d.batteryLevel}%`);
   if (d.utilizationRate !== undefined) facts.push(`utilization ${d.utilizationRate}`);
   if (d.consequenceOfFailure) facts.push(`consequence of failure ${d.consequenceOfFailure}`);
@@ -145,19 +156,29 @@ export async function describeApproval(
   approval: ApprovalRecord,
   run: RunState | null,
 ): Promise<ApprovalView> {
+  const nowMs = (deps.now ?? (() => new Date()))().getTime();
   const key = approval.deviceKey ?? run?.deviceKey;
   // The clinical state as known now, not when the run started.
   const fresh = key ? await deps.directory.get(key).catch(() => null) : null;
   const device = fresh ?? run?.device;
   const pb = deps.playbooks.get(approval.playbookId);
   const plan = pb && run ? await planOf(deps, pb, run, approval) : [approval.reason];
+  // A fleet-wide step's approval names every device it covers.
+  const keys = (approval as { devices?: string[] }).devices ?? [];
+  const covered: ApprovalView["covered"] = [];
+  if (keys.length > 1)
+    for (const k of keys.slice(0, MAX_COVERED)) {
+      const d = await deps.directory.get(k).catch(() => null);
+      covered.push({ key: k, name: d?.name, clinicalState: clinicalStateOf(d ?? undefined, nowMs) });
+    }
   return {
     approval,
     run: run ?? undefined,
     playbookTitle: pb?.title,
     device,
-    clinicalState: clinicalStateOf(device),
+    clinicalState: clinicalStateOf(device, nowMs),
     deviceFacts: deviceFacts(device, key),
     plan,
+    covered,
   };
 }

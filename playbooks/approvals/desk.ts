@@ -137,7 +137,7 @@ export class ApprovalDesk {
       const calls: RecordedCall[] = [];
       const text = [
         `*Approval needed from you, ${slackEscape(a.name ?? a.identity)}* (${approval.role}): ${slackEscape(approval.reason)}.`,
-        `Device: ${slackEscape(deviceName)}. Clinical state: ${slackEscape(view.clinicalState)}.`,
+        `Device: ${slackEscape(deviceName)}. Clinical state: ${slackEscape(view.clinicalState)}.${view.covered.length ? ` It covers ${(approval as { devices?: string[] }).devices?.length} devices (listed on the page).` : ""}`,
         `If approved: ${slackEscape(view.plan.join("; "))}.`,
         `Expires ${approval.expiresAt}; no answer means no. The link opens a page where you ${this.oidc ? "sign in and " : ""}decide; it is for you only.`,
       ].join("\n");
@@ -204,6 +204,7 @@ export class ApprovalDesk {
             role: approval.role,
             device: Object.fromEntries(view.deviceFacts),
             clinical_state: view.clinicalState,
+            ...(view.covered.length ? { devices_covered: view.covered } : {}),
             plan: view.plan,
             expires_at: approval.expiresAt,
             approvers_asked: reached,

@@ -9,11 +9,18 @@ import { inspect } from "node:util";
 import { validateConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { Secret } from "../../core/secret.ts";
-import { clinicalStateOf } from "../../playbooks/approvals/describe.ts";
+import { ACTION_CATALOGUE, createActions } from "../../playbooks/actions/index.ts";
+import { clinicalStateOf, describeApproval } from "../../playbooks/approvals/describe.ts";
 import { mapClaims, type OidcSettings } from "../../playbooks/approvals/oidc.ts";
 import { ApprovalTokens } from "../../playbooks/approvals/tokens.ts";
-import { playbooksConfigSchema } from "../../playbooks/config.ts";
+import { playbooksConfigSchema, systemsSchema } from "../../playbooks/config.ts";
+import { DeviceDirectory } from "../../playbooks/engine/devices.ts";
+import { loadPlaybooks } from "../../playbooks/engine/schema.ts";
+import type { ApprovalRecord, RunState } from "../../playbooks/engine/store.ts";
+import { DEFAULT_PLAYBOOK_DIR } from "../../playbooks/index.ts";
+import { createFleet } from "../../simulators/fleet.ts";
 import { componentSchemas } from "../../worker/run.ts";
+import { deviceDoc } from "../helpers/playbooks.ts";
 
 const SECRET = "approvals-unit-test-secret-0123456789abcdef";
 const HOOK = "https://hooks.slack.com/services/T000/B000/personal-secret-path";
@@ -189,4 +196,109 @@ test("clinical state sentence: unknown is never shown as idle", () => {
   assert.match(clinicalStateOf({ ...d, inUse: true, batteryLevel: 40 }), /^IN USE.*battery 40%/);
   assert.match(clinicalStateOf({ ...d, inUse: false }), /^idle/);
   assert.match(clinicalStateOf(undefined), /^unknown/);
+});
+
+test("clinical state sentence says when the in-use observation was made", () => {
+  const d = {
+    key: "k",
+    macs: [],
+    ips: [],
+    clinicalServers: [],
+    inUse: false,
+    inUseSeenAt: "2026-01-01T10:00:00Z",
+  };
+  assert.match(
+    clinicalStateOf(d, Date.parse("2026-01-01T10:42:00Z")),
+    /observed 2026-01-01T10:00:00Z \(42 min ago\)/,
+  );
+});
+
+describe("what the approver is shown", () => {
+  const fleet = createFleet({ size: 400, seed: 1 });
+  const pumps = [...Array(fleet.size).keys()]
+    .map((i) => fleet.facts(i))
+    .filter((f) => f.deviceClass === "infusion_pump")
+    .slice(0, 3);
+
+  async function view(systems: Record<string, unknown>, approval: Partial<ApprovalRecord> = {}) {
+    const directory = new DeviceDirectory({});
+    directory.observe(pumps.map((f) => deviceDoc(f, { inUse: true })));
+    const device = await directory.get((pumps[0] as (typeof pumps)[number]).mac);
+    assert.ok(device);
+    const built = createActions(systemsSchema.parse(systems), directory);
+    const playbooks = await loadPlaybooks(DEFAULT_PLAYBOOK_DIR, new Set(Object.keys(ACTION_CATALOGUE)));
+    const now = new Date().toISOString();
+    const run: RunState = {
+      id: "run-1",
+      playbookId: "isolate-infusion-pump",
+      deviceKey: device.key,
+      device,
+      inputs: { auto_release_hours: 0, approval_timeout: "30m", reason: "test" },
+      trigger: { kind: "manual" },
+      dryRun: false,
+      status: "waiting_approval",
+      phase: "main",
+      index: 3,
+      steps: {
+        assess: { status: "completed", attempts: 1, output: { mode: "restricted", reasons: ["in use"] } },
+        approve_full: { status: "waiting", attempts: 0, approvalId: "ap-1" },
+      },
+      compensations: [],
+      createdAt: now,
+      updatedAt: now,
+    };
+    const a: ApprovalRecord = {
+      id: "ap-1",
+      runId: run.id,
+      stepId: "approve_full",
+      playbookId: run.playbookId,
+      deviceKey: device.key,
+      role: "clinical_engineering",
+      reason: "full isolation",
+      status: "pending",
+      createdAt: now,
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      ...approval,
+    };
+    return describeApproval(
+      { playbooks, actions: built.registry, directory, systems: built.systems },
+      a,
+      run,
+    );
+  }
+
+  const ise = { baseUrl: "https://ise.example:9060", username: "u", password: "p" };
+  const panos = { baseUrl: "https://fw.example", username: "u", password: "p" };
+
+  test("the plan is what the run will do if approved: each applicable step's dry-run sentence", async () => {
+    const v = await view({ ise, panos });
+    const mac = (pumps[0] as (typeof pumps)[number]).mac.replace(/:/g, "-");
+    assert.deepEqual(
+      v.plan.map((p) => p.split(":")[0]),
+      ["isolate_fw", "isolate_nac"],
+      v.plan.join("\n"),
+    );
+    assert.match(
+      v.plan[1] as string,
+      new RegExp(`apply ISE ANC policy IOMT_QUARANTINE \\(full\\) to ${mac.replace(/-/g, ":")}`),
+    );
+    assert.match(v.clinicalState, /^IN USE/);
+    assert.ok(v.deviceFacts.some(([k, x]) => k === "MAC addresses" && x.includes(mac)));
+    // Without PAN-OS configured, its step is not part of the plan.
+    const onlyIse = await view({ ise });
+    assert.deepEqual(
+      onlyIse.plan.map((p) => p.split(":")[0]),
+      ["isolate_nac"],
+    );
+    // Nothing configured: the page says nothing further happens, not an empty list.
+    assert.match((await view({})).plan[0] as string, /nothing further/);
+  });
+
+  test("an approval covering several devices lists each with its clinical state", async () => {
+    const keys = pumps.map((f) => f.mac.replace(/:/g, "-"));
+    const v = await view({ ise }, { devices: keys } as Partial<ApprovalRecord>);
+    assert.equal(v.covered.length, 3);
+    assert.ok(v.covered.every((c) => /^IN USE/.test(c.clinicalState)));
+    assert.equal((await view({ ise })).covered.length, 0, "one device: no list");
+  });
 });
