@@ -12,9 +12,10 @@
  * - Every delivery, failure and outside call lands in the audit trail; secrets (webhook URLs, link
  *   tokens, the routing key) are scrubbed from it.
  */
+import { backoffDelay, sleep } from "../../core/backoff.ts";
+import { isRetryable, type RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import type { ChatClient } from "../actions/chat.ts";
-import { ChatClient as PersonalChat } from "../actions/chat.ts";
+import { ChatClient } from "../actions/chat.ts";
 import type { ActionContext, AnyAction, RecordedCall } from "../actions/types.ts";
 import type { PlaybooksConfig } from "../config.ts";
 import type { AuditLog } from "../engine/audit.ts";
@@ -118,6 +119,19 @@ export class ApprovalDesk {
       });
   }
 
+  /** A few attempts on a retryable error (429 with its Retry-After, 5xx, network), with backoff. */
+  async #retry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (attempt >= 3 || !isRetryable(error)) throw error;
+        const floor = Math.min((error as RetryableError).retryAfterMs ?? 0, 10_000);
+        await sleep(backoffDelay(attempt, { baseMs: 500, maxMs: 5000, floorMs: floor }));
+      }
+    }
+  }
+
   /** The engine's `notifyApprovers`: personal messages, a link-free notice, and the on-call page. */
   notify = async (approval: ApprovalRecord, run: RunState): Promise<void> => {
     const { audit } = this.#o;
@@ -141,19 +155,22 @@ export class ApprovalDesk {
         `If approved: ${slackEscape(view.plan.join("; "))}.`,
         `Expires ${approval.expiresAt}; no answer means no. The link opens a page where you ${this.oidc ? "sign in and " : ""}decide; it is for you only.`,
       ].join("\n");
-      try {
-        await new PersonalChat({
-          slackWebhookUrl: a.slackWebhookUrl,
-          teamsWebhookUrl: a.teamsWebhookUrl,
-        }).post(this.#ctx(approval, run, calls), text, [
-          { text: "Open the approval page", url: this.linkFor(approval, a) },
-        ]);
-        reached.push(a.identity);
-      } catch (error) {
-        failed.push(`${a.identity} (${(error as Error).message})`);
-      } finally {
-        await this.#auditCalls(approval, calls, `approval request to ${a.identity}`);
-      }
+      const personal = new ChatClient({
+        slackWebhookUrl: a.slackWebhookUrl,
+        teamsWebhookUrl: a.teamsWebhookUrl,
+      });
+      const link = [{ text: "Open the approval page", url: this.linkFor(approval, a) }];
+      const errors: string[] = [];
+      // Channel by channel, so a retry never repeats a message another channel already took.
+      for (const channel of personal.channels)
+        try {
+          await this.#retry(() => personal.post(this.#ctx(approval, run, calls), text, link, [channel]));
+        } catch (error) {
+          errors.push(`${channel}: ${(error as Error).message}`);
+        }
+      await this.#auditCalls(approval, calls, `approval request to ${a.identity}`);
+      if (errors.length < personal.channels.length) reached.push(a.identity);
+      if (errors.length) failed.push(`${a.identity} (${errors.join("; ")})`);
     }
     await audit.append({
       ...base,
@@ -211,7 +228,7 @@ export class ApprovalDesk {
             approval_page: this.pageUrl(approval.id),
           },
         });
-        const out = await pd.execute(input, ctx);
+        const out = await this.#retry(() => pd.execute(input, ctx));
         const v = await pd.verify(input, out, ctx);
         paged = v.ok;
       } catch (error) {

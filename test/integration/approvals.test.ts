@@ -48,6 +48,12 @@ before(async () => {
             teamsWebhookUrl: sims.chat.personal("teams", "dr.house"),
           },
           { identity: "analyst", role: "soc", slackWebhookUrl: sims.chat.personal("slack", "analyst") },
+          // A webhook that was deleted in Slack: 404 no_service, a permanent error.
+          {
+            identity: "dr.gone",
+            role: "clinical_engineering",
+            slackWebhookUrl: `${sims.chat.url}/services/T0/B0/gone`,
+          },
         ],
       },
     },
@@ -190,6 +196,32 @@ describe("delivery", () => {
     for (let n = 0; n < 100 && sims.pagerduty.incidents.get(`approval:${id}`)?.status !== "resolved"; n++)
       await new Promise((r) => setTimeout(r, 50));
     assert.equal(sims.pagerduty.incidents.get(`approval:${id}`)?.status, "resolved");
+  });
+
+  test("a rate-limited personal webhook is retried (one message, no loss); a dead one is reported, the others still reached", async () => {
+    sims.chat.direct.clear();
+    sims.chat.faults.rateLimitNext = 1;
+    sims.chat.faults.retryAfterSeconds = 1;
+    const { runId, id } = await waitingApproval(6);
+    assert.equal(sims.chat.faults.rateLimitNext, 0, "the 429 was served");
+    const mine = (who: string) =>
+      (sims.chat.direct.get(who) ?? []).filter((m) => JSON.stringify(m).includes(id));
+    assert.equal(mine("dr.who").length, 1, "dr.who got exactly one message after the 429");
+    assert.equal(mine("dr.house").length, 1);
+    const calls = h.runtime.audit.entries.filter(
+      (e) => e.runId === runId && e.type === "call" && /approval request to dr\.who/.test(e.message),
+    );
+    assert.deepEqual(
+      calls.map((e) => (e.detail as { status?: number }).status),
+      [429, 200],
+    );
+    const delivered = h.runtime.audit.entries.find(
+      (e) => e.type === "approval.delivered" && (e.detail as { approvalId?: string }).approvalId === id,
+    );
+    assert.match(
+      String(delivered?.message),
+      /sent personally to dr\.who, dr\.house; failed for dr\.gone \(slack: .*HTTP 404/,
+    );
   });
 });
 
