@@ -25,6 +25,7 @@ import { type ResponseSystems, startResponseSystems } from "../../simulators/res
 import { createApi } from "../../worker/api.ts";
 import { Metrics } from "../../worker/metrics.ts";
 import { registerPlaybookRoutes } from "../../worker/playbook-routes.ts";
+import { announced } from "../helpers/approvals.ts";
 import { startTestIdp, type TestIdp } from "../helpers/oidc-provider.ts";
 import { deviceDoc, type Harness, startHarness } from "../helpers/playbooks.ts";
 
@@ -172,7 +173,8 @@ async function waitingApproval(i: number, inputs: Record<string, unknown> = {}) 
   });
   const w = await h.runtime.engine.waitForRun(r.runId, (x) => x.status === "waiting_approval");
   const id = w.steps.approve_full?.approvalId as string;
-  // The link dr.house received personally.
+  // The link dr.house received personally (announced after the run is saved as waiting).
+  await announced(h, sims, id);
   const dm = JSON.stringify(sims.chat.direct.get("dr.house") ?? []);
   const link = new RegExp(`https?://[^"\\s]+/approvals/${id}`).exec(dm)?.[0];
   assert.ok(link, "dr.house received a link");

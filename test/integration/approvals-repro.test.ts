@@ -12,6 +12,7 @@ import { type ResponseSystems, startResponseSystems } from "../../simulators/res
 import { createApi } from "../../worker/api.ts";
 import { Metrics } from "../../worker/metrics.ts";
 import { registerPlaybookRoutes } from "../../worker/playbook-routes.ts";
+import { eventually } from "../helpers/approvals.ts";
 import { deviceDoc, type Harness, startHarness } from "../helpers/playbooks.ts";
 
 const fleet = createFleet({ size: 3000, seed: 1 });
@@ -61,6 +62,7 @@ test("8a. no approve/deny link reaches the shared channel", async () => {
   sims.chat.slack.length = 0;
   const r = await h.runtime.engine.start({ playbookId: "isolate-infusion-pump", device: mac(0) });
   await h.runtime.engine.waitForRun(r.runId, (x) => x.status === "waiting_approval");
+  assert.ok(await eventually(() => sims.chat.slack.length > 0), "the shared channel heard of the request");
   const shared = urlsIn(sims.chat.slack).filter((u) => u.includes("/approvals/"));
   assert.deepEqual(shared, [], "the shared channel carries approval links anyone in it can use");
 });
@@ -70,7 +72,9 @@ test("8b. a plain GET of a delivered link does not decide", async () => {
   const r = await h.runtime.engine.start({ playbookId: "isolate-infusion-pump", device: mac(1) });
   const w = await h.runtime.engine.waitForRun(r.runId, (x) => x.status === "waiting_approval");
   const id = w.steps.approve_full?.approvalId as string;
-  const delivered = urlsIn([sims.chat.slack, [...sims.chat.direct.values()]]).filter((x) => x.includes(id));
+  const linksTo = () =>
+    urlsIn([sims.chat.slack, [...sims.chat.direct.values()]]).filter((x) => x.includes(id));
+  const delivered = (await eventually(() => (linksTo().length ? linksTo() : undefined))) ?? [];
   assert.ok(delivered.length > 0, "no link was delivered");
   for (const u of delivered) {
     const p = new URL(u);
@@ -101,6 +105,7 @@ test("8d. an approval request pages the on-call", async () => {
   sims.pagerduty.incidents.clear();
   const r = await h.runtime.engine.start({ playbookId: "isolate-infusion-pump", device: mac(3) });
   await h.runtime.engine.waitForRun(r.runId, (x) => x.status === "waiting_approval");
+  await eventually(() => sims.pagerduty.incidents.size > 0);
   const events = [...sims.pagerduty.incidents.values()].flatMap((i) => i.events);
   assert.ok(events.length > 0, "nobody was paged about the approval request");
 });

@@ -16,6 +16,7 @@ import { type ResponseSystems, startResponseSystems } from "../../simulators/res
 import { createApi } from "../../worker/api.ts";
 import { Metrics } from "../../worker/metrics.ts";
 import { registerPlaybookRoutes } from "../../worker/playbook-routes.ts";
+import { announced } from "../helpers/approvals.ts";
 import { deviceDoc, type Harness, startHarness } from "../helpers/playbooks.ts";
 
 const fleet = createFleet({ size: 3000, seed: 1 });
@@ -89,6 +90,7 @@ async function waitingApproval(i: number, inputs: Record<string, unknown> = {}) 
   const w = await h.runtime.engine.waitForRun(r.runId, (x) => x.status === "waiting_approval");
   const id = w.steps.approve_full?.approvalId as string;
   assert.ok(id);
+  await announced(h, sims, id);
   return { runId: r.runId, id };
 }
 
