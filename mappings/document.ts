@@ -9,11 +9,6 @@ import { docId } from "./values.ts";
 /** The ECS release the documents are validated against (`ecs.version`). */
 export const ECS_VERSION = "9.4.0";
 
-/** `event.dataset` of a stream: one dataset per stream, whatever the vendor. */
-export function datasetOf(stream: string): string {
-  return `medsoc.${stream}`;
-}
-
 /** The record as an object, or a {@link MappingError} (`not_an_object`). */
 export function asRecord(record: unknown, what: string): Readonly<Record<string, unknown>> {
   if (typeof record !== "object" || record === null || Array.isArray(record)) {
@@ -46,10 +41,11 @@ export function documentId(
   return docId(ctx.source, ctx.stream, vendorId ?? "", vendorTimestamp ?? "", content);
 }
 
-/** Adds `event.dataset`, `event.module`, `event.ingested` and, when asked for, `event.original`. */
+/**
+ * Adds `event.ingested` and, when asked for, `event.original`. `event.dataset`, `event.module` and
+ * `data_stream.*` are set from what the finished document is (`stampStream` in mappings/stream.ts).
+ */
 export function finishEvent(event: Record<string, unknown>, ctx: MappingContext, record: unknown): void {
-  event.dataset = datasetOf(ctx.stream);
-  event.module = ctx.source;
   event.ingested = ctx.ingestedAt;
   if (ctx.preserveOriginal === true) {
     const original = ctx.original ?? JSON.stringify(record);

@@ -13,11 +13,13 @@ import { forescoutMappings } from "./forescout/index.ts";
 import { nozomiMappings } from "./nozomi/index.ts";
 import { panwIotMappings } from "./panw_iot/index.ts";
 import { pipelineErrorDocument } from "./pipeline-error.ts";
+import { stampStream } from "./stream.ts";
 import { withSyslog } from "./syslog/index.ts";
 import type { EcsDocument, Mapper, MappingContext } from "./types.ts";
 
 export { MappingError, UnknownStreamError } from "./errors.ts";
 export { pipelineErrorDocument } from "./pipeline-error.ts";
+export { dataStreamName, type SiemStream, siemStreamOf } from "./stream.ts";
 export type { EcsDocument, Mapper, MappingContext } from "./types.ts";
 
 /** Source → stream → mapping. */
@@ -52,13 +54,15 @@ export function listStreams(): StreamRef[] {
   return out;
 }
 
-/** Each pair's mapper wrapped by {@link withSyslog}, built once. */
+/** Each pair's mapper wrapped by {@link withSyslog} and {@link stampStream}, built once. */
 const syslogAware = new Map<string, Mapper>();
 
 /**
  * The mapping of a pair; {@link UnknownStreamError} (permanent) listing the valid pairs otherwise.
  * The mapper also takes the syslog receiver's CEF/LEEF records for the pair (`mappings/syslog/`);
- * REST records go to the vendor mapping after one property check.
+ * REST records go to the vendor mapping after one property check. Its documents carry
+ * `event.dataset`, `event.module` and `data_stream.*` from {@link stampStream}, the function the
+ * sinks route by.
  */
 export function getMapper(source: string, stream: string): Mapper {
   const streams: Readonly<Record<string, Mapper>> | undefined = Object.hasOwn(registry, source)
@@ -75,7 +79,12 @@ export function getMapper(source: string, stream: string): Mapper {
   const key = `${source}/${stream}`;
   let wrapped = syslogAware.get(key);
   if (wrapped === undefined) {
-    wrapped = withSyslog(source, mapper);
+    const syslogOrRest = withSyslog(source, mapper);
+    wrapped = (record, ctx) => {
+      const doc = syslogOrRest(record, ctx);
+      stampStream(doc, ctx.namespace);
+      return doc;
+    };
     syslogAware.set(key, wrapped);
   }
   return wrapped;
@@ -93,6 +102,7 @@ export function mapRecord(source: string, stream: string, record: unknown, ctx: 
     advisories: ctx.advisories,
     preserveOriginal: ctx.preserveOriginal,
     preserveDuplicateVendorFields: ctx.preserveDuplicateVendorFields,
+    namespace: ctx.namespace,
     original: ctx.original,
     enrichment: ctx.enrichment,
   };
@@ -124,6 +134,7 @@ export function createLineMapper(
       advisories: options.advisories,
       preserveOriginal: options.preserveOriginal,
       preserveDuplicateVendorFields: options.preserveDuplicateVendorFields,
+      namespace: options.namespace,
       original: line,
       enrichment: options.enrichment,
     };

@@ -1,5 +1,6 @@
-import { datasetOf, ECS_VERSION } from "./document.ts";
+import { ECS_VERSION } from "./document.ts";
 import { MappingError } from "./errors.ts";
+import { stampStream } from "./stream.ts";
 import type { EcsDocument, MappingContext } from "./types.ts";
 import { docId } from "./values.ts";
 
@@ -27,12 +28,10 @@ export function pipelineErrorDocument(
   if (reason instanceof MappingError) error.code = reason.code;
   const event: EcsDocument["event"] = {
     kind: "pipeline_error",
-    dataset: datasetOf(context.stream),
-    module: context.source,
     ingested: context.ingestedAt,
   };
   if (rawLine !== "") event.original = rawLine;
-  return {
+  const doc: EcsDocument = {
     "@timestamp": context.ingestedAt,
     ecs: { version: ECS_VERSION },
     event,
@@ -43,4 +42,6 @@ export function pipelineErrorDocument(
       stream: context.stream,
     },
   };
+  stampStream(doc, context.namespace);
+  return doc;
 }

@@ -31,6 +31,11 @@ export interface MappingContext {
    * @defaultValue false
    */
   preserveDuplicateVendorFields?: boolean;
+  /**
+   * Data stream namespace written to `data_stream.namespace` (the Elasticsearch sink's `namespace`,
+   * so a document says the data stream it is written to). @defaultValue "default"
+   */
+  namespace?: string;
   /** Enrichment settings (config section `enrichment`). @defaultValue DEFAULT_ENRICHMENT */
   enrichment?: EnrichmentOptions;
   /** The raw line as received, when available (used for `event.original` and pipeline errors). */

@@ -118,6 +118,11 @@ interface ReferencePair {
    * asserted on our side and left out of the comparison.
    */
   oursOnly?: Record<string, unknown>;
+  /**
+   * Fields the current version of Elastic's pipeline sets but the (older) fixture's expected
+   * documents predate; they are compared in section 3 (`elastic-*.elastic.json`) instead.
+   */
+  newerPipeline?: string[];
 }
 
 const REFERENCE_PAIRS: ReferencePair[] = [
@@ -126,6 +131,8 @@ const REFERENCE_PAIRS: ReferencePair[] = [
     stream: "device",
     log: "armis/device/test-device.log",
     kindDeviation: { ours: "asset", elastic: "event" },
+    // host.os.type = host.os.family (armis device pipeline; test/golden/armis/device/elastic-comma-lists.*).
+    newerPipeline: ["host.os.type"],
   },
   { source: "armis", stream: "alert", log: "armis/alert/test-alert.log" },
   {
@@ -164,6 +171,7 @@ describe("golden: Elastic fixture pairs", {
           );
           skip.add("event.kind");
         }
+        for (const path of pair.newerPipeline ?? []) skip.add(path);
         for (const [path, value] of Object.entries(pair.oursOnly ?? {})) {
           assert.equal(project(doc)[path], value, `${where}: ${path}`);
           skip.add(path);
@@ -228,6 +236,119 @@ describe("golden: medsoc files", () => {
       const expected = (JSON.parse(readFileSync(file.expected, "utf8")) as { expected: unknown[] }).expected;
       assert.equal(docs.length, expected.length, `${label}: one document per input line`);
       for (const [i, doc] of docs.entries()) assert.deepEqual(doc, expected[i], `${label} line ${i + 1}`);
+    });
+  }
+});
+
+// --- 3. Agreement with Elastic's own ingest pipelines -------------------------------------------
+//
+// `test/golden/<source>/<stream>/elastic-*.ndjson` are the sample inputs of elastic/integrations'
+// pipeline tests (`packages/<pkg>/data_stream/<stream>/_dev/test/pipeline/*.log`); the sibling
+// `elastic-*.elastic.json` holds the ECS fields of Elastic's expected documents for them and the
+// fields medsoc sets differently on purpose, each with its reason (docs/elastic-pipeline-agreement.md).
+// Every field Elastic sets must be in our document with the same value, except those deviations;
+// each deviation must really differ (so the list cannot go stale). Fields medsoc sets and Elastic
+// does not are allowed. Not compared: the vendor namespace (`armis.*`, `nozomi_networks.*` …: medsoc
+// keeps `<vendor>.<stream>.*`), `ecs.version`, `event.original`, the test tags, and what Elastic's
+// geoip processor adds (`*.geo.*` of source/destination, `*.as.*`).
+
+interface ElasticAgreement {
+  source: string;
+  expected: unknown[];
+  deviations: Record<string, string>;
+}
+
+const DATE_FIELDS = new Set([
+  "@timestamp",
+  "event.start",
+  "event.end",
+  "event.created",
+  "threat.indicator.last_seen",
+  "vulnerability.published_date",
+]);
+const VENDOR_PREFIXES = ["armis.", "nozomi_networks.", "claroty_xdome.", "forescout.", "json."];
+const TEST_TAGS = new Set(["preserve_duplicate_custom_fields", "preserve_original_event"]);
+
+function agreementFields(doc: unknown): Map<string, unknown> {
+  const flat = new Map<string, unknown>();
+  flatten(doc, "", flat);
+  const out = new Map<string, unknown>();
+  for (const [path, raw] of flat) {
+    if (path === "ecs.version" || path === "event.original") continue;
+    if (VENDOR_PREFIXES.some((p) => path.startsWith(p))) continue;
+    if (/^(source|destination)\.geo\./.test(path) || path.includes(".as.") || path.startsWith("as."))
+      continue;
+    let value = raw;
+    if (path === "tags" && Array.isArray(value)) value = value.filter((t) => !TEST_TAGS.has(String(t)));
+    if (value === null || value === "" || (Array.isArray(value) && value.length === 0)) continue;
+    if (typeof value === "string" && DATE_FIELDS.has(path)) value = new Date(value).toISOString();
+    out.set(path, value);
+  }
+  return out;
+}
+
+/** Elastic's value is in ours: equal, or (related.*) every value of Elastic's list is in ours. */
+function agrees(path: string, elastic: unknown, ours: unknown): boolean {
+  if (path.startsWith("related.") && Array.isArray(elastic) && Array.isArray(ours))
+    return elastic.every((v) => ours.includes(v));
+  return JSON.stringify(elastic) === JSON.stringify(ours);
+}
+
+function agreementFiles(): Array<{ source: string; stream: string; input: string; agreement: string }> {
+  const out: Array<{ source: string; stream: string; input: string; agreement: string }> = [];
+  for (const source of readdirSync(GOLDEN_DIR).sort())
+    for (const stream of readdirSync(join(GOLDEN_DIR, source)).sort())
+      for (const name of readdirSync(join(GOLDEN_DIR, source, stream)).sort()) {
+        if (!name.endsWith(".elastic.json")) continue;
+        const base = name.slice(0, -".elastic.json".length);
+        const dir = join(GOLDEN_DIR, source, stream);
+        out.push({ source, stream, input: join(dir, `${base}.ndjson`), agreement: join(dir, name) });
+      }
+  return out;
+}
+
+describe("golden: agreement with Elastic's ingest pipelines", () => {
+  const files = agreementFiles();
+  it("covers every stream medsoc maps that an Elastic package also maps", () => {
+    const covered = new Set(files.map((f) => `${f.source}/${f.stream}`));
+    for (const s of [
+      "armis/vulnerability",
+      "claroty_xdome/alert",
+      "claroty_xdome/event",
+      "claroty_xdome/vulnerability",
+      "nozomi/alert",
+      "nozomi/asset",
+      "nozomi/node_cve",
+    ])
+      assert.ok(covered.has(s), `${s} has an elastic-*.elastic.json`);
+  });
+  for (const file of files) {
+    it(`${file.source}/${file.stream}: ${file.input.split("/").pop()} agrees with Elastic's pipeline`, () => {
+      const agreement = JSON.parse(readFileSync(file.agreement, "utf8")) as ElasticAgreement;
+      const docs = mapFile(file.source, file.stream, file.input);
+      assert.equal(docs.length, agreement.expected.length, "one document per input line");
+      const deviated = new Set<string>();
+      docs.forEach((doc, i) => {
+        const where = `${file.input.split("/").slice(-3).join("/")} line ${i + 1}`;
+        assertValidEcs(doc, where);
+        const ours = agreementFields(doc);
+        const problems: string[] = [];
+        for (const [path, elastic] of agreementFields(agreement.expected[i])) {
+          const mine = ours.get(path);
+          if (Object.hasOwn(agreement.deviations, path)) {
+            // A deviation kept on purpose must really be one.
+            if (!agrees(path, elastic, mine)) deviated.add(path);
+            continue;
+          }
+          if (!agrees(path, elastic, mine))
+            problems.push(`${path}: Elastic ${JSON.stringify(elastic)}, medsoc ${JSON.stringify(mine)}`);
+        }
+        assert.deepEqual(problems, [], `${where}: fields that disagree with Elastic's pipeline`);
+      });
+      for (const [path, reason] of Object.entries(agreement.deviations)) {
+        assert.ok(reason.length > 20, `${path}: the reason is written down`);
+        assert.ok(deviated.has(path), `${path} is listed as a deviation but medsoc agrees with Elastic`);
+      }
     });
   }
 });

@@ -209,6 +209,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     log,
     preserveOriginal: config.mapping.preserveOriginal,
     preserveDuplicateVendorFields: config.mapping.preserveDuplicateVendorFields,
+    // Documents say the data stream they are written to: the Elasticsearch sink's namespace.
+    namespace:
+      (config.sinkConfigs.elasticsearch as { namespace?: string } | undefined)?.namespace ?? "default",
     advisories: await loadAdvisoryIndex(),
     concurrency: q.concurrency,
     maxPendingBatches: q.maxPendingBatches,

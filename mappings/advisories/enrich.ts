@@ -17,6 +17,7 @@
  * The device version is `medsoc.device.firmware_version`, else `host.os.version` when the OS is not a
  * general-purpose one the EOL table knows (an embedded firmware line such as `Embedded 9.33`).
  */
+import { dataStreamFields, datasetOf, EVENT_MODULE } from "../stream.ts";
 import type { EcsDocument, MappingContext } from "../types.ts";
 import { docId } from "../values.ts";
 import { type OsFields, osEol } from "./eol.ts";
@@ -218,12 +219,13 @@ export function advisoryFindings(doc: EcsDocument, context: MappingContext): Ecs
     const finding: EcsDocument = {
       "@timestamp": doc["@timestamp"],
       ecs: doc.ecs,
+      data_stream: dataStreamFields("vulnerability", context.namespace),
       event: {
         kind: "event",
         category: ["vulnerability"],
         type: ["info"],
-        dataset: "medsoc.vulnerability",
-        module: doc.medsoc.source,
+        dataset: datasetOf("vulnerability"),
+        module: EVENT_MODULE,
         ingested: context.ingestedAt,
       },
       vulnerability,

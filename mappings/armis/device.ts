@@ -26,8 +26,9 @@ import {
  *
  * `@timestamp` = `lastSeen` (then `firstSeen`, then the ingest time), `event.start` = `firstSeen`,
  * `host.id` = `id`, `host.name` = `names` lower-cased (falling back to `name`), `host.ip` =
- * `ipAddress`, `related.ip` = `ipAddress` + `ipv6`, `host.mac` upper-dash, `host.os.family` =
- * `operatingSystem` lower-cased, `host.risk.static_score` = `riskLevel`, `host.type` = `category`,
+ * `ipAddress`, `related.ip` = `ipAddress` + `ipv6`, `host.mac` upper-dash (`names`, `ipAddress`
+ * and `macAddress` split at commas, as Armis sends several in one string), `host.os.family` =
+ * `operatingSystem` lower-cased (and `host.os.type` when it is an ECS OS type), `host.risk.static_score` = `riskLevel`, `host.type` = `category`,
  * `device.manufacturer`, `device.model.name` = `model`, `user.id` = `userIds`.
  *
  * Unless `preserveDuplicateVendorFields` is set, `armis.device.*` leaves out the fields copied
@@ -58,23 +59,29 @@ export function mapArmisDevice(record: unknown, ctx: MappingContext): EcsDocumen
   const firstSeen = timestamp(r.firstSeen);
   const docId = documentId(ctx, record, id, lastSeen, "armis device");
 
-  const fromNames = lowerList(r.names);
+  // Armis sends several names, addresses or MACs as one comma-separated string ("a, b"), as
+  // Elastic's armis pipeline splits them.
+  const fromNames = lowerList(commaSplit(r.names));
   const names = fromNames ?? lowerList(r.name);
-  const ips = ipList(r.ipAddress);
+  const ips = ipList(commaSplit(r.ipAddress));
   const ipv6 = ipList(r.ipv6);
   const users = strList(r.userIds);
 
   const host: Record<string, unknown> = {};
   if (id !== undefined) host.id = id;
   if (ips !== undefined) host.ip = ips;
-  const macs = macList(r.macAddress);
+  const macs = macList(commaSplit(r.macAddress));
   if (macs !== undefined) host.mac = macs;
   if (names !== undefined) host.name = names;
   const osFamily = str(r.operatingSystem);
   const osVersion = str(r.operatingSystemVersion);
   if (osFamily !== undefined || osVersion !== undefined) {
     const os: Record<string, unknown> = {};
-    if (osFamily !== undefined) os.family = osFamily.toLowerCase();
+    if (osFamily !== undefined) {
+      os.family = osFamily.toLowerCase();
+      // host.os.type as Elastic's armis pipeline sets it, only with a value ECS allows.
+      if (OS_TYPES.has(os.family as string)) os.type = os.family;
+    }
     if (osVersion !== undefined) os.version = osVersion;
     host.os = os;
   }
@@ -165,4 +172,15 @@ function contractLocation(r: Readonly<Record<string, unknown>>): Record<string, 
     if (ward !== "") out.ward = ward;
   }
   return isEmpty(out) ? undefined : out;
+}
+
+/** ECS `host.os.type` allowed values. */
+const OS_TYPES = new Set(["linux", "macos", "unix", "windows", "ios", "android"]);
+
+/** A comma-separated string (or list of them) as a list of trimmed parts; anything else unchanged. */
+function commaSplit(v: unknown): unknown {
+  if (typeof v === "string") return v.split(",").map((x) => x.trim());
+  if (Array.isArray(v))
+    return v.flatMap((x) => (typeof x === "string" ? x.split(",").map((y) => y.trim()) : [x]));
+  return v;
 }

@@ -56,6 +56,8 @@ export const VULNERABILITY_SEVERITY = 1 << 7;
 export const MATCH_DEVICE_ID = 1 << 8;
 export const MATCH_FIRST_DETECTED = 1 << 9;
 export const MATCH_LAST_DETECTED = 1 << 10;
+export const VULNERABILITY_ATTACK_VECTOR = 1 << 11;
+export const VULNERABILITY_AVM_RATING_MANUAL_CHANGED_BY = 1 << 12;
 
 const text = (v: unknown): unknown => (v === undefined ? undefined : plain(v, ARMIS_FIELDS));
 const id = (v: unknown): unknown => (v === undefined ? undefined : each(v, str));
@@ -439,16 +441,20 @@ export function armisVulnerabilityVendor(r: Readonly<Rec>, omit = 0): Rec | unde
   if (x !== undefined) o.affected_devices_count = x;
   x = text(r.attackComplexity);
   if (x !== undefined) o.attack_complexity = x;
-  x = text(r.attackVector);
-  if (x !== undefined) o.attack_vector = x;
+  if ((omit & VULNERABILITY_ATTACK_VECTOR) === 0) {
+    x = text(r.attackVector);
+    if (x !== undefined) o.attack_vector = x;
+  }
   x = text(r.availabilityImpact);
   if (x !== undefined) o.availability_impact = x;
   x = text(r.avmRating);
   if (x !== undefined) o.avm_rating = x;
   x = text(r.avmRatingManualChangeReason);
   if (x !== undefined) o.avm_rating_manual_change_reason = x;
-  x = text(r.avmRatingManualChangedBy);
-  if (x !== undefined) o.avm_rating_manual_changed_by = x;
+  if ((omit & VULNERABILITY_AVM_RATING_MANUAL_CHANGED_BY) === 0) {
+    x = text(r.avmRatingManualChangedBy);
+    if (x !== undefined) o.avm_rating_manual_changed_by = x;
+  }
   x = date(r.avmRatingManualUpdateTime);
   if (x !== undefined) o.avm_rating_manual_update_time = x;
   x = text(r.botnets);

@@ -4,7 +4,7 @@
  * `medsoc.clinical.*`, `medsoc.location.*` fields of the mapping contract. Pure.
  */
 import { isEmpty } from "../document.ts";
-import { bool, ipList, macList, num, str, strList, timestamp } from "../values.ts";
+import { bool, ipList, macList, num, str, strList, timestamp, union } from "../values.ts";
 
 type Rec = Readonly<Record<string, unknown>>;
 
@@ -61,6 +61,10 @@ export interface DeviceParts {
   host?: Record<string, unknown>;
   device?: Record<string, unknown>;
   medsoc: Record<string, unknown>;
+  /** `related.*` of the device: its host names, addresses (switch's too) and people. */
+  related?: Record<string, unknown>;
+  /** `observer.ingress` of the device: the VLANs xDome saw it on. */
+  ingress?: Record<string, unknown>;
   /** Vendor keys whose value reached an ECS field unchanged (left out of the vendor namespace). */
   copied: string[];
 }
@@ -85,9 +89,17 @@ export function deviceParts(r: Rec, prefix: "" | "device_"): DeviceParts {
     host.name = name;
     copied.push(k("device_name"));
   }
+  const hostname = str(r[k("http_last_seen_hostname")]);
+  if (hostname !== undefined) host.hostname = hostname;
+  const domains = strList(r[k("domains")]);
+  if (domains !== undefined) host.domain = domains;
   const macs = macList(r[k("mac_list")]);
   if (macs !== undefined) host.mac = macs;
-  const ips = ipList(stripIpAnnotations(r[k("ip_list")]));
+  // xDome names many devices by address: such a name is one of its addresses too.
+  const ips = union(
+    ipList(stripIpAnnotations(r[k("ip_list")])),
+    name !== undefined ? ipList(name) : undefined,
+  );
   if (ips !== undefined) host.ip = ips;
   const type = str(r[k("device_type")]);
   if (type !== undefined) host.type = type;
@@ -116,7 +128,9 @@ export function deviceParts(r: Rec, prefix: "" | "device_"): DeviceParts {
   }
   const model = str(r[k("model")]);
   if (model !== undefined) {
-    device.model = { name: model };
+    // The vendor's model code is the identifier (Elastic's xDome package); medsoc keeps it as the
+    // model name too, the field every vendor mapping fills and the device classification reads.
+    device.model = { name: model, identifier: model };
     copied.push(k("model"));
   }
   const serial = str(r[k("serial_number")]);
@@ -161,12 +175,60 @@ export function deviceParts(r: Rec, prefix: "" | "device_"): DeviceParts {
   if (vlan !== undefined) location.vlan = vlan;
   if (!isEmpty(location)) medsoc.location = location;
 
+  const related: Record<string, unknown> = {};
+  const hostNames = [
+    name !== undefined && ipList(name) === undefined ? [name] : undefined,
+    strList(r[k("local_name")]),
+    strList(r[k("dhcp_hostnames")]),
+    strList(r[k("dhcp_last_seen_hostname")]),
+    strList(r[k("http_hostnames")]),
+    strList(r[k("http_last_seen_hostname")]),
+    strList(r[k("snmp_hostnames")]),
+    strList(r[k("snmp_last_seen_hostname")]),
+    strList(r[k("windows_hostnames")]),
+    strList(r[k("windows_last_seen_hostname")]),
+    strList(r[k("other_hostnames")]),
+    domains,
+    uid !== undefined ? [uid] : undefined,
+  ].reduce<string[] | undefined>((acc, x) => union(acc, x), undefined);
+  if (hostNames !== undefined) related.hosts = hostNames;
+  const relatedIps = union(ips, ipList(stripIpAnnotations(r[k("switch_ip_list")])));
+  if (relatedIps !== undefined) related.ip = relatedIps;
+  const assignees = r[k("assignees_data")];
+  const people = [
+    strList(r[k("assignees")]),
+    Array.isArray(assignees)
+      ? strList(
+          assignees.flatMap((a) =>
+            a && typeof a === "object"
+              ? [(a as Rec).id, (a as Rec).display_name].map((x) => (typeof x === "number" ? String(x) : x))
+              : [],
+          ),
+        )
+      : undefined,
+    strList(r[k("last_domain_user")]),
+    strList(r[k("authentication_user_list")]),
+  ].reduce<string[] | undefined>((acc, x) => union(acc, x), undefined);
+  if (people !== undefined) related.user = people;
+
+  const ingressVlan: Record<string, unknown> = {};
+  const vlanIds = strList(
+    (Array.isArray(r[k("vlan_list")]) ? (r[k("vlan_list")] as unknown[]) : [r[k("vlan_list")]]).map((v) =>
+      typeof v === "number" ? String(v) : v,
+    ),
+  );
+  if (vlanIds !== undefined) ingressVlan.id = vlanIds;
+  const vlanNames = strList(r[k("vlan_name_list")]);
+  if (vlanNames !== undefined) ingressVlan.name = vlanNames;
+
   return {
     uid,
     host: isEmpty(host) ? undefined : host,
     device: isEmpty(device) ? undefined : device,
     medsoc,
     copied,
+    related: isEmpty(related) ? undefined : related,
+    ingress: isEmpty(ingressVlan) ? undefined : { vlan: ingressVlan },
   };
 }
 

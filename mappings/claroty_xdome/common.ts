@@ -1,6 +1,6 @@
-import type { MappingContext } from "../types.ts";
+import type { EcsDocument, MappingContext } from "../types.ts";
 import { vendorObject } from "../vendor-fields.ts";
-import { normaliseClinicalVendorFields } from "./clinical.ts";
+import { type DeviceParts, normaliseClinicalVendorFields } from "./clinical.ts";
 import { XDOME_FIELDS } from "./fields.ts";
 
 /**
@@ -41,4 +41,12 @@ export function riskSeverity(label: unknown): number | undefined {
     default:
       return undefined;
   }
+}
+
+/** Adds the device's `host.*`, `device.*`, `related.*` and `observer.ingress.*` to a document. */
+export function addDeviceParts(doc: EcsDocument, parts: DeviceParts): void {
+  if (parts.host) doc.host = parts.host;
+  if (parts.device) doc.device = parts.device;
+  if (parts.related) doc.related = parts.related;
+  if (parts.ingress) (doc.observer as Record<string, unknown>).ingress = parts.ingress;
 }

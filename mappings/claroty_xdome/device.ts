@@ -2,7 +2,7 @@ import { asRecord, documentId, ECS_VERSION, finishEvent } from "../document.ts";
 import type { EcsDocument, MappingContext } from "../types.ts";
 import { timestamp } from "../values.ts";
 import { deviceParts, earliest, latest } from "./clinical.ts";
-import { xdomeVendor } from "./common.ts";
+import { addDeviceParts, xdomeVendor } from "./common.ts";
 import { XDOME_OBSERVER_PRODUCT, XDOME_OBSERVER_VENDOR } from "./fields.ts";
 
 /**
@@ -37,8 +37,7 @@ export function mapXDomeDevice(record: unknown, ctx: MappingContext): EcsDocumen
     observer: { vendor: XDOME_OBSERVER_VENDOR, product: XDOME_OBSERVER_PRODUCT },
     medsoc: { doc_id: docId, source: ctx.source, stream: ctx.stream, ...parts.medsoc },
   };
-  if (parts.host) doc.host = parts.host;
-  if (parts.device) doc.device = parts.device;
+  addDeviceParts(doc, parts);
   const vendor = xdomeVendor(r, ctx, parts.copied, "");
   if (vendor !== undefined) doc.claroty_xdome = { device: vendor };
   return doc;

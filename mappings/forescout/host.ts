@@ -1,6 +1,6 @@
 import { asRecord, documentId, ECS_VERSION, finishEvent, isEmpty } from "../document.ts";
 import type { EcsDocument, MappingContext } from "../types.ts";
-import { ipList, macList, str, strList, timestamp } from "../values.ts";
+import { ipList, macList, str, strList, timestamp, union } from "../values.ts";
 import { fieldTable, isEmptyObject, vendorObject } from "../vendor-fields.ts";
 
 export const FORESCOUT_OBSERVER_VENDOR = "Forescout";
@@ -76,7 +76,8 @@ function osFamily(os: string): string | undefined {
  * index template, so its expected documents omit them).
  *
  * Elastic's fields: `@timestamp` = `timestamp` (no zone → UTC, truncated to ms; else the ingest
- * time), `host.ip` and `related.ip` = `ip`, `host.mac` = `mac` upper-dash, `user.name` and
+ * time), `host.ip` = `ip`, `related.ip` = `ip`, `access_ip` and `nested_device_parent_ip`,
+ * `host.mac` = `mac` upper-dash, `user.name` and
  * `related.user` = `user`; placeholders (`Unknown`, `N/A`, `Irresolvable`, `""`) dropped.
  * medsoc's additions when the properties are there: `host.id` = `id` (pulled hosts; pushed ones
  * when eyeExtend Connect sends it), `host.name` and `related.hosts` = `hostname` (then `nbthost`,
@@ -173,7 +174,10 @@ export function mapForescoutHost(record: unknown, ctx: MappingContext): EcsDocum
   if (!isEmpty(device)) doc.device = device;
   if (user !== undefined) doc.user = { name: user };
   const related: Record<string, unknown> = {};
-  if (ips !== undefined) related.ip = ips.slice();
+  // The host's address, the address it reached the network through and its parent device's
+  // (nested devices), as Elastic's forescout host pipeline relates them.
+  const relatedIps = union(union(ips, ipList(r.access_ip)), ipList(r.nested_device_parent_ip));
+  if (relatedIps !== undefined) related.ip = relatedIps;
   if (user !== undefined) related.user = [user];
   if (name !== undefined) related.hosts = [name];
   if (!isEmpty(related)) doc.related = related;

@@ -5,7 +5,7 @@
  * `properties` keys that embed data (`incident_key_confidence:NewNode_10.197.23.139`) go to
  * `properties.keyed[]` — dynamic keys would otherwise create one Elasticsearch field per value.
  */
-import { num, str, timestamp } from "../values.ts";
+import { num, str, strList, timestamp } from "../values.ts";
 import { fieldTable, isEmptyObject, vendorObject } from "../vendor-fields.ts";
 
 export const NOZOMI_OBSERVER_VENDOR = "Nozomi Networks";
@@ -97,6 +97,24 @@ export function scoreLabel(score: number | undefined): "Critical" | "High" | "Me
   if (score >= 7) return "High";
   if (score >= 4) return "Medium";
   return score > 0 ? "Low" : undefined;
+}
+
+/**
+ * `event.severity` of a Nozomi alert from its `severity` (0–10), on the bands Elastic's
+ * `nozomi_networks` pipeline uses: 0–3 low (21), 4–6 medium (47), 7–10 high (73). Outside 0–10:
+ * undefined.
+ */
+export function nozomiSeverityScore(severity: number | undefined): number | undefined {
+  if (severity === undefined) return undefined;
+  const s = Math.trunc(severity);
+  if (s < 0 || s > 10) return undefined;
+  return s <= 3 ? 21 : s <= 6 ? 47 : 73;
+}
+
+/** Nozomi roles (`"consumer, engineering_station"`, or a list) as one role per entry. */
+export function roleList(v: unknown): string[] | undefined {
+  const parts = strList(v)?.flatMap((s) => s.split(","));
+  return strList(parts?.map((s) => s.trim()));
 }
 
 /** First non-placeholder string of a scalar or a list. */

@@ -28,7 +28,7 @@
  * re-delivered message gets the same id, and distinct messages never share one.
  */
 import { credentialFromText } from "../credential-text.ts";
-import { datasetOf, ECS_VERSION, isEmpty } from "../document.ts";
+import { ECS_VERSION, isEmpty } from "../document.ts";
 import type { EcsDocument, MappingContext } from "../types.ts";
 import { docId, isIpAddress, mac, num, timestamp } from "../values.ts";
 import type { SyslogView } from "./record.ts";
@@ -306,8 +306,6 @@ export function mapSyslogView(
   if (rt === undefined) used.delete("rt");
   const headerTime = typeof view.syslog?.timestamp === "string" ? view.syslog.timestamp : undefined;
   const time = rt ?? end ?? start ?? headerTime;
-  event.dataset = datasetOf(ctx.stream);
-  event.module = ctx.source;
   if (view.receivedAt !== undefined) event.created = view.receivedAt;
   event.ingested = ctx.ingestedAt;
   if (ctx.preserveOriginal === true) {

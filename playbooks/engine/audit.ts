@@ -10,6 +10,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Redis } from "ioredis";
+import { dataStreamFields, datasetOf, EVENT_MODULE } from "../../mappings/stream.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 
 export interface AuditInput {
@@ -76,11 +77,13 @@ export function auditDocument(e: AuditEntry): EcsDocument {
       type: ["change"],
       action: e.type,
       outcome: e.outcome ?? "unknown",
-      dataset: "medsoc.audit",
-      module: "medsoc",
+      dataset: datasetOf("audit"),
+      module: EVENT_MODULE,
       id: e.id,
       sequence: e.seq,
     },
+    // The default namespace; the Elasticsearch sink sets the one it writes to (routeDocument).
+    data_stream: dataStreamFields("audit"),
     ...(e.actor ? { user: { name: e.actor } } : {}),
     medsoc: {
       doc_id: e.hash,

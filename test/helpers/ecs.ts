@@ -173,6 +173,10 @@ export function validateEcs(doc: unknown, options: ValidateOptions = {}): EcsPro
         return;
       }
       if (field !== undefined && OBJECT_TYPES.has(field.type)) return; // object-typed ECS field
+      if (field?.type === "geo_point") {
+        checkLeaf(path, value); // {lat, lon}
+        return;
+      }
       for (const [key, child] of Object.entries(value)) walk(path === "" ? key : `${path}.${key}`, child);
       return;
     }

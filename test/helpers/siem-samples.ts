@@ -21,11 +21,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { advisoryFindings } from "../../mappings/advisories/enrich.ts";
 import { mapRecord } from "../../mappings/index.ts";
+import { siemStreamOf } from "../../mappings/stream.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import { auditDocument } from "../../playbooks/engine/audit.ts";
 import { createFleet, type DeviceFacts, type Fleet } from "../../simulators/fleet.ts";
 import { MemoryDeviceStateStore } from "../../worker/device-state/memory.ts";
-import { siemStreamOf } from "../../worker/sinks/siem-stream.ts";
 import { deviceDoc, startHarness } from "./playbooks.ts";
 
 export const INGESTED_AT = "2025-04-14T10:58:03.000Z";
@@ -92,7 +92,7 @@ export function goldenSamples(): Record<string, Doc[]> {
           | Doc[];
         for (const doc of Array.isArray(json) ? json : json.expected) {
           if (doc.event.kind === "pipeline_error") continue;
-          const target = siemStreamOf(stream, doc);
+          const target = siemStreamOf(doc);
           out[target] = [...(out[target] ?? []), doc];
         }
       }

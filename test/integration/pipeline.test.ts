@@ -22,7 +22,7 @@ import { Pipeline } from "../../worker/pipeline.ts";
 import { createQueueDriver } from "../../worker/queue/index.ts";
 import type { QueueDriver } from "../../worker/queue/types.ts";
 import { createSinks } from "../../worker/sinks/index.ts";
-import { validateEcs } from "../helpers/ecs.ts";
+import { REFERENCE_DATA_DIR, validateEcs } from "../helpers/ecs.ts";
 
 const REDIS = "redis://127.0.0.1:6379";
 const HEC_TOKEN = "11111111-2222-3333-4444-555555555555";
@@ -225,10 +225,7 @@ describe("bad input in the pipeline", () => {
     const good = JSON.parse(
       (
         await readFile(
-          new URL(
-            "../../../shared/reference/data/elastic/fixtures/armis/device/test-device.log",
-            import.meta.url,
-          ),
+          join(REFERENCE_DATA_DIR, "elastic", "fixtures", "armis", "device", "test-device.log"),
           "utf8",
         )
       ).split("\n")[0] as string,

@@ -82,11 +82,29 @@ describe("elasticsearch sink (contract, @elastic/elasticsearch-mock)", () => {
     );
   });
 
-  it("uses the configured namespace", async () => {
+  it("uses the configured namespace, and the document's data_stream.* says the data stream it is in", async () => {
     const { client, bodies } = bulkMock(() => ({ status: 201 }));
     const sink = createElasticsearchSink({ ...config, namespace: "stjude" }, { client });
-    await sink.write("alert", [doc(1)]);
-    assert.deepEqual(bodies[0]?.[0], { create: { _index: "logs-medsoc.alert-stjude", _id: "doc-1" } });
+    // Stamped for the default namespace (as `medsoc normalize` does): the sink writes its own.
+    const stamped = doc(1, {
+      data_stream: { type: "logs", dataset: "medsoc.device", namespace: "default" },
+    });
+    stamped.event.dataset = "medsoc.device";
+    await sink.write("device", [stamped]);
+    assert.deepEqual(bodies[0]?.[0], { create: { _index: "logs-medsoc.device-stjude", _id: "doc-1" } });
+    const written = bodies[0]?.[1] as { data_stream: unknown; event: { dataset: unknown } };
+    assert.deepEqual(written.data_stream, { type: "logs", dataset: "medsoc.device", namespace: "stjude" });
+    assert.equal(written.event.dataset, "medsoc.device");
+  });
+
+  it("routes by what the document is, not by the batch's stream name (an alert in a 'device' batch)", async () => {
+    const { client, bodies } = bulkMock(() => ({ status: 201 }));
+    const sink = createElasticsearchSink(config, { client });
+    await sink.write("device", [doc(1, { event: { kind: "alert" } })]);
+    assert.deepEqual(bodies[0]?.[0], { create: { _index: "logs-medsoc.alert-default", _id: "doc-1" } });
+    const written = bodies[0]?.[1] as { data_stream: { dataset: unknown }; event: { dataset: unknown } };
+    assert.equal(written.data_stream.dataset, "medsoc.alert");
+    assert.equal(written.event.dataset, "medsoc.alert");
   });
 
   it("counts a 409 conflict as a duplicate, not an error", async () => {

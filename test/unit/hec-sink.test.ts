@@ -58,7 +58,15 @@ describe("hec envelope", () => {
     assert.equal(sourcetype("anomaly", { kind: "alert" }), "medsoc:alert");
     assert.equal(sourcetype("asset", { kind: "asset" }), "medsoc:device");
     assert.equal(sourcetype("cve", { kind: "event", category: ["vulnerability"] }), "medsoc:vulnerability");
-    assert.equal(sourcetype("audit", { kind: "event" }), "medsoc:audit");
+    // xDome OT activity is neither: the event stream (both packages define medsoc.event).
+    assert.equal(sourcetype("event", { kind: "event", category: ["network"] }), "medsoc:event");
+    const audit = doc(0, { event: { kind: "event", category: ["configuration"] } });
+    audit.medsoc.stream = "audit";
+    audit.medsoc.source = "medsoc";
+    assert.equal(
+      (buildHecEnvelope(audit, "audit", { host: "h" }) as { sourcetype: string }).sourcetype,
+      "medsoc:audit",
+    );
   });
 
   it("refuses documents without an id or a valid @timestamp", () => {

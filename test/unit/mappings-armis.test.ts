@@ -13,6 +13,7 @@ import {
   registry,
   UnknownStreamError,
 } from "../../mappings/index.ts";
+import { stampStream } from "../../mappings/stream.ts";
 import { formatProblems, REFERENCE_DATA_DIR, validateEcs } from "../helpers/ecs.ts";
 
 const INGESTED_AT = "2025-04-14T10:58:03.000Z";
@@ -34,10 +35,13 @@ describe("mappings registry", () => {
       ],
     );
     // getMapper wraps the registry's mapper once (syslog CEF/LEEF records → mappings/syslog); REST
-    // records map exactly as the registry's mapper maps them.
+    // records map exactly as the registry's mapper maps them, then get their SIEM stream stamped.
     assert.equal(getMapper("armis", "device"), getMapper("armis", "device"));
     const ctx = { source: "armis", stream: "device", ingestedAt: INGESTED_AT };
-    assert.deepEqual(getMapper("armis", "device")(device(), ctx), registry.armis.device(device(), ctx));
+    const raw = registry.armis.device(device(), ctx);
+    assert.equal(raw.data_stream, undefined);
+    stampStream(raw);
+    assert.deepEqual(getMapper("armis", "device")(device(), ctx), raw);
   });
   it("refuses unknown pairs with a permanent error listing the valid ones", () => {
     for (const [source, stream] of [
@@ -64,14 +68,17 @@ describe("armis mappings", () => {
     assert.equal(doc["@timestamp"], "2025-03-29T02:02:09.124Z");
     assert.deepEqual(doc.event.category, ["host"]);
     assert.equal(doc.event.dataset, "medsoc.device");
-    assert.equal(doc.event.module, "armis");
+    // event.module names the integration package (Elastic: `armis` for armis.*), medsoc's is `medsoc`.
+    assert.equal(doc.event.module, "medsoc");
+    assert.deepEqual(doc.data_stream, { type: "logs", dataset: "medsoc.device", namespace: "default" });
     assert.equal(doc.event.ingested, INGESTED_AT);
     assert.deepEqual(doc.host, {
       id: "469",
       ip: ["175.16.199.0"],
       mac: ["46-A7-4B-5D-B0-76"],
       name: ["49f9ef97_1b8"],
-      os: { family: "windows", version: "Server 2016 Standard" },
+      // host.os.type: the family when ECS allows it as an OS type (Elastic's armis pipeline).
+      os: { family: "windows", type: "windows", version: "Server 2016 Standard" },
       risk: { static_score: 80 },
       type: "Computers",
     });

@@ -92,7 +92,8 @@ describe("xdome/panw mappings", () => {
     assert.deepEqual(doc.device, {
       id: pumpRelation.device_uid,
       manufacturer: "BD",
-      model: { name: "Alaris 8015 PC Unit" },
+      // The model code is also device.model.identifier, as Elastic's xDome package writes it.
+      model: { name: "Alaris 8015 PC Unit", identifier: "Alaris 8015 PC Unit" },
       serial_number: "ALARIS0A1B2C3D",
     });
     const m = doc.medsoc as Record<string, unknown>;

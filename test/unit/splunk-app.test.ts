@@ -192,7 +192,7 @@ describe("splunk app lint (spec-driven linter and the AppInspect subset)", () =>
       "medsoc:vulnerability",
     ]);
     const sink = readFileSync(resolve(APP, "..", "..", "..", "worker", "sinks", "splunk-hec.ts"), "utf8");
-    assert.match(sink, /sourcetype: `medsoc:\$\{siemStreamOf\(stream, doc\)\}`/);
+    assert.match(sink, /sourcetype: `medsoc:\$\{siemStreamOf\(doc\)\}`/);
   });
 });
 

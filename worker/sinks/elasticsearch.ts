@@ -4,6 +4,7 @@ import { readCa, secretSchema, tlsSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { scrub } from "../../core/secret.ts";
+import { dataStreamFields, dataStreamName, type SiemStream, siemStreamOf } from "../../mappings/stream.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import {
   dataStreamPart,
@@ -13,7 +14,6 @@ import {
   SinkRetryableError,
   serviceUrlSchema,
 } from "./common.ts";
-import { siemStreamOf } from "./siem-stream.ts";
 import type { DeadLetter, Sink, SinkResult } from "./types.ts";
 
 const STAGE = "sink.elasticsearch";
@@ -83,9 +83,26 @@ export function createElasticsearchClient(config: ElasticsearchSinkConfig): Clie
   return new Client(options);
 }
 
-/** The data stream a stream's documents go to. */
-export function dataStreamName(stream: string, namespace: string): string {
-  return `logs-medsoc.${stream}-${namespace}`;
+/**
+ * The routing function: the data stream of a document is `logs-<event.dataset>-<namespace>` with
+ * the dataset from `siemStreamOf` (mappings/stream.ts), the function the mappings stamp
+ * `event.dataset` and `data_stream.*` with. A document stamped for another namespace (mapped by
+ * `medsoc normalize`, or an audit entry) gets this sink's namespace in `data_stream.*`, which must
+ * equal the data stream's constant_keyword values or Elasticsearch refuses the document.
+ */
+export function routeDocument(doc: EcsDocument, namespace: string, names?: Map<SiemStream, string>): string {
+  const stream = siemStreamOf(doc);
+  const ds = doc.data_stream as { type?: unknown; dataset?: unknown; namespace?: unknown } | undefined;
+  const fields = dataStreamFields(stream, namespace);
+  if (ds?.type !== fields.type || ds.dataset !== fields.dataset || ds.namespace !== fields.namespace)
+    doc.data_stream = fields;
+  if (doc.event.dataset !== fields.dataset) doc.event.dataset = fields.dataset;
+  let name = names?.get(stream);
+  if (name === undefined) {
+    name = dataStreamName(stream, namespace);
+    names?.set(stream, name);
+  }
+  return name;
 }
 
 function describeItemError(error: unknown, status: number): string {
@@ -118,18 +135,15 @@ export function createElasticsearchSink(
   const secrets = config.auth ? ["apiKey" in config.auth ? config.auth.apiKey : config.auth.password] : [];
 
   async function write(stream: string, docs: EcsDocument[]): Promise<SinkResult> {
-    // One data stream per SIEM stream (device, alert, vulnerability, audit), whatever the vendor
-    // stream: nozomi/node_cve findings go to logs-medsoc.vulnerability-*, forescout/host to device.
-    const byStream = new Map<string, string>();
-    const index = dataStreamName(stream, config.namespace);
+    // One data stream per SIEM stream (device, alert, vulnerability, event, audit), whatever the
+    // vendor stream: nozomi/node_cve findings go to logs-medsoc.vulnerability-*, forescout/host to
+    // device. The stream comes from the one function the mappings stamp event.dataset with.
+    const byStream = new Map<SiemStream, string>();
+    // The data streams written to by this call, for the logs.
+    let index = "";
     const indexOf = (doc: EcsDocument): string => {
-      const target = siemStreamOf(stream, doc);
-      if (target === stream) return index;
-      let name = byStream.get(target);
-      if (name === undefined) {
-        name = dataStreamName(target, config.namespace);
-        byStream.set(target, name);
-      }
+      const name = routeDocument(doc, config.namespace, byStream);
+      if (!index.split(", ").includes(name)) index = index === "" ? name : `${index}, ${name}`;
       return name;
     };
     if (!dataStreamPart.test(stream))

@@ -10,6 +10,7 @@ import { backoffDelay, parseRetryAfter, sleep } from "../../core/backoff.ts";
 import { readCa, secretSchema, tlsSchema } from "../../core/config-fields.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { scrub } from "../../core/secret.ts";
+import { siemStreamOf } from "../../mappings/stream.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import {
   docIdOf,
@@ -18,7 +19,6 @@ import {
   SinkRetryableError,
   serviceUrlSchema,
 } from "./common.ts";
-import { siemStreamOf } from "./siem-stream.ts";
 import type { Sink, SinkResult } from "./types.ts";
 
 const STAGE = "sink.splunk";
@@ -180,15 +180,16 @@ export function hecTime(timestamp: string): number | undefined {
 
 /**
  * Builds the envelope of one document. The sourcetype is `medsoc:<SIEM stream>` (device, alert,
- * vulnerability, audit: the sourcetypes of the Splunk app; worker/sinks/siem-stream.ts), whatever the
- * vendor stream. The stable event id goes in twice: inside the event as
+ * vulnerability, event, audit: the sourcetypes of the Splunk app), from `siemStreamOf`
+ * (mappings/stream.ts), the function the document's `event.dataset` was stamped with, whatever the
+ * vendor stream of the batch (`_stream`, kept for the callers). The stable event id goes in twice: inside the event as
  * `medsoc.doc_id` (the document is sent untouched) and as the indexed field `event_id`, so
  * `| dedup event_id` and `tstats … by event_id` work after an at-least-once resend, whatever the
  * sourcetype's search-time extraction.
  */
 export function buildHecEnvelope(
   doc: EcsDocument,
-  stream: string,
+  _stream: string,
   options: { host: string; index?: string | undefined },
 ): HecEnvelope | string {
   const id = docIdOf(doc);
@@ -199,7 +200,7 @@ export function buildHecEnvelope(
     time,
     host: options.host,
     source: `medsoc:${doc.medsoc.source}`,
-    sourcetype: `medsoc:${siemStreamOf(stream, doc)}`,
+    sourcetype: `medsoc:${siemStreamOf(doc)}`,
     ...(options.index ? { index: options.index } : {}),
     event: doc,
     fields: { event_id: id },
