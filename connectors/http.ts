@@ -6,6 +6,7 @@
  * |-------------------------------------------|-------------------------------------------------|
  * | 2xx with a JSON body                      | success                                         |
  * | 2xx with a body that is not JSON          | retryable (truncated or proxy body)             |
+ * | 2xx with JSON nested deeper than 64 levels | `PermanentError` (core/json.ts), no retry       |
  * | 401                                       | {@link UnauthorizedError}, never retried here: the connector re-authenticates once |
  * | 429                                       | retried after `max(Retry-After, backoff)`, then `RateLimitedError` |
  * | 408, 5xx, network error, timeout          | retried with exponential backoff and jitter, then `RetryableError` |
@@ -18,6 +19,7 @@ import { Agent, type Dispatcher, request } from "undici";
 import { backoffDelay, parseRetryAfter, sleep } from "../core/backoff.ts";
 import { readCa } from "../core/config-fields.ts";
 import { AuthError, PermanentError, RateLimitedError, RetryableError } from "../core/errors.ts";
+import { JsonInputError, parseJson } from "../core/json.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { type Secret, scrub } from "../core/secret.ts";
 
@@ -175,6 +177,8 @@ interface Attempt {
   body: unknown;
   text: string;
   json: boolean;
+  /** Why a JSON body was refused without retry (nested too deep). */
+  refused?: string;
 }
 
 const header = (headers: Record<string, string | string[] | undefined>, name: string): string | undefined => {
@@ -239,6 +243,10 @@ export class JsonClient {
         continue;
       }
       const textOk = req.expectJson === false && outcome.status >= 200 && outcome.status < 300;
+      if (outcome.refused !== undefined && outcome.status >= 200 && outcome.status < 300 && !textOk)
+        throw new PermanentError(
+          this.scrub(`${req.context}: HTTP ${outcome.status} body refused: ${outcome.refused}`),
+        );
       const verdict = classifyResponse(outcome.status, outcome.json || textOk);
       if (verdict === "success")
         return {
@@ -322,15 +330,18 @@ export class JsonClient {
     const text = await res.body.text();
     let parsed: unknown;
     let json = false;
+    let refused: string | undefined;
     if (text.length > 0) {
       try {
-        parsed = JSON.parse(text);
+        // Depth-checked; integers beyond 2^53 (numeric ids) kept exact as digit strings.
+        parsed = parseJson(text);
         json = true;
-      } catch {
+      } catch (error) {
+        if (error instanceof JsonInputError && error.kind === "too_deep") refused = error.message;
         json = false;
       }
     }
-    return { status: res.statusCode, headers: res.headers, body: parsed, text, json };
+    return { status: res.statusCode, headers: res.headers, body: parsed, text, json, refused };
   }
 }
 

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { playbooksConfigSchema } from "../playbooks/config.ts";
 import { secretSchema } from "./config-fields.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
+import { httpServerTimeoutsSchema } from "./http-server.ts";
 
 /**
  * The medsoc configuration file: a schema parsed once into a typed, validated object. Unknown keys
@@ -72,6 +73,10 @@ export const apiSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8787),
   /** Turn the HTTP API off. @defaultValue true */
   enabled: z.boolean().default(true),
+  /** Largest accepted request body in bytes (413 above). @defaultValue 1048576 (1 MiB) */
+  maxBodyBytes: z.number().int().min(1024).max(104_857_600).default(1_048_576),
+  /** Header, request, idle and keep-alive timeouts (docs/input-limits.md). */
+  timeouts: httpServerTimeoutsSchema.prefault({}),
 });
 
 const portField = z.number().int().min(0).max(65535);
@@ -112,6 +117,17 @@ export const syslogReceiverSchema = z.strictObject({
       caFile: z.string().min(1).optional(),
     })
     .prefault({}),
+  /**
+   * Kernel receive buffer of the UDP socket in bytes (Linux caps it at `net.core.rmem_max`). A burst
+   * larger than the buffer is dropped by the kernel before medsoc can read it; those drops are
+   * counted as `dropped_kernel` on Linux. @defaultValue 4194304 (4 MiB)
+   */
+  udpReceiveBufferBytes: z.number().int().min(65_536).max(268_435_456).default(4_194_304),
+  /**
+   * A TCP/TLS connection that sends nothing for this long is closed (senders reconnect); a silent or
+   * trickling client cannot hold a socket forever. @defaultValue 600000 (10 minutes)
+   */
+  idleTimeoutMs: z.number().int().min(50).max(86_400_000).default(600_000),
   /** Longest accepted message in bytes; longer ones are rejected and counted. @defaultValue 65536 */
   maxMessageBytes: z.number().int().min(480).max(16_777_216).default(65_536),
   /** Records per raw batch. @defaultValue 500 */
@@ -142,6 +158,8 @@ export const httpPushReceiverSchema = z.strictObject({
   retryAfterSeconds: z.number().int().min(1).max(3600).default(5),
   /** Bearer token per source (`${ENV_VAR}`); a source without a token is unknown (404). @defaultValue {} */
   tokens: z.record(sourceIdField, secretSchema).default({}),
+  /** Header, request, idle and keep-alive timeouts (docs/input-limits.md). */
+  timeouts: httpServerTimeoutsSchema.prefault({}),
 });
 
 export const receiversSchema = z.strictObject({

@@ -3,6 +3,7 @@
  * source lists its streams; the pairs are part of the stable CLI contract
  * (`medsoc normalize <source> <stream>`).
  */
+import { exceedsDepth, JsonInputError, MAX_RECORD_DEPTH, parseJson } from "../core/json.ts";
 import { armisMappings } from "./armis/index.ts";
 import { asimilyMappings } from "./asimily/index.ts";
 import { xdomeMappings } from "./claroty_xdome/index.ts";
@@ -79,7 +80,7 @@ export function getMapper(source: string, stream: string): Mapper {
   const key = `${source}/${stream}`;
   let wrapped = syslogAware.get(key);
   if (wrapped === undefined) {
-    const syslogOrRest = withSyslog(source, mapper);
+    const syslogOrRest = depthGuarded(withSyslog(source, mapper));
     wrapped = (record, ctx) => {
       const doc = syslogOrRest(record, ctx);
       stampStream(doc, ctx.namespace);
@@ -88,6 +89,21 @@ export function getMapper(source: string, stream: string): Mapper {
     syslogAware.set(key, wrapped);
   }
   return wrapped;
+}
+
+/**
+ * Refuses records nested more than {@link MAX_RECORD_DEPTH} levels below themselves before any
+ * mapper walks or serialises them (`JSON.stringify` is recursive).
+ */
+function depthGuarded(mapper: Mapper): Mapper {
+  return (record, context) => {
+    if (exceedsDepth(record, MAX_RECORD_DEPTH + 1))
+      throw new MappingError(
+        "invalid_record",
+        `record nested deeper than ${MAX_RECORD_DEPTH} levels (arrays and objects count)`,
+      );
+    return mapper(record, context);
+  };
 }
 
 /**
@@ -143,12 +159,16 @@ export function createLineMapper(
     }
     let record: unknown;
     try {
-      record = JSON.parse(line);
+      // Depth-checked, and integers beyond 2^53 kept exact as strings (core/json.ts).
+      record = parseJson(line);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
+      const tooDeep = error instanceof JsonInputError && error.kind === "too_deep";
       return pipelineErrorDocument(
         line,
-        new MappingError("malformed_json", `parsing JSON: ${detail}`, { cause: error }),
+        new MappingError(tooDeep ? "invalid_record" : "malformed_json", `parsing JSON: ${detail}`, {
+          cause: error,
+        }),
         context,
       );
     }

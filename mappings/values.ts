@@ -8,6 +8,22 @@
  */
 import * as crypto from "node:crypto";
 import { isIP } from "node:net";
+import { setOwn } from "../core/json.ts";
+
+export { ownValue, setOwn } from "../core/json.ts";
+
+/**
+ * The own enumerable properties of `r` whose keys `omit` does not hold, copied with {@link setOwn}
+ * into a new object. Inherited properties are never copied.
+ */
+export function ownCopy(
+  r: Readonly<Record<string, unknown>>,
+  omit?: { has(key: string): boolean },
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(r)) if (omit === undefined || !omit.has(key)) setOwn(out, key, r[key]);
+  return out;
+}
 
 /** String values that mean "no value" (monitors.md §1 rule 7). Compared after trimming. */
 export const PLACEHOLDERS: ReadonlySet<string> = new Set([

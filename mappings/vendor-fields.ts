@@ -4,8 +4,9 @@
  * names coerced to one type (ids to strings, numbers, booleans, timestamps to UTC ms, scalars that
  * are sometimes arrays to arrays), so the vendor namespace keeps one mapping in Elasticsearch.
  */
+import { MAX_RECORD_DEPTH } from "../core/json.ts";
 import { MappingError } from "./errors.ts";
-import { bool, isPlaceholder, num, str, timestamp, trimmed } from "./values.ts";
+import { bool, isPlaceholder, num, setOwn, str, timestamp, trimmed } from "./values.ts";
 
 /** How one vendor field is coerced. */
 export type FieldKind = "id" | "num" | "bool" | "date" | "list";
@@ -21,8 +22,11 @@ export interface FieldSpec {
 /** Vendor key (as the vendor spells it, at any depth) → its spec. */
 export type FieldTable = ReadonlyMap<string, FieldSpec>;
 
-/** Deeper records are refused rather than risk the stack on hostile input. */
-export const MAX_DEPTH = 32;
+/**
+ * Deeper records are refused rather than risk the stack on hostile input. Objects and arrays both
+ * count as a level (`{"a":[[1]]}` is 3 deep).
+ */
+export const MAX_DEPTH = MAX_RECORD_DEPTH;
 
 const SNAKE_CACHE = new Map<string, string>();
 const SNAKE_CACHE_LIMIT = 10_000;
@@ -75,14 +79,23 @@ export function plain(v: unknown, table: FieldTable, depth = 1): unknown {
       return v;
     case "object":
       if (v === null) return undefined;
-      if (Array.isArray(v)) return list(v, table, depth);
+      if (Array.isArray(v)) return list(v, table, depth + 1);
       return vendorObject(v as Record<string, unknown>, table, depth + 1);
     default:
       return undefined;
   }
 }
 
+function tooDeep(): MappingError {
+  return new MappingError(
+    "invalid_record",
+    `record nested deeper than ${MAX_DEPTH} levels (arrays and objects count)`,
+  );
+}
+
+/** `depth` is the level of the array itself. */
 function list(items: readonly unknown[], table: FieldTable, depth: number): unknown[] | undefined {
+  if (depth > MAX_DEPTH) throw tooDeep();
   let out: unknown[] | undefined;
   for (const item of items) {
     const x = plain(item, table, depth);
@@ -118,7 +131,7 @@ export function coerce(v: unknown, kind: FieldKind | undefined, table: FieldTabl
     case "date":
       return each(v, timestamp);
     case "list": {
-      if (Array.isArray(v)) return list(v, table, depth);
+      if (Array.isArray(v)) return list(v, table, depth + 1);
       const x = plain(v, table, depth);
       return x === undefined ? undefined : [x];
     }
@@ -136,18 +149,18 @@ export function vendorObject(
   table: FieldTable,
   depth = 0,
 ): Record<string, unknown> | undefined {
-  if (depth > MAX_DEPTH)
-    throw new MappingError("invalid_record", `record nested deeper than ${MAX_DEPTH} levels`);
+  if (depth > MAX_DEPTH) throw tooDeep();
   const out: Record<string, unknown> = {};
   let empty = true;
-  for (const key in obj) {
+  // Own keys only, set with setOwn: a vendor "__proto__" key is data, never a prototype.
+  for (const key of Object.keys(obj)) {
     const v = obj[key];
     if (v === null || v === undefined || v === "") continue;
     const spec = table.get(key);
     // Nested objects and arrays come back undefined when nothing is left in them.
     const x = coerce(v, spec?.kind, table, depth);
     if (x === undefined) continue;
-    out[spec?.name ?? snakeCase(key)] = x;
+    setOwn(out, spec?.name ?? snakeCase(key), x);
     empty = false;
   }
   return empty ? undefined : out;
@@ -163,20 +176,19 @@ export function addUnknownFields(
   known: ReadonlySet<string>,
   table: FieldTable,
 ): void {
-  for (const key in obj) {
+  for (const key of Object.keys(obj)) {
     if (known.has(key)) continue;
     const v = obj[key];
     if (v === null || v === undefined || v === "") continue;
     const spec = table.get(key);
     const x = coerce(v, spec?.kind, table, 1);
-    if (x !== undefined) out[spec?.name ?? snakeCase(key)] = x;
+    if (x !== undefined) setOwn(out, spec?.name ?? snakeCase(key), x);
   }
 }
 
 /** True when the object has no own enumerable key. */
 export function isEmptyObject(o: object): boolean {
-  for (const _ in o) return false;
-  return true;
+  return Object.keys(o).length === 0;
 }
 
 /** Builds a field table from a compact literal. */

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from "fastify";
+import { fastifyTimeoutOptions, type HttpServerTimeouts } from "../core/http-server.ts";
 import type { Logger } from "../core/log.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -11,6 +12,10 @@ export interface ApiOptions {
   beforeScrape?: () => Promise<void>;
   /** Registers more routes (playbook triggers and approvals). */
   routes?: (app: FastifyInstance) => void;
+  /** Largest accepted request body in bytes (413 above). @defaultValue 1048576 */
+  maxBodyBytes?: number;
+  /** Header, request, idle and keep-alive timeouts. @defaultValue core/http-server.ts defaults */
+  timeouts?: HttpServerTimeouts;
 }
 
 /**
@@ -18,7 +23,11 @@ export interface ApiOptions {
  * `/metrics` (Prometheus text). Playbook triggers and approvals are added here by later issues.
  */
 export function createApi(options: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1_048_576 });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.maxBodyBytes ?? 1_048_576,
+    ...fastifyTimeoutOptions(options.timeouts),
+  });
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {
     let result: { ok: boolean; checks: Record<string, string> };

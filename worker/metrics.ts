@@ -51,13 +51,21 @@ export class Metrics {
   });
   /**
    * Push receivers: messages or requests per receiver (`syslog`, `http-push`), transport and
-   * outcome (`accepted`, `oversize`, `framing_error`, `invalid_utf8`, `unrouted`, `dropped_full`,
-   * `unauthorized`, `malformed`, `queue_full`, …).
+   * outcome (`accepted`, `oversize`, `framing_error`, `unparsed`, `unrouted`, `dropped_full`,
+   * `dropped_kernel`, `error`, `unauthorized`, `malformed`, `queue_full`, …). Each message has
+   * exactly one outcome.
    */
   readonly received = new Counter({
     name: "medsoc_receiver_messages_total",
     help: "Messages (syslog) or requests (HTTP push) per receiver, transport and outcome.",
     labelNames: ["receiver", "transport", "outcome"] as const,
+    registers: [this.registry],
+  });
+  /** Properties of received messages counted besides their outcome (`invalid_utf8`). */
+  readonly receivedFlags = new Counter({
+    name: "medsoc_receiver_message_flags_total",
+    help: "Received messages with a property worth counting (invalid_utf8), per receiver and transport.",
+    labelNames: ["receiver", "transport", "flag"] as const,
     registers: [this.registry],
   });
 

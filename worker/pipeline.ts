@@ -237,9 +237,19 @@ export class Pipeline {
     options: IngestOptions & { stage?: string } = {},
   ): Promise<{ jobId: string }> {
     const type = batch.type ?? batch.source;
+    let serialised: string;
+    try {
+      serialised = JSON.stringify(batch.records);
+    } catch (error) {
+      // Too deep for the recursive serialiser, or a value JSON cannot hold: retrying cannot help.
+      throw new PermanentError(
+        `ingesting ${batch.source}/${batch.stream}: records cannot be serialised (${(error as Error).message})`,
+        { cause: error },
+      );
+    }
     const id = `push-${createHash("sha1")
       .update(`${batch.source}|${type}|${batch.stream}|`)
-      .update(JSON.stringify(batch.records))
+      .update(serialised)
       .digest("hex")
       .slice(0, 32)}`;
     if (batch.records.length === 0) return { jobId: id };

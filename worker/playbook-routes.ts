@@ -23,6 +23,7 @@ import type { DeviceInfo } from "../playbooks/actions/types.ts";
 import type { PlaybooksConfig } from "../playbooks/config.ts";
 import type { PlaybookRuntime } from "../playbooks/index.ts";
 import { registerApprovalRoutes } from "./approval-routes.ts";
+import { preAuthenticateTrigger, triggerSource } from "./trigger-guard.ts";
 
 export const REPLAY_WINDOW_MS = 5 * 60_000;
 
@@ -175,6 +176,12 @@ export function registerPlaybookRoutes(
   };
 
   app.register(async (sub) => {
+    // Authentication before the body is read (worker/trigger-guard.ts).
+    sub.addHook("onRequest", async (req, reply) => {
+      const why = preAuthenticateTrigger(req, config);
+      if (why)
+        return reject(reply.header("connection", "close"), req, 401, triggerSource(req) ?? "trigger", why);
+    });
     sub.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) =>
       done(null, body),
     );

@@ -57,6 +57,7 @@ export async function startReceivers(options: {
         config: r.syslog,
         ingestor: pipeline,
         counter: metrics.received,
+        flagCounter: metrics.receivedFlags,
         log: log.child({ receiver: "syslog" }),
         deadLetter: async (entry) => {
           metrics.deadLettered.inc({ stage: "receive.syslog" });

@@ -15,12 +15,14 @@ import { createApi } from "./api.ts";
 import { loadAdvisoryIndex } from "./commands/advisories.ts";
 import { createCursorStore } from "./cursors/index.ts";
 import { createDeviceStateStore, writeStateSnapshot } from "./device-state/index.ts";
+import { boundHeapGrowth } from "./memory.ts";
 import { Metrics } from "./metrics.ts";
 import { Pipeline, type SourceInstance } from "./pipeline.ts";
 import { registerPlaybookRoutes } from "./playbook-routes.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { type RunningReceivers, startReceivers } from "./receivers.ts";
 import { Scheduler, slotFor } from "./scheduler.ts";
+import { appendNdjson } from "./sinks/file.ts";
 import { createSinks, sinkSchemas } from "./sinks/index.ts";
 
 /** Schemas of every component, for `validate-config` and `start --config`. */
@@ -82,6 +84,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   if (options.configFile) {
     config = await loadConfigFile(options.configFile, componentSchemas());
   } else {
+    // One process holds the simulated hospital, the queues and the device state: keep its heap
+    // near what is live (worker/memory.ts).
+    boundHeapGrowth();
     const sim = await startHospital({ devices: options.devices ?? 3000 });
     hospital = sim;
     cleanups.push(() => sim.stop());
@@ -236,6 +241,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     ? createApi({
         metrics,
         log,
+        maxBodyBytes: config.api.maxBodyBytes,
+        timeouts: config.api.timeouts,
         beforeScrape: () => pipeline.collectQueueDepth(),
         routes: playbooks
           ? (app) => registerPlaybookRoutes(app, playbooks as PlaybookRuntime, config.playbooks)
@@ -376,7 +383,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     const dead = await driver.deadLetters().list(0, -1);
     await mkdir(outDir, { recursive: true });
     const deadFile = resolve(outDir, "dead-letter.ndjson");
-    await writeFile(deadFile, dead.map((d) => JSON.stringify(d)).join("\n") + (dead.length ? "\n" : ""));
+    // Written in chunks (up to maxDeadLetters entries, each a whole document): not one big string.
+    await writeFile(deadFile, "");
+    await appendNdjson(deadFile, dead);
     const streams = new Set(sources.flatMap((s) => s.streams));
     if (playbooks) streams.add("audit");
     for (const [key, n] of Object.entries(summary.perStream))

@@ -19,6 +19,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { HttpPushReceiverConfig } from "../../core/config.ts";
+import { PermanentError } from "../../core/errors.ts";
+import { fastifyTimeoutOptions } from "../../core/http-server.ts";
+import { exceedsDepth, JsonInputError, MAX_RECORD_DEPTH, parseJson } from "../../core/json.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import type { Secret } from "../../core/secret.ts";
 import { type Ingestor, QueueFullError } from "../push.ts";
@@ -63,7 +66,8 @@ export class MalformedBodyError extends Error {}
 
 /**
  * Parses a push body: a JSON array, `{records: [...]}`, one JSON object, or NDJSON. Every record
- * must be a JSON object.
+ * must be a JSON object nested at most {@link MAX_RECORD_DEPTH} levels below itself (arrays count).
+ * Integers beyond 2^53 become exact digit strings (core/json.ts).
  */
 export function parsePushBody(text: string): Record<string, unknown>[] {
   const trimmed = text.trim();
@@ -72,8 +76,10 @@ export function parsePushBody(text: string): Record<string, unknown>[] {
   let parsed: unknown;
   let whole = true;
   try {
-    parsed = JSON.parse(trimmed);
-  } catch {
+    parsed = parseJson(trimmed);
+  } catch (error) {
+    if (error instanceof JsonInputError && error.kind === "too_deep")
+      throw new MalformedBodyError(`body: ${error.message}`);
     whole = false;
   }
   let records: unknown[];
@@ -91,8 +97,10 @@ export function parsePushBody(text: string): Record<string, unknown>[] {
       const line = lines[i]?.trim() ?? "";
       if (line === "") continue;
       try {
-        records.push(JSON.parse(line));
+        records.push(parseJson(line));
       } catch (error) {
+        if (error instanceof JsonInputError && error.kind === "too_deep")
+          throw new MalformedBodyError(`line ${i + 1}: ${error.message}`);
         throw new MalformedBodyError(
           `line ${i + 1}: not JSON (${(error as Error).message}); expected a JSON array, {records: [...]} or NDJSON`,
         );
@@ -104,6 +112,10 @@ export function parsePushBody(text: string): Record<string, unknown>[] {
       throw new MalformedBodyError(
         `record ${i}: expected a JSON object, got ${Array.isArray(r) ? "an array" : r === null ? "null" : typeof r}`,
       );
+    if (exceedsDepth(r, MAX_RECORD_DEPTH + 1))
+      throw new MalformedBodyError(
+        `record ${i}: nested deeper than ${MAX_RECORD_DEPTH} levels below the record (arrays and objects count)`,
+      );
   });
   return records as Record<string, unknown>[];
 }
@@ -114,7 +126,11 @@ export function createHttpPushReceiver(options: HttpPushReceiverOptions): HttpPu
   const log = options.log ?? silentLogger;
   const count = (outcome: string, n = 1) =>
     options.counter?.inc({ receiver: "http-push", transport: "http", outcome }, n);
-  const app = Fastify({ logger: false, bodyLimit: config.maxBodyBytes });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: config.maxBodyBytes,
+    ...fastifyTimeoutOptions(config.timeouts),
+  });
 
   // Bodies are parsed by the route (so a malformed one gets a 400 with the reason), whatever type.
   app.removeAllContentTypeParsers();
@@ -140,9 +156,13 @@ export function createHttpPushReceiver(options: HttpPushReceiverOptions): HttpPu
     const stream = decodeURIComponent(match[2] ?? "");
     const expected = Object.hasOwn(config.tokens, source) ? config.tokens[source] : undefined;
     const known = options.resolve(source);
+    // Refusals close the connection: the body the client may still be sending is never read.
     if (!expected || !known) {
       count("unknown_source");
-      return reply.code(404).send({ error: `unknown source "${source}"` });
+      return reply
+        .code(404)
+        .header("connection", "close")
+        .send({ error: `unknown source "${source}"` });
     }
     const header = req.headers.authorization ?? "";
     const presented = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim() ?? "";
@@ -151,14 +171,18 @@ export function createHttpPushReceiver(options: HttpPushReceiverOptions): HttpPu
       log.warn({ source, remote: req.ip }, "HTTP push refused: missing or wrong bearer token.");
       return reply
         .code(401)
+        .header("connection", "close")
         .header("www-authenticate", 'Bearer realm="medsoc-push"')
         .send({ error: "missing or invalid bearer token" });
     }
     if (!known.streams.includes(stream)) {
       count("unknown_stream");
-      return reply.code(404).send({
-        error: `unknown stream "${stream}" for source "${source}" (known: ${known.streams.join(", ") || "none"})`,
-      });
+      return reply
+        .code(404)
+        .header("connection", "close")
+        .send({
+          error: `unknown stream "${stream}" for source "${source}" (known: ${known.streams.join(", ") || "none"})`,
+        });
     }
     routed.set(req, { source, stream, type: known.type });
   });
@@ -207,6 +231,11 @@ export function createHttpPushReceiver(options: HttpPushReceiverOptions): HttpPu
           .code(503)
           .header("retry-after", String(config.retryAfterSeconds))
           .send({ error: "the queue is full; retry later", enqueuedBatches: batches });
+      }
+      if (error instanceof PermanentError) {
+        // Retrying the same body fails the same way: 400 with the reason, not 503.
+        count("malformed");
+        return reply.code(400).send({ error: error.message, enqueuedBatches: batches });
       }
       log.error({ err: error, source: route.source, stream: route.stream }, "Enqueueing a push failed.");
       count("error");

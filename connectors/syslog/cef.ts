@@ -7,6 +7,7 @@
  * may, so a value runs until the space before the next `key=`. An unescaped `=` that is not preceded
  * by a space and a key (`request=https://h/?a=b`, common in real feeds) stays in the value.
  */
+import { ownValue, setOwn } from "../../core/json.ts";
 
 /** The seven CEF header fields, unescaped. */
 export interface CefHeader {
@@ -113,7 +114,7 @@ export function parseCefExtension(text: string): Record<string, string> {
     const end = j + 1 < pairs.length ? (pairs[j + 1] as { keyStart: number }).keyStart : text.length;
     // The whitespace before the next key separates pairs; trailing blanks of the last value are noise.
     // Escaped newlines (`\n`) are unescaped after this, so they survive.
-    out[text.slice(keyStart, eq)] = unescapeValue(text.slice(eq + 1, end).replace(/\s+$/, ""));
+    setOwn(out, text.slice(keyStart, eq), unescapeValue(text.slice(eq + 1, end).replace(/\s+$/, "")));
   }
   return out;
 }
@@ -132,8 +133,8 @@ export function parseCef(text: string): CefEvent {
   const customLabels: Record<string, string> = {};
   for (const [key, value] of Object.entries(extensions)) {
     const m = LABELLED.exec(key);
-    const label = m ? extensions[`${key}Label`] : undefined;
-    if (label) customLabels[label] = value;
+    const label = m ? ownValue(extensions, `${key}Label`) : undefined;
+    if (label) setOwn(customLabels, label, value);
   }
   return {
     header: {

@@ -8,6 +8,7 @@
  * before the delimiter. A pair is split at its first unescaped `=`; a piece without `=` (a value
  * that contained the delimiter unescaped) is glued back to the previous value instead of dropped.
  */
+import { setOwn } from "../../core/json.ts";
 import { splitHeader } from "./cef.ts";
 
 export interface LeefHeader {
@@ -95,13 +96,13 @@ export function parseLeefAttributes(text: string, delimiter: string): Record<str
     if (key === "" || /\s/.test(key)) {
       if (lastKey !== undefined) {
         lastRaw += delimiter + piece;
-        out[lastKey] = unescapeValue(lastRaw.replace(/[\r\n]+$/, ""), delimiter);
+        setOwn(out, lastKey, unescapeValue(lastRaw.replace(/[\r\n]+$/, ""), delimiter));
       }
       continue;
     }
     lastKey = key;
     lastRaw = piece.slice(eq + 1);
-    out[key] = unescapeValue(lastRaw.replace(/[\r\n]+$/, ""), delimiter);
+    setOwn(out, key, unescapeValue(lastRaw.replace(/[\r\n]+$/, ""), delimiter));
   }
   return out;
 }

@@ -9,11 +9,17 @@
  * bound. UDP has no flow control: datagrams arriving while the buffer is full are dropped and
  * counted (`outcome="dropped_full"`). Messages without CEF/LEEF, unreadable ones and ones no route
  * matches go to the dead-letter queue with the reason.
+ *
+ * UDP accounting: every datagram lands in exactly one outcome of the receiver counter — `accepted`,
+ * `unrouted`, `unparsed`, `oversize`, `dropped_full`, `error`, or `dropped_kernel` (the socket's
+ * receive buffer overflowed before the datagram could be read; the kernel's per-socket drop
+ * counter in `/proc/net/udp{,6}` is read every second and on settle/close, Linux only). Invalid
+ * UTF-8 is a property of a message, not an outcome: it is counted by the flag counter.
  */
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { createServer as createTcpServer, type Server, type Socket } from "node:net";
+import { createServer as createTcpServer, isIPv6, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { sleep } from "../../core/backoff.ts";
 import type { SyslogReceiverConfig } from "../../core/config.ts";
@@ -33,7 +39,10 @@ export interface SyslogReceiverOptions {
   config: SyslogReceiverConfig;
   ingestor: Ingestor;
   deadLetter: DeadLetterFn;
+  /** One outcome per message (`medsoc_receiver_messages_total`). */
   counter?: ReceiverCounter;
+  /** Properties of messages that are counted besides their outcome (`invalid_utf8`). */
+  flagCounter?: { inc(labels: { receiver: string; transport: string; flag: string }, value?: number): void };
   log?: Logger;
   /** Receive clock (tests). @defaultValue `() => new Date()` */
   now?: () => Date;
@@ -60,6 +69,8 @@ export class SyslogReceiver {
   readonly #sockets = new Set<Socket>();
   readonly #servers: Server[] = [];
   #udp: UdpSocket | undefined;
+  #udpDropsSeen: number | undefined;
+  #udpDropTimer: NodeJS.Timeout | undefined;
   #buffered = 0;
   #paused = false;
   #pumping: Promise<void> | undefined;
@@ -89,6 +100,10 @@ export class SyslogReceiver {
 
   #count(transport: string, outcome: string, n = 1): void {
     this.#o.counter?.inc({ receiver: "syslog", transport, outcome }, n);
+  }
+
+  #flag(transport: string, flag: string): void {
+    this.#o.flagCounter?.inc({ receiver: "syslog", transport, flag });
   }
 
   /** Starts every configured listener. */
@@ -147,7 +162,10 @@ export class SyslogReceiver {
   }
 
   async #listenUdp(host: string, port: number): Promise<{ host: string; port: number }> {
-    const udp = createSocket(host.includes(":") ? "udp6" : "udp4");
+    const udp = createSocket({
+      type: host.includes(":") ? "udp6" : "udp4",
+      recvBufferSize: this.#o.config.udpReceiveBufferBytes,
+    });
     this.#udp = udp;
     udp.on("message", (bytes, rinfo) => {
       if (this.#buffered >= this.#o.config.maxBufferedRecords) {
@@ -174,7 +192,32 @@ export class SyslogReceiver {
       });
     });
     const a = udp.address();
+    this.#udpDropsSeen = kernelUdpDrops(a.port, isIPv6(a.address));
+    this.#udpDropTimer = setInterval(() => this.#countKernelDrops(), 1000);
+    this.#udpDropTimer.unref();
     return { host: a.address, port: a.port };
+  }
+
+  /** Adds the datagrams the kernel dropped since the last look to `dropped_kernel`. */
+  #countKernelDrops(): void {
+    if (this.#udp === undefined || this.#udpDropsSeen === undefined) return;
+    let a: AddressInfo;
+    try {
+      a = this.#udp.address();
+    } catch {
+      return; // closed
+    }
+    const now = kernelUdpDrops(a.port, isIPv6(a.address));
+    if (now === undefined) return;
+    if (now > this.#udpDropsSeen) {
+      const n = now - this.#udpDropsSeen;
+      this.#count("udp", "dropped_kernel", n);
+      this.#log.warn(
+        { dropped: n, receiveBufferBytes: this.#o.config.udpReceiveBufferBytes },
+        "The kernel dropped syslog datagrams: the UDP receive buffer overflowed.",
+      );
+    }
+    this.#udpDropsSeen = now;
   }
 
   #now(): Date {
@@ -197,6 +240,14 @@ export class SyslogReceiver {
       },
     });
     if (this.#paused) socket.pause();
+    // A connection silent for idleTimeoutMs is closed (not while paused: then the silence is ours).
+    socket.setTimeout(this.#o.config.idleTimeoutMs, () => {
+      if (this.#paused) return;
+      this.#count(transport, "idle_closed");
+      this.#log.info({ transport, peer }, "Closed an idle syslog connection.");
+      framer.end();
+      socket.destroy();
+    });
     socket.on("data", (chunk: Buffer) => framer.push(chunk));
     socket.on("end", () => {
       framer.end();
@@ -230,13 +281,13 @@ export class SyslogReceiver {
   #parseAndRoute(msg: ReceivedMessage): void {
     const parsed = parseMessage(msg);
     if (!parsed.ok) {
-      if (parsed.unparsed.invalidUtf8) this.#count(msg.transport, "invalid_utf8");
+      if (parsed.unparsed.invalidUtf8) this.#flag(msg.transport, "invalid_utf8");
       this.#count(msg.transport, "unparsed");
       this.#deadLetter(`syslog: ${parsed.unparsed.reason}`, parsed.unparsed);
       return;
     }
     const record = parsed.record;
-    if (record.invalidUtf8) this.#count(msg.transport, "invalid_utf8");
+    if (record.invalidUtf8) this.#flag(msg.transport, "invalid_utf8");
     const { vendor, product } = vendorOf(record);
     const target = this.#route(vendor, product);
     if (!target) {
@@ -356,6 +407,7 @@ export class SyslogReceiver {
    * embedded default waits for this after the simulators pushed, before draining the pipeline).
    */
   async settled(timeoutMs = 60_000): Promise<void> {
+    this.#countKernelDrops();
     const deadline = Date.now() + timeoutMs;
     while (this.#sockets.size > 0 || this.#buffered > 0 || this.#pumping) {
       if (this.#buffered > 0 && !this.#pumping) this.#kick();
@@ -375,6 +427,8 @@ export class SyslogReceiver {
     this.#paused = false;
     const servers = this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     for (const s of this.#sockets) s.end();
+    this.#countKernelDrops();
+    if (this.#udpDropTimer) clearInterval(this.#udpDropTimer);
     this.#udp?.close();
     const grace = Date.now() + 2000;
     while (this.#sockets.size > 0 && Date.now() < grace) await sleep(10);
@@ -387,4 +441,25 @@ export class SyslogReceiver {
       await (this.#pumping ?? this.#pump());
     }
   }
+}
+
+/**
+ * The kernel's drop counter of the UDP socket bound to `port` (Linux `/proc/net/udp{,6}`, last
+ * column), or undefined where there is none (other systems).
+ */
+export function kernelUdpDrops(port: number, ipv6: boolean): number | undefined {
+  let table: string;
+  try {
+    table = readFileSync(ipv6 ? "/proc/net/udp6" : "/proc/net/udp", "utf8");
+  } catch {
+    return undefined;
+  }
+  const suffix = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  let drops: number | undefined;
+  for (const line of table.split("\n").slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 13 || !cols[1]?.endsWith(suffix)) continue;
+    drops = (drops ?? 0) + Number(cols[cols.length - 1]);
+  }
+  return drops;
 }

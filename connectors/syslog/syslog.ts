@@ -7,6 +7,7 @@
  * `nsyslog-parser` (RFC 5424/3164 + CEF) leaves `\|` escaped in CEF headers and splits CEF
  * extensions on every `=`, so `\=` and values with spaces come out wrong.
  */
+import { ownValue, setOwn } from "../../core/json.ts";
 
 export const FACILITIES = [
   "kern",
@@ -173,8 +174,8 @@ function parseStructuredData(
     if (idEnd <= 0) return null;
     const id = text.slice(i, i + idEnd);
     i += idEnd;
-    const params: Record<string, string | string[]> = data[id] ?? {};
-    data[id] = params;
+    const params: Record<string, string | string[]> = ownValue(data, id) ?? {};
+    setOwn(data, id, params);
     while (text[i] === " ") {
       i++;
       const eq = text.indexOf("=", i);
@@ -198,8 +199,12 @@ function parseStructuredData(
         value += ch;
         i++;
       }
-      const prev = params[name];
-      params[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+      const prev = ownValue(params, name);
+      setOwn(
+        params,
+        name,
+        prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value],
+      );
     }
     if (text[i] !== "]") return null;
     i++;

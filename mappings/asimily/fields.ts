@@ -4,7 +4,7 @@
  */
 import { asimilyDeviceId } from "../../connectors/asimily/records.ts";
 import { isEmpty } from "../document.ts";
-import { ipList, lowerList, macList, str } from "../values.ts";
+import { ipList, lowerList, macList, ownCopy, str } from "../values.ts";
 import { type FieldTable, fieldTable, vendorObject } from "../vendor-fields.ts";
 
 export { asimilyDeviceId };
@@ -36,9 +36,7 @@ export function vendorNamespace(
   table: FieldTable,
   omit: ReadonlySet<string>,
 ): Rec | undefined {
-  const kept: Rec = {};
-  for (const key in r) if (!omit.has(key.toLowerCase())) kept[key] = r[key];
-  return vendorObject(kept, table);
+  return vendorObject(ownCopy(r, { has: (key) => omit.has(key.toLowerCase()) }), table);
 }
 
 /** `host.*`, `device.id`, `related.*` pieces of an Asimily device entry, and the keys they consumed. */

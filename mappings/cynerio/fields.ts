@@ -2,6 +2,8 @@
  * Cynerio field table for the `cynerio.<stream>.*` namespace (keys are already snake_case), the
  * observer constants, and the event record normaliser shared by the HTTP and syslog paths.
  */
+
+import { ownCopy } from "../values.ts";
 import { type FieldTable, fieldTable, vendorObject } from "../vendor-fields.ts";
 
 /** `observer.vendor` of every Cynerio document (also the CEF device vendor). */
@@ -33,9 +35,7 @@ export function vendorNamespace(
   omit: ReadonlySet<string>,
 ): Rec | undefined {
   if (omit.size === 0) return vendorObject(r, table);
-  const kept: Rec = {};
-  for (const key in r) if (!omit.has(key)) kept[key] = r[key];
-  return vendorObject(kept, table);
+  return vendorObject(ownCopy(r, omit), table);
 }
 
 export function isRec(v: unknown): v is Rec {

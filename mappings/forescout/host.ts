@@ -1,6 +1,6 @@
 import { asRecord, documentId, ECS_VERSION, finishEvent, isEmpty } from "../document.ts";
 import type { EcsDocument, MappingContext } from "../types.ts";
-import { ipList, macList, str, strList, timestamp, union } from "../values.ts";
+import { ipList, macList, ownCopy, setOwn, str, strList, timestamp, union } from "../values.ts";
 import { fieldTable, isEmptyObject, vendorObject } from "../vendor-fields.ts";
 
 export const FORESCOUT_OBSERVER_VENDOR = "Forescout";
@@ -39,10 +39,10 @@ export function forescoutHostView(r: Readonly<Record<string, unknown>>): Record<
     }
     return "value" in o ? o.value : v;
   };
-  for (const [key, v] of Object.entries(r)) if (key !== "fields") out[key] = v;
+  for (const [key, v] of Object.entries(r)) if (key !== "fields") setOwn(out, key, v);
   for (const [name, v] of Object.entries(fields as Record<string, unknown>)) {
-    if (name in out) continue;
-    out[name] = Array.isArray(v) ? v.map(propertyValue) : propertyValue(v);
+    if (Object.hasOwn(out, name)) continue;
+    setOwn(out, name, Array.isArray(v) ? v.map(propertyValue) : propertyValue(v));
   }
   if (newest !== undefined && out.timestamp === undefined) out.timestamp = new Date(newest).toISOString();
   return out;
@@ -182,9 +182,7 @@ export function mapForescoutHost(record: unknown, ctx: MappingContext): EcsDocum
   if (name !== undefined) related.hosts = [name];
   if (!isEmpty(related)) doc.related = related;
 
-  const kept: Record<string, unknown> = {};
-  for (const key in r) if (!omit.has(key)) kept[key] = r[key];
-  const vendor = vendorObject(kept, FORESCOUT_FIELDS);
+  const vendor = vendorObject(ownCopy(r, omit), FORESCOUT_FIELDS);
   if (vendor !== undefined && !isEmptyObject(vendor)) doc.forescout = { host: vendor };
   return doc;
 }

@@ -5,7 +5,7 @@
  * `properties` keys that embed data (`incident_key_confidence:NewNode_10.197.23.139`) go to
  * `properties.keyed[]` — dynamic keys would otherwise create one Elasticsearch field per value.
  */
-import { num, str, strList, timestamp } from "../values.ts";
+import { num, setOwn, str, strList, timestamp } from "../values.ts";
 import { fieldTable, isEmptyObject, vendorObject } from "../vendor-fields.ts";
 
 export const NOZOMI_OBSERVER_VENDOR = "Nozomi Networks";
@@ -51,7 +51,7 @@ export function nozomiVendor(
   omit: ReadonlySet<string>,
 ): Record<string, unknown> | undefined {
   const clean: Record<string, unknown> = {};
-  for (const key in r) {
+  for (const key of Object.keys(r)) {
     if (omit.has(key)) continue;
     const v = r[key];
     if (key === "mac_address_level" && v && typeof v === "object" && !Array.isArray(v)) {
@@ -66,7 +66,7 @@ export function nozomiVendor(
       clean.properties = properties(v as Record<string, unknown>);
       continue;
     }
-    clean[key.includes(":") ? key.replaceAll(":", "_") : key] = v;
+    setOwn(clean, key.includes(":") ? key.replaceAll(":", "_") : key, v);
   }
   const out = vendorObject(clean, NOZOMI_FIELDS);
   return out === undefined || isEmptyObject(out) ? undefined : out;
@@ -76,7 +76,7 @@ function properties(p: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const keyed: Array<{ key: string; value: string }> = [];
   for (const [key, value] of Object.entries(p)) {
-    if (/^[a-z0-9_]+$/i.test(key)) out[key] = value;
+    if (/^[a-z0-9_]+$/i.test(key)) setOwn(out, key, value);
     else keyed.push({ key, value: typeof value === "string" ? value : JSON.stringify(value) });
   }
   if (keyed.length > 0) out.keyed = keyed;

@@ -27,10 +27,11 @@
  * id (`externalId` or the profile's id label), else over the CEF/LEEF payload and its time — so a
  * re-delivered message gets the same id, and distinct messages never share one.
  */
+import { parseJson } from "../../core/json.ts";
 import { credentialFromText } from "../credential-text.ts";
 import { ECS_VERSION, isEmpty } from "../document.ts";
 import type { EcsDocument, MappingContext } from "../types.ts";
-import { docId, isIpAddress, mac, num, timestamp } from "../values.ts";
+import { docId, isIpAddress, mac, num, ownValue, setOwn, timestamp } from "../values.ts";
 import type { SyslogView } from "./record.ts";
 
 /** What a custom label means. */
@@ -202,7 +203,7 @@ function listOf(v: string): string[] {
   const t = v.trim();
   if (t.startsWith("[")) {
     try {
-      const parsed: unknown = JSON.parse(t);
+      const parsed: unknown = parseJson(t); // exact big integers, depth-checked
       if (Array.isArray(parsed)) return parsed.map((x) => String(x).trim()).filter((x) => x !== "");
     } catch {
       // not JSON: split below
@@ -230,7 +231,7 @@ export function mapSyslogView(
   const ext = view.ext;
   const used = new Set<string>();
   const get = (key: string): string | undefined => {
-    const v = ext[key];
+    const v = ownValue(ext, key);
     if (v === undefined) return undefined;
     const t = v.trim();
     if (t === "") return undefined;
@@ -254,12 +255,14 @@ export function mapSyslogView(
     labelled.add(`${key}Label`);
     const value = ext[key];
     if (value === undefined || value.trim() === "") continue;
-    const role = profile.labels?.[norm(label)] ?? COMMON_LABELS[norm(label)];
+    const role =
+      (profile.labels ? ownValue(profile.labels, norm(label)) : undefined) ??
+      ownValue(COMMON_LABELS, norm(label));
     if (role !== undefined && !roles.has(role)) {
       roles.set(role, value);
       if (ctx.preserveDuplicateVendorFields !== true && role !== "risk" && role !== "password_type") continue;
     }
-    labelsOut[snake(label)] = value;
+    setOwn(labelsOut, snake(label), value);
   }
   if (profile.unlabelled) {
     for (const [key, name] of Object.entries(profile.unlabelled)) {
@@ -511,7 +514,7 @@ export function mapSyslogView(
   for (const key in ext) {
     if (labelled.has(key)) continue;
     if (used.has(key) && ctx.preserveDuplicateVendorFields !== true) continue;
-    rest[snake(key)] = ext[key];
+    setOwn(rest, snake(key), ext[key]);
   }
   if (!isEmpty(rest)) vendor.extension = rest;
   const received: Obj = {};

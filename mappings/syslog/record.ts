@@ -4,6 +4,7 @@
  * CEF or LEEF event with LEEF's attribute names translated to their CEF equivalents so the mapping
  * reads one vocabulary. Pure.
  */
+import { ownValue, setOwn } from "../values.ts";
 
 type Rec = Readonly<Record<string, unknown>>;
 
@@ -75,17 +76,17 @@ export function syslogView(record: Rec): SyslogView {
   const format = record.format as "cef" | "leef";
   const extensions = record.extensions as Rec;
   const ext: Record<string, string> = {};
-  for (const key in extensions) {
+  for (const key of Object.keys(extensions)) {
     const v = extensions[key];
     if (v === undefined || v === null) continue;
-    const k = format === "leef" ? (LEEF_TO_CEF[key] ?? key) : key;
-    ext[k] = s(v);
+    const k = format === "leef" ? (ownValue(LEEF_TO_CEF, key) ?? key) : key;
+    setOwn(ext, k, s(v));
   }
   const labelOf: Record<string, string> = {};
-  for (const key in ext) {
+  for (const key of Object.keys(ext)) {
     if (!LABELLED.test(key)) continue;
-    const label = ext[`${key}Label`];
-    if (label !== undefined && label.trim() !== "") labelOf[key] = label.trim();
+    const label = ownValue(ext, `${key}Label`);
+    if (label !== undefined && label.trim() !== "") setOwn(labelOf, key, label.trim());
   }
   const syslog = isRec(record.syslog) ? record.syslog : undefined;
   const common = {

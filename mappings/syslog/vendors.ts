@@ -26,6 +26,7 @@
  *   own columns (`uid`, `title`, `asset_id`, …) go to the `event` mapping unchanged; other CEF
  *   events get the common mapping with the device on `dst`.
  */
+import { parseJson } from "../../core/json.ts";
 import type { Classification, SyslogProfile } from "./base.ts";
 import type { SyslogView } from "./record.ts";
 
@@ -52,7 +53,7 @@ export const NOZOMI_PROFILE: SyslogProfile = {
     if (typeof labels.is_security === "string") labels.is_security = labels.is_security.trim() === "true";
     if (typeof labels.parents === "string") {
       try {
-        const parents: unknown = JSON.parse(labels.parents);
+        const parents: unknown = parseJson(labels.parents); // exact big integers, depth-checked
         if (Array.isArray(parents)) labels.parents = parents.map(String);
       } catch {
         // kept as sent

@@ -140,8 +140,11 @@ export class DeviceDirectory {
   readonly #state?: DeviceStateStore;
   readonly #clinical: ClinicalServers;
   readonly #max: number;
-  /** key → newest device document. */
-  readonly #docs = new Map<string, EcsDocument>();
+  /**
+   * key → the device as its newest document describes it. The summary, not the document: keeping
+   * every inventory document here doubled the embedded default's memory (issue 13 item 9).
+   */
+  readonly #docs = new Map<string, DeviceInfo>();
   /** MAC / IP / `<source>:<host.id>` → key. */
   readonly #aliases = new Map<string, string>();
 
@@ -162,7 +165,7 @@ export class DeviceDirectory {
         str(get(doc, "medsoc.device.key")) ?? (mac ? mac : hostId ? `${source}:${hostId}` : undefined);
       if (!key) continue;
       this.#docs.delete(key);
-      this.#docs.set(key, doc);
+      this.#docs.set(key, infoFromDocument(key, doc, this.#clinical));
       if (hostId) this.#aliases.set(`${source}:${hostId}`, key);
       for (const m of strs(get(doc, "host.mac"))) this.#aliases.set(m, key);
       for (const ip of strs(get(doc, "host.ip"))) this.#aliases.set(ip, key);
@@ -189,8 +192,8 @@ export class DeviceDirectory {
       if (state) return infoFromState(state, this.#clinical);
     }
     const key = this.#docs.has(alias) ? alias : this.#aliases.get(alias);
-    const doc = key ? this.#docs.get(key) : undefined;
-    return key && doc ? infoFromDocument(key, doc, this.#clinical) : null;
+    const info = key ? this.#docs.get(key) : undefined;
+    return info ? { ...info } : null;
   }
 
   /**
@@ -241,9 +244,8 @@ export class DeviceDirectory {
         const info = infoFromState(s, this.#clinical);
         if (info.credential?.fingerprint === fingerprint) out.set(info.key, info);
       }
-    for (const [key, doc] of this.#docs)
-      if (!out.has(key) && str(get(doc, "medsoc.credential.fingerprint")) === fingerprint)
-        out.set(key, infoFromDocument(key, doc, this.#clinical));
+    for (const [key, info] of this.#docs)
+      if (!out.has(key) && info.credential?.fingerprint === fingerprint) out.set(key, info);
     return [...out.values()];
   }
 

@@ -103,6 +103,7 @@ function harness(maxPendingBatches: number) {
             failedAt: new Date().toISOString(),
           }),
         counter: metrics.received,
+        flagCounter: metrics.receivedFlags,
       });
     },
     async close() {
@@ -256,7 +257,7 @@ describe("syslog receiver (BullMQ on Redis)", () => {
       assert.match(reasons[0] ?? "", /no CEF or LEEF payload/);
       assert.match(reasons[1] ?? "", /no route for CEF vendor "Acme" product "Widget"/);
       assert.equal(await h.metrics.total(h.metrics.received, { outcome: "oversize", transport: "udp" }), 1);
-      assert.equal(await h.metrics.total(h.metrics.received, { outcome: "invalid_utf8" }), 1);
+      assert.equal(await h.metrics.total(h.metrics.receivedFlags, { flag: "invalid_utf8" }), 1);
       assert.equal(await h.metrics.total(h.metrics.received, { outcome: "unrouted" }), 1);
     } finally {
       await r.close();
