@@ -1,6 +1,6 @@
 /**
  * Playbook latency: from an alert document entering the rules (right after mapping) to the pump's
- * containment verified (the `isolate_nac` read-back done), on the automatic path (idle pumps, blast
+ * containment verified (the `isolate` step's read-back on every enforcement point done), on the automatic path (idle pumps, blast
  * radius out of the way), over HTTP to the ISE/PAN-OS/ServiceNow/PagerDuty simulators. Alerts
  * arrive at `rate` per second. Prints p50/p99 per queue driver; never asserted anywhere.
  */
@@ -53,6 +53,7 @@ export async function benchPlaybooks(
       clinicalServers: clinicalServersOf(fleet),
       blastRadiusPerHour: 1_000_000,
       concurrency: 32,
+      audit: { key: "bench-audit-key-0123456789abcdef" },
     }),
     driver,
     redis: kind === "bullmq" ? { url: redisUrl, prefix } : undefined,
@@ -68,10 +69,10 @@ export async function benchPlaybooks(
   const rss = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }, 50);
-  // Containment verified = the audit entry of the NAC step's successful read-back.
+  // Containment verified = the audit entry of the containment step's successful read-back.
   const originalAppend = runtime.audit.append.bind(runtime.audit);
   runtime.audit.append = (input) => {
-    if (input.type === "step.completed" && input.stepId === "isolate_nac" && input.deviceKey) {
+    if (input.type === "step.completed" && input.stepId === "isolate" && input.deviceKey) {
       const t0 = sentAt.get(input.deviceKey);
       if (t0 !== undefined) latencies.push(performance.now() - t0);
     }

@@ -46,6 +46,12 @@ export const queueSchema = z.strictObject({
    * mapper waits while more than this many document batches wait for a sink. @defaultValue 16
    */
   maxPendingBatches: z.number().int().min(1).max(10_000).default(16),
+  /**
+   * A Redis outage shorter than this is ridden out: commands wait for Redis to come back and
+   * `start --once` still finishes with exit 0. Past it, `start --once` stops with exit 1 and says
+   * so. @defaultValue 60000 (ms)
+   */
+  redisGraceMs: z.number().int().min(1000).max(3_600_000).default(60_000),
 });
 
 export const sourceSchema = z.strictObject({
@@ -337,6 +343,20 @@ export function validateConfig(
     if (!parsed.success) collect(problems, ["sinks", sinkName], parsed.error);
     else sinkConfigs[sinkName] = parsed.data;
   }
+  // Every worker of a Redis deployment appends to one audit chain: they must share its key.
+  const pb = base.success ? base.data.playbooks : undefined;
+  if (
+    base.success &&
+    base.data.queue.driver === "bullmq" &&
+    pb?.enabled &&
+    !pb.audit.key &&
+    !pb.audit.keyFile
+  )
+    problems.push({
+      path: "playbooks.audit.key",
+      message:
+        "required with the bullmq driver: every worker process keys the shared audit chain with it (set it from an environment variable such as MEDSOC_AUDIT_KEY)",
+    });
   if (problems.length > 0 || !base.success) throw new ConfigError(problems, sourceName);
   return { ...base.data, sourceConfigs, sinkConfigs };
 }

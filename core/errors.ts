@@ -26,6 +26,14 @@ export class RetryableError extends MedsocError {
 /** HTTP 429 or an equivalent "slow down": retry no earlier than `retryAfterMs`. */
 export class RateLimitedError extends RetryableError {}
 
+/**
+ * The destination is busy or unreachable (whole-request 429, HEC server busy, 5xx, network) and
+ * nothing in the batch is wrong: the queue waits and runs the job again WITHOUT spending one of its
+ * attempts, for as long as the outage lasts (bounded memory comes from the queues' backpressure
+ * upstream). Only failures of the work itself spend attempts and end in the dead-letter queue.
+ */
+export class BackpressureError extends RateLimitedError {}
+
 /** Credentials were refused even after a forced re-authentication. Permanent until an operator acts. */
 export class AuthError extends PermanentError {}
 
@@ -55,6 +63,8 @@ export function isRetryable(error: unknown): boolean {
 /** Wraps an error with lowercase context, keeping the original as `cause` and its retry class. */
 export function wrapError(context: string, error: unknown): Error {
   const message = `${context}: ${error instanceof Error ? error.message : String(error)}`;
+  if (error instanceof BackpressureError)
+    return new BackpressureError(message, { cause: error, retryAfterMs: error.retryAfterMs });
   if (error instanceof RateLimitedError)
     return new RateLimitedError(message, { cause: error, retryAfterMs: error.retryAfterMs });
   if (error instanceof RetryableError)

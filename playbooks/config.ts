@@ -284,6 +284,8 @@ const triggerBase = {
   playbook: z.string().min(1),
   /** Playbooks a payload may ask for. @defaultValue only `playbook` */
   allowedPlaybooks: z.array(z.string()).optional(),
+  /** This trigger's de-duplication window, minutes. @defaultValue `triggers.dedupWindowMinutes` */
+  dedupWindowMinutes: z.number().int().min(0).optional(),
 };
 
 export const playbooksConfigSchema = z.strictObject({
@@ -300,12 +302,49 @@ export const playbooksConfigSchema = z.strictObject({
   blastRadiusPerHour: z.number().int().min(0).default(10),
   /** Who approves above the blast radius. @defaultValue "soc" */
   blastRadiusRole: z.string().default("soc"),
+  /**
+   * Clinical gate: an in-use observation older than this many minutes is stale, and a stale "not in
+   * use" counts as "may be in use" (restricted only; more needs clinical engineering). @defaultValue 30
+   */
+  clinicalStateMaxAgeMinutes: z.number().positive().max(10_080).default(30),
+  /** Who approves more than restricted containment, or a credential change, on a device that may be in use. @defaultValue "clinical_engineering" */
+  clinicalRole: z.string().min(1).default("clinical_engineering"),
+  /** How long the engine's clinical-gate approval waits (silence is a no), minutes. @defaultValue 30 */
+  clinicalApprovalTimeoutMinutes: z.number().positive().default(30),
+  /** Lease of device locks and runs, seconds: renewed while a run is active; a lapsed run is reaped. @defaultValue 600 */
+  leaseSeconds: z.number().positive().max(86_400).default(600),
   /** Step jobs at once in this process. @defaultValue 4 */
   concurrency: z.number().int().min(1).max(64).default(4),
   /** Default time limit of one step attempt, ms. @defaultValue 30000 */
   stepTimeoutMs: z.number().int().min(100).default(30_000),
-  /** Audit NDJSON file (hash-chained). @defaultValue `<out>/audit.ndjson` in the embedded default, none otherwise */
+  /** Audit NDJSON file (HMAC-chained). @defaultValue `<out>/audit-chain.ndjson` in the embedded default, none otherwise */
   auditFile: z.string().optional(),
+  /** The audit chain's key and its signed head checkpoints (docs/audit-and-triggers.md). */
+  audit: z
+    .strictObject({
+      /**
+       * HMAC-SHA256 key of the chain and its checkpoints. Required with Redis (every worker uses
+       * it). @defaultValue `keyFile`, else `audit.key` generated beside `auditFile`
+       */
+      key: secretSchema.optional(),
+      /** File holding the key (created, mode 0600, in a file-only deployment). */
+      keyFile: z.string().optional(),
+      checkpoints: z
+        .strictObject({
+          /** Checkpoint NDJSON file. @defaultValue `audit-checkpoints.ndjson` beside `auditFile` */
+          file: z.string().optional(),
+          /** Redis of the checkpoints (a different one than the chain's is best). @defaultValue the queue's Redis */
+          redisUrl: z.string().url().optional(),
+          /** Redis key prefix of the checkpoints. @defaultValue `<queue prefix>:audit-anchor` */
+          prefix: z.string().min(1).optional(),
+          /** Checkpoint a moved head this often, seconds (0 = only at run ends, `everyEntries` and close). @defaultValue 60 */
+          intervalSeconds: z.number().int().min(0).default(60),
+          /** Checkpoint after this many entries of one process. @defaultValue 1000 */
+          everyEntries: z.number().int().min(1).default(1000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   /** Clinical servers a device keeps under restricted containment, by device class or `<site>/<class>`. */
   clinicalServers: z.record(z.string(), z.array(z.string())).default({}),
   /** Approvals a person makes: who is asked, how they sign in, how the request reaches them (docs/approvals.md). */
@@ -322,6 +361,15 @@ export const playbooksConfigSchema = z.strictObject({
     .default([]),
   triggers: z
     .strictObject({
+      /** HMAC routes: how far `X-Medsoc-Timestamp` may be from now, seconds. @defaultValue 300 */
+      replayWindowSeconds: z.number().int().min(1).default(300),
+      /**
+       * Token routes (no signed timestamp): an alert whose own time (Splunk sid dispatch time, Kibana
+       * alert `@timestamp`) is older than this is refused; its id is remembered this long. @defaultValue 60
+       */
+      maxAlertAgeMinutes: z.number().int().min(1).default(60),
+      /** One run per trigger, playbook, rule and device within this window, minutes (0 = off). @defaultValue 60 */
+      dedupWindowMinutes: z.number().int().min(0).default(60),
       /** Splunk: built-in webhook (secret path token) and/or our alert action (HMAC-SHA256, 5-minute window). */
       splunk: z
         .array(

@@ -7,6 +7,7 @@
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { type Logger, silentLogger } from "../core/log.ts";
+import { resilientRedisOptions } from "../core/redis.ts";
 import type { DeviceStateStore } from "../worker/device-state/types.ts";
 import type { QueueDriver } from "../worker/queue/types.ts";
 import { ACTION_CATALOGUE, createActions } from "./actions/index.ts";
@@ -14,6 +15,8 @@ import { scheduleActions } from "./actions/schedule.ts";
 import { ApprovalDesk } from "./approvals/desk.ts";
 import type { PlaybooksConfig } from "./config.ts";
 import { AuditLog, type AuditShipper } from "./engine/audit.ts";
+import { checkpointStores, resolveAuditKey } from "./engine/audit-config.ts";
+import { type ClaimStore, MemoryClaimStore, RedisClaimStore } from "./engine/claims.ts";
 import { DeviceDirectory } from "./engine/devices.ts";
 import { PlaybookEngine } from "./engine/engine.ts";
 import { loadRules, type Rule, RuleEngine } from "./engine/rules.ts";
@@ -27,7 +30,8 @@ export interface PlaybookRuntimeOptions {
   config: PlaybooksConfig;
   driver: QueueDriver;
   /** Run state and the audit chain in Redis (the BullMQ deployments). */
-  redis?: { url: string; prefix: string };
+  /** Redis of the deployment; `graceMs`: how long a command waits for a restarting Redis. */
+  redis?: { url: string; prefix: string; graceMs?: number };
   deviceState?: DeviceStateStore;
   /** Audit NDJSON file (overrides `config.auditFile`). */
   auditFile?: string;
@@ -46,6 +50,8 @@ export interface PlaybookRuntime {
   directory: DeviceDirectory;
   audit: AuditLog;
   store: RunStore;
+  /** De-duplication claims of rules and triggers, shared by every replica. */
+  claims: ClaimStore;
   /** Approval delivery, sign-in and links (playbooks/approvals/). */
   approvals: ApprovalDesk;
   config: PlaybooksConfig;
@@ -55,20 +61,45 @@ export interface PlaybookRuntime {
 export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<PlaybookRuntime> {
   const log = o.log ?? silentLogger;
   const { config } = o;
-  const directory = new DeviceDirectory({ state: o.deviceState, clinicalServers: config.clinicalServers });
+  const directory = new DeviceDirectory({
+    state: o.deviceState,
+    clinicalServers: config.clinicalServers,
+    clinicalMaxAgeMs: config.clinicalStateMaxAgeMinutes * 60_000,
+  });
   const built = createActions(config.systems, directory);
+  // Before any connection is opened: a missing key is a configuration error, nothing to clean up.
+  const auditFile = o.auditFile ?? config.auditFile;
+  const key = await resolveAuditKey(config.audit, { auditFile, redis: Boolean(o.redis) });
   let redis: Redis | undefined;
   let store: RunStore;
   if (o.redis) {
-    redis = new Redis(o.redis.url, { maxRetriesPerRequest: 3 });
+    // Rides out a Redis restart (commands wait for it, up to the grace) like every runtime client.
+    redis = new Redis(o.redis.url, resilientRedisOptions("playbooks", o.redis.graceMs));
+    redis.on("error", (err: Error) => log.debug({ err }, "Playbook store: Redis connection failed."));
     store = new RedisRunStore({ redis, prefix: o.redis.prefix });
   } else store = new MemoryRunStore();
   const auditRedis = redis?.duplicate();
+  auditRedis?.on("error", (err: Error) => log.debug({ err }, "Audit trail: Redis connection failed."));
+  const anchors = checkpointStores(config.audit, {
+    auditFile,
+    redis: auditRedis && o.redis ? { client: auditRedis, prefix: o.redis.prefix } : undefined,
+  });
   const audit = new AuditLog({
-    file: o.auditFile ?? config.auditFile,
+    key,
+    file: auditFile,
     redis: auditRedis && o.redis ? { client: auditRedis, prefix: o.redis.prefix } : undefined,
     ship: o.ship,
+    checkpoints: {
+      stores: anchors.stores,
+      everyEntries: config.audit.checkpoints.everyEntries,
+      intervalMs: config.audit.checkpoints.intervalSeconds * 1000,
+    },
+    onError: (error) => log.error({ err: error }, "Writing an audit checkpoint failed."),
   });
+  const claims: ClaimStore =
+    redis && o.redis
+      ? new RedisClaimStore({ client: redis, prefix: o.redis.prefix })
+      : new MemoryClaimStore();
   const playbooks = await loadPlaybooks(
     config.dir ?? DEFAULT_PLAYBOOK_DIR,
     new Set(Object.keys(ACTION_CATALOGUE)),
@@ -92,6 +123,9 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
     systems: built.systems,
     blastRadiusPerHour: config.blastRadiusPerHour,
     blastRadiusRole: config.blastRadiusRole,
+    clinicalRole: config.clinicalRole,
+    clinicalApprovalTimeoutMs: config.clinicalApprovalTimeoutMinutes * 60_000,
+    leaseMs: config.leaseSeconds * 1000,
     concurrency: config.concurrency,
     stepTimeoutMs: config.stepTimeoutMs,
     notifyApprovers: approvals.notify,
@@ -107,6 +141,7 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
     engine,
     directory,
     store,
+    claims,
     audit,
     log,
     holdUntilFlush: o.holdRulesUntilFlush,
@@ -117,14 +152,16 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
     directory,
     audit,
     store,
+    claims,
     approvals,
     config,
     close: async () => {
       await engine.close();
       await approvals.settle();
-      await audit.flush();
+      await audit.close();
       await store.close();
       auditRedis?.disconnect();
+      anchors.close();
     },
   };
 }

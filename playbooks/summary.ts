@@ -14,7 +14,15 @@ export interface PlaybookSummary {
   failed: number;
 }
 
-const CONTAIN = new Set(["ise.quarantine", "panos.tag"]);
+const CONTAIN = new Set([
+  "ise.quarantine",
+  "panos.tag",
+  "clearpass.quarantine",
+  "fortigate.quarantine",
+  "armis.tag",
+  "xdome.mark",
+  "forescout.mark",
+]);
 
 export function summarizeRuns(
   runs: RunState[],
@@ -39,7 +47,13 @@ export function summarizeRuns(
     for (const [stepId, st] of Object.entries(r.steps)) {
       const action = actionOf(r.playbookId, stepId);
       if (!action) continue;
-      if (CONTAIN.has(action) && st.status === "completed" && !st.undone) {
+      if (action === "contain.apply" && st.status === "completed" && !st.undone) {
+        // The fan-out: a device counts once a point's read-back confirmed it.
+        const mode = (st.input as { mode?: "full" | "restricted" })?.mode;
+        const applied = (st.output as { applied?: { device: string; verified: boolean }[] })?.applied ?? [];
+        for (const key of new Set(applied.filter((a) => a.verified).map((a) => a.device)))
+          if (mode && modes.get(key) !== "full") modes.set(key, mode);
+      } else if (CONTAIN.has(action) && st.status === "completed" && !st.undone) {
         const mode = (st.input as { mode?: "full" | "restricted" })?.mode;
         const devices =
           (st.output as { applied?: { mac: string }[]; ips?: string[] })?.applied?.map((a) => a.mac) ??

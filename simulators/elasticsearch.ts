@@ -14,8 +14,22 @@ export interface ElasticsearchFaults {
   itemRateLimit?: { times: number; match: (doc: Record<string, unknown>, id: string) => boolean };
   /** Per-item 400 mapper_parsing_exception for documents matching the predicate. */
   mappingError?: (doc: Record<string, unknown>, id: string) => boolean;
+  /**
+   * Per-item 5xx (`status`, default 500) for the first `times` attempts of each document matching
+   * `match`: what a shard failure or a node leaving looks like item by item; succeeds on retry.
+   */
+  itemServerError?: {
+    times: number;
+    status?: number;
+    match: (doc: Record<string, unknown>, id: string) => boolean;
+  };
   /** Answer the next N `_bulk` requests with a whole-request 503. */
   unavailable?: number;
+  /**
+   * Whole-request 429 (`es_rejected_execution_exception`, the coordinating node's indexing pressure):
+   * a count of next requests, or a predicate asked per request. `Retry-After` is not sent (ES does not).
+   */
+  rateLimited?: number | (() => boolean);
   /** Delay every `_bulk` reply by this many ms. */
   delayMs?: number;
 }
@@ -102,7 +116,10 @@ export async function startElasticsearchDouble(
     const lines = body.split("\n");
     const items: string[] = [];
     let errors = false;
-    const needsDoc = faults.mappingError !== undefined || faults.itemRateLimit !== undefined;
+    const needsDoc =
+      faults.mappingError !== undefined ||
+      faults.itemRateLimit !== undefined ||
+      faults.itemServerError !== undefined;
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i];
       if (!line) continue;
@@ -140,6 +157,18 @@ export async function startElasticsearchDouble(
           fail(429, {
             type: "es_rejected_execution_exception",
             reason: "rejected execution of coordinating operation [shard_indexing_pressure]",
+          });
+          continue;
+        }
+      }
+      if (faults.itemServerError?.match(doc, id)) {
+        const key = `5xx|${id}`;
+        const n = (attempts.get(key) ?? 0) + 1;
+        attempts.set(key, n);
+        if (n <= faults.itemServerError.times) {
+          fail(faults.itemServerError.status ?? 500, {
+            type: "unavailable_shards_exception",
+            reason: `[${index}][0] primary shard is not active Timeout: [1m]`,
           });
           continue;
         }
@@ -211,6 +240,22 @@ export async function startElasticsearchDouble(
       const bulkMatch = /^\/(?:([^/]+)\/)?_bulk$/.exec(path);
       if (bulkMatch && (method === "POST" || method === "PUT")) {
         if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
+        const limited =
+          typeof faults.rateLimited === "function"
+            ? faults.rateLimited()
+            : faults.rateLimited !== undefined && faults.rateLimited > 0;
+        if (limited) {
+          if (typeof faults.rateLimited === "number") faults.rateLimited -= 1;
+          return send(
+            res,
+            429,
+            errorBody(
+              429,
+              "es_rejected_execution_exception",
+              "rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=1024, max_coordinating_and_primary_bytes=0]",
+            ),
+          );
+        }
         if (faults.unavailable && faults.unavailable > 0) {
           faults.unavailable -= 1;
           return send(

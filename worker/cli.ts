@@ -19,6 +19,7 @@ import { registerSimulateHospital } from "./commands/simulate-hospital.ts";
 import { registerSimulateMonitors } from "./commands/simulate-monitors.ts";
 import { registerSimulateNozomiForescout } from "./commands/simulate-nozomi-forescout.ts";
 import { createQueueDriver } from "./queue/index.ts";
+import { replayDeadLetters } from "./replay.ts";
 import { checkRedis, componentSchemas, formatSummary, runStart } from "./run.ts";
 import { createElasticsearchClient, type ElasticsearchSinkConfig } from "./sinks/elasticsearch.ts";
 
@@ -145,7 +146,7 @@ program
     );
   });
 
-program
+const deadLetters = program
   .command("dead-letters")
   .description("print the dead-letter queue (records and jobs given up on, each with its reason) as NDJSON")
   .requiredOption("-c, --config <file>", "medsoc.yaml of the deployment (queue.driver: bullmq)")
@@ -175,6 +176,44 @@ program
       const dlq = driver.deadLetters();
       if (opts.count) process.stdout.write(`${await dlq.count()}\n`);
       else for (const entry of await dlq.list(-limit, -1)) process.stdout.write(`${JSON.stringify(entry)}\n`);
+    } finally {
+      await driver.close();
+    }
+  });
+
+deadLetters
+  .command("replay")
+  .description(
+    "put dead letters back into the pipeline after their cause is fixed (idempotent: replaying twice enqueues nothing new)",
+  )
+  // `-c` is the parent's option too (commander hands it to `dead-letters`), hence optsWithGlobals.
+  .option("-c, --config <file>", "medsoc.yaml of the deployment (queue.driver: bullmq)")
+  .option("--queue <name>", "only entries of this queue (sink-elasticsearch, sink-splunk, raw, poll)")
+  .option("--dry-run", "print what would be replayed, change nothing")
+  .action(async (_opts: unknown, command: Command) => {
+    const opts = command.optsWithGlobals<{ config?: string; queue?: string; dryRun?: boolean }>();
+    if (!opts.config) throw new CommanderError(EXIT_USAGE, "medsoc.config", "--config <file> is required");
+    const cfg = await loadConfigFile(opts.config, componentSchemas());
+    if (cfg.queue.driver !== "bullmq")
+      throw new ConfigError(
+        [{ path: "queue.driver", message: "replay needs the bullmq driver (dead letters kept in Redis)" }],
+        opts.config,
+      );
+    await checkRedis(cfg.queue.redisUrl);
+    const driver = createQueueDriver({
+      kind: "bullmq",
+      redisUrl: cfg.queue.redisUrl,
+      prefix: cfg.queue.prefix,
+    });
+    try {
+      const report = await replayDeadLetters(driver, { queue: opts.queue, dryRun: Boolean(opts.dryRun) });
+      const jobs = Object.entries(report.jobs)
+        .map(([q, n]) => `${n} job(s) to ${q}`)
+        .join(", ");
+      process.stdout.write(
+        `${opts.dryRun ? "would replay" : "replayed"} ${report.replayed} of ${report.entries} dead letter(s)${jobs ? `: ${jobs}` : ""}\n`,
+      );
+      for (const s of report.skipped) process.stdout.write(`  kept ${s.queue} ${s.jobId}: ${s.reason}\n`);
     } finally {
       await driver.close();
     }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { type IngestBatch, type IngestOptions, QueueFullError } from "../connectors/push.ts";
 import type { Connector, Cursor } from "../connectors/types.ts";
 import { sleep } from "../core/backoff.ts";
@@ -14,9 +15,11 @@ import type { EcsDocument } from "../mappings/types.ts";
 import type { CursorStore } from "./cursors/types.ts";
 import type { DeviceStateStore } from "./device-state/types.ts";
 import type { Metrics } from "./metrics.ts";
+import { withinRedisGrace } from "./queue/common.ts";
 import type { Queue, QueueDriver, Worker } from "./queue/types.ts";
 import { pollJobId } from "./scheduler.ts";
-import { partialWriteOf } from "./sinks/common.ts";
+import { docIdOf, emptyResult, partialWriteOf } from "./sinks/common.ts";
+import type { DeliveryLedger } from "./sinks/ledger.ts";
 import type { Sink, SinkResult } from "./sinks/types.ts";
 
 /** Enqueued by the scheduler (or `pollNow`): poll one (source, stream) from its cursor until exhausted. */
@@ -70,12 +73,24 @@ export interface PipelineOptions {
   namespace?: string;
   /** Jobs at once per stage. @defaultValue `{poll: 2, map: 2, sink: 2}` */
   concurrency?: { poll: number; map: number; sink: number };
+  /**
+   * BullMQ worker settings of every stage: how long a job of a worker that died stays locked before
+   * another worker takes it again (stalled-job recovery). @defaultValue BullMQ's (30 s)
+   */
+  workerOptions?: { lockDurationMs?: number; stalledIntervalMs?: number };
   /** Backpressure bound on waiting batches per downstream queue. @defaultValue 16 */
   maxPendingBatches?: number;
   /** Attempts per job of the poll queue (as configured on the driver), to know when a poll is given up. @defaultValue 5 */
   attempts?: number;
   /** Delay before re-sending the unsent rest of a partly written batch. @defaultValue 1000 (ms) */
   retryDelayMs?: number;
+  /** How long `drained()` rides out a Redis outage before it fails. @defaultValue 60000 (ms) */
+  redisGraceMs?: number;
+  /**
+   * Ids already delivered to non-idempotent sinks (Splunk HEC), so a re-delivery sends nothing twice.
+   * @defaultValue none (every batch is sent as it is)
+   */
+  ledger?: DeliveryLedger;
   /** Clock for `event.ingested` (tests). @defaultValue `() => new Date()` */
   now?: () => Date;
   /**
@@ -114,8 +129,12 @@ export class Pipeline {
   readonly pollQueue: Queue<PollJob>;
   readonly rawQueue: Queue<RawBatch>;
   readonly sinkQueues: Map<string, Queue<DocBatch>>;
-  readonly #o: Required<Omit<PipelineOptions, "log" | "deviceState" | "enrichment" | "onMapped">> &
-    Pick<PipelineOptions, "deviceState" | "enrichment" | "onMapped"> & { log: Logger };
+  readonly #o: Required<
+    Omit<PipelineOptions, "log" | "deviceState" | "enrichment" | "onMapped" | "ledger" | "workerOptions">
+  > &
+    Pick<PipelineOptions, "deviceState" | "enrichment" | "onMapped" | "ledger" | "workerOptions"> & {
+      log: Logger;
+    };
   readonly #sources: Map<string, SourceInstance>;
   readonly #workers: Worker[] = [];
   readonly #abort = new AbortController();
@@ -128,6 +147,7 @@ export class Pipeline {
       concurrency: { poll: 2, map: 2, sink: 2 },
       maxPendingBatches: 16,
       retryDelayMs: 1000,
+      redisGraceMs: 60_000,
       attempts: 5,
       now: () => new Date(),
       ...options,
@@ -158,18 +178,24 @@ export class Pipeline {
     stages: { poll?: boolean; map?: boolean; sink?: boolean } = { poll: true, map: true, sink: true },
   ): void {
     const c = this.#o.concurrency;
+    const w = this.#o.workerOptions ?? {};
     if (stages.poll)
       this.#workers.push(
-        this.pollQueue.process((job) => this.#poll(job.data, job.attemptsMade), { concurrency: c.poll }),
+        this.pollQueue.process((job) => this.#poll(job.data, job.attemptsMade), {
+          ...w,
+          concurrency: c.poll,
+        }),
       );
     if (stages.map)
-      this.#workers.push(this.rawQueue.process((job) => this.#map(job.id, job.data), { concurrency: c.map }));
+      this.#workers.push(
+        this.rawQueue.process((job) => this.#map(job.id, job.data), { ...w, concurrency: c.map }),
+      );
     if (stages.sink)
       for (const sink of this.#o.sinks) {
         const queue = this.sinkQueues.get(sink.name);
         if (queue)
           this.#workers.push(
-            queue.process((job) => this.#deliver(sink, job.data, job.id), { concurrency: c.sink }),
+            queue.process((job) => this.#deliver(sink, job.data, job.id), { ...w, concurrency: c.sink }),
           );
       }
   }
@@ -200,13 +226,20 @@ export class Pipeline {
       await queue.add("docs", { source: "medsoc", stream, docs }, { jobId: `docs-${name}-${stream}-${id}` });
   }
 
-  /** Resolves when every queue is empty and idle. */
+  /**
+   * Resolves when every queue is empty and idle. A Redis outage shorter than `redisGraceMs` is
+   * ridden out; a longer one rejects with {@link RedisOutageError}.
+   */
   async drained(timeoutMs = 3_600_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       let busy = false;
       for (const q of this.queues()) {
-        const n = await q.counts();
+        const n = await withinRedisGrace(
+          `waiting for the pipeline to drain (counting queue ${q.name})`,
+          this.#o.redisGraceMs,
+          () => q.counts(),
+        );
         if (n.waiting + n.active + n.delayed > 0) busy = true;
       }
       if (!busy) return;
@@ -310,8 +343,17 @@ export class Pipeline {
     let cursor = await cursors.get(job.source, job.stream);
     let pages = 0;
     let records = 0;
+    // One signal per poll, linked to the pipeline's: the pipeline's signal holds one listener per
+    // running poll (bounded by the poll concurrency), and a connector's own parallel requests (a
+    // Forescout host-detail fan-out of up to 32, their retry sleeps) listen on this poll's signal,
+    // which lives as long as the poll — no MaxListenersExceededWarning on a shared signal.
+    const poll = new AbortController();
+    setMaxListeners(128, poll.signal);
+    const onAbort = () => poll.abort(this.#abort.signal.reason);
+    if (this.#abort.signal.aborted) onAbort();
+    else this.#abort.signal.addEventListener("abort", onAbort, { once: true });
     try {
-      for await (const page of source.connector.poll(job.stream, cursor, { signal: this.#abort.signal })) {
+      for await (const page of source.connector.poll(job.stream, cursor, { signal: poll.signal })) {
         pages++;
         if (page.records.length > 0) {
           await this.#waitForRoom(this.rawQueue as Queue<unknown>);
@@ -363,6 +405,8 @@ export class Pipeline {
       if (error instanceof PermanentError || attemptsMade + 1 >= this.#o.attempts)
         metrics.pollsFailed.inc({ source: job.source, stream: job.stream });
       throw wrapError(`polling ${job.source}/${job.stream} after ${pages} page(s)`, error);
+    } finally {
+      this.#abort.signal.removeEventListener("abort", onAbort);
     }
     log.info({ source: job.source, stream: job.stream, pages, records, slot: job.slot }, "Poll finished.");
   }
@@ -455,12 +499,29 @@ export class Pipeline {
       { stage, direction: "in", source: batch.source, stream: batch.stream },
       batch.docs.length,
     );
+    const ledger = sink.idempotent === false ? this.#o.ledger : undefined;
+    let docs = batch.docs;
+    let already = 0;
+    if (ledger) {
+      const ids = docs.map((d) => docIdOf(d)).filter((id): id is string => id !== undefined);
+      const known = await ledger.delivered(sink.name, ids);
+      if (known.size > 0) {
+        docs = docs.filter((d) => {
+          const id = docIdOf(d);
+          return id === undefined || !known.has(id);
+        });
+        already = batch.docs.length - docs.length;
+      }
+    }
     let result: SinkResult;
     try {
-      result = await sink.write(batch.stream, batch.docs);
+      result = docs.length > 0 ? await sink.write(batch.stream, docs) : emptyResult();
     } catch (error) {
       const partial = partialWriteOf(error);
-      if (!partial || error instanceof PermanentError || partial.remaining.length === batch.docs.length)
+      if (ledger && partial)
+        await ledger.record(sink.name, deliveredIds(docs, partial.result, partial.remaining));
+      if (partial && already > 0) partial.result.duplicates += already;
+      if (!partial || error instanceof PermanentError || partial.remaining.length === docs.length)
         throw error;
       // Part of the batch went in: account for it now and re-enqueue only the rest, so a HEC
       // retry does not index the accepted events twice. The queue's backoff applies to the rest.
@@ -470,7 +531,10 @@ export class Pipeline {
       await queue.add(
         "docs",
         { source: batch.source, stream: batch.stream, docs: partial.remaining },
-        { jobId: `${jobId}-rest${partial.remaining.length}`, delayMs: this.#o.retryDelayMs },
+        {
+          jobId: `${jobId}-rest${partial.remaining.length}`,
+          delayMs: Math.max(this.#o.retryDelayMs, (error as { retryAfterMs?: number }).retryAfterMs ?? 0),
+        },
       );
       this.#o.log.warn(
         { sink: sink.name, remaining: partial.remaining.length, err: error },
@@ -478,6 +542,8 @@ export class Pipeline {
       );
       return;
     }
+    if (ledger) await ledger.record(sink.name, deliveredIds(docs, result, []));
+    result.duplicates += already;
     await this.#account(sink, batch, result);
   }
 
@@ -502,4 +568,19 @@ export class Pipeline {
       });
     }
   }
+}
+
+/** Ids of `sent` that the destination took: neither dead-lettered nor still to send. */
+function deliveredIds(sent: EcsDocument[], result: SinkResult, remaining: EcsDocument[]): string[] {
+  const out = new Set<EcsDocument>([
+    ...remaining,
+    ...result.deadLettered.map((d) => d.document as EcsDocument),
+  ]);
+  const ids: string[] = [];
+  for (const d of sent) {
+    if (out.has(d)) continue;
+    const id = docIdOf(d);
+    if (id !== undefined) ids.push(id);
+  }
+  return ids;
 }

@@ -8,23 +8,33 @@
  *   `POST /v1/triggers/kibana/{name}` with HMAC headers: `X-Medsoc-Timestamp: <unix seconds>`,
  *   `X-Medsoc-Signature: <hex HMAC-SHA256(secret, "<timestamp><raw body>")>` (an optional
  *   `sha256=` prefix is accepted), and optionally `X-Medsoc-Trigger: <name>` (otherwise the
- *   Splunk trigger whose secret verifies the signature is the one); a timestamp more than 5 minutes
- *   off, or a signature seen before, is a replay. Kibana may instead send
- *   `Authorization: Bearer <token>` (the Webhook connector's static header).
+ *   Splunk trigger whose secret verifies the signature is the one); a timestamp more than
+ *   `triggers.replayWindowSeconds` (5 minutes) off, or a signature seen before, is a replay. Kibana
+ *   may instead send `Authorization: Bearer <token>` (the Webhook connector's static header).
+ *
+ * On every route, each alert (worker/trigger-alerts.ts) is checked before anything runs: an alert
+ * whose own time is older than `triggers.maxAlertAgeMinutes` is refused (401, a replay or a delay
+ * nobody should act on); the same delivery again (alert id + time) is a replay and starts nothing
+ * (`duplicate`); one run per trigger, playbook, rule and device within `dedupWindowMinutes`, the
+ * claim kept only when the run really started (`duplicate` otherwise). The alert's id, rule and
+ * reason become the run's inputs `alert_id`, `rule`, `reason`.
  * - Approvals (API keys and the confirmation pages people decide on): worker/approval-routes.ts.
  *
  * Unauthenticated, forged, replayed → 401; malformed → 400; nothing runs and an audit entry says why.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Secret } from "../core/secret.ts";
 import type { EcsDocument } from "../mappings/types.ts";
 import type { DeviceInfo } from "../playbooks/actions/types.ts";
 import type { PlaybooksConfig } from "../playbooks/config.ts";
+import { startOnce } from "../playbooks/engine/claims.ts";
 import type { PlaybookRuntime } from "../playbooks/index.ts";
 import { registerApprovalRoutes } from "./approval-routes.ts";
+import { kibanaAlert, splunkAlert, type TriggerAlert } from "./trigger-alerts.ts";
 import { preAuthenticateTrigger, triggerSource } from "./trigger-guard.ts";
 
+/** Default of `triggers.replayWindowSeconds`, ms. */
 export const REPLAY_WINDOW_MS = 5 * 60_000;
 
 /** Names the SIEM packages (`integrations/`) and the reference examples use for the shipped playbooks. */
@@ -64,7 +74,9 @@ export function registerPlaybookRoutes(
   runtime: PlaybookRuntime,
   config: PlaybooksConfig,
 ): void {
-  const { engine, audit, store, directory } = runtime;
+  const { engine, audit, store, directory, claims } = runtime;
+  const replayWindowMs = (config.triggers.replayWindowSeconds ?? 300) * 1000;
+  const maxAlertAgeMs = (config.triggers.maxAlertAgeMinutes ?? 60) * 60_000;
 
   const reject = async (
     reply: FastifyReply,
@@ -95,11 +107,11 @@ export function registerPlaybookRoutes(
     const sig = header(req, "x-medsoc-signature");
     if (!ts || !sig) return "missing signature headers";
     const t = Number(ts) * 1000;
-    if (!Number.isFinite(t) || Math.abs(Date.now() - t) > REPLAY_WINDOW_MS)
-      return "timestamp outside the 5-minute window (replay?)";
+    if (!Number.isFinite(t) || Math.abs(Date.now() - t) > replayWindowMs)
+      return `timestamp outside the ${replayWindowMs / 1000}-second window (replay?)`;
     const hex = sig.startsWith("sha256=") ? sig.slice(7) : sig;
     if (!same(hex, signBody(secret.reveal(), ts, body))) return "bad signature";
-    if (!(await store.claimOnce(`sig-${hex.slice(0, 64)}`, 2 * REPLAY_WINDOW_MS)))
+    if (!(await store.claimOnce(`sig-${hex.slice(0, 64)}`, 2 * replayWindowMs)))
       return "signature already used (replay)";
     return undefined;
   };
@@ -140,23 +152,40 @@ export function registerPlaybookRoutes(
     return undefined;
   };
 
+  /** Why the alerts' own times rule the request out (too old: replayed or delayed; from the future). */
+  const staleAlert = (alerts: TriggerAlert[]): string | undefined => {
+    const now = Date.now();
+    for (const a of alerts) {
+      if (a.timeMs === undefined) continue;
+      if (now - a.timeMs > maxAlertAgeMs)
+        return `alert ${a.id} is from ${new Date(a.timeMs).toISOString()}, older than ${maxAlertAgeMs / 60_000} minutes (replayed or delayed)`;
+      if (a.timeMs - now > replayWindowMs)
+        return `alert ${a.id} is from ${new Date(a.timeMs).toISOString()}, in the future`;
+    }
+    return undefined;
+  };
+
+  const hash = (v: string) => createHash("sha256").update(v).digest("hex").slice(0, 32);
+
   const run = async (
     t: TriggerConfig,
     source: string,
     asked: unknown,
     device: DeviceInfo | undefined,
     hint: string,
-    detail: unknown,
+    alert: TriggerAlert,
+    detail: Record<string, unknown>,
   ) => {
     const allowed = new Set([t.playbook, ...(t.allowedPlaybooks ?? [])]);
     const wanted = typeof asked === "string" && asked ? (PLAYBOOK_ALIASES[asked] ?? asked) : t.playbook;
+    const info = { ...detail, alert_id: alert.id, rule: alert.rule };
     if (!allowed.has(wanted)) {
       await audit.append({
         type: "trigger.refused_playbook",
         actor: `${source}:${t.name}`,
         outcome: "failure",
         message: `Trigger ${t.name} asked for playbook ${String(asked)}, which it may not run (allowed: ${[...allowed].join(", ")}); nothing runs.`,
-        detail,
+        detail: info,
       });
       return { playbook: String(asked), status: "rejected", reason: "playbook not allowed for this trigger" };
     }
@@ -167,12 +196,49 @@ export function registerPlaybookRoutes(
         actor: `${source}:${t.name}`,
         outcome: "failure",
         message: `Trigger ${t.name}: no known device in ${hint}; nothing runs.`,
-        detail,
+        detail: info,
       });
       return { playbook: playbookId, status: "rejected", reason: "unknown device" };
     }
-    const r = await engine.start({ playbookId, device, trigger: { kind: source, id: t.name, detail } });
-    return { playbook: playbookId, runId: r.runId, status: r.status, reason: r.reason };
+    const duplicate = async (reason: string) => {
+      await audit.append({
+        type: "trigger.duplicate",
+        playbookId,
+        deviceKey: device.key,
+        actor: `${source}:${t.name}`,
+        outcome: "success",
+        message: `Trigger ${t.name}: alert ${alert.id} (${alert.rule}) on device ${device.key} ${reason}; no new run.`,
+        detail: info,
+      });
+      return { playbook: playbookId, status: "duplicate", reason };
+    };
+    // The same delivery again (alert id + its time): remembered as long as its time would pass.
+    const replayKey = `replay-${source}-${t.name}-${hash(alert.delivery)}`;
+    const token = await claims.claim(replayKey, maxAlertAgeMs + replayWindowMs);
+    if (!token) return duplicate("was already received (replay)");
+    try {
+      const windowMs = (t.dedupWindowMinutes ?? config.triggers.dedupWindowMinutes ?? 60) * 60_000;
+      const r = await startOnce(
+        claims,
+        `alert-${source}-${t.name}-${playbookId}-${hash(alert.rule)}-${device.key}`,
+        windowMs,
+        () =>
+          engine.start({
+            playbookId,
+            device,
+            inputs: { alert_id: alert.id, rule: alert.rule, reason: alert.reason },
+            trigger: { kind: source, id: t.name, detail: info },
+          }),
+      );
+      if (r === "duplicate")
+        return duplicate(`already started a run within the last ${windowMs / 60_000} minutes`);
+      if (!r) throw new Error("starting a run: no result");
+      return { playbook: playbookId, runId: r.runId, status: r.status, reason: r.reason };
+    } catch (error) {
+      // Nothing started: a retry of this delivery must not count as a replay.
+      await claims.release(replayKey, token).catch(() => undefined);
+      throw error;
+    }
   };
 
   app.register(async (sub) => {
@@ -212,7 +278,10 @@ export function registerPlaybookRoutes(
       if (!body || !result || typeof result !== "object")
         return reject(reply, req, 400, "splunk", "body is not a Splunk webhook payload ({result:{…}})");
       const row = result as Record<string, unknown>;
-      const out = await run(t, "splunk", row.playbook, await deviceFromRow(row), "result", {
+      const alert = splunkAlert(body, row);
+      const stale = staleAlert([alert]);
+      if (stale) return reject(reply, req, 401, "splunk", stale);
+      const out = await run(t, "splunk", row.playbook, await deviceFromRow(row), "result", alert, {
         sid: body.sid,
         search_name: body.search_name,
       });
@@ -238,13 +307,22 @@ export function registerPlaybookRoutes(
       const rows = (body?.results ?? (body?.result ? [body.result] : undefined)) as unknown;
       if (!body || !Array.isArray(rows) || rows.some((r) => !r || typeof r !== "object"))
         return reject(reply, req, 400, "splunk", "body needs results[] (or result) objects");
+      const list = rows.slice(0, 500) as Record<string, unknown>[];
+      const alerts = list.map((row) => splunkAlert(body, row));
+      const stale = staleAlert(alerts);
+      if (stale) return reject(reply, req, 401, "splunk", stale);
       const runs = [];
-      for (const row of rows.slice(0, 500) as Record<string, unknown>[])
+      for (const [i, row] of list.entries())
         runs.push(
-          await run(t, "splunk", row.playbook ?? body.playbook, await deviceFromRow(row), "result row", {
-            sid: body.sid,
-            search_name: body.search_name,
-          }),
+          await run(
+            t,
+            "splunk",
+            row.playbook ?? body.playbook,
+            await deviceFromRow(row),
+            "result row",
+            alerts[i] as TriggerAlert,
+            { sid: body.sid, search_name: body.search_name },
+          ),
         );
       return reply.code(202).send({ runs });
     });
@@ -278,8 +356,12 @@ export function registerPlaybookRoutes(
       const alerts = body?.alerts;
       if (!body || !Array.isArray(alerts) || alerts.some((a) => !a || typeof a !== "object"))
         return reject(reply, req, 400, "kibana", "body needs alerts[] (the rule's {{{context.alerts}}})");
+      const list = alerts.slice(0, 500) as Record<string, unknown>[];
+      const parsed = list.map((a) => kibanaAlert(body, a));
+      const stale = staleAlert(parsed);
+      if (stale) return reject(reply, req, 401, "kibana", stale);
       const runs = [];
-      for (const a of alerts.slice(0, 500) as Record<string, unknown>[]) {
+      for (const [i, a] of list.entries()) {
         const doc = a as unknown as EcsDocument;
         const withMeta = {
           ...doc,
@@ -289,7 +371,11 @@ export function registerPlaybookRoutes(
         const devices = await directory.devicesOf(withMeta);
         const known = [];
         for (const d of devices) if (await directory.get(d.key)) known.push(d);
-        runs.push(await run(t, "kibana", body.playbook, known[0], "alert", { rule: body.rule }));
+        runs.push(
+          await run(t, "kibana", body.playbook, known[0], "alert", parsed[i] as TriggerAlert, {
+            rule: body.rule,
+          }),
+        );
       }
       return reply.code(202).send({ runs });
     };

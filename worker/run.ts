@@ -10,6 +10,7 @@ import { batchShipper } from "../playbooks/engine/audit.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../playbooks/index.ts";
 import { formatPlaybookSummary, type PlaybookSummary, summarizeStore } from "../playbooks/summary.ts";
 import { type Hospital, startHospital } from "../simulators/hospital.ts";
+import { startExtendedResponseSystems } from "../simulators/response/extended.ts";
 import { clinicalServersOf, startResponseSystems } from "../simulators/response/index.ts";
 import { createApi } from "./api.ts";
 import { loadAdvisoryIndex } from "./commands/advisories.ts";
@@ -19,11 +20,13 @@ import { boundHeapGrowth } from "./memory.ts";
 import { Metrics } from "./metrics.ts";
 import { Pipeline, type SourceInstance } from "./pipeline.ts";
 import { registerPlaybookRoutes } from "./playbook-routes.ts";
-import { createQueueDriver } from "./queue/index.ts";
+import { RedisOutageError, withinRedisGrace } from "./queue/common.ts";
+import { createQueueDriver, MemoryQueueDriver } from "./queue/index.ts";
 import { type RunningReceivers, startReceivers } from "./receivers.ts";
 import { Scheduler, slotFor } from "./scheduler.ts";
 import { appendNdjson } from "./sinks/file.ts";
 import { createSinks, sinkSchemas } from "./sinks/index.ts";
+import { type DeliveryLedger, MemoryDeliveryLedger, RedisDeliveryLedger } from "./sinks/ledger.ts";
 
 /** Schemas of every component, for `validate-config` and `start --config`. */
 export function componentSchemas(): ComponentSchemas {
@@ -70,6 +73,11 @@ export interface StartSummary {
   outputs: string[];
   /** What the playbooks did (when they run in this process). */
   playbooks?: PlaybookSummary;
+  /**
+   * Jobs left in the in-memory queues at shutdown (embedded default): they are lost with the process,
+   * and the summary says so (for example delayed playbook steps after SIGTERM).
+   */
+  leftInMemory?: { queue: string; waiting: number; delayed: number }[];
 }
 
 /** `medsoc start`: wires queues, connectors, sinks, scheduler and API, then runs until stopped or drained. */
@@ -90,8 +98,16 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     const sim = await startHospital({ devices: options.devices ?? 3000 });
     hospital = sim;
     cleanups.push(() => sim.stop());
-    const response = await startResponseSystems({ fleet: sim.fleet });
-    cleanups.push(() => response.stop());
+    // Every enforcement point medsoc drives (ISE, PAN-OS, ClearPass, FortiGate, Armis, xDome,
+    // Forescout), so the shipped playbooks show containment through all of them.
+    const [response, extended] = await Promise.all([
+      startResponseSystems({ fleet: sim.fleet }),
+      startExtendedResponseSystems({ fleet: sim.fleet }),
+    ]);
+    cleanups.push(
+      () => response.stop(),
+      () => extended.stop(),
+    );
     log.info(
       { devices: sim.fleet.size, monitors: sim.monitors.map((m) => `${m.source} ${m.url}`) },
       "Simulated hospital started.",
@@ -122,12 +138,14 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
         playbooks: {
           enabled: true,
           // The first pull of the simulated hospital brings its whole alert history at once (what a
-          // real hospital sees over days): a higher blast radius than the production default of 10
-          // lets it show idle pumps contained automatically next to those held for approval.
+          // real hospital sees over days): a higher blast radius than the production default of 10.
+          // The simulated fleet's observations are historical (2025), so the clinical gate sees every
+          // "not in use" as stale and holds those pumps for clinical engineering too
+          // (docs/playbooks-safety.md).
           blastRadiusPerHour: 30,
           auditFile: resolve(outDir, "audit-chain.ndjson"),
           clinicalServers: clinicalServersOf(sim.fleet),
-          systems: response.systemsConfig(),
+          systems: { ...response.systemsConfig(), ...extended.systemsConfig() },
           // Approval requests go to the simulated approver's own DM with a one-time link.
           approvals: {
             linkSecret: randomBytes(32).toString("base64url"),
@@ -160,12 +178,15 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
           prefix: q.prefix,
           attempts: q.attempts,
           backoffMs: q.backoffMs,
+          graceMs: q.redisGraceMs,
         }
       : { kind: "memory", attempts: q.attempts, backoffMs: q.backoffMs },
     log,
   );
   const cursors = createCursorStore(
-    q.driver === "bullmq" ? { kind: "redis", redisUrl: q.redisUrl, prefix: q.prefix } : { kind: "memory" },
+    q.driver === "bullmq"
+      ? { kind: "redis", redisUrl: q.redisUrl, prefix: q.prefix, graceMs: q.redisGraceMs }
+      : { kind: "memory" },
   );
   const sources: SourceInstance[] = config.sourceConfigs.map((s) => ({
     name: s.name,
@@ -174,11 +195,23 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     connector: createConnector(s.type, s.config, { log: log.child({ source: s.name }) }),
   }));
   const sinks = createSinks(config.sinkConfigs, { log });
+  // Splunk indexes whatever it is sent: delivered ids are remembered so re-delivery sends nothing twice.
+  const ledger: DeliveryLedger | undefined = sinks.some((s) => s.idempotent === false)
+    ? q.driver === "bullmq"
+      ? new RedisDeliveryLedger({ redisUrl: q.redisUrl, prefix: q.prefix, graceMs: q.redisGraceMs })
+      : new MemoryDeliveryLedger()
+    : undefined;
   // One identity per device: Redis with the bullmq driver (shared by every worker), memory otherwise.
   const deviceState = config.deviceState.enabled
     ? createDeviceStateStore(
         q.driver === "bullmq"
-          ? { kind: "redis", redisUrl: q.redisUrl, prefix: q.prefix, enrichment: config.enrichment }
+          ? {
+              kind: "redis",
+              redisUrl: q.redisUrl,
+              prefix: q.prefix,
+              enrichment: config.enrichment,
+              graceMs: q.redisGraceMs,
+            }
           : { kind: "memory", enrichment: config.enrichment },
       )
     : undefined;
@@ -195,7 +228,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     playbooks = await createPlaybookRuntime({
       config: config.playbooks,
       driver,
-      redis: q.driver === "bullmq" ? { url: q.redisUrl, prefix: q.prefix } : undefined,
+      redis:
+        q.driver === "bullmq" ? { url: q.redisUrl, prefix: q.prefix, graceMs: q.redisGraceMs } : undefined,
       ship: shipAudit,
       deviceState,
       log: log.child({ component: "playbooks" }),
@@ -221,6 +255,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     concurrency: q.concurrency,
     maxPendingBatches: q.maxPendingBatches,
     attempts: q.attempts,
+    redisGraceMs: q.redisGraceMs,
+    ledger,
     deviceState,
     enrichment: config.enrichment,
     onMapped: playbooks ? (docs) => (playbooks as PlaybookRuntime).rules.onDocuments(docs) : undefined,
@@ -235,6 +271,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
     });
+    // `/readyz` reports the outage; without a listener ioredis prints every reconnect attempt.
+    redisPing.on("error", () => undefined);
     await redisPing.connect().catch(() => undefined);
   }
   const api = config.api.enabled
@@ -302,6 +340,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
 
   const progress = startProgress(metrics, pipeline, options.progress ?? Boolean(process.stderr.isTTY));
   let scheduler: Scheduler | undefined;
+  let outage: RedisOutageError | undefined;
   try {
     // --once is a backfill of its own; otherwise the first poll takes the current schedule slot,
     // so replicas started together (and the first cron tick of this slot) poll once.
@@ -324,11 +363,15 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
         // Runs waiting for an approval hold no job (only their delayed timeout): wait for the rest.
         const q2 = playbooks.engine.queue;
         for (;;) {
-          const n = await q2.counts();
+          const n = await withinRedisGrace("waiting for the playbook runs", q.redisGraceMs, () =>
+            q2.counts(),
+          );
           if (n.waiting + n.active === 0) break;
           await new Promise((r) => setTimeout(r, 50));
         }
         await playbooks.audit.flush();
+        // The head as of now, signed, reaches the sinks with the last entries.
+        await playbooks.audit.checkpoint();
         await shipAudit.flush();
         await pipeline.drained();
       }
@@ -348,21 +391,55 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
       scheduler.start();
       await (options.stopSignal ?? new Promise<void>(() => undefined));
     }
+  } catch (error) {
+    if (error instanceof RedisOutageError) {
+      outage = new RedisOutageError(
+        `${error.message}. The run stopped before the queues drained; what was enqueued stays in Redis: rerun once Redis is back`,
+        { cause: error },
+      );
+      throw outage;
+    }
+    throw error;
   } finally {
     progress.stop();
     scheduler?.stop();
-    // Receivers first: what they buffered is enqueued while the workers still run.
-    await receivers?.close();
-    if (playbooks) {
-      await playbooks.engine.close();
-      await playbooks.audit.flush();
-      await shipAudit.flush();
+    if (outage) {
+      // Redis is gone for good: a graceful close would wait for it forever (in-flight jobs cannot
+      // be handed back). What was enqueued stays in Redis; cursors only moved past what was.
+      log.error({ err: outage }, "Redis did not come back within the grace; stopping without draining.");
+      await settleWithin(
+        Promise.allSettled([
+          receivers?.close(),
+          playbooks?.close(),
+          pipeline.close(),
+          ...sinks.map((s) => s.close()),
+          ledger?.close(),
+          ...sources.map((s) => s.connector.close()),
+          api?.close(),
+          deviceState?.close(),
+          cursors.close(),
+          driver.close(),
+          ...cleanups.map((c) => c()),
+        ]),
+        3000,
+      );
+      redisPing?.disconnect();
+    } else {
+      // Receivers first: what they buffered is enqueued while the workers still run.
+      await receivers?.close();
+      if (playbooks) {
+        await playbooks.engine.close();
+        await playbooks.audit.flush();
+        await playbooks.audit.checkpoint();
+        await shipAudit.flush();
+      }
+      await pipeline.close();
+      await Promise.all(sinks.map((s) => s.close()));
+      await ledger?.close();
+      await Promise.all(sources.map((s) => s.connector.close()));
+      await api?.close();
+      redisPing?.disconnect();
     }
-    await pipeline.close();
-    await Promise.all(sinks.map((s) => s.close()));
-    await Promise.all(sources.map((s) => s.connector.close()));
-    await api?.close();
-    redisPing?.disconnect();
   }
 
   const summary = await summarize(
@@ -395,7 +472,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     if (deviceState) await writeStateSnapshot(deviceState, stateFile);
     summary.outputs = [
       ...[...streams].map((st) => resolve(outDir, `${st}.ndjson`)),
-      ...(playbooks ? [resolve(outDir, "audit-chain.ndjson")] : []),
+      ...(playbooks
+        ? [resolve(outDir, "audit-chain.ndjson"), resolve(outDir, "audit-checkpoints.ndjson")]
+        : []),
       deadFile,
       ...(deviceState ? [stateFile] : []),
     ];
@@ -403,8 +482,17 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   await deviceState?.close();
   await cursors.close();
   await driver.close();
+  if (driver instanceof MemoryQueueDriver && driver.leftOnClose.length > 0)
+    summary.leftInMemory = [...driver.leftOnClose];
   for (const c of cleanups.reverse()) await c();
   return summary;
+}
+
+/** Waits for `work`, at most `ms`. */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Connects once to Redis and PINGs it; throws a clear error when it does not answer. */
@@ -500,6 +588,13 @@ function startProgress(metrics: Metrics, pipeline: Pipeline, enabled: boolean): 
   };
 }
 
+/** What a job of each in-memory queue is, for the shutdown summary. */
+const QUEUE_CONTENTS: Record<string, string> = {
+  "playbook-steps": "playbook steps",
+  poll: "polls",
+  raw: "raw record batches",
+};
+
 /** Human-readable summary printed at the end of `medsoc start`. */
 export function formatSummary(s: StartSummary): string {
   const lines = [
@@ -518,6 +613,14 @@ export function formatSummary(s: StartSummary): string {
   if (s.failedPolls)
     lines.push(`  ${s.failedPolls} poll(s) failed for good: see the dead-letter queue (medsoc dead-letters)`);
   if (s.playbooks) lines.push(...formatPlaybookSummary(s.playbooks));
+  for (const left of s.leftInMemory ?? []) {
+    const what = QUEUE_CONTENTS[left.queue] ?? (left.queue.startsWith("sink-") ? "document batches" : "jobs");
+    const parts = [
+      left.delayed ? `${left.delayed} delayed` : "",
+      left.waiting ? `${left.waiting} waiting` : "",
+    ].filter(Boolean);
+    lines.push(`  left in memory at shutdown and dropped (queue ${left.queue}): ${parts.join(", ")} ${what}`);
+  }
   for (const o of s.outputs) lines.push(`  output: ${o}`);
   return `${lines.join("\n")}\n`;
 }

@@ -19,7 +19,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import type { PlaybooksConfig } from "../playbooks/config.ts";
 
-/** The replay window of signed triggers (`playbook-routes.ts` uses the same). */
+/** The replay window of signed triggers when the config gives none (`playbook-routes.ts` uses the same). */
 const WINDOW_MS = 5 * 60_000;
 
 function same(a: string, b: string): boolean {
@@ -34,13 +34,13 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
 };
 
 /** Why the signature headers cannot belong to a valid request, or undefined when they might. */
-function implausibleSignature(req: FastifyRequest, now: number): string | undefined {
+function implausibleSignature(req: FastifyRequest, now: number, windowMs: number): string | undefined {
   const ts = header(req, "x-medsoc-timestamp");
   const sig = header(req, "x-medsoc-signature");
   if (!ts || !sig) return "missing signature headers";
   const t = Number(ts) * 1000;
-  if (!Number.isFinite(t) || Math.abs(now - t) > WINDOW_MS)
-    return "timestamp outside the 5-minute window (replay?)";
+  if (!Number.isFinite(t) || Math.abs(now - t) > windowMs)
+    return `timestamp outside the ${windowMs / 1000}-second window (replay?)`;
   const hex = sig.startsWith("sha256=") ? sig.slice(7) : sig;
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) return "bad signature";
   return undefined;
@@ -79,7 +79,7 @@ export function preAuthenticateTrigger(
     const name = header(req, "x-medsoc-trigger");
     const candidates = config.triggers.splunk.filter((x) => x.hmacSecret && (!name || x.name === name));
     if (candidates.length === 0) return "unknown trigger or no HMAC secret configured";
-    return implausibleSignature(req, now);
+    return implausibleSignature(req, now, (config.triggers.replayWindowSeconds ?? WINDOW_MS / 1000) * 1000);
   }
   if (url === "/v1/triggers/kibana/:name" || url === "/v1/triggers/kibana") {
     const list = config.triggers.kibana.filter((x) => params.name === undefined || x.name === params.name);
@@ -93,7 +93,7 @@ export function preAuthenticateTrigger(
     }
     if (!list.some((x) => x.hmacSecret)) return "no credentials";
     if (!header(req, "x-medsoc-signature")) return "no credentials";
-    return implausibleSignature(req, now);
+    return implausibleSignature(req, now, (config.triggers.replayWindowSeconds ?? WINDOW_MS / 1000) * 1000);
   }
   return undefined;
 }

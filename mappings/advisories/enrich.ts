@@ -143,8 +143,9 @@ const severityOf = (score: number): string =>
  * The vulnerability findings of a device document: one ECS document per (device, advisory, CVE), with
  * the CVSS of the matched product (the highest when several products of one advisory match), the
  * advisory id and release date, and the remediation categories for that product. Linked to the device
- * by `host.*`/`device.*`; `medsoc.doc_id` hashes source, device, advisory and CVE, so re-polling the
- * device re-writes the same findings. Empty for documents that are not devices or match nothing.
+ * by `host.*`/`device.*`; `medsoc.doc_id` hashes source, device, advisory, CVE and the id of the
+ * document it was derived from (`medsoc.derived_from`), so re-delivering that record re-writes the
+ * same findings and a second record of the device (another relation row, a later snapshot) gets its own. Empty for documents that are not devices or match nothing.
  */
 export function advisoryFindings(doc: EcsDocument, context: MappingContext): EcsDocument[] {
   if (doc.event.kind === "pipeline_error" || isVulnerabilityDoc(doc)) return [];
@@ -230,7 +231,9 @@ export function advisoryFindings(doc: EcsDocument, context: MappingContext): Ecs
       },
       vulnerability,
       medsoc: {
-        doc_id: docId("advisory", doc.medsoc.source, deviceRef, f.advisory, f.cve),
+        // The record it was derived from is part of its identity: one finding from two records of
+        // the same device gets two ids (two facts), the same record delivered twice the same id.
+        doc_id: docId("advisory", doc.medsoc.source, deviceRef, f.advisory, f.cve, doc.medsoc.doc_id),
         source: doc.medsoc.source,
         stream: "vulnerability",
         advisory: {

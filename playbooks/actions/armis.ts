@@ -11,7 +11,7 @@ import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
 import { Secret } from "../../core/secret.ts";
 import { type CallResponse, call, withReauth } from "./http.ts";
-import type { Action, ActionContext } from "./types.ts";
+import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
 
 export interface ArmisTagsConfig {
   /** Tenant URL, `https://<tenant>.armis.com`. */
@@ -35,7 +35,12 @@ const input = z
     message: "give deviceIds, macs or ips",
   });
 type Input = z.infer<typeof input>;
-type Output = { deviceIds: string[]; tag: string };
+type Output = {
+  deviceIds: string[];
+  tag: string;
+  /** Devices that carried the tag before the step: undo leaves them. */
+  preexisting?: string[];
+};
 
 const idOf = (key: string | number) => String(key).replace(/^armis:/, "");
 
@@ -101,7 +106,7 @@ class ArmisTagClient {
       const hit = await this.search(ctx, `in:devices ipAddress:(${ip})`, `finding the Armis device of ${ip}`);
       if (hit[0]) return [String(hit[0].id)];
     }
-    throw new PermanentError(
+    throw new UnknownDeviceError(
       `Armis knows no device with ${[...(i.macs ?? []), ...(i.ips ?? [])].join(", ")}`,
     );
   }
@@ -111,7 +116,7 @@ class ArmisTagClient {
       `in:devices deviceId:(${id})`,
       `reading the tags of Armis device ${id}`,
     );
-    if (!hit[0]) throw new PermanentError(`Armis knows no device ${id}`);
+    if (!hit[0]) throw new UnknownDeviceError(`Armis knows no device ${id}`);
     return hit[0].tags ?? [];
   }
   async change(ctx: ActionContext, method: "POST" | "DELETE", id: string, tag: string): Promise<void> {
@@ -151,9 +156,11 @@ export function armisTagActions(config: ArmisTagsConfig): Action[] {
     async execute(i, ctx) {
       const t = config.tags[i.mode];
       const ids = await armis.resolve(ctx, i);
+      const preexisting: string[] = [];
       for (const id of ids)
         if (!(await armis.tags(ctx, id)).includes(t)) await armis.change(ctx, "POST", id, t);
-      return { deviceIds: ids, tag: t };
+        else preexisting.push(id);
+      return { deviceIds: ids, tag: t, preexisting };
     },
     async verify(_i, o, ctx) {
       const missing: string[] = [];
@@ -163,7 +170,8 @@ export function armisTagActions(config: ArmisTagsConfig): Action[] {
         : { ok: true, detail: `Armis device(s) ${o.deviceIds.join(", ")} carry tag ${o.tag}` };
     },
     async undo(_i, o, ctx) {
-      for (const id of o.deviceIds) await untag(ctx, id, [o.tag]);
+      // Only this step's tag: a device that carried it before keeps it.
+      for (const id of o.deviceIds) if (!(o.preexisting ?? []).includes(id)) await untag(ctx, id, [o.tag]);
     },
   };
   async function untag(ctx: ActionContext, id: string, tags: string[]): Promise<void> {
@@ -173,15 +181,26 @@ export function armisTagActions(config: ArmisTagsConfig): Action[] {
     if (left.length)
       throw new PermanentError(`Armis device ${id} still carries ${left.join(", ")} after removal`);
   }
-  const untagAction: Action<{ deviceIds: (string | number)[] }, { deviceIds: string[] }> = {
+  const untagInput = z
+    .strictObject({
+      deviceIds: z.array(z.union([z.string().min(1), z.number().int()])).optional(),
+      /** Used to find the device when no id is given (the release of a run's device). */
+      macs: z.array(z.string().min(1)).optional(),
+      ips: z.array(z.string().min(1)).optional(),
+    })
+    .refine((i) => (i.deviceIds?.length ?? 0) + (i.macs?.length ?? 0) + (i.ips?.length ?? 0) > 0, {
+      message: "give deviceIds, macs or ips",
+    });
+  const untagAction: Action<z.infer<typeof untagInput>, { deviceIds: string[] }> = {
     name: "armis.untag",
     description: "Remove both containment tags from the Armis device(s) and read back that none is left.",
     kind: "release",
-    input: z.strictObject({ deviceIds: z.array(z.union([z.string().min(1), z.number().int()])).min(1) }),
+    input: untagInput,
     async plan(i) {
+      const ids = i.deviceIds?.length ? i.deviceIds.map(idOf) : ["<found by AQL>"];
       return {
-        summary: `remove Armis tags ${config.tags.full} and ${config.tags.restricted} from device(s) ${i.deviceIds.map(idOf).join(", ")}`,
-        calls: i.deviceIds.map((id) => ({
+        summary: `remove Armis tags ${config.tags.full} and ${config.tags.restricted} from device(s) ${ids.join(", ")}`,
+        calls: ids.map((id) => ({
           system: "armis",
           method: "DELETE",
           url: armis.api(`devices/${idOf(id)}/tags/`),
@@ -190,7 +209,7 @@ export function armisTagActions(config: ArmisTagsConfig): Action[] {
       };
     },
     async execute(i, ctx) {
-      const ids = [...new Set(i.deviceIds.map(idOf))];
+      const ids = await armis.resolve(ctx, { ...i, mode: "full", clinicalServers: [] });
       for (const id of ids) await untag(ctx, id, [config.tags.full, config.tags.restricted]);
       return { deviceIds: ids };
     },

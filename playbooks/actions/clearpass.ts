@@ -7,12 +7,16 @@
  * (`IoMT-Quarantine: false`) and disconnects the session so the device re-authenticates under the
  * normal policy. The enforcement policy and profiles are created once by the customer (the restricted
  * profile's dACL keeps the clinical servers reachable).
+ *
+ * Undo reverses only this step: an endpoint that already carried the same mode is left alone, and
+ * one that carried the other mode (restricted, before a full isolation) is marked back to it and
+ * re-authorised with its profile instead of being released.
  */
 import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
 import { Secret } from "../../core/secret.ts";
 import { type CallResponse, call, withReauth } from "./http.ts";
-import type { Action, ActionContext } from "./types.ts";
+import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
 
 export interface ClearPassConfig {
   baseUrl: string;
@@ -33,7 +37,16 @@ const input = z.strictObject({
   clinicalServers: z.array(z.string()).default([]),
 });
 type Input = z.infer<typeof input>;
-type Marked = { mac: string; mode: "full" | "restricted"; profile: string; coa: string };
+type Marked = {
+  mac: string;
+  mode: "full" | "restricted";
+  profile: string;
+  coa: string;
+  /** The endpoint was already marked with this mode before the step: undo leaves it. */
+  preexisting?: boolean;
+  /** The mode the endpoint was marked with before the step: undo marks it back. */
+  previous?: "full" | "restricted";
+};
 type Output = { endpoints: Marked[] };
 
 type Endpoint = { id?: number; mac_address?: string; status?: string; attributes?: Record<string, unknown> };
@@ -96,7 +109,7 @@ class ClearPassClient {
       return (r.body as Endpoint) ?? {};
     } catch (error) {
       if (error instanceof PermanentError && /HTTP 404/.test(error.message))
-        throw new PermanentError(`ClearPass knows no endpoint ${mac}`, { cause: error });
+        throw new UnknownDeviceError(`ClearPass knows no endpoint ${mac}`, { cause: error });
       throw error;
     }
   }
@@ -172,7 +185,19 @@ export function clearPassActions(config: ClearPassConfig): Action[] {
         const e = await cp.endpoint(ctx, mac);
         // Idempotent re-run: already marked with this mode → no second PATCH (the CoA is repeated:
         // harmless, and the previous attempt may have died before it).
-        if (cp.markedMode(e) !== i.mode)
+        const before = cp.markedMode(e);
+        if (before === "full" && i.mode === "restricted") {
+          // Already stronger: never loosen here (loosening is a release, an operator's decision).
+          endpoints.push({
+            mac,
+            mode: "full",
+            profile: config.enforcementProfiles.full,
+            coa: "not sent (already in full containment)",
+            preexisting: true,
+          });
+          continue;
+        }
+        if (before !== i.mode)
           await cp.send(
             ctx,
             "PATCH",
@@ -181,7 +206,13 @@ export function clearPassActions(config: ClearPassConfig): Action[] {
             { attributes: cp.marker(i.mode, `medsoc run ${ctx.runId} step ${ctx.stepId}`) },
           );
         const coa = await cp.coa(ctx, mac, profile);
-        endpoints.push({ mac, mode: i.mode, profile, coa });
+        endpoints.push({
+          mac,
+          mode: i.mode,
+          profile,
+          coa,
+          ...(before === i.mode ? { preexisting: true } : before !== "off" ? { previous: before } : {}),
+        });
       }
       return { endpoints };
     },
@@ -199,7 +230,26 @@ export function clearPassActions(config: ClearPassConfig): Action[] {
           };
     },
     async undo(_i, o, ctx) {
-      for (const m of o.endpoints) await unmark(ctx, m.mac);
+      for (const m of o.endpoints) {
+        if (m.preexisting) continue;
+        if (!m.previous) {
+          await unmark(ctx, m.mac);
+          continue;
+        }
+        const back = m.previous;
+        await cp.send(
+          ctx,
+          "PATCH",
+          `/api/endpoint/mac-address/${m.mac}`,
+          `marking ClearPass endpoint ${m.mac} back to ${back}`,
+          {
+            attributes: cp.marker(back, `restored by medsoc run ${ctx.runId}`),
+          },
+        );
+        await cp.coa(ctx, m.mac, config.enforcementProfiles[back]);
+        const now = cp.markedMode(await cp.endpoint(ctx, m.mac));
+        if (now !== back) throw new PermanentError(`ClearPass marks ${m.mac} ${now} after restoring ${back}`);
+      }
     },
   };
 

@@ -5,6 +5,12 @@
  * failure roll that device's vault key back to version N. Devices are independent: one failure
  * rolls back only its own entry. Idempotent per (run, step, device): a re-run finds its own
  * `rotation_id` in the vault and continues from there instead of generating another password.
+ *
+ * An ambiguous push failure (network error, timeout or 5xx: the server may have applied it before the
+ * answer was lost) is resolved by reading back: the device accepts the new password → rotated; it
+ * rejects it → not applied, rolled back; no read-back possible → `unknown` ("device state unknown"),
+ * the vault keeps the new password (the previous version stays in its history), and the step's
+ * verification fails so the run pages. Never reported as rolled back.
  */
 import { randomBytes, randomInt } from "node:crypto";
 import { getMaxListeners, setMaxListeners } from "node:events";
@@ -17,7 +23,7 @@ import type { VaultClient } from "./vault.ts";
 
 export interface DeviceRotation {
   key: string;
-  status: "rotated" | "manual" | "rolled_back" | "hard_coded" | "failed";
+  status: "rotated" | "manual" | "rolled_back" | "hard_coded" | "failed" | "unknown";
   vaultPath: string;
   version?: number;
   previousVersion?: number;
@@ -139,7 +145,37 @@ export function credentialActions(vault: VaultClient, target: CredentialTarget):
     } catch (error) {
       if (error instanceof HardCodedCredentialError)
         return rollback("hard_coded", "the credential is fixed in firmware");
-      return rollback("rolled_back", `push failed: ${(error as Error).message}`);
+      if (!isRetryable(error)) return rollback("rolled_back", `push refused: ${(error as Error).message}`);
+      // Ambiguous: the push may have reached the device. Read back before touching the vault.
+      let accepted: boolean | undefined;
+      let readBackError: string | undefined;
+      try {
+        accepted = await retrying(() => target.verify(d, password, ctx));
+      } catch (e) {
+        readBackError = (e as Error).message;
+      }
+      if (accepted === true)
+        return {
+          key: d.key,
+          status: "rotated",
+          vaultPath: path,
+          version,
+          previousVersion: previous,
+          detail: `push answered "${(error as Error).message}", but the device accepts the new password (read back)`,
+        };
+      if (accepted === false)
+        return rollback(
+          "rolled_back",
+          `push failed (${(error as Error).message}); the device still rejects the new password (read back), so it was not applied`,
+        );
+      return {
+        key: d.key,
+        status: "unknown",
+        vaultPath: path,
+        version,
+        previousVersion: previous,
+        detail: `device state unknown: the push failed ambiguously (${(error as Error).message}) and the read-back ${readBackError ? `failed too (${readBackError})` : "was not possible"}; the vault keeps the new password as version ${version} (previous version ${previous} kept); check the device before using either`,
+      };
     }
   }
 
@@ -184,7 +220,9 @@ export function credentialActions(vault: VaultClient, target: CredentialTarget):
     },
     async verify(i, o, ctx) {
       // Read back: every rotated device's vault version is current and the device accepts it.
-      const bad: string[] = [];
+      const bad: string[] = o.devices
+        .filter((x) => x.status === "unknown")
+        .map((x) => `${x.key}: device state unknown (ambiguous push failure)`);
       for (const r of o.devices.filter((x) => x.status === "rotated")) {
         const cur = await vault.read(ctx, r.vaultPath);
         const d = i.devices.find((x) => x.key === r.key);

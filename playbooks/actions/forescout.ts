@@ -12,7 +12,7 @@ import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
 import { Secret } from "../../core/secret.ts";
 import { type CallResponse, call, withReauth } from "./http.ts";
-import type { Action, ActionContext } from "./types.ts";
+import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
 
 export interface ForescoutConfig {
   baseUrl: string;
@@ -37,7 +37,15 @@ const input = z.strictObject({
   clinicalServers: z.array(z.string()).default([]),
 });
 type Input = z.infer<typeof input>;
-type Output = { ips: string[]; property: string; value: string };
+type Output = {
+  ips: string[];
+  property: string;
+  value: string;
+  /** Hosts that already had this value before the step: undo leaves them. */
+  preexisting?: string[];
+  /** Other values hosts had before the step (restricted, before a full isolation): undo puts them back. */
+  previous?: Record<string, string>;
+};
 
 class ForescoutClient {
   #jwt?: Secret;
@@ -118,7 +126,7 @@ class ForescoutClient {
       r = await withReauth(go, () => this.#login(ctx));
     } catch (error) {
       if (error instanceof PermanentError && /HTTP 404/.test(error.message))
-        throw new PermanentError(`Forescout knows no host ${ip}`, { cause: error });
+        throw new UnknownDeviceError(`Forescout knows no host ${ip}`, { cause: error });
       throw error;
     }
     const f = (r.body as { host?: { fields?: Record<string, unknown> } })?.host?.fields?.[this.c.property];
@@ -150,21 +158,46 @@ export function forescoutActions(config: ForescoutConfig): Action[] {
     },
     async execute(i, ctx) {
       const value = config.values[i.mode];
-      for (const ip of i.ips) if ((await fs.read(ctx, ip)) !== value) await fs.dex(ctx, "update", ip, value);
-      return { ips: i.ips, property: config.property, value };
+      const preexisting: string[] = [];
+      const previous: Record<string, string> = {};
+      for (const ip of i.ips) {
+        const before = await fs.read(ctx, ip);
+        // Already this value, or already stronger (full when restricted is asked): never loosen here.
+        if (before === value || (value === config.values.restricted && before === config.values.full)) {
+          preexisting.push(ip);
+          continue;
+        }
+        if (before !== null && before !== undefined) previous[ip] = before;
+        await fs.dex(ctx, "update", ip, value);
+      }
+      return { ips: i.ips, property: config.property, value, preexisting, previous };
     },
     async verify(_i, o, ctx) {
       const wrong: string[] = [];
       for (const ip of o.ips) {
         const got = await fs.read(ctx, ip);
-        if (got !== o.value) wrong.push(`${ip}=${got ?? "unset"}`);
+        const holds = got === o.value || (o.value === config.values.restricted && got === config.values.full);
+        if (!holds) wrong.push(`${ip}=${got ?? "unset"}`);
       }
       return wrong.length
         ? { ok: false, detail: `Forescout reads ${o.property} ${wrong.join(", ")} (expected ${o.value})` }
         : { ok: true, detail: `Forescout reads ${o.property}=${o.value} on ${o.ips.join(", ")}` };
     },
     async undo(_i, o, ctx) {
-      for (const ip of o.ips) await clear(ctx, ip);
+      for (const ip of o.ips) {
+        if ((o.preexisting ?? []).includes(ip)) continue;
+        const back = o.previous?.[ip];
+        if (back === undefined) {
+          await clear(ctx, ip);
+          continue;
+        }
+        if ((await fs.read(ctx, ip)) !== back) await fs.dex(ctx, "update", ip, back);
+        const now = await fs.read(ctx, ip);
+        if (now !== back)
+          throw new PermanentError(
+            `Forescout reads ${config.property}=${now ?? "unset"} on ${ip} after restoring ${back}`,
+          );
+      }
     },
   };
   async function clear(ctx: ActionContext, ip: string): Promise<void> {

@@ -3,10 +3,16 @@
  * - `full`: the quarantine ban list — `POST /api/v2/monitor/user/banned/add_users` with an `expiry`
  *   (the safety net), read back from `banned/select`, cleared with `clear_users`;
  * - `restricted`: the ban list would cut the clinical servers off too, so the device gets an address
- *   object in the `IoMT-Restricted` address group (GET the group, append, PUT back: PUT replaces the
- *   member list), which the customer's policies use to allow only the `IoMT-Clinical-Servers` group;
- *   the clinical servers are put in that group the same way. Read back from the group members; undo
- *   removes the member and deletes the address object.
+ *   object (one per device IP) in the `IoMT-Restricted` address group, which the customer's policies
+ *   use to allow only the `IoMT-Clinical-Servers` group; the clinical servers are put in that group
+ *   the same way. Read back from the group members; undo removes the member and deletes the address.
+ *
+ * Concurrency and idempotency: membership changes go through the group's `member` child table, one
+ * member per request (`POST …/addrgrp/{group}/member`, `DELETE …/member/{name}`), never GET-append-
+ * PUT (PUT replaces the whole list, so two runs at once lose a member). FortiOS answers a duplicate
+ * object or member with `error: -5` (HTTP 500) and a missing one with `error: -3` (HTTP 404): both
+ * mean "already done" here, and the read-back decides. A member or ban that was there before this
+ * step (`preexisting`) is left alone by undo: someone else contained that device.
  */
 import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
@@ -37,7 +43,26 @@ const input = z.strictObject({
   expirySeconds: z.number().int().min(0).optional(),
 });
 type Input = z.infer<typeof input>;
-type Output = { mode: "full" | "restricted"; ips: string[]; group?: string; addresses?: string[] };
+type Output = {
+  mode: "full" | "restricted";
+  ips: string[];
+  group?: string;
+  addresses?: string[];
+  /** Banned IPs / group members that were there before this step: undo keeps them. */
+  preexisting?: string[];
+};
+
+/** The FortiOS `error` code in an error answer (`{"status":"error","error":-5,…}`), if any. */
+export function fortiCode(error: unknown): number | undefined {
+  const m = /"error":\s*(-?\d+)/.exec(error instanceof Error ? error.message : "");
+  return m ? Number(m[1]) : undefined;
+}
+/** -5: "a duplicate entry already exists". */
+const DUPLICATE = -5;
+/** -3: "entry not found". */
+const NOT_FOUND = -3;
+/** -23: "entry is used by other entries" (an address still referenced). */
+const IN_USE = -23;
 
 type Envelope = { status?: string; results?: unknown; http_status?: number; error?: number };
 
@@ -110,52 +135,63 @@ class FortiGateClient {
       throw error;
     }
   }
-  async setMembers(ctx: ActionContext, group: string, names: string[]): Promise<void> {
-    await this.send(
-      ctx,
-      "PUT",
-      `/api/v2/cmdb/firewall/addrgrp/${encodeURIComponent(group)}`,
-      `updating FortiGate address group ${group}`,
-      { member: names.map((name) => ({ name })) },
-    );
-  }
+  /** Creates the address object of `ip` unless it exists; -5 (created meanwhile) is fine. */
   async ensureAddress(ctx: ActionContext, name: string, ip: string): Promise<void> {
     try {
-      await this.send(
-        ctx,
-        "GET",
-        `/api/v2/cmdb/firewall/address/${encodeURIComponent(name)}`,
-        `reading address ${name}`,
-      );
-      return;
+      await this.send(ctx, "POST", "/api/v2/cmdb/firewall/address", `creating FortiGate address ${name}`, {
+        name,
+        type: "ipmask",
+        subnet: `${ip} 255.255.255.255`,
+        comment: "medsoc containment",
+      });
     } catch (error) {
-      if (!(error instanceof PermanentError && /HTTP 404/.test(error.message))) throw error;
+      if (fortiCode(error) !== DUPLICATE) throw error;
     }
-    await this.send(ctx, "POST", "/api/v2/cmdb/firewall/address", `creating FortiGate address ${name}`, {
-      name,
-      type: "ipmask",
-      subnet: `${ip} 255.255.255.255`,
-      comment: "medsoc containment",
-    });
   }
-  /** Adds (GET, append, PUT) the addresses for `ips` to `group`; returns their names. */
-  async addToGroup(ctx: ActionContext, group: string, kind: "dev" | "srv", ips: string[]): Promise<string[]> {
+  /**
+   * Adds the addresses for `ips` to `group`, one child-table POST each; returns their names and the
+   * ones that were members already (-5).
+   */
+  async addToGroup(
+    ctx: ActionContext,
+    group: string,
+    kind: "dev" | "srv",
+    ips: string[],
+  ): Promise<{ names: string[]; preexisting: string[] }> {
+    await this.members(ctx, group); // a missing group is a clear configuration error, not a 404
     const names = ips.map((ip) => this.addressName(kind, ip));
-    for (const [k, ip] of ips.entries()) await this.ensureAddress(ctx, names[k] as string, ip);
-    const cur = await this.members(ctx, group);
-    const missing = names.filter((n) => !cur.includes(n));
-    if (missing.length) await this.setMembers(ctx, group, [...cur, ...missing]);
-    return names;
+    const preexisting: string[] = [];
+    for (const [k, ip] of ips.entries()) {
+      const name = names[k] as string;
+      await this.ensureAddress(ctx, name, ip);
+      try {
+        await this.send(
+          ctx,
+          "POST",
+          `/api/v2/cmdb/firewall/addrgrp/${encodeURIComponent(group)}/member`,
+          `adding ${name} to FortiGate address group ${group}`,
+          { name },
+        );
+      } catch (error) {
+        if (fortiCode(error) !== DUPLICATE) throw error;
+        preexisting.push(name);
+      }
+    }
+    return { names, preexisting };
   }
+  /** Removes `names` from `group` (child-table DELETE each; -3 = not a member) and deletes the addresses. */
   async removeFromGroup(ctx: ActionContext, group: string, names: string[]): Promise<void> {
-    const cur = await this.members(ctx, group, true);
-    if (cur.some((n) => names.includes(n)))
-      await this.setMembers(
-        ctx,
-        group,
-        cur.filter((n) => !names.includes(n)),
-      );
-    for (const n of names)
+    for (const n of names) {
+      try {
+        await this.send(
+          ctx,
+          "DELETE",
+          `/api/v2/cmdb/firewall/addrgrp/${encodeURIComponent(group)}/member/${encodeURIComponent(n)}`,
+          `removing ${n} from FortiGate address group ${group}`,
+        );
+      } catch (error) {
+        if (fortiCode(error) !== NOT_FOUND) throw error;
+      }
       try {
         await this.send(
           ctx,
@@ -164,8 +200,11 @@ class FortiGateClient {
           `deleting address ${n}`,
         );
       } catch (error) {
-        if (!(error instanceof PermanentError && /HTTP 404/.test(error.message))) throw error;
+        // Gone already, or still used elsewhere (another group, a policy): leave the object.
+        const code = fortiCode(error);
+        if (code !== NOT_FOUND && code !== IN_USE) throw error;
       }
+    }
   }
 }
 
@@ -203,9 +242,9 @@ export function fortiGateActions(config: FortiGateConfig): Action[] {
           })),
           {
             system: "fortigate",
-            method: "PUT",
-            url: fg.url(`/api/v2/cmdb/firewall/addrgrp/${config.restrictedGroup}`),
-            body: { member: "<current members> + the device addresses" },
+            method: "POST",
+            url: fg.url(`/api/v2/cmdb/firewall/addrgrp/${config.restrictedGroup}/member`),
+            body: { name: "<each device address>" },
           },
         ],
       };
@@ -213,18 +252,19 @@ export function fortiGateActions(config: FortiGateConfig): Action[] {
     async execute(i, ctx) {
       if (i.mode === "full") {
         const have = await fg.banned(ctx);
+        const preexisting = i.ips.filter((ip) => have.has(ip));
         const todo = i.ips.filter((ip) => !have.has(ip));
         if (todo.length)
           await fg.send(ctx, "POST", "/api/v2/monitor/user/banned/add_users", `banning ${todo.join(", ")}`, {
             ip_addresses: todo,
             expiry: i.expirySeconds ?? config.banExpirySeconds,
           });
-        return { mode: "full", ips: i.ips };
+        return { mode: "full", ips: i.ips, preexisting };
       }
       if (i.clinicalServers.length)
         await fg.addToGroup(ctx, config.clinicalServerGroup, "srv", i.clinicalServers);
-      const addresses = await fg.addToGroup(ctx, config.restrictedGroup, "dev", i.ips);
-      return { mode: "restricted", ips: i.ips, group: config.restrictedGroup, addresses };
+      const { names, preexisting } = await fg.addToGroup(ctx, config.restrictedGroup, "dev", i.ips);
+      return { mode: "restricted", ips: i.ips, group: config.restrictedGroup, addresses: names, preexisting };
     },
     async verify(_i, o, ctx) {
       if (o.mode === "full") {
@@ -249,10 +289,24 @@ export function fortiGateActions(config: FortiGateConfig): Action[] {
         : { ok: true, detail: `FortiGate group ${o.group} holds ${(o.addresses ?? []).join(", ")}` };
     },
     async undo(_i, o, ctx) {
-      if (o.mode === "full") await unban(ctx, o.ips);
-      else await fg.removeFromGroup(ctx, o.group as string, o.addresses ?? []);
-      const left = await leftovers(ctx, o.ips);
-      if (left.length) throw new PermanentError(`FortiGate still contains ${left.join("; ")} after undo`);
+      // Only what this step added: a ban or member that was there before belongs to someone else.
+      const pre = new Set(o.preexisting ?? []);
+      if (o.mode === "full") {
+        const mine = o.ips.filter((ip) => !pre.has(ip));
+        if (!mine.length) return;
+        await unban(ctx, mine);
+        const left = (await fg.banned(ctx)).keys();
+        const still = [...left].filter((ip) => mine.includes(ip));
+        if (still.length) throw new PermanentError(`FortiGate still bans ${still.join(", ")} after undo`);
+        return;
+      }
+      const mine = (o.addresses ?? []).filter((n) => !pre.has(n));
+      if (!mine.length) return;
+      await fg.removeFromGroup(ctx, o.group as string, mine);
+      const members = await fg.members(ctx, o.group as string, true);
+      const still = mine.filter((n) => members.includes(n));
+      if (still.length)
+        throw new PermanentError(`FortiGate group ${o.group} still holds ${still.join(", ")} after undo`);
     },
   };
   async function unban(ctx: ActionContext, ips: string[]) {

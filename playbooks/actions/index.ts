@@ -9,6 +9,7 @@ import type { DeviceDirectory } from "../engine/devices.ts";
 import { armisTagActions } from "./armis.ts";
 import { ChatClient, chatActions } from "./chat.ts";
 import { clearPassActions } from "./clearpass.ts";
+import { containActions } from "./contain.ts";
 import { credentialActions } from "./credentials.ts";
 import { cyberArkActions } from "./cyberark.ts";
 import { type CredentialTarget, HttpCredentialTarget, ManualCredentialTarget } from "./device-credential.ts";
@@ -26,6 +27,8 @@ import { xdomeActions } from "./xdome.ts";
 /** Every action medsoc ships, by name → the system it needs (`null`: none). */
 export const ACTION_CATALOGUE: Record<string, keyof SystemsConfig | null> = {
   "device.assess": null,
+  "contain.apply": null,
+  "contain.release": null,
   "credential.group": null,
   "ise.quarantine": "ise",
   "ise.release": "ise",
@@ -102,5 +105,8 @@ export function createActions(systems: SystemsConfig, directory: DeviceDirectory
   const configured: Record<string, boolean> = {};
   for (const k of Object.keys(systems) as (keyof SystemsConfig)[]) configured[k] = systems[k] !== undefined;
   configured.chat = chat.channels.length > 0;
-  return { registry: new ActionRegistry(list), systems: configured, chat };
+  const registry = new ActionRegistry(list);
+  // The fan-out over whichever enforcement points are configured (none: its runs fail, saying so).
+  for (const a of containActions(systems, registry)) registry.register(a);
+  return { registry, systems: configured, chat };
 }

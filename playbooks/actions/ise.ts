@@ -3,12 +3,19 @@
  * by MAC, apply the ANC policy for the containment mode (`full` → a QUARANTINE policy, `restricted` →
  * a policy whose dACL allows only the device's clinical servers), read the assignment back, and clear
  * it on undo. The policies are created once by the customer; `execute()` checks they exist.
+ *
+ * Idempotency (response.md §0.4, §1.5): the assignment is read before applying; an endpoint that
+ * already carries the policy is not sent a second apply, and an "already associated" answer (a race
+ * with another run) is decided by reading the assignment back. Undo reverses only this step: an
+ * endpoint that already carried the policy is left alone, and one that carried another medsoc
+ * policy (restricted, before a full isolation) gets that policy back instead of being cleared, so a
+ * failed or undone escalation keeps the earlier containment. "Not associated" on clear is success.
  */
 import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
 import type { Secret } from "../../core/secret.ts";
 import { call, macColons, withReauth } from "./http.ts";
-import type { Action, ActionContext } from "./types.ts";
+import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
 
 export interface IseConfig {
   baseUrl: string;
@@ -34,7 +41,16 @@ const input = z
     message: "give macs or devices",
   });
 type Input = z.infer<typeof input>;
-type Output = { applied: { mac: string; policy: string }[] };
+type Output = {
+  applied: {
+    mac: string;
+    policy: string;
+    /** The endpoint carried this policy before the step: undo leaves it. */
+    preexisting?: boolean;
+    /** Another policy the endpoint carried before the step: undo re-applies it. */
+    previous?: string;
+  }[];
+};
 
 const targets = (i: Input): string[][] =>
   i.devices
@@ -72,7 +88,7 @@ class IseClient {
       const total = (r.body as { SearchResult?: { total?: number } })?.SearchResult?.total ?? 0;
       if (total > 0) return mac;
     }
-    throw new PermanentError(`no ISE endpoint for ${macs.join(", ")}`);
+    throw new UnknownDeviceError(`no ISE endpoint for ${macs.join(", ")}`);
   }
   /** Policies seen to exist, with when (checked again after 5 minutes). */
   readonly #policies = new Map<string, number>();
@@ -166,16 +182,25 @@ export function iseActions(config: IseConfig): Action[] {
       const applied: Output["applied"] = [];
       for (const macs of targets(i)) {
         const mac = await ise.knownMac(ctx, macs);
-        // Idempotent re-run: already carrying the policy means nothing to send.
-        if ((await ise.assignment(ctx, mac)) !== policy)
-          await ise.send(
-            ctx,
-            "PUT",
-            "/ers/config/ancendpoint/apply",
-            `applying ANC policy ${policy} to ${mac}`,
-            ise.op(mac, policy),
-          );
-        applied.push({ mac, policy });
+        const before = await ise.assignment(ctx, mac);
+        // Already there, or already stronger (full when restricted is asked): never loosen here —
+        // loosening is a release, an operator's decision.
+        if (before === policy || (before === config.policies.full && policy === config.policies.restricted)) {
+          applied.push({ mac, policy: before, preexisting: true });
+          continue;
+        }
+        try {
+          await apply(ctx, mac, policy);
+        } catch (error) {
+          // "already associated": another run got there first, or ISE refuses to replace `before`;
+          // the read-back (verify) decides.
+          if (!(error instanceof PermanentError && /already/i.test(error.message))) throw error;
+          if ((await ise.assignment(ctx, mac)) === policy) {
+            applied.push({ mac, policy, preexisting: true });
+            continue;
+          }
+        }
+        applied.push({ mac, policy, ...(before ? { previous: before } : {}) });
       }
       return { applied };
     },
@@ -193,9 +218,40 @@ export function iseActions(config: IseConfig): Action[] {
           };
     },
     async undo(_i, o, ctx) {
-      for (const a of o.applied) await clear(ctx, a.mac);
+      for (const a of o.applied) {
+        if (a.preexisting) continue;
+        if (!a.previous) {
+          await clear(ctx, a.mac);
+          continue;
+        }
+        // Back to the containment the endpoint had before this step (restricted under a full one).
+        if ((await ise.assignment(ctx, a.mac)) !== a.previous) await apply(ctx, a.mac, a.previous, true);
+        const now = await ise.assignment(ctx, a.mac);
+        if (now !== a.previous)
+          throw new PermanentError(
+            `ISE shows ${a.mac} with ${now ?? "no ANC policy"} after restoring ${a.previous}`,
+          );
+      }
     },
   };
+  /** PUT apply; with `replace`, an "already associated" refusal is answered by clear + apply. */
+  async function apply(ctx: ActionContext, mac: string, policy: string, replace = false): Promise<void> {
+    const send = () =>
+      ise.send(
+        ctx,
+        "PUT",
+        "/ers/config/ancendpoint/apply",
+        `applying ANC policy ${policy} to ${mac}`,
+        ise.op(mac, policy),
+      );
+    try {
+      await send();
+    } catch (error) {
+      if (!(replace && error instanceof PermanentError && /already/i.test(error.message))) throw error;
+      await clear(ctx, mac);
+      await send();
+    }
+  }
   async function clear(ctx: ActionContext, mac: string): Promise<void> {
     try {
       await ise.send(
@@ -212,35 +268,39 @@ export function iseActions(config: IseConfig): Action[] {
     const left = await ise.assignment(ctx, mac);
     if (left) throw new PermanentError(`ISE still lists ${mac} with ANC policy ${left} after clear`);
   }
-  const release: Action<{ macs: string[] }, { mac: string }> = {
+  const release: Action<{ macs: string[] }, { macs: string[] }> = {
     name: "ise.release",
-    description: "Clear the ANC policy of the device's MAC in Cisco ISE and read back that none is left.",
+    description:
+      "Clear the ANC policy of every MAC of the device in Cisco ISE and read back that none is left.",
     kind: "release",
     input: z.strictObject({ macs: z.array(z.string().min(1)).min(1) }),
     async plan(i) {
-      const mac = macColons(i.macs[0] as string);
+      const macs = [...new Set(i.macs.map(macColons))];
       return {
-        summary: `clear the ISE ANC policy of ${mac}`,
-        calls: [
-          {
-            system: "cisco_ise",
-            method: "PUT",
-            url: `${config.baseUrl}/ers/config/ancendpoint/clear`,
-            body: ise.op(mac),
-          },
-        ],
+        summary: `clear the ISE ANC policy of ${macs.join(", ")}`,
+        calls: macs.map((mac) => ({
+          system: "cisco_ise",
+          method: "PUT",
+          url: `${config.baseUrl}/ers/config/ancendpoint/clear`,
+          body: ise.op(mac),
+        })),
       };
     },
     async execute(i, ctx) {
-      const mac = macColons(i.macs[0] as string);
-      await clear(ctx, mac);
-      return { mac };
+      // Every MAC: the one quarantined was the first ISE knew, not necessarily the first listed.
+      const macs = [...new Set(i.macs.map(macColons))];
+      for (const mac of macs) await clear(ctx, mac);
+      return { macs };
     },
     async verify(_i, o, ctx) {
-      const got = await ise.assignment(ctx, o.mac);
-      return got
-        ? { ok: false, detail: `ISE still lists ${o.mac} with ${got}` }
-        : { ok: true, detail: `no ANC policy on ${o.mac}` };
+      const left: string[] = [];
+      for (const mac of o.macs) {
+        const got = await ise.assignment(ctx, mac);
+        if (got) left.push(`${mac} (${got})`);
+      }
+      return left.length
+        ? { ok: false, detail: `ISE still lists ${left.join(", ")}` }
+        : { ok: true, detail: `no ANC policy on ${o.macs.join(", ")}` };
     },
   };
   return [quarantine as Action, release as Action];

@@ -22,7 +22,39 @@ const LIFE_SUPPORT = /life/i;
  * or life-sustaining and not known to be idle — gets restricted containment; only a device known to
  * be idle may be fully contained automatically.
  */
-export function assess(d: DeviceInfo | undefined, utilizationThreshold = 0.5): Assessment {
+export interface AssessOptions {
+  /** An in-use observation older than this is stale: "not in use" seen then is not "known idle". */
+  maxAgeMs?: number;
+  now?: Date;
+}
+
+/** Clinical state for the gate: in use, idle (fresh "not in use"), unknown, or stale. */
+export function clinicalState(
+  d: DeviceInfo | undefined,
+  o: AssessOptions = {},
+): { state: "in_use" | "idle" | "unknown" | "stale"; reason: string } {
+  if (!d) return { state: "unknown", reason: "no device information" };
+  if (d.inUse === true) return { state: "in_use", reason: "the device reports it is in use" };
+  if (d.inUse === null || d.inUse === undefined)
+    return { state: "unknown", reason: "its clinical state is unknown" };
+  if (o.maxAgeMs === undefined) return { state: "idle", reason: "known idle (in_use false)" };
+  const seen = d.inUseSeenAt ? Date.parse(d.inUseSeenAt) : Number.NaN;
+  if (!Number.isFinite(seen))
+    return { state: "stale", reason: "in_use false, but when it was observed is unknown" };
+  const age = (o.now ?? new Date()).getTime() - seen;
+  if (age > o.maxAgeMs)
+    return {
+      state: "stale",
+      reason: `in_use false was observed ${Math.round(age / 60_000)} min ago (older than the ${Math.round(o.maxAgeMs / 60_000)} min maximum): stale, not known idle`,
+    };
+  return { state: "idle", reason: "known idle (in_use false, observed recently)" };
+}
+
+export function assess(
+  d: DeviceInfo | undefined,
+  utilizationThreshold = 0.5,
+  options: AssessOptions = {},
+): Assessment {
   if (!d)
     return {
       mode: "restricted",
@@ -32,16 +64,21 @@ export function assess(d: DeviceInfo | undefined, utilizationThreshold = 0.5): A
       deviceClass: "unknown",
     };
   const reasons: string[] = [];
-  if (d.inUse === true) reasons.push("the device reports it is in use");
-  if (d.inUse === null || d.inUse === undefined) reasons.push("its clinical state is unknown");
+  const clinical = clinicalState(d, options);
+  if (clinical.state !== "idle") reasons.push(clinical.reason);
   if (d.utilizationRate !== undefined && d.utilizationRate >= utilizationThreshold)
     reasons.push(`utilization ${d.utilizationRate} ≥ ${utilizationThreshold}`);
-  if (d.consequenceOfFailure && LIFE_SUPPORT.test(d.consequenceOfFailure) && d.inUse !== false)
+  if (
+    d.consequenceOfFailure &&
+    LIFE_SUPPORT.test(d.consequenceOfFailure) &&
+    clinical.state !== "idle" &&
+    clinical.state !== "in_use"
+  )
     reasons.push("life-sustaining and not known to be idle");
   return {
     mode: reasons.length ? "restricted" : "full",
     mayBeInUse: reasons.length > 0,
-    reasons: reasons.length ? reasons : ["known idle (in_use false)"],
+    reasons: reasons.length ? reasons : [clinical.reason],
     clinicalServers: d.clinicalServers,
     deviceClass: d.deviceClass ?? "unknown",
   };
@@ -62,14 +99,16 @@ export function lookupActions(directory: DeviceDirectory): Action[] {
   const assessAction: Action<{ utilizationThreshold: number }, Assessment> = {
     name: "device.assess",
     description:
-      "Decide full or restricted containment from the device's clinical state (in use, unknown, life-sustaining).",
+      "Decide full or restricted containment from the device's clinical state (in use, unknown, stale, life-sustaining).",
     kind: "lookup",
     input: z.strictObject({ utilizationThreshold: z.number().min(0).max(1).default(0.5) }),
     async plan(_i, ctx) {
       return { summary: `assess ${ctx.device?.key ?? "the device"} (no outside call)`, calls: [] };
     },
     async execute(i, ctx) {
-      return assess(ctx.device, i.utilizationThreshold);
+      // The directory's current view, not the run's snapshot; staleness against the configured age.
+      const fresh = (ctx.device && (await directory.get(ctx.device.key))) || ctx.device;
+      return assess(fresh, i.utilizationThreshold, { maxAgeMs: directory.clinicalMaxAgeMs, now: ctx.now() });
     },
     async verify(_i, o) {
       return { ok: true, detail: `mode ${o.mode}: ${o.reasons.join("; ")}` };

@@ -2,9 +2,16 @@
  * PAN-OS containment with User-ID IP tags (response.md §3): register the device IP with the tag of
  * the containment mode (a Dynamic Address Group per tag, referenced by a deny rule — `restricted`
  * additionally allows the clinical-server group), with a `timeout` as the safety net; read the
- * registered IPs back; unregister on undo. "already exists, ignore" and "does not exist, ignore
- * unreg" are success (pan-os-python). The API key comes from `type=keygen` (POST form, so the
+ * registered IPs back; unregister on undo. The API key comes from `type=keygen` (POST form, so the
  * password never sits in a URL) and is fetched again once on "Invalid credential".
+ *
+ * Idempotency: a firewall answers a register of a tag the IP already carries, and an unregister of
+ * one it does not carry, with `status="error"` and per-entry messages "tag T already exists,
+ * ignore" / "tag T does not exist, ignore unreg" (pan-python pull request #1; pan-os-python
+ * `UserId.send` ignores exactly these). They mean "already done": accepted when EVERY listed entry
+ * is one of them, then the read-back decides. Any other entry message fails the call. IPs that
+ * already carried the tag before this step are recorded (`preexisting`) and left alone by undo: they
+ * were contained by someone else (another run, an operator), not by this step.
  */
 import { XMLParser } from "fast-xml-parser";
 import { z } from "zod";
@@ -41,7 +48,37 @@ const input = z.strictObject({
   timeoutSeconds: z.number().int().min(0).max(2_592_000).optional(),
 });
 type Input = z.infer<typeof input>;
-type Output = { ips: string[]; tag: string; clinicalServers: string[] };
+type Output = {
+  ips: string[];
+  tag: string;
+  clinicalServers: string[];
+  /** IPs that carried the tag before this step (the firewall said "already exists"): undo keeps them. */
+  preexisting?: string[];
+};
+
+/** One entry of a User-ID error answer. */
+export interface UidIgnored {
+  ip: string;
+  message: string;
+  /** `exists`: register of a tag already there; `absent`: unregister of a tag not there. */
+  kind: "exists" | "absent" | "other";
+}
+
+/** The `<entry ip message>` elements of a User-ID error answer (`<msg><line><uid-response>…`). */
+export function uidEntries(text: string): UidIgnored[] {
+  if (!/<uid-response>/.test(text)) return [];
+  const out: UidIgnored[] = [];
+  for (const m of text.matchAll(/<entry\s+ip="([^"]*)"\s+message="([^"]*)"\s*\/?>/g)) {
+    const message = m[2] as string;
+    const kind = /already exists, ignore$/.test(message)
+      ? "exists"
+      : /does not exist, ignore unreg$/.test(message)
+        ? "absent"
+        : "other";
+    out.push({ ip: m[1] as string, message, kind });
+  }
+  return out;
+}
 
 const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -75,7 +112,18 @@ class PanosClient {
         .trim() ?? text.slice(0, 200)
     );
   }
+  /**
+   * Sends one XML API request. For `type=user-id`, an error answer whose every entry is "already
+   * exists, ignore" / "does not exist, ignore unreg" is returned (as `ignored`) instead of thrown.
+   */
   async api(ctx: ActionContext, params: Record<string, string>, context: string): Promise<string> {
+    return (await this.apiResult(ctx, params, context)).text;
+  }
+  async apiResult(
+    ctx: ActionContext,
+    params: Record<string, string>,
+    context: string,
+  ): Promise<{ text: string; ignored: UidIgnored[] }> {
     for (let attempt = 0; attempt < 2; attempt++) {
       if (!this.#key) await this.#keygen(ctx);
       const key = this.#key as Secret;
@@ -105,12 +153,20 @@ class PanosClient {
         }
         throw error;
       }
-      if (/status="success"/.test(text)) return text;
+      if (/status="success"/.test(text)) return { text, ignored: [] };
       if (/code="403"|Invalid credential/i.test(text) && attempt === 0) {
         this.#key = undefined;
         continue;
       }
-      throw new PermanentError(`${context}: PAN-OS error: ${this.#msg(text)}`);
+      const uid = params.type === "user-id" ? uidEntries(text) : [];
+      if (uid.length && uid.every((e) => e.kind !== "other")) return { text, ignored: uid };
+      const detail = uid.length
+        ? uid
+            .filter((e) => e.kind === "other")
+            .map((e) => `${e.ip}: ${e.message}`)
+            .join("; ")
+        : this.#msg(text);
+      throw new PermanentError(`${context}: PAN-OS error: ${detail}`);
     }
     throw new PermanentError(`${context}: PAN-OS refused the API key twice`);
   }
@@ -127,17 +183,32 @@ class PanosClient {
       .join("");
     return `<uid-message><version>2.0</version><type>update</type><payload><${kind}>${entries}</${kind}></payload></uid-message>`;
   }
-  async registered(ctx: ActionContext, tag: string): Promise<Set<string>> {
+  /**
+   * The IPs of `ips` that carry `tag`, read back one IP at a time
+   * (`<registered-ip><ip>…</ip></registered-ip>`): each answer is that IP's entry alone, so the
+   * read-back never depends on paging through every IP registered under a busy tag (PAN-OS 8.0+
+   * pages that list 500 at a time).
+   */
+  async registered(ctx: ActionContext, tag: string, ips: string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const ip of ips) if ((await this.tagsOn(ctx, ip)).includes(tag)) out.add(ip);
+    return out;
+  }
+  /** Every tag registered on `ip`. */
+  async tagsOn(ctx: ActionContext, ip: string): Promise<string[]> {
     const text = await this.api(
       ctx,
-      {
-        type: "op",
-        cmd: `<show><object><registered-ip><tag><entry name="${esc(tag)}"/></tag></registered-ip></object></show>`,
-      },
-      `reading IPs registered with tag ${tag}`,
+      { type: "op", cmd: `<show><object><registered-ip><ip>${esc(ip)}</ip></registered-ip></object></show>` },
+      `reading the tags registered on ${ip}`,
     );
-    const doc = parser.parse(text) as { response?: { result?: { entry?: { "@ip": string }[] } } };
-    return new Set((doc.response?.result?.entry ?? []).map((e) => e["@ip"]));
+    const doc = parser.parse(text) as {
+      response?: {
+        result?: { entry?: { "@ip": string; tag?: { member?: (string | { "#text": string })[] } }[] };
+      };
+    };
+    return (doc.response?.result?.entry ?? [])
+      .filter((e) => e["@ip"] === ip)
+      .flatMap((e) => (e.tag?.member ?? []).map((m) => (typeof m === "string" ? m : m["#text"])));
   }
 }
 
@@ -173,15 +244,22 @@ export function panosActions(config: PanosConfig): Action[] {
           { type: "user-id", cmd: fw.uid("register", i.clinicalServers, config.clinicalServerTag) },
           "tagging clinical servers",
         );
-      await fw.api(
+      const r = await fw.apiResult(
         ctx,
         { type: "user-id", cmd: fw.uid("register", i.ips, t, timeout) },
         `registering tag ${t}`,
       );
-      return { ips: i.ips, tag: t, clinicalServers: i.mode === "restricted" ? i.clinicalServers : [] };
+      // ASSUMED: "already exists" leaves the existing registration (and its timeout) as it was.
+      const preexisting = r.ignored.filter((e) => e.kind === "exists").map((e) => e.ip);
+      return {
+        ips: i.ips,
+        tag: t,
+        clinicalServers: i.mode === "restricted" ? i.clinicalServers : [],
+        preexisting,
+      };
     },
     async verify(_i, o, ctx) {
-      const got = await fw.registered(ctx, o.tag);
+      const got = await fw.registered(ctx, o.tag, o.ips);
       const missing = o.ips.filter((ip) => !got.has(ip));
       return missing.length
         ? {
@@ -192,13 +270,17 @@ export function panosActions(config: PanosConfig): Action[] {
         : { ok: true, detail: `PAN-OS lists ${o.ips.join(", ")} under tag ${o.tag}` };
     },
     async undo(_i, o, ctx) {
+      // Only what this step registered: a tag that was already there belongs to someone else.
+      // The clinical servers' tag is shared by every restricted device and is never removed here.
+      const mine = o.ips.filter((ip) => !(o.preexisting ?? []).includes(ip));
+      if (!mine.length) return;
       await fw.api(
         ctx,
-        { type: "user-id", cmd: fw.uid("unregister", o.ips, o.tag) },
+        { type: "user-id", cmd: fw.uid("unregister", mine, o.tag) },
         `unregistering tag ${o.tag}`,
       );
-      const got = await fw.registered(ctx, o.tag);
-      const left = o.ips.filter((ip) => got.has(ip));
+      const got = await fw.registered(ctx, o.tag, mine);
+      const left = mine.filter((ip) => got.has(ip));
       if (left.length)
         throw new PermanentError(`PAN-OS still lists ${left.join(", ")} under ${o.tag} after unregister`);
     },
@@ -229,7 +311,7 @@ export function panosActions(config: PanosConfig): Action[] {
     },
     async verify(_i, o, ctx) {
       for (const t of [config.tags.full, config.tags.restricted]) {
-        const got = await fw.registered(ctx, t);
+        const got = await fw.registered(ctx, t, o.ips);
         const left = o.ips.filter((ip) => got.has(ip));
         if (left.length) return { ok: false, detail: `PAN-OS still lists ${left.join(", ")} under ${t}` };
       }

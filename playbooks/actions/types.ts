@@ -13,8 +13,16 @@
  * hash-chained audit trail.
  */
 import type { z } from "zod";
+import { PermanentError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import { Secret, scrub } from "../../core/secret.ts";
+
+/**
+ * The outside system does not know the device (no endpoint, host or device record for its MAC/IP).
+ * Permanent; for a containment it means "could not contain there", for a release "nothing to release
+ * there".
+ */
+export class UnknownDeviceError extends PermanentError {}
 
 /**
  * What the playbooks know about a device: from the device state store where it exists, otherwise
@@ -36,6 +44,12 @@ export interface DeviceInfo {
   ward?: string;
   /** True infusing / attached to a patient, false idle, null unknown. */
   inUse: boolean | null;
+  /**
+   * When `inUse` was observed (ISO-8601): the source's `seenAt` in the device state store, else the
+   * document's `@timestamp`. An observation older than the configured maximum age is stale, and a
+   * stale "not in use" is not "known idle" (docs/playbooks-safety.md).
+   */
+  inUseSeenAt?: string;
   batteryLevel?: number;
   utilizationRate?: number;
   consequenceOfFailure?: string;

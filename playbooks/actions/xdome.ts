@@ -11,7 +11,7 @@ import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
 import type { Secret } from "../../core/secret.ts";
 import { type CallResponse, call } from "./http.ts";
-import type { Action, ActionContext } from "./types.ts";
+import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
 
 export interface XdomeConfig {
   /** @defaultValue "https://api.claroty.com" */
@@ -34,7 +34,15 @@ const input = z
   })
   .refine((i) => (i.uids?.length ?? 0) + (i.macs?.length ?? 0) > 0, { message: "give uids or macs" });
 type Input = z.infer<typeof input>;
-type Output = { uids: string[]; attribute: string; value: string };
+type Output = {
+  uids: string[];
+  attribute: string;
+  value: string;
+  /** Devices that already had this value before the step: undo leaves them. */
+  preexisting?: string[];
+  /** Other values devices had before the step (restricted, before a full isolation): undo puts them back. */
+  previous?: Record<string, string>;
+};
 
 class XdomeClient {
   constructor(readonly c: XdomeConfig) {}
@@ -111,7 +119,7 @@ class XdomeClient {
       const uid = ((r.body as { devices?: { uid?: string }[] })?.devices ?? [])[0]?.uid;
       if (uid) return [uid];
     }
-    throw new PermanentError(`xDome knows no device with ${(i.macs ?? []).join(", ")}`);
+    throw new UnknownDeviceError(`xDome knows no device with ${(i.macs ?? []).join(", ")}`);
   }
 }
 
@@ -141,19 +149,52 @@ export function xdomeActions(config: XdomeConfig): Action[] {
       const value = config.values[i.mode];
       const uids = await x.resolve(ctx, i);
       const cur = await x.read(ctx, uids);
-      const todo = uids.filter((u) => cur.get(u) !== value);
+      // Already this value, or already stronger (full when restricted is asked): never loosen here.
+      const kept = (u: string) =>
+        cur.get(u) === value || (value === config.values.restricted && cur.get(u) === config.values.full);
+      const todo = uids.filter((u) => !kept(u));
       if (todo.length) await x.set(ctx, todo, value);
-      return { uids, attribute: config.attribute, value };
+      const previous: Record<string, string> = {};
+      for (const u of todo) {
+        const v = cur.get(u);
+        if (v !== null && v !== undefined) previous[u] = v;
+      }
+      return {
+        uids,
+        attribute: config.attribute,
+        value,
+        preexisting: uids.filter(kept),
+        previous,
+      };
     },
     async verify(_i, o, ctx) {
       const got = await x.read(ctx, o.uids);
-      const wrong = o.uids.filter((u) => got.get(u) !== o.value).map((u) => `${u}=${got.get(u) ?? "unset"}`);
+      const holds = (v: string | null | undefined) =>
+        v === o.value || (o.value === config.values.restricted && v === config.values.full);
+      const wrong = o.uids.filter((u) => !holds(got.get(u))).map((u) => `${u}=${got.get(u) ?? "unset"}`);
       return wrong.length
         ? { ok: false, detail: `xDome reads ${o.attribute} ${wrong.join(", ")} (expected ${o.value})` }
         : { ok: true, detail: `xDome reads ${o.attribute}=${o.value} on ${o.uids.join(", ")}` };
     },
     async undo(_i, o, ctx) {
-      await clear(ctx, o.uids);
+      // Only this step's change: untouched devices stay, earlier values come back.
+      const mine = o.uids.filter((u) => !(o.preexisting ?? []).includes(u));
+      const back = new Map<string, string[]>();
+      for (const u of mine) {
+        const p = o.previous?.[u];
+        if (p !== undefined) back.set(p, [...(back.get(p) ?? []), u]);
+      }
+      const toClear = mine.filter((u) => o.previous?.[u] === undefined);
+      if (toClear.length) await clear(ctx, toClear);
+      for (const [v, uids] of back) await x.set(ctx, uids, v);
+      if (back.size) {
+        const got = await x.read(ctx, [...back.values()].flat());
+        const wrong = [...back].flatMap(([v, us]) => us.filter((u) => got.get(u) !== v));
+        if (wrong.length)
+          throw new PermanentError(
+            `xDome does not read the earlier ${config.attribute} back on ${wrong.join(", ")}`,
+          );
+      }
     },
   };
   async function clear(ctx: ActionContext, uids: string[]): Promise<void> {
@@ -163,28 +204,37 @@ export function xdomeActions(config: XdomeConfig): Action[] {
     if (left.length)
       throw new PermanentError(`xDome still reads ${config.attribute} on ${left.join(", ")} after clearing`);
   }
-  const unmark: Action<{ uids: string[] }, { uids: string[] }> = {
+  const unmarkInput = z
+    .strictObject({
+      uids: z.array(z.string().min(1)).optional(),
+      /** Used to find the device when no uid is given (the release of a run's device). */
+      macs: z.array(z.string().min(1)).optional(),
+    })
+    .refine((i) => (i.uids?.length ?? 0) + (i.macs?.length ?? 0) > 0, { message: "give uids or macs" });
+  const unmark: Action<z.infer<typeof unmarkInput>, { uids: string[] }> = {
     name: "xdome.unmark",
     description:
       "Clear the xDome containment custom attribute of the device(s) and read back that it is unset.",
     kind: "release",
-    input: z.strictObject({ uids: z.array(z.string().min(1)).min(1) }),
+    input: unmarkInput,
     async plan(i) {
+      const uids = i.uids?.length ? i.uids : ["<found by mac_list>"];
       return {
-        summary: `clear xDome custom attribute ${config.attribute} on ${i.uids.join(", ")}`,
+        summary: `clear xDome custom attribute ${config.attribute} on ${uids.join(", ")}`,
         calls: [
           {
             system: "claroty_xdome",
             method: "POST",
             url: `${config.baseUrl}/api/v1/custom-attributes/set`,
-            body: x.setBody(i.uids, null),
+            body: x.setBody(uids, null),
           },
         ],
       };
     },
     async execute(i, ctx) {
-      await clear(ctx, i.uids);
-      return { uids: i.uids };
+      const uids = await x.resolve(ctx, { ...i, mode: "full", clinicalServers: [] });
+      await clear(ctx, uids);
+      return { uids };
     },
     async verify(_i, o, ctx) {
       const got = await x.read(ctx, o.uids);

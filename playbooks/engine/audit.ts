@@ -1,17 +1,26 @@
 /**
- * The audit trail: an append-only, hash-chained log of every decision, outside call (redacted) and
- * result. Entry n carries `prev` = hash of entry n-1 and `hash` = sha256(prev + canonical JSON of
- * the entry without `hash`), and a gap-free `seq`, so an edited, removed, inserted or reordered line
- * breaks the chain (`medsoc audit verify`). Stored in an NDJSON file (embedded default) and/or a
- * Redis list (production, one chain for every worker process), and shipped to the sinks as the
- * `audit` stream in ECS.
+ * The audit trail: an append-only, keyed hash chain of every decision, outside call (redacted) and
+ * result. Entry n carries `prev` = hash of entry n-1 and `hash` = HMAC-SHA256(key, prev + canonical
+ * JSON of the entry without `hash`), and a gap-free `seq`: an edited, removed, inserted or reordered
+ * line breaks the chain, and without the key nobody can recompute it. Signed head checkpoints kept
+ * outside the chain (`audit-checkpoints.ts`) anchor it, so a deleted tail or a chain truncated and
+ * restarted is caught as well (`medsoc audit verify`, {@link verifyAudit}). Stored in an NDJSON file
+ * (embedded default) and/or a Redis list (production, one chain for every worker process), and
+ * shipped to the sinks as the `audit` stream in ECS. docs/audit-and-triggers.md describes it.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Redis } from "ioredis";
 import { dataStreamFields, datasetOf, EVENT_MODULE } from "../../mappings/stream.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
+import {
+  type Checkpoint,
+  type CheckpointStore,
+  checkpointDocument,
+  signCheckpoint,
+  verifyCheckpoints,
+} from "./audit-checkpoints.ts";
 
 export interface AuditInput {
   /** `run.started`, `step.completed`, `call`, `approval.decided`, `trigger.rejected`, … */
@@ -47,11 +56,15 @@ export function canonical(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(",")}}`;
 }
 
-export function entryHash(entry: Omit<AuditEntry, "hash">): string {
-  return createHash("sha256").update(entry.prev).update(canonical(entry)).digest("hex");
+/** The key of an audit chain: a configured secret (text) or bytes. */
+export type AuditKey = string | Buffer;
+
+/** HMAC-SHA256(key, prev + canonical entry), hex. */
+export function entryHash(entry: Omit<AuditEntry, "hash">, key: AuditKey): string {
+  return createHmac("sha256", key).update(entry.prev).update(canonical(entry)).digest("hex");
 }
 
-function seal(input: AuditInput, seq: number, prev: string, at: string): AuditEntry {
+function seal(input: AuditInput, seq: number, prev: string, at: string, key: AuditKey): AuditEntry {
   const body: Omit<AuditEntry, "hash"> = {
     ...JSON.parse(JSON.stringify(input)),
     seq,
@@ -59,7 +72,7 @@ function seal(input: AuditInput, seq: number, prev: string, at: string): AuditEn
     id: randomUUID(),
     prev,
   };
-  return { ...body, hash: entryHash(body) };
+  return { ...body, hash: entryHash(body, key) };
 }
 
 /** Where sealed entries go besides the chain's own store (the sinks, as ECS documents). */
@@ -104,12 +117,31 @@ export function auditDocument(e: AuditEntry): EcsDocument {
 }
 
 export interface AuditLogOptions {
+  /**
+   * Key of the chain's HMAC. Every process appending to one chain needs the same key; it never
+   * appears in an entry, a checkpoint or a log. @defaultValue a random key held only in memory
+   * (nothing written with it can be verified later: for tests and throw-away runs)
+   */
+  key?: AuditKey;
+  /** Signed head checkpoints: where they go and how often. @defaultValue none */
+  checkpoints?: CheckpointOptions;
   /** NDJSON file the chain is appended to. */
   file?: string;
   /** Redis holding the chain (`<prefix>:pb:audit` list and `:audit-head`), shared by every process. */
   redis?: { client: Redis; prefix: string };
   ship?: AuditShipper;
   now?: () => Date;
+  /** Told when a checkpoint could not be written (the entries themselves are stored). */
+  onError?: (error: unknown) => void;
+}
+
+/** When the head is checkpointed: after `run.finished`, every `everyEntries`, every `intervalMs`, at close. */
+export interface CheckpointOptions {
+  stores: CheckpointStore[];
+  /** Checkpoint after this many of this process's entries. @defaultValue 1000 */
+  everyEntries?: number;
+  /** Checkpoint a moved head this often, ms (0 = never on a timer). @defaultValue 60000 */
+  intervalMs?: number;
 }
 
 /**
@@ -119,6 +151,13 @@ export interface AuditLogOptions {
  */
 export class AuditLog {
   readonly #o: AuditLogOptions;
+  readonly #key: AuditKey;
+  /** This process's last stored entry not yet covered by a checkpoint. */
+  #uncheckpointed: { seq: number; hash: string } | undefined;
+  #sinceCheckpoint = 0;
+  #checkpointing: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #anchorChecked = false;
   #seq = -1;
   #prev = GENESIS;
   #loaded = false;
@@ -130,6 +169,45 @@ export class AuditLog {
 
   constructor(options: AuditLogOptions = {}) {
     this.#o = options;
+    this.#key = options.key ?? randomBytes(32);
+    const every = options.checkpoints?.intervalMs ?? 60_000;
+    if (options.checkpoints?.stores.length && every > 0) {
+      this.#timer = setInterval(() => void this.checkpoint(), every);
+      this.#timer.unref();
+    }
+  }
+
+  /**
+   * Signs this process's latest stored head and writes it to every checkpoint store (and ships it
+   * to the sinks). Nothing to do when the head has not moved since the last checkpoint.
+   */
+  checkpoint(): Promise<void> {
+    this.#checkpointing = this.#checkpointing.then(async () => {
+      const head = this.#uncheckpointed;
+      const stores = this.#o.checkpoints?.stores ?? [];
+      if (!head || !stores.length) return;
+      this.#uncheckpointed = undefined;
+      this.#sinceCheckpoint = 0;
+      const cp: Checkpoint = signCheckpoint(
+        { seq: head.seq, hash: head.hash, at: (this.#o.now?.() ?? new Date()).toISOString() },
+        this.#key,
+      );
+      try {
+        for (const s of stores) await s.add(cp);
+        if (this.#o.ship) await this.#o.ship([checkpointDocument(cp)]);
+      } catch (error) {
+        this.#o.onError?.(error);
+      }
+    });
+    return this.#checkpointing;
+  }
+
+  /** Stores what is queued, writes a last checkpoint and stops the checkpoint timer. */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.flush();
+    await this.checkpoint();
   }
 
   append(input: AuditInput): Promise<AuditEntry> {
@@ -160,7 +238,7 @@ export class AuditLog {
     const sealAll = (seq: number, prev: string) => {
       const out: AuditEntry[] = [];
       for (const input of inputs) {
-        const e = seal(input, ++seq, prev, at);
+        const e = seal(input, ++seq, prev, at, this.#key);
         prev = e.hash;
         out.push(e);
       }
@@ -191,6 +269,10 @@ export class AuditLog {
       sealed = sealAll(this.#seq, this.#prev);
     }
     const last = sealed[sealed.length - 1] as AuditEntry;
+    if (!this.#anchorChecked) {
+      this.#anchorChecked = true;
+      await this.#checkAnchor((sealed[0] as AuditEntry).seq - 1);
+    }
     this.#seq = last.seq;
     this.#prev = last.hash;
     if (this.#o.file) {
@@ -200,7 +282,44 @@ export class AuditLog {
     this.entries.push(...sealed);
     if (this.entries.length > this.keep) this.entries.splice(0, this.entries.length - this.keep);
     if (this.#o.ship) await this.#o.ship(sealed.map(auditDocument));
+    if (this.#o.checkpoints?.stores.length) {
+      this.#uncheckpointed = { seq: last.seq, hash: last.hash };
+      this.#sinceCheckpoint += sealed.length;
+      // A run's end is anchored at once; a long run between ends every `everyEntries`.
+      if (
+        sealed.some((e) => e.type === "run.finished") ||
+        this.#sinceCheckpoint >= (this.#o.checkpoints.everyEntries ?? 1000)
+      )
+        await this.checkpoint();
+    }
     return sealed;
+  }
+
+  /**
+   * Once per process: when the checkpoints have seen the chain further along than the head this
+   * process found, the chain was cut or truncated while medsoc was down. Say so in the chain itself
+   * (and so in the SIEMs) at once; `medsoc audit verify` reports it too.
+   */
+  async #checkAnchor(headSeq: number): Promise<void> {
+    const stores = this.#o.checkpoints?.stores ?? [];
+    let furthest: Checkpoint | undefined;
+    try {
+      for (const s of stores)
+        for (const cp of await s.list()) if (!furthest || cp.seq > furthest.seq) furthest = cp;
+    } catch (error) {
+      this.#o.onError?.(error);
+      return;
+    }
+    if (!furthest || furthest.seq <= headSeq) return;
+    const message = `The audit chain continues from seq ${headSeq} although the checkpoint of ${furthest.at} vouches for seq ${furthest.seq}: the chain was cut or truncated before this process started.`;
+    this.#o.onError?.(new Error(message));
+    void this.append({
+      type: "audit.anchor_mismatch",
+      actor: "engine",
+      outcome: "failure",
+      message,
+      detail: { headSeq, checkpoint: { seq: furthest.seq, at: furthest.at } },
+    }).catch((error: unknown) => this.#o.onError?.(error));
   }
 
   /** Continues an existing file's chain after a restart. */
@@ -231,10 +350,17 @@ export interface VerifyResult {
   /** 1-based line of the first broken link. */
   line?: number;
   reason?: string;
+  /** Checkpoints checked ({@link verifyAudit}). */
+  checkpoints?: number;
+  /** Highest seq a checkpoint vouches for; entries after it are not anchored yet. */
+  anchoredSeq?: number;
 }
 
-/** Checks a chain (NDJSON lines, oldest first): every hash, every `prev` link and the `seq` order. */
-export function verifyChain(lines: readonly string[]): VerifyResult {
+/**
+ * Checks a chain (NDJSON lines, oldest first) with its key: every HMAC, every `prev` link and the
+ * `seq` order. Alone it cannot see a deleted tail or a restarted chain: {@link verifyAudit} can.
+ */
+export function verifyChain(lines: readonly string[], key: AuditKey): VerifyResult {
   let prev = GENESIS;
   let seq: number | undefined;
   let n = 0;
@@ -270,17 +396,36 @@ export function verifyChain(lines: readonly string[]): VerifyResult {
         line: i + 1,
         reason: "prev does not match the hash of the line before",
       };
-    if (entryHash(body) !== hash)
+    if (entryHash(body, key) !== hash)
       return {
         ok: false,
         entries: n,
         line: i + 1,
-        reason: "hash does not match the content: the line was edited",
+        reason:
+          "hash does not match the content: the line was edited (or the chain was written with another key)",
       };
     prev = hash;
     seq = e.seq;
   }
   return { ok: true, entries: n };
+}
+
+/**
+ * Checks the keyed chain and every signed checkpoint against it: a checkpoint with a bad signature,
+ * a chain shorter than a checkpoint (deleted tail), a chain that began after a checkpoint had seen it
+ * further along (truncated and restarted), or an entry whose hash differs from its checkpoint
+ * (rewritten) fails. With no checkpoint at all a non-empty chain fails too: nothing shows it is whole.
+ */
+export function verifyAudit(
+  lines: readonly string[],
+  o: { key: AuditKey; checkpoints: readonly Checkpoint[] },
+): VerifyResult {
+  const chain = verifyChain(lines, o.key);
+  if (!chain.ok) return chain;
+  const entries: Pick<AuditEntry, "seq" | "hash" | "at">[] = [];
+  for (const l of lines) if (l.trim()) entries.push(JSON.parse(l) as AuditEntry);
+  const r = verifyCheckpoints(entries, o.checkpoints, o.key);
+  return { ...chain, ...r, ok: r.ok };
 }
 
 /**

@@ -55,7 +55,7 @@ export function classOf(explicit: string | undefined, vendorType: string | undef
   return undefined;
 }
 
-function infoFrom(key: string, f: Fields, clinical: ClinicalServers): DeviceInfo {
+function infoFrom(key: string, f: Fields, clinical: ClinicalServers, inUseSeenAt?: string): DeviceInfo {
   const vendorType =
     str(f("medsoc.device.vendor_type")) ?? str(f("armis.device.type")) ?? str(f("armis.device.type_enum"));
   const deviceClass = classOf(str(f("medsoc.device.class")), vendorType);
@@ -79,6 +79,7 @@ function infoFrom(key: string, f: Fields, clinical: ClinicalServers): DeviceInfo
     site,
     ward: str(f("medsoc.location.ward")),
     inUse: bool(f("medsoc.clinical.in_use")),
+    inUseSeenAt,
     batteryLevel: num(f("medsoc.clinical.battery_level")),
     utilizationRate: num(f("medsoc.clinical.utilization_rate")),
     consequenceOfFailure: str(f("medsoc.clinical.consequence_of_failure")),
@@ -98,7 +99,14 @@ function infoFrom(key: string, f: Fields, clinical: ClinicalServers): DeviceInfo
 
 /** DeviceInfo from a device state: the freshest value of each field across sources. */
 export function infoFromState(state: DeviceState, clinical: ClinicalServers): DeviceInfo {
-  const info = infoFrom(state.key, (path) => state.facts[path]?.[0]?.value, clinical);
+  // ASSUMED field: only the xDome simulator emits an in-use flag (mapped to medsoc.clinical.in_use);
+  // its time is the source's seenAt, so an old observation is recognised as stale.
+  const info = infoFrom(
+    state.key,
+    (path) => state.facts[path]?.[0]?.value,
+    clinical,
+    state.facts["medsoc.clinical.in_use"]?.[0]?.seenAt,
+  );
   if (!info.macs.length) info.macs = state.identifiers.macs;
   if (!info.ips.length) info.ips = state.identifiers.ips;
   info.site ??= state.identifiers.site;
@@ -124,7 +132,8 @@ export function infoFromState(state: DeviceState, clinical: ClinicalServers): De
 
 /** DeviceInfo from one document (the fallback: the fields it carries). */
 export function infoFromDocument(key: string, doc: EcsDocument, clinical: ClinicalServers): DeviceInfo {
-  return infoFrom(key, (path) => get(doc, path), clinical);
+  const ts = get(doc, "@timestamp");
+  return infoFrom(key, (path) => get(doc, path), clinical, typeof ts === "string" ? ts : undefined);
 }
 
 export interface DeviceDirectoryOptions {
@@ -133,6 +142,11 @@ export interface DeviceDirectoryOptions {
   clinicalServers?: ClinicalServers;
   /** Devices kept from documents (oldest dropped first). @defaultValue 200000 */
   maxDevices?: number;
+  /**
+   * Maximum age of an in-use observation before it counts as stale (clinical gate).
+   * @defaultValue 30 minutes
+   */
+  clinicalMaxAgeMs?: number;
 }
 
 /** Looks devices up for the playbooks: state store first, then the document index. */
@@ -140,6 +154,8 @@ export class DeviceDirectory {
   readonly #state?: DeviceStateStore;
   readonly #clinical: ClinicalServers;
   readonly #max: number;
+  /** Maximum age of an in-use observation (the clinical gate and `device.assess`). */
+  readonly clinicalMaxAgeMs: number;
   /**
    * key → the device as its newest document describes it. The summary, not the document: keeping
    * every inventory document here doubled the embedded default's memory (issue 13 item 9).
@@ -152,6 +168,7 @@ export class DeviceDirectory {
     this.#state = options.state;
     this.#clinical = options.clinicalServers ?? {};
     this.#max = options.maxDevices ?? 200_000;
+    this.clinicalMaxAgeMs = options.clinicalMaxAgeMs ?? 30 * 60_000;
   }
 
   /** Indexes device-describing documents (inventory snapshots and documents that carry a MAC). */

@@ -8,11 +8,15 @@
  * `compensate`, newest first), then `finally` (ticket and page on every branch). Approval is a step
  * that parks the run (no worker held) until a decision or its timeout job (silence is a no).
  *
- * Guards: one active run per device; a blast-radius limit on automatic containments per hour above
- * which every containment step waits for an approval; a kill switch that refuses new runs and parks
- * running ones at their next step.
+ * Guards (docs/playbooks-safety.md): one active run per device, held by a lease the run renews
+ * while it is active (a run whose lease lapses is reaped: finally phase, ticket and page); before any
+ * step of kind `containment` or `credential` runs, the clinical gate (guards.ts: device in use,
+ * unknown or stale → restricted only, anything more waits for clinical engineering, state re-read
+ * right before the step) and an atomic per-device blast-radius reservation (above the hourly limit
+ * every such step waits for an approval); a failed stronger containment keeps the last verified one;
+ * a kill switch that refuses new runs and parks running ones at their next step.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { sleep } from "../../core/backoff.ts";
 import { isRetryable, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
@@ -21,6 +25,14 @@ import type { ActionContext, ActionRegistry, AnyAction, DeviceInfo, RecordedCall
 import type { AuditInput, AuditLog } from "./audit.ts";
 import type { DeviceDirectory } from "./devices.ts";
 import { parseDuration, render, test } from "./expr.ts";
+import {
+  clinicalApprovalNeeded,
+  effectOf,
+  type GateEffect,
+  type GateTarget,
+  resolveTargets,
+  withoutDevices,
+} from "./guards.ts";
 import type { Playbook, PlaybookStep } from "./schema.ts";
 import {
   type ApprovalRecord,
@@ -54,6 +66,12 @@ export interface EngineOptions {
   blastRadiusRole?: string;
   /** Wait for a blast-radius approval. @defaultValue 15m */
   blastRadiusApprovalTimeoutMs?: number;
+  /** Role whose approval lets a device that may be in use get more than restricted containment. @defaultValue "clinical_engineering" */
+  clinicalRole?: string;
+  /** Wait for a clinical-gate approval raised by the engine. @defaultValue 30m */
+  clinicalApprovalTimeoutMs?: number;
+  /** Lease of device locks and runs; renewed while the run is active, reaped after. @defaultValue 10 min */
+  leaseMs?: number;
   notifyApprovers?: ApprovalNotifier;
   /** Step jobs at once in this process. @defaultValue 4 */
   concurrency?: number;
@@ -92,6 +110,7 @@ export class PlaybookEngine {
   readonly #o: Required<Omit<EngineOptions, "notifyApprovers" | "onRunUpdate">> &
     Pick<EngineOptions, "notifyApprovers" | "onRunUpdate">;
   readonly #workers: Worker[] = [];
+  #reaper?: NodeJS.Timeout;
 
   constructor(options: EngineOptions) {
     this.#o = {
@@ -99,6 +118,9 @@ export class PlaybookEngine {
       blastRadiusPerHour: 10,
       blastRadiusRole: "soc",
       blastRadiusApprovalTimeoutMs: 15 * 60_000,
+      clinicalRole: "clinical_engineering",
+      clinicalApprovalTimeoutMs: 30 * 60_000,
+      leaseMs: 10 * 60_000,
       concurrency: 4,
       stepTimeoutMs: 30_000,
       systems: {},
@@ -123,9 +145,67 @@ export class PlaybookEngine {
     this.#workers.push(
       this.queue.process((job) => this.#handle(job.data), { concurrency: this.#o.concurrency, ...options }),
     );
+    if (!this.#reaper) {
+      this.#reaper = setInterval(
+        () => {
+          this.reap().catch((error) =>
+            this.#o.log.warn({ err: (error as Error).message }, "playbook run reaper failed"),
+          );
+        },
+        Math.max(500, Math.floor(this.#o.leaseMs / 2)),
+      );
+      this.#reaper.unref();
+    }
+  }
+
+  /**
+   * Ends runs whose lease lapsed (their step job was dead-lettered or lost): straight to `finally`
+   * (ticket and page on every branch), containment left as it is — nothing is undone blind.
+   * Every replica runs it; a claim makes one of them act. Returns how many runs it reaped.
+   */
+  async reap(): Promise<number> {
+    const { store } = this.#o;
+    let n = 0;
+    const now = Date.now();
+    for (const run of await store.listRuns(100_000)) {
+      if (run.status !== "running" && run.status !== "waiting_approval") continue;
+      // Saved within a lease: it is progressing (and its lease is being renewed).
+      if (Date.parse(run.updatedAt) > now - this.#o.leaseMs) continue;
+      if (await store.runAlive(run.id)) continue;
+      if (!(await store.claimOnce(`reap:${run.id}:${run.phase}`, this.#o.leaseMs))) continue;
+      const fresh = await store.getRun(run.id);
+      if (!fresh || TERMINAL.has(fresh.status) || (await store.runAlive(run.id))) continue;
+      n++;
+      const reason = `the run's lease lapsed in ${fresh.phase} step ${fresh.index} (its step job was lost or dead-lettered); containment left as it was, check the device`;
+      await this.#audit({
+        type: "run.reaped",
+        runId: fresh.id,
+        playbookId: fresh.playbookId,
+        deviceKey: fresh.deviceKey,
+        actor: "engine",
+        outcome: "failure",
+        message: `Run reaped: ${reason}.`,
+      });
+      if (fresh.phase === "finally") {
+        // The ticket/page phase itself was lost: skip the step that was stuck.
+        fresh.index++;
+      } else {
+        fresh.outcome = "failed";
+        fresh.phase = "finally";
+        fresh.index = 0;
+      }
+      fresh.error = fresh.error ? `${fresh.error}; ${reason}` : reason;
+      fresh.status = "running";
+      await store.touchRun(fresh.id, this.#o.leaseMs);
+      await this.#save(fresh);
+      await this.#enqueue(fresh, `reap${Date.now()}`);
+    }
+    return n;
   }
 
   async close(): Promise<void> {
+    if (this.#reaper) clearInterval(this.#reaper);
+    this.#reaper = undefined;
     await Promise.all(this.#workers.map((w) => w.close()));
     this.#workers.length = 0;
   }
@@ -170,7 +250,7 @@ export class PlaybookEngine {
     }
     for (const [k, v] of Object.entries(req.inputs ?? {})) if (!(k in inputs)) inputs[k] = v;
     if (device && !dryRun) {
-      const holder = await store.lockDevice(device.key, runId);
+      const holder = await store.lockDevice(device.key, runId, this.#o.leaseMs);
       if (holder !== runId)
         return reject(`run ${holder} is already active on device ${device.key}`, device.key);
     }
@@ -191,6 +271,7 @@ export class PlaybookEngine {
       createdAt: now,
       updatedAt: now,
     };
+    await store.touchRun(runId, this.#o.leaseMs);
     await store.saveRun(run);
     await this.#audit({
       type: "run.started",
@@ -302,6 +383,7 @@ export class PlaybookEngine {
   }
 
   async #enqueue(run: RunState, suffix = ""): Promise<void> {
+    if (!run.dryRun || run.deviceKey) await this.#o.store.touchRun(run.id, this.#o.leaseMs);
     const id = `${run.id}-${PHASE_LETTER[run.phase]}${run.index}${suffix ? `-${suffix}` : ""}`;
     await this.queue.add(
       "step",
@@ -319,7 +401,13 @@ export class PlaybookEngine {
   #scope(run: RunState): Record<string, unknown> {
     const steps: Record<string, unknown> = {};
     for (const [id, s] of Object.entries(run.steps))
-      steps[id] = { status: s.status, output: s.output, error: s.error, verification: s.verification };
+      steps[id] = {
+        status: s.status,
+        output: s.output,
+        error: s.error,
+        verification: s.verification,
+        gate: s.gate,
+      };
     return {
       run: {
         id: run.id,
@@ -328,6 +416,8 @@ export class PlaybookEngine {
         outcome: run.outcome ?? "running",
         error: run.error,
         trigger: run.trigger,
+        // Containment kept at its last verified level when a stronger one failed (step ids).
+        containmentKept: run.containmentKept ?? [],
       },
       inputs: run.inputs,
       device: run.device ?? {},
@@ -381,6 +471,8 @@ export class PlaybookEngine {
     if (!run || TERMINAL.has(run.status)) return;
     if (job.kind === "approval-timeout") return this.#timeout(run, job.approvalId);
     if (job.kind === "resume") return this.#resumeAfterDecision(run, job.approvalId);
+    if (run.status === "waiting_approval" && run.phase === job.phase && run.index === job.index)
+      return this.#announcePending(run);
     if (run.status !== "running") return;
     if (run.phase !== job.phase || run.index !== job.index) {
       // A stale job (its step finished before a crash kept the next job from being enqueued):
@@ -407,11 +499,72 @@ export class PlaybookEngine {
       });
       return;
     }
-    if (run.phase === "compensate") return this.#compensate(run, pb);
-    const list = this.#list(pb, run) as PlaybookStep[];
-    const step = list[run.index];
-    if (!step) return this.#endPhase(run);
-    await this.#step(run, pb, step);
+    const lease = await this.#holdLeases(run);
+    try {
+      if (lease.lostTo) return await this.#lockLost(run, lease.lostTo);
+      if (run.phase === "compensate") return await this.#compensate(run, pb);
+      const list = this.#list(pb, run) as PlaybookStep[];
+      const step = list[run.index];
+      if (!step) return await this.#endPhase(run);
+      await this.#step(run, pb, step);
+    } finally {
+      lease.stop();
+    }
+  }
+
+  /**
+   * Renews the run's lease and its device lock now and every third of a lease while this job runs.
+   * `lostTo`: another run holds the device (this run's lease lapsed and the lock was taken).
+   */
+  async #holdLeases(run: RunState): Promise<{ lostTo?: string; stop(): void }> {
+    const { store, leaseMs } = this.#o;
+    const renew = async (): Promise<string | undefined> => {
+      // A run that parked for an approval meanwhile holds a longer lease: leave it.
+      if (run.status !== "running") return undefined;
+      await store.touchRun(run.id, leaseMs);
+      if (!run.deviceKey || run.dryRun) return undefined;
+      const holder = await store.renewDeviceLock(run.deviceKey, run.id, leaseMs);
+      return holder === run.id ? undefined : holder;
+    };
+    const lostTo = await renew();
+    const timer = setInterval(
+      () => {
+        renew().catch(() => undefined);
+      },
+      Math.max(200, Math.floor(leaseMs / 3)),
+    );
+    timer.unref();
+    return { lostTo, stop: () => clearInterval(timer) };
+  }
+
+  /** Another run took the device after this run's lease lapsed: stop acting on it, undo nothing. */
+  async #lockLost(run: RunState, holder: string): Promise<void> {
+    const why = `device lock of ${run.deviceKey} lost to run ${holder} (this run's lease lapsed)`;
+    await this.#audit({
+      type: "run.lock_lost",
+      runId: run.id,
+      playbookId: run.playbookId,
+      deviceKey: run.deviceKey,
+      actor: "engine",
+      outcome: "failure",
+      message: `${why}; no further device step runs, nothing is undone.`,
+    });
+    if (run.phase === "finally") return this.#stepsOnlyNotify(run, why);
+    run.outcome = "failed";
+    run.error = run.error ? `${run.error}; ${why}` : why;
+    run.phase = "finally";
+    run.index = 0;
+    await this.#save(run);
+    await this.#enqueue(run);
+  }
+
+  /** In `finally` without the device lock: the ticket and page still run (they do not touch the device). */
+  async #stepsOnlyNotify(run: RunState, why: string): Promise<void> {
+    run.error ??= why;
+    const pb = this.#o.playbooks.get(run.playbookId);
+    const step = pb?.finally[run.index];
+    if (!pb || !step) return this.#finish(run, run.outcome ?? "failed", run.error);
+    return this.#step(run, pb, step);
   }
 
   async #next(run: RunState): Promise<void> {
@@ -481,25 +634,19 @@ export class PlaybookEngine {
       return this.#next(run);
     }
 
-    // Blast radius: above the hourly limit every containment waits for an approval.
-    if (action.kind === "containment" && !run.dryRun && !run.containmentApproved && !run.containmentCounted) {
-      const count = await store.countContainments(this.#o.now().getTime(), HOUR);
-      if (count >= this.#o.blastRadiusPerHour) {
-        if (st.approvalId) {
-          // Came back here after a decision: #resumeAfterDecision set containmentApproved or failed the step.
-        } else {
-          const approval = await this.#createApproval(run, step.id, {
-            role: this.#o.blastRadiusRole,
-            reason: `${step.action} on ${run.deviceKey ?? "devices"} above the blast-radius limit (${count} automatic containments in the last hour, limit ${this.#o.blastRadiusPerHour})`,
-            timeoutMs: this.#o.blastRadiusApprovalTimeoutMs,
-          });
-          st.status = "waiting";
-          st.approvalId = approval.id;
-          run.status = "waiting_approval";
-          await this.#save(run);
-          return;
-        }
+    // The safety gate: clinical state re-read now, then the per-device blast-radius reservation.
+    const effect = run.dryRun ? undefined : effectOf(action.kind, input);
+    if (effect) {
+      const gate = await this.#gate(run, step, st, effect, input);
+      if (gate === "parked") return;
+      if (gate === "skip") return this.#next(run);
+      if (gate === "denied") {
+        st.status = "failed";
+        st.error = "containment not approved (blast radius)";
+        return this.#fail(run, `${step.id}: ${st.error}`, "denied", step);
       }
+      input = gate.input;
+      st.input = input;
     }
 
     st.status = "running";
@@ -536,10 +683,6 @@ export class PlaybookEngine {
         st.verification = verification;
         st.finishedAt = this.#o.now().toISOString();
         if (step.compensate && action.undo) run.compensations.push(step.id);
-        if (action.kind === "containment" && !run.containmentCounted) {
-          await store.addContainment(run.id, this.#o.now().getTime());
-          run.containmentCounted = true;
-        }
         await this.#audit({
           ...base,
           type: "step.completed",
@@ -569,6 +712,141 @@ export class PlaybookEngine {
     }
   }
 
+  /**
+   * The clinical gate and the blast radius for one device-touching step (guards.ts). Returns the
+   * (possibly narrowed) input to run, "parked" (waiting for an approval; run saved and announced),
+   * "skip" (nothing left to touch: every device was refused by clinical engineering) or "denied"
+   * (the blast-radius approval was refused).
+   */
+  async #gate(
+    run: RunState,
+    step: PlaybookStep,
+    st: StepState,
+    effect: GateEffect,
+    input: unknown,
+  ): Promise<{ input: unknown } | "parked" | "skip" | "denied"> {
+    const { store } = this.#o;
+    const now = this.#o.now();
+    const base = { runId: run.id, playbookId: run.playbookId, stepId: step.id, deviceKey: run.deviceKey };
+    const targets = await resolveTargets(input, run, this.#o.devices, now);
+    st.gate = {
+      ...st.gate,
+      effect,
+      targets: targets.map((t) => ({
+        key: t.key,
+        state: t.state,
+        reasons: t.reasons,
+        clinicalServers: t.clinicalServers.length,
+      })),
+    };
+    run.clinicalApprovals ??= {};
+    run.clinicalDenied ??= {};
+    // Decisions are per device and per kind of change: network containment or credential change.
+    const cls = effect === "credential" ? "credential" : "containment";
+    const approved = (k: string) => run.clinicalApprovals?.[`${cls}:${k}`];
+    const denied = (k: string) => run.clinicalDenied?.[`${cls}:${k}`];
+
+    // 1. Clinical gate.
+    const refused: GateTarget[] = targets.filter((t) => denied(t.key) && clinicalApprovalNeeded(effect, t));
+    const ask: { t: GateTarget; why: string }[] = [];
+    for (const t of targets) {
+      const why = clinicalApprovalNeeded(effect, t);
+      if (why && !approved(t.key) && !denied(t.key)) ask.push({ t, why });
+    }
+    if (ask.length) {
+      const list = ask.slice(0, 5).map((a) => a.why);
+      const reason = `${step.id} (${step.action}): ${list.join("; ")}${ask.length > 5 ? `; and ${ask.length - 5} more device(s)` : ""}`;
+      st.gate.pending = "clinical";
+      await this.#audit({
+        ...base,
+        type: "gate.clinical",
+        actor: "engine",
+        outcome: "failure",
+        message: `Clinical gate: ${step.id} waits for ${this.#o.clinicalRole} on ${ask.length} device(s) that may be in use.`,
+        detail: {
+          effect,
+          devices: ask.map((a) => ({ key: a.t.key, state: a.t.state, reasons: a.t.reasons })),
+        },
+      });
+      await this.#requestApproval(run, st, step.id, {
+        role: this.#o.clinicalRole,
+        reason,
+        timeoutMs: this.#o.clinicalApprovalTimeoutMs,
+        devices: ask.map((a) => a.t.key),
+      });
+      return "parked";
+    }
+    let remaining = targets;
+    if (refused.length) {
+      const keys = new Set(refused.map((t) => t.key));
+      st.gate.skipped = [...new Set([...(st.gate.skipped ?? []), ...keys])];
+      remaining = targets.filter((t) => !keys.has(t.key));
+      await this.#audit({
+        ...base,
+        type: "gate.skipped",
+        actor: "engine",
+        outcome: "failure",
+        message: `Clinical gate: ${step.id} leaves out ${refused.length} device(s) clinical engineering did not approve: ${[...keys].slice(0, 20).join(", ")}.`,
+        detail: { effect, devices: [...keys] },
+      });
+      const narrowed = remaining.length ? withoutDevices(input, refused) : undefined;
+      const parsed =
+        narrowed === undefined ? undefined : this.#o.actions.get(step.action)?.input.safeParse(narrowed);
+      if (!parsed?.success) {
+        st.status = "skipped";
+        st.error = "not approved by clinical engineering for any of its devices";
+        if (run.outcome === undefined && run.phase === "main") run.outcome = "denied";
+        return "skip";
+      }
+      input = parsed.data;
+    }
+
+    // 2. Blast radius: reserve every device not reserved yet, atomically, before anything runs.
+    run.reservedDevices ??= [];
+    const have = new Set(run.reservedDevices);
+    const fresh = remaining.map((t) => t.key).filter((k) => !have.has(k));
+    if (fresh.length && !run.containmentApproved) {
+      const r = await store.reserveDevices(fresh, now.getTime(), HOUR, this.#o.blastRadiusPerHour);
+      if (!r.ok) {
+        if (st.gate.pending === "blast" && st.approvalId) {
+          const a = await store.getApproval(st.approvalId);
+          if (a && a.status !== "pending" && a.status !== "approved") return "denied";
+        }
+        st.gate.pending = "blast";
+        await this.#requestApproval(run, st, step.id, {
+          role: this.#o.blastRadiusRole,
+          reason: `${step.action} on ${fresh.length} device(s) (${fresh.slice(0, 5).join(", ")}${fresh.length > 5 ? ", …" : ""}) above the blast-radius limit (${r.count} devices contained or changed automatically in the last hour, limit ${this.#o.blastRadiusPerHour})`,
+          timeoutMs: this.#o.blastRadiusApprovalTimeoutMs,
+          devices: fresh,
+        });
+        return "parked";
+      }
+      run.reservedDevices.push(...fresh);
+      st.gate.reserved = [...(st.gate.reserved ?? []), ...fresh];
+      await this.#audit({
+        ...base,
+        type: "blast_radius.reserved",
+        actor: "engine",
+        outcome: "success",
+        message: `Blast radius: reserved ${fresh.length} device(s) for ${step.id} (${r.count} of ${this.#o.blastRadiusPerHour} this hour).`,
+        detail: { devices: fresh, count: r.count, limit: this.#o.blastRadiusPerHour, effect },
+      });
+    } else if (fresh.length) {
+      st.gate.reserved = [...(st.gate.reserved ?? []), ...fresh];
+      run.reservedDevices.push(...fresh);
+      await this.#audit({
+        ...base,
+        type: "blast_radius.approved",
+        actor: "engine",
+        outcome: "success",
+        message: `Blast radius: ${fresh.length} device(s) for ${step.id} covered by the run's approval.`,
+        detail: { devices: fresh, effect },
+      });
+    }
+    st.gate.pending = undefined;
+    return { input };
+  }
+
   async #stepFailed(run: RunState, step: PlaybookStep, st: StepState, error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     st.status = "failed";
@@ -585,27 +863,122 @@ export class PlaybookEngine {
       message: `Step ${step.id} (${step.action}) failed: ${message}`,
     });
     if (step.continueOnError) return this.#next(run);
-    return this.#fail(run, `${step.id}: ${message}`);
+    return this.#fail(run, `${step.id}: ${message}`, "failed", step);
   }
 
-  /** Leaves the main phase for good: compensations (if any), then `finally`. */
-  async #fail(run: RunState, error: string, outcome: "failed" | "denied" = "failed"): Promise<void> {
+  /** Containment level of a step: 0 not a containment, 1 restricted, 2 full (no/unknown mode). */
+  #level(run: RunState, stepId: string): number {
+    const pb = this.#o.playbooks.get(run.playbookId);
+    const step = pb?.steps.find((s) => s.id === stepId) ?? pb?.finally.find((s) => s.id === stepId);
+    const action = step ? this.#o.actions.get(step.action) : undefined;
+    const effect = action ? effectOf(action.kind, run.steps[stepId]?.input) : undefined;
+    return effect === "containment:restricted" ? 1 : effect === "containment:full" ? 2 : 0;
+  }
+
+  /**
+   * Leaves the main phase for good: compensations (if any), then `finally`. Fail safe (safety rule
+   * 4): completed, verified containment below the level of the failed step is kept (a failure of a
+   * non-containment step keeps every verified containment); only the rest is undone.
+   */
+  async #fail(
+    run: RunState,
+    error: string,
+    outcome: "failed" | "denied" = "failed",
+    failed?: PlaybookStep,
+  ): Promise<void> {
     if (run.phase === "finally") {
       run.error ??= error;
       return this.#next(run);
     }
     run.outcome = outcome;
     run.error = error;
-    run.phase = run.compensations.length ? "compensate" : "finally";
+    const failLevel = failed ? this.#level(run, failed.id) || 3 : 3;
+    const kept = run.compensations.filter((id) => {
+      const level = this.#level(run, id);
+      const st = run.steps[id];
+      return (
+        level > 0 &&
+        level < failLevel &&
+        st?.status === "completed" &&
+        !st.undone &&
+        st.verification?.ok !== false
+      );
+    });
+    run.containmentKept = kept;
+    if (kept.length)
+      await this.#audit({
+        type: "containment.kept",
+        runId: run.id,
+        playbookId: run.playbookId,
+        deviceKey: run.deviceKey,
+        actor: "engine",
+        outcome: "success",
+        message: `Kept the last verified containment (${kept.join(", ")}) after ${failed ? `${failed.id} failed` : "the failure"}; only the rest is undone.`,
+        detail: { kept, failedStep: failed?.id },
+      });
+    run.phase = run.compensations.some((id) => !kept.includes(id)) ? "compensate" : "finally";
     run.index = 0;
     await this.#save(run);
     await this.#enqueue(run);
   }
 
+  /**
+   * After the compensations: the kept containment is read back and re-applied where an undo of a
+   * stronger step took it away (one NAC policy per endpoint, for instance). Failures are audited and
+   * reported in the run's error (the ticket and page say so).
+   */
+  async #restoreKept(run: RunState, pb: Playbook): Promise<void> {
+    const problems: string[] = [];
+    for (const id of run.containmentKept ?? []) {
+      const st = run.steps[id];
+      const step = pb.steps.find((s) => s.id === id) ?? pb.finally.find((s) => s.id === id);
+      const action = step ? this.#o.actions.get(step.action) : undefined;
+      if (!st || !action) continue;
+      const calls: RecordedCall[] = [];
+      const ctx = this.#ctx(run, id, calls);
+      const base = { runId: run.id, playbookId: run.playbookId, stepId: id, deviceKey: run.deviceKey };
+      try {
+        let v = await action.verify(st.input, st.output, ctx);
+        if (!v.ok) {
+          const output = await action.execute(st.input, ctx);
+          v = await action.verify(st.input, output, ctx);
+          if (v.ok) st.output = output;
+        }
+        await this.#flushCalls(run, id, calls);
+        await this.#audit({
+          ...base,
+          type: v.ok ? "containment.verified" : "containment.restore_failed",
+          actor: "engine",
+          outcome: v.ok ? "success" : "failure",
+          message: `Kept containment ${id}: ${v.ok ? "in place" : "NOT in place"} (${v.detail}).`,
+        });
+        if (!v.ok) problems.push(`${id}: ${v.detail}`);
+        else st.verification = v;
+      } catch (error) {
+        await this.#flushCalls(run, id, calls);
+        problems.push(`${id}: ${(error as Error).message}`);
+        await this.#audit({
+          ...base,
+          type: "containment.restore_failed",
+          actor: "engine",
+          outcome: "failure",
+          message: `Kept containment ${id} could not be read back or re-applied: ${(error as Error).message}; manual action needed.`,
+        });
+      }
+    }
+    run.containmentRestored = true;
+    if (problems.length)
+      run.error = `${run.error ? `${run.error}; ` : ""}kept containment not verified: ${problems.join("; ")}`;
+  }
+
   async #compensate(run: RunState, pb: Playbook): Promise<void> {
     const ids = [...run.compensations].reverse();
     const stepId = ids[run.index];
-    if (stepId === undefined) return this.#endPhase(run);
+    if (stepId === undefined) {
+      if (run.containmentKept?.length && !run.containmentRestored) await this.#restoreKept(run, pb);
+      return this.#endPhase(run);
+    }
+    if (run.containmentKept?.includes(stepId)) return this.#next(run);
     const st = run.steps[stepId];
     const step = pb.steps.find((s) => s.id === stepId) ?? pb.finally.find((s) => s.id === stepId);
     const action = step ? this.#o.actions.get(step.action) : undefined;
@@ -680,14 +1053,24 @@ export class PlaybookEngine {
     });
   }
 
-  async #createApproval(
+  /**
+   * Creates an approval, parks the step and saves the run BEFORE anything is announced (a crash
+   * after the save re-announces the same approval from the retried job; never a second request).
+   */
+  async #requestApproval(
     run: RunState,
+    st: StepState,
     stepId: string,
-    spec: { role: string; reason: string; timeoutMs: number },
+    spec: { role: string; reason: string; timeoutMs: number; devices?: string[] },
   ): Promise<ApprovalRecord> {
     const now = this.#o.now();
-    const approval: ApprovalRecord = {
-      id: randomUUID(),
+    // Deterministic per (run, step, n-th request): a job retried after a crash before the run was
+    // saved writes the same record again instead of leaving an orphaned pending request.
+    const seq = st.approvalSeq ?? 0;
+    const id = approvalIdOf(run.id, stepId, seq);
+    const existing = await this.#o.store.getApproval(id);
+    const approval: ApprovalRecord = existing ?? {
+      id,
       runId: run.id,
       stepId,
       playbookId: run.playbookId,
@@ -697,22 +1080,57 @@ export class PlaybookEngine {
       status: "pending",
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + spec.timeoutMs).toISOString(),
+      ...(spec.devices ? { devices: spec.devices } : {}),
     };
-    await this.#o.store.saveApproval(approval);
+    if (!existing) await this.#o.store.saveApproval(approval);
+    st.approvalSeq = seq + 1;
+    st.status = "waiting";
+    st.approvalId = approval.id;
+    st.startedAt ??= approval.createdAt;
+    run.status = "waiting_approval";
+    await this.#save(run);
+    // Parked: the lease and the device lock last until the approval expires (plus a lease).
+    await this.#o.store.touchRun(run.id, spec.timeoutMs + this.#o.leaseMs);
+    if (run.deviceKey && !run.dryRun)
+      await this.#o.store.renewDeviceLock(run.deviceKey, run.id, spec.timeoutMs + this.#o.leaseMs);
+    if (approval.status !== "pending") {
+      // Decided (from the approvals list) while the run was not yet parked on it: resume now.
+      await this.queue.add(
+        "resume",
+        { kind: "resume", runId: run.id, approvalId: approval.id },
+        { jobId: `${run.id}-d-${approval.id}` },
+      );
+      return approval;
+    }
+    await this.#announce(run, approval);
+    return approval;
+  }
+
+  /** A retried step job of a parked run: announce its approval if the crash came before that. */
+  async #announcePending(run: RunState): Promise<void> {
+    const st = Object.values(run.steps).find((s) => s.status === "waiting" && s.approvalId);
+    if (!st?.approvalId) return;
+    const approval = await this.#o.store.getApproval(st.approvalId);
+    if (approval?.status !== "pending" || (await this.#o.store.wasAnnounced(approval.id))) return;
+    await this.#announce(run, approval);
+  }
+
+  async #announce(run: RunState, approval: ApprovalRecord): Promise<void> {
+    const timeoutMs = Math.max(0, Date.parse(approval.expiresAt) - this.#o.now().getTime());
     await this.queue.add(
       "approval-timeout",
       { kind: "approval-timeout", runId: run.id, approvalId: approval.id },
-      { jobId: `${run.id}-t-${approval.id}`, delayMs: spec.timeoutMs },
+      { jobId: `${run.id}-t-${approval.id}`, delayMs: timeoutMs },
     );
     await this.#audit({
       type: "approval.requested",
       runId: run.id,
       playbookId: run.playbookId,
-      stepId,
+      stepId: approval.stepId,
       deviceKey: run.deviceKey,
       actor: "engine",
-      message: `Approval requested from ${spec.role}: ${spec.reason} (expires ${approval.expiresAt}; silence is a no).`,
-      detail: { approvalId: approval.id },
+      message: `Approval requested from ${approval.role}: ${approval.reason} (expires ${approval.expiresAt}; silence is a no).`,
+      detail: { approvalId: approval.id, devices: approval.devices },
     });
     if (this.#o.notifyApprovers)
       try {
@@ -721,13 +1139,13 @@ export class PlaybookEngine {
         await this.#audit({
           type: "approval.notify_failed",
           runId: run.id,
-          stepId,
+          stepId: approval.stepId,
           actor: "engine",
           outcome: "failure",
           message: `Notifying approvers failed: ${(error as Error).message}`,
         });
       }
-    return approval;
+    await this.#o.store.markAnnounced(approval.id);
   }
 
   async #approvalStep(
@@ -761,12 +1179,7 @@ export class PlaybookEngine {
       });
       return this.#next(run);
     }
-    const approval = await this.#createApproval(run, step.id, { role, reason, timeoutMs });
-    st.status = "waiting";
-    st.approvalId = approval.id;
-    st.startedAt = approval.createdAt;
-    run.status = "waiting_approval";
-    await this.#save(run);
+    await this.#requestApproval(run, st, step.id, { role, reason, timeoutMs });
   }
 
   async #timeout(run: RunState, approvalId: string): Promise<void> {
@@ -806,11 +1219,32 @@ export class PlaybookEngine {
       st.output = { approved, status: approval.status, by: approval.decidedBy, at: approval.decidedAt };
       st.finishedAt = this.#o.now().toISOString();
       if (!approved) run.outcome = "denied";
+      // A clinical engineering yes in the playbook covers the run's device for the clinical gate.
+      if (approved && approval.role === this.#o.clinicalRole && run.deviceKey) {
+        run.clinicalApprovals ??= {};
+        run.clinicalApprovals[`containment:${run.deviceKey}`] = approval.id;
+      }
       return this.#next(run);
     }
-    // A containment step held by the blast-radius guard.
+    // A device step held by the clinical gate: record the decision per device, then run the step
+    // again (the gate re-reads the clinical state and leaves refused devices out).
+    if (st.gate?.pending === "clinical") {
+      const keys = approval.devices ?? (run.deviceKey ? [run.deviceKey] : []);
+      run.clinicalApprovals ??= {};
+      run.clinicalDenied ??= {};
+      const map = approved ? run.clinicalApprovals : run.clinicalDenied;
+      const cls = st.gate.effect === "credential" ? "credential" : "containment";
+      for (const k of keys) map[`${cls}:${k}`] = approval.id;
+      st.gate.pending = undefined;
+      st.status = "pending";
+      await this.#save(run);
+      await this.#enqueue(run, `a${approvalId.slice(0, 8)}`);
+      return;
+    }
+    // A device step held by the blast-radius guard.
     if (approved) {
       run.containmentApproved = true;
+      if (st.gate) st.gate.pending = undefined;
       st.status = "pending";
       await this.#save(run);
       await this.#enqueue(run, `a${approvalId.slice(0, 8)}`);
@@ -818,7 +1252,7 @@ export class PlaybookEngine {
     }
     st.status = "failed";
     st.error = `containment not approved (${approval.status})`;
-    return this.#fail(run, `${stepId}: ${st.error}`, "denied");
+    return this.#fail(run, `${stepId}: ${st.error}`, "denied", step);
   }
 
   /** Counts of runs by outcome (summary of `medsoc start`). */
@@ -828,6 +1262,12 @@ export class PlaybookEngine {
       out[`${r.playbookId} ${r.status}`] = (out[`${r.playbookId} ${r.status}`] ?? 0) + 1;
     return out;
   }
+}
+
+/** A UUID-shaped id derived from the run, the step and the step's n-th approval request. */
+function approvalIdOf(runId: string, stepId: string, seq: number): string {
+  const h = createHash("sha256").update(`approval|${runId}|${stepId}|${seq}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((Number.parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }
 
 async function withTimeout<T>(ms: number, what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {

@@ -2,7 +2,10 @@
  * Detection rules as data (`playbooks/rules/*.yaml`): a JSONata condition over an enriched document
  * and the device it is about → a playbook and its inputs, with a de-duplication window (one run per
  * key, default the device) and a throttle (runs per rule per window). Evaluated after mapping, in
- * the pipeline, for every alert (and, when a rule asks for it, other kinds of documents).
+ * the pipeline, for every alert (and, when a rule asks for it, other kinds of documents). The
+ * de-duplication claim is kept only when the run really starts: a throttled or refused start gives
+ * it back. Every run gets the alert as inputs `alert_id`, `rule` and `reason` (a rule's own
+ * `inputs` win).
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,6 +15,7 @@ import { ConfigError, type ConfigProblem } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import type { AuditLog } from "./audit.ts";
+import { type ClaimStore, startOnce } from "./claims.ts";
 import type { DeviceDirectory } from "./devices.ts";
 import type { PlaybookEngine } from "./engine.ts";
 import { compile, parseDuration, render, templateExpressions, test } from "./expr.ts";
@@ -105,6 +109,8 @@ export interface RuleEngineOptions {
   engine: PlaybookEngine;
   directory: DeviceDirectory;
   store: RunStore;
+  /** De-duplication claims shared by every replica. */
+  claims: ClaimStore;
   audit: AuditLog;
   log?: Logger;
   /**
@@ -132,6 +138,21 @@ export interface RuleStats {
   refused: number;
   /** Documents that waited for their device's inventory record. */
   deferred: number;
+}
+
+/** The alert a rule fired on, as run inputs: `alert_id`, `rule`, `reason`. */
+export function alertInputs(
+  rule: Rule,
+  doc: EcsDocument,
+): { alert_id: string; rule: string; reason: string } {
+  const d = doc as EcsDocument & { rule?: { name?: unknown }; armis?: { alert?: { title?: unknown } } };
+  const text = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
+  return {
+    alert_id: text((doc.event as { id?: unknown }).id) ?? doc.medsoc.doc_id,
+    rule: rule.id,
+    reason:
+      text(doc.message) ?? text(d.armis?.alert?.title) ?? text(d.rule?.name) ?? rule.description ?? rule.id,
+  };
 }
 
 /** Evaluates the rules over mapped documents and starts playbook runs. */
@@ -233,38 +254,43 @@ export class RuleEngine {
     const scope = { doc, device: device ?? {} };
     if (!(await test(rule.when, scope))) return;
     this.stats.matched++;
-    const { store, engine, audit } = this.#o;
+    const { store, engine, audit, claims } = this.#o;
     const key = String((await render(rule.dedupKey, scope)) ?? "");
-    if (!(await store.claimOnce(`rule-${rule.id}-${key}`, parseDuration(rule.dedupWindow)))) {
+    const r = await startOnce(claims, `rule-${rule.id}-${key}`, parseDuration(rule.dedupWindow), async () => {
+      const perMs = parseDuration(rule.throttle.per);
+      const n = await store.incrWindow(`rule-${rule.id}-${Math.floor(Date.now() / perMs)}`, perMs);
+      if (n > rule.throttle.max) {
+        this.stats.throttled++;
+        await audit.append({
+          type: "rule.throttled",
+          playbookId: rule.playbook,
+          deviceKey: device?.key,
+          actor: `rule:${rule.id}`,
+          outcome: "failure",
+          message: `Rule ${rule.id} matched but is throttled (${rule.throttle.max} per ${rule.throttle.per}).`,
+          detail: { doc: doc.medsoc.doc_id },
+        });
+        return undefined;
+      }
+      const rendered = (await render(rule.inputs, scope)) as Record<string, unknown>;
+      const inputs: Record<string, unknown> = { ...alertInputs(rule, doc) };
+      for (const [k, v] of Object.entries(rendered ?? {})) if (v !== undefined && v !== "") inputs[k] = v;
+      return engine.start({
+        playbookId: rule.playbook,
+        device,
+        inputs,
+        trigger: {
+          kind: "rule",
+          id: rule.id,
+          detail: { doc: doc.medsoc.doc_id, event: (doc.event as { id?: string }).id },
+        },
+      });
+    });
+    if (r === "duplicate") {
       this.stats.deduplicated++;
       return;
     }
-    const perMs = parseDuration(rule.throttle.per);
-    const n = await store.incrWindow(`rule-${rule.id}-${Math.floor(Date.now() / perMs)}`, perMs);
-    if (n > rule.throttle.max) {
-      this.stats.throttled++;
-      await audit.append({
-        type: "rule.throttled",
-        playbookId: rule.playbook,
-        deviceKey: device?.key,
-        actor: `rule:${rule.id}`,
-        outcome: "failure",
-        message: `Rule ${rule.id} matched but is throttled (${rule.throttle.max} per ${rule.throttle.per}).`,
-        detail: { doc: doc.medsoc.doc_id },
-      });
-      return;
-    }
-    const inputs = (await render(rule.inputs, scope)) as Record<string, unknown>;
-    const r = await engine.start({
-      playbookId: rule.playbook,
-      device,
-      inputs,
-      trigger: {
-        kind: "rule",
-        id: rule.id,
-        detail: { doc: doc.medsoc.doc_id, event: (doc.event as { id?: string }).id },
-      },
-    });
+    if (!r) return;
     if (r.status === "rejected") this.stats.refused++;
     else this.stats.started++;
   }

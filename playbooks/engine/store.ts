@@ -2,7 +2,9 @@
  * Durable run state: runs, approvals and the guards (device locks, blast-radius counter, kill
  * switch). Redis in production (every worker process sees the same runs), memory in the embedded
  * default. Only the job of a run's current step writes the run, so a plain JSON value per run is enough;
- * the contended transitions (device lock, approval decision) are atomic (`SET NX`).
+ * the contended transitions (device lock, approval decision, blast-radius reservation) are atomic
+ * (`SET NX`, one Lua script shared by every replica). Device locks and run leases expire unless the
+ * run keeps renewing them (docs/playbooks-safety.md).
  */
 import { Redis } from "ioredis";
 import type { DeviceInfo, Verification } from "../actions/types.ts";
@@ -33,6 +35,24 @@ export interface StepState {
   /** Undone by a compensation. */
   undone?: boolean;
   approvalId?: string;
+  /** Approvals this step has asked for so far (their ids are derived from it: a retry reuses the id). */
+  approvalSeq?: number;
+  /** What the engine's safety gate decided for this step (clinical gate, blast radius). */
+  gate?: StepGate;
+}
+
+/** The engine's gate record of one device-touching step (playbooks/engine/guards.ts). */
+export interface StepGate {
+  /** `containment:full`, `containment:restricted` or `credential`. */
+  effect: string;
+  /** Device keys the step touches, with their clinical state as re-read right before the step. */
+  targets: { key: string; state: string; reasons: string[]; clinicalServers: number }[];
+  /** The approval the step waits for: which guard asked. */
+  pending?: "clinical" | "blast";
+  /** Devices clinical engineering did not approve: left out of the step (reported, never touched). */
+  skipped?: string[];
+  /** Devices whose blast-radius capacity this step reserved (or that an approval covered). */
+  reserved?: string[];
 }
 
 export type Phase = "main" | "compensate" | "finally";
@@ -57,8 +77,18 @@ export interface RunState {
   error?: string;
   /** Blast-radius approval already granted for this run's containments. */
   containmentApproved?: boolean;
-  /** This run's containment is already counted against the blast radius (one per run, however many enforcement points). */
+  /** Legacy (runs saved before per-device reservation): this run's containment was counted. */
   containmentCounted?: boolean;
+  /** Devices whose blast-radius capacity this run reserved (per device, however many enforcement points). */
+  reservedDevices?: string[];
+  /** `containment:<device>` / `credential:<device>` → the clinical engineering approval (recorded before the change). */
+  clinicalApprovals?: Record<string, string>;
+  /** `containment:<device>` / `credential:<device>` refused or unanswered: later steps leave them out. */
+  clinicalDenied?: Record<string, string>;
+  /** Containment steps kept (verified, lower level) when a later, stronger step failed. */
+  containmentKept?: string[];
+  /** The kept containment was re-verified (and re-applied where needed) after the compensations. */
+  containmentRestored?: boolean;
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;
@@ -79,18 +109,43 @@ export interface ApprovalRecord {
   decidedAt?: string;
   decidedBy?: string;
   comment?: string;
+  /** Devices the approval covers (clinical gate of a multi-device step); absent: `deviceKey`. */
+  devices?: string[];
+  /** Set once the timeout job, audit entry and notification went out (after the run was saved). */
+  announcedAt?: string;
+}
+
+/** Result of an atomic blast-radius reservation. */
+export interface Reservation {
+  ok: boolean;
+  /** Distinct devices reserved in the window after (ok) or before (refused) this call. */
+  count: number;
 }
 
 export interface RunStore {
   getRun(id: string): Promise<RunState | null>;
   saveRun(run: RunState): Promise<void>;
   listRuns(limit?: number): Promise<RunState[]>;
-  /** Takes the device lock for `runId`; returns the holder (this run when taken). */
-  lockDevice(key: string, runId: string): Promise<string>;
+  /** Takes the device lock for `runId` with a lease of `leaseMs`; returns the holder (this run when taken). */
+  lockDevice(key: string, runId: string, leaseMs?: number): Promise<string>;
+  /** Extends the lease of `runId`'s lock (re-taking it when it lapsed and nobody took it); returns the holder. */
+  renewDeviceLock(key: string, runId: string, leaseMs: number): Promise<string>;
   unlockDevice(key: string, runId: string): Promise<void>;
-  /** Records one automatic containment at `atMs`; returns how many happened in the last `windowMs`. */
+  /**
+   * Blast radius, atomically and per device: when the devices of `keys` not yet reserved in the last
+   * `windowMs` fit under `limit` distinct devices, reserves them all (at `nowMs`) and returns ok;
+   * otherwise reserves nothing. Devices already reserved in the window take no new capacity.
+   */
+  reserveDevices(keys: string[], nowMs: number, windowMs: number, limit: number): Promise<Reservation>;
+  /** Distinct devices reserved in the last `windowMs`. */
   countContainments(nowMs: number, windowMs: number): Promise<number>;
-  addContainment(runId: string, atMs: number): Promise<void>;
+  /** The run's lease: it is alive while this is renewed (the reaper ends runs whose lease lapsed). */
+  touchRun(runId: string, leaseMs: number): Promise<void>;
+  /** True while the run's lease has not lapsed. */
+  runAlive(runId: string): Promise<boolean>;
+  /** Marks an approval as announced (timeout job, audit, notification sent). */
+  markAnnounced(approvalId: string): Promise<void>;
+  wasAnnounced(approvalId: string): Promise<boolean>;
   setPaused(paused: boolean): Promise<void>;
   isPaused(): Promise<boolean>;
   saveApproval(a: ApprovalRecord): Promise<void>;
@@ -111,10 +166,44 @@ export interface RunStore {
   close(): Promise<void>;
 }
 
+/** Lease of a device lock when none is given (the engine passes its configured lease). */
+export const DEFAULT_LEASE_MS = 10 * 60_000;
+
+/** Renew (or re-take when lapsed) a device lock held by ARGV[1]; returns the holder. */
+const RENEW_LOCK = `
+local cur = redis.call('GET', KEYS[1])
+if cur == false or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+  return ARGV[1]
+end
+return cur`;
+
+/**
+ * Blast radius, one script for every replica: a sorted set of device keys scored by reservation time.
+ * KEYS[1] the set; ARGV: now, window, limit, device keys…. All-or-nothing; a device already reserved
+ * in the window takes no new capacity. Returns {1, count after} or {0, count before}.
+ */
+const RESERVE_DEVICES = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+local fresh = {}
+for i = 4, #ARGV do
+  if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then table.insert(fresh, ARGV[i]) end
+end
+if count + #fresh > limit then return {0, count} end
+for _, k in ipairs(fresh) do redis.call('ZADD', KEYS[1], now, k) end
+redis.call('PEXPIRE', KEYS[1], window)
+return {1, count + #fresh}`;
+
 export class MemoryRunStore implements RunStore {
   readonly #runs = new Map<string, string>();
-  readonly #locks = new Map<string, string>();
-  #containments: number[] = [];
+  readonly #locks = new Map<string, { runId: string; until: number }>();
+  /** Device key → reservation time. */
+  readonly #reserved = new Map<string, number>();
+  readonly #leases = new Map<string, number>();
   #paused = false;
   readonly #approvals = new Map<string, ApprovalRecord>();
   readonly #parked = new Set<string>();
@@ -129,21 +218,54 @@ export class MemoryRunStore implements RunStore {
   async listRuns(limit = 1000) {
     return [...this.#runs.values()].slice(-limit).map((s) => JSON.parse(s) as RunState);
   }
-  async lockDevice(key: string, runId: string) {
-    const holder = this.#locks.get(key);
-    if (holder) return holder;
-    this.#locks.set(key, runId);
+  #holder(key: string) {
+    const l = this.#locks.get(key);
+    if (l && l.until <= Date.now()) {
+      this.#locks.delete(key);
+      return undefined;
+    }
+    return l;
+  }
+  async lockDevice(key: string, runId: string, leaseMs = DEFAULT_LEASE_MS) {
+    const holder = this.#holder(key);
+    if (holder) return holder.runId;
+    this.#locks.set(key, { runId, until: Date.now() + leaseMs });
+    return runId;
+  }
+  async renewDeviceLock(key: string, runId: string, leaseMs: number) {
+    const holder = this.#holder(key);
+    if (holder && holder.runId !== runId) return holder.runId;
+    this.#locks.set(key, { runId, until: Date.now() + leaseMs });
     return runId;
   }
   async unlockDevice(key: string, runId: string) {
-    if (this.#locks.get(key) === runId) this.#locks.delete(key);
+    if (this.#holder(key)?.runId === runId) this.#locks.delete(key);
+  }
+  async reserveDevices(keys: string[], nowMs: number, windowMs: number, limit: number) {
+    // Same semantics as the Redis script; a JS function body runs without interleaving.
+    for (const [k, t] of this.#reserved) if (t <= nowMs - windowMs) this.#reserved.delete(k);
+    const fresh = [...new Set(keys)].filter((k) => !this.#reserved.has(k));
+    const count = this.#reserved.size;
+    if (count + fresh.length > limit) return { ok: false, count };
+    for (const k of fresh) this.#reserved.set(k, nowMs);
+    return { ok: true, count: count + fresh.length };
   }
   async countContainments(nowMs: number, windowMs: number) {
-    this.#containments = this.#containments.filter((t) => t > nowMs - windowMs);
-    return this.#containments.length;
+    for (const [k, t] of this.#reserved) if (t <= nowMs - windowMs) this.#reserved.delete(k);
+    return this.#reserved.size;
   }
-  async addContainment(_runId: string, atMs: number) {
-    this.#containments.push(atMs);
+  async touchRun(runId: string, leaseMs: number) {
+    this.#leases.set(runId, Date.now() + leaseMs);
+  }
+  async runAlive(runId: string) {
+    return (this.#leases.get(runId) ?? 0) > Date.now();
+  }
+  readonly #announced = new Set<string>();
+  async markAnnounced(approvalId: string) {
+    this.#announced.add(approvalId);
+  }
+  async wasAnnounced(approvalId: string) {
+    return this.#announced.has(approvalId);
   }
   async setPaused(paused: boolean) {
     this.#paused = paused;
@@ -226,11 +348,26 @@ export class RedisRunStore implements RunStore {
     const vals = await this.#redis.mget(ids.map((id) => `${this.#p}:run:${id}`));
     return vals.filter((v): v is string => !!v).map((v) => JSON.parse(v) as RunState);
   }
-  async lockDevice(key: string, runId: string) {
+  async lockDevice(key: string, runId: string, leaseMs = DEFAULT_LEASE_MS) {
     const k = `${this.#p}:device-lock:${key}`;
-    const ok = await this.#redis.set(k, runId, "NX");
+    const ok = await this.#redis.set(k, runId, "PX", Math.max(1, leaseMs), "NX");
     if (ok) return runId;
-    return (await this.#redis.get(k)) ?? runId;
+    const holder = await this.#redis.get(k);
+    // Lapsed between the two calls: try once more.
+    if (holder === null)
+      return (await this.#redis.set(k, runId, "PX", Math.max(1, leaseMs), "NX"))
+        ? runId
+        : ((await this.#redis.get(k)) ?? runId);
+    return holder;
+  }
+  async renewDeviceLock(key: string, runId: string, leaseMs: number) {
+    return (await this.#redis.eval(
+      RENEW_LOCK,
+      1,
+      `${this.#p}:device-lock:${key}`,
+      runId,
+      String(Math.max(1, Math.round(leaseMs))),
+    )) as string;
   }
   async unlockDevice(key: string, runId: string) {
     // Delete only our own lock (compare-and-delete).
@@ -241,13 +378,32 @@ export class RedisRunStore implements RunStore {
       runId,
     );
   }
-  async countContainments(nowMs: number, windowMs: number) {
-    const k = `${this.#p}:containments`;
-    await this.#redis.zremrangebyscore(k, "-inf", nowMs - windowMs);
-    return this.#redis.zcount(k, nowMs - windowMs, "+inf");
+  async reserveDevices(keys: string[], nowMs: number, windowMs: number, limit: number) {
+    const [ok, count] = (await this.#redis.eval(
+      RESERVE_DEVICES,
+      1,
+      `${this.#p}:blast-radius`,
+      String(nowMs),
+      String(windowMs),
+      String(limit),
+      ...new Set(keys),
+    )) as [number, number];
+    return { ok: ok === 1, count };
   }
-  async addContainment(runId: string, atMs: number) {
-    await this.#redis.zadd(`${this.#p}:containments`, atMs, `${runId}-${atMs}`);
+  async countContainments(nowMs: number, windowMs: number) {
+    return this.#redis.zcount(`${this.#p}:blast-radius`, `(${nowMs - windowMs}`, "+inf");
+  }
+  async touchRun(runId: string, leaseMs: number) {
+    await this.#redis.set(`${this.#p}:run-lease:${runId}`, "1", "PX", Math.max(1, Math.round(leaseMs)));
+  }
+  async runAlive(runId: string) {
+    return (await this.#redis.exists(`${this.#p}:run-lease:${runId}`)) === 1;
+  }
+  async markAnnounced(approvalId: string) {
+    await this.#redis.set(`${this.#p}:approval-announced:${approvalId}`, "1", "EX", 30 * 86_400);
+  }
+  async wasAnnounced(approvalId: string) {
+    return (await this.#redis.exists(`${this.#p}:approval-announced:${approvalId}`)) === 1;
   }
   async setPaused(paused: boolean) {
     if (paused) await this.#redis.set(`${this.#p}:paused`, "1");

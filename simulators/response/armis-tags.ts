@@ -9,6 +9,10 @@
  *
  * Failure modes besides the common ones: `expireTokens()` (the next call gets 401 "Invalid access
  * token"), `ignoreTagWrites` (200 `success: true`, nothing changes).
+ *
+ * ASSUMED (no public sample): adding a tag the device already carries and removing one it does not
+ * carry both answer `success: true` and change nothing (the tag action reads the tags first and
+ * sends neither, so a stricter tenant would not break it).
  */
 import { randomBytes } from "node:crypto";
 import { json, type LoopbackServer, type SimReply, startLoopback } from "./common.ts";

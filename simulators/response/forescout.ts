@@ -10,6 +10,8 @@
  * Assumed (no public sample): the response envelope `<FSAPI TYPE="response"><STATUS><CODE>…`, the
  * non-OK code names, and the raw JWT in `Authorization`. Failure modes besides the common ones:
  * `ignoreUpdate` (FSAPI_OK, nothing changes), `expireJwt()` (the next Web API call gets 401).
+ * ASSUMED: an update to the value already set, and a delete of a property the host does not carry,
+ * answer FSAPI_OK (the action reads first and sends neither).
  */
 import { randomBytes } from "node:crypto";
 import { XMLParser } from "fast-xml-parser";

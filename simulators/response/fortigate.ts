@@ -3,7 +3,16 @@
  * `?vdom=`; the quarantine ban list (`monitor/user/banned/add_users|select|clear_users`, `expiry`
  * seconds with 0 = until cleared, entries without `expires` for permanent bans as in the sample) and
  * `cmdb/firewall/address` + `cmdb/firewall/addrgrp/{name}` (PUT replaces the member list; a member
- * that names no address object is refused). Envelopes as in the XSOAR test data: reads
+ * that names no address object is refused) and the group's `member` child table
+ * (`POST …/addrgrp/{name}/member` `{"name"}` adds one member, `DELETE …/addrgrp/{name}/member/{m}`
+ * removes one; response.md §4: each is one change on the appliance, so concurrent writers do not
+ * lose each other's members the way GET-append-PUT does).
+ *
+ * Errors as FortiOS answers them (XSOAR/FortiOS clients): a duplicate object or child entry is
+ * HTTP 500 `error: -5`, a missing one HTTP 404 `error: -3`, deleting an address still used by a
+ * group HTTP 500 `error: -23`. ASSUMED (no public sample): the child-table paths answer with the
+ * same write envelope as the table, and `add_users` on an IP already banned answers success and
+ * keeps the earlier entry's `created`/`expires`. Envelopes as in the XSOAR test data: reads
  * `{http_method, results, vdom, path, name, status, serial, version, build}`, writes
  * `{http_method, revision, revision_changed, old_revision, mkey, status, http_status, …}`.
  *
@@ -98,7 +107,8 @@ export async function startFortiGateSimulator(
           if (!Number.isInteger(expiry) || expiry < 0) return error("POST", 400, -651, "user", "banned");
           if (!modes.ignoreBan)
             for (const ip of ips as string[])
-              banned.set(ip, { created: now, ...(expiry > 0 ? { expires: now + expiry } : {}) });
+              if (!banned.has(ip))
+                banned.set(ip, { created: now, ...(expiry > 0 ? { expires: now + expiry } : {}) });
         } else for (const ip of ips as string[]) banned.delete(ip);
         return {
           status: 200,
@@ -133,6 +143,33 @@ export async function startFortiGateSimulator(
           addresses.delete(name);
           return write("DELETE", "firewall", "address", name);
         }
+      }
+      const child = /^\/api\/v2\/cmdb\/firewall\/addrgrp\/([^/]+)\/member(?:\/([^/]+))?$/.exec(p);
+      if (child) {
+        const name = decodeURIComponent(child[1] as string);
+        const members = groups.get(name);
+        if (!members) return error(req.method, 404, -3, "firewall", "addrgrp");
+        if (req.method === "POST" && !child[2]) {
+          const m = String(json(req.body)?.name ?? "");
+          if (!m) return error("POST", 400, -651, "firewall", "addrgrp");
+          if (!addresses.has(m)) return error("POST", 400, -3, "firewall", "addrgrp");
+          if (members.includes(m)) return error("POST", 500, -5, "firewall", "addrgrp");
+          members.push(m);
+          return write("POST", "firewall", "addrgrp", m);
+        }
+        if (req.method === "DELETE" && child[2]) {
+          const m = decodeURIComponent(child[2]);
+          const at = members.indexOf(m);
+          if (at < 0) return error("DELETE", 404, -3, "firewall", "addrgrp");
+          members.splice(at, 1);
+          return write("DELETE", "firewall", "addrgrp", m);
+        }
+        if (req.method === "GET")
+          return read(
+            "firewall",
+            "addrgrp",
+            members.map((m) => ({ name: m, q_origin_key: m })),
+          );
       }
       const grp = /^\/api\/v2\/cmdb\/firewall\/addrgrp\/([^/]+)$/.exec(p);
       if (grp) {

@@ -6,6 +6,13 @@
  *
  * Failure modes besides the common ones: `ignoreApply` answers 204 to apply and changes nothing (the
  * "2xx is not proof" case), `ignoreClear` likewise for clear.
+ *
+ * Repeated operations (response.md §0.4: "a repeated apply/clear may answer success or an 'already
+ * applied / not associated' error"): clearing an endpoint without a policy is a 400 "mac address is
+ * not associated with a policy" (the pxGrid text). ASSUMED, the stricter of the documented
+ * possibilities: applying the policy an endpoint already carries is a 400 "…is already associated
+ * with policy …". ASSUMED (one ANC policy per endpoint): applying a different policy replaces the
+ * current one; `modes.refuseReplace` makes it a 400 instead, to test the other possibility.
  */
 import { createHash } from "node:crypto";
 import { basicUser, json, type LoopbackServer, type SimReply, startLoopback } from "./common.ts";
@@ -15,7 +22,7 @@ export interface IseSimulator extends LoopbackServer {
   password: string;
   /** MAC (upper-case, colons) → ANC policy currently applied. */
   anc: Map<string, string>;
-  modes: { ignoreApply: boolean; ignoreClear: boolean };
+  modes: { ignoreApply: boolean; ignoreClear: boolean; refuseReplace: boolean };
   /** Endpoints ISE knows (upper-case, colon-separated MACs); empty = every MAC. */
   endpoints: Set<string>;
 }
@@ -33,7 +40,7 @@ export async function startIseSimulator(
   const anc = new Map<string, string>();
   const endpoints = new Set([...(options.endpoints ?? [])].map((m) => m.toUpperCase().replace(/-/g, ":")));
   const policies = options.policies ?? ["IOMT_QUARANTINE", "IOMT_RESTRICTED"];
-  const modes = { ignoreApply: false, ignoreClear: false };
+  const modes = { ignoreApply: false, ignoreClear: false, refuseReplace: false };
   const known = (mac: string) => endpoints.size === 0 || endpoints.has(mac);
   const ancIds = () => [...anc.keys()].map((mac) => ({ mac, id: uuidOf(`anc-${mac}`) }));
   const base = await startLoopback(
@@ -127,6 +134,18 @@ export async function startIseSimulator(
               status: 400,
               body: {
                 ERSResponse: { messages: [{ title: `Policy ${policy} does not exist`, type: "ERROR" }] },
+              },
+            };
+          const current = anc.get(mac);
+          if (current !== undefined && (current === policy || modes.refuseReplace))
+            return {
+              status: 400,
+              body: {
+                ERSResponse: {
+                  messages: [
+                    { title: `Endpoint ${mac} is already associated with policy ${current}`, type: "ERROR" },
+                  ],
+                },
               },
             };
           if (!modes.ignoreApply) anc.set(mac, policy);

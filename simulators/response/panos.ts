@@ -1,9 +1,17 @@
 /**
  * A simulated PAN-OS XML API (response.md §3, `data/vendors/panos/`): `type=keygen` (POST form),
- * `type=user-id` with a `<uid-message>` register/unregister of IP tags (with `timeout` seconds,
- * "already exists, ignore" / "does not exist, ignore unreg" as on real firewalls), and
+ * `type=user-id` with a `<uid-message>` register/unregister of IP tags (with `timeout` seconds), and
  * `type=op` `<show><object><registered-ip>…` to read the registered IPs back. An invalid key gets
  * `<response status="error" code="403">…Invalid credential…`.
+ *
+ * Like a real firewall (PAN-OS 6.0+; the XML is the one quoted in kevinsteves/pan-python pull
+ * request #1, and pan-os-python's `UserId.send` matches the same texts), registering a tag an IP
+ * already carries and unregistering one it does not carry are ERRORS: HTTP 200 with
+ * `<response status="error"><msg><line><uid-response>…<entry ip="…" message="tag T already exists,
+ * ignore"/>` (or `… does not exist, ignore unreg`). ASSUMED where no source says: the other entries
+ * of the same message are still applied (only the offending entries are listed); a duplicate
+ * register does not refresh the tag's timeout; the answer to a message that mixes both kinds lists
+ * them under `<register>` and `<unregister>` respectively.
  */
 import { randomBytes } from "node:crypto";
 import { XMLParser } from "fast-xml-parser";
@@ -80,7 +88,8 @@ export async function startPanosSimulator(options: { port?: number } = {}): Prom
       }
       const payload = doc["uid-message"]?.payload;
       if (!payload) return err(400, "Malformed uid-message: no payload");
-      const msgs: string[] = [];
+      const regErrors: string[] = [];
+      const unregErrors: string[] = [];
       for (const e of payload.register?.entry ?? []) {
         const ip = e["@ip"];
         if (!ip) return err(400, "entry without ip");
@@ -89,7 +98,7 @@ export async function startPanosSimulator(options: { port?: number } = {}): Prom
           const timeout = typeof m === "string" ? 0 : Number(m["@timeout"] ?? 0);
           if (timeout > 2_592_000) return err(400, `timeout ${timeout} exceeds 2592000`);
           if (tagsOf(ip).includes(tag)) {
-            msgs.push(`<entry ip="${ip}" message="tag ${tag} already exists, ignore"/>`);
+            regErrors.push(`<entry ip="${ip}" message="tag ${tag} already exists, ignore"/>`);
             continue;
           }
           if (modes.ignoreRegister) continue;
@@ -103,15 +112,25 @@ export async function startPanosSimulator(options: { port?: number } = {}): Prom
         for (const m of e.tag?.member ?? []) {
           const tag = typeof m === "string" ? m : m["#text"];
           if (!tagsOf(ip).includes(tag)) {
-            msgs.push(`<entry ip="${ip}" message="tag ${tag} does not exist, ignore unreg"/>`);
+            unregErrors.push(`<entry ip="${ip}" message="tag ${tag} does not exist, ignore unreg"/>`);
             continue;
           }
           registered.get(ip)?.delete(tag);
         }
       }
+      if (regErrors.length || unregErrors.length) {
+        const parts = [
+          regErrors.length ? `<register>${regErrors.join("")}</register>` : "",
+          unregErrors.length ? `<unregister>${unregErrors.join("")}</unregister>` : "",
+        ].join("");
+        return xml(
+          200,
+          `<response status="error"><msg><line><uid-response><version>2.0</version><payload>${parts}</payload></uid-response></line></msg></response>`,
+        );
+      }
       return xml(
         200,
-        `<response status="success"><result><uid-response><version>2.0</version><payload><register>${msgs.join("")}</register></payload></uid-response></result></response>`,
+        `<response status="success"><result><uid-response><version>2.0</version><payload>${payload.unregister ? "<unregister/>" : "<register/>"}</payload></uid-response></result></response>`,
       );
     }
     if (type === "op") {

@@ -9,7 +9,8 @@
  *
  * Assumed (no public sample): the response body of `custom-attributes/set` and that `devices/`
  * returns a custom attribute under its API name. Failure modes besides the common ones:
- * `ignoreSet` (200, nothing changes).
+ * `ignoreSet` (200, nothing changes). ASSUMED: setting the value a device already has (or `null` on
+ * an unset attribute) is a plain success (the action reads first and does not send it).
  */
 import { randomBytes } from "node:crypto";
 import { json, type LoopbackServer, type SimReply, startLoopback } from "./common.ts";

@@ -236,6 +236,58 @@ describe("medsoc dead-letters (needs Redis on 127.0.0.1:6379)", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test("replay puts refused documents back on their sink's queue, and a second replay adds nothing", async () => {
+    const { createQueueDriver } = await import("../../worker/queue/index.ts");
+    const prefix = `dlreplay${process.pid}`;
+    const driver = createQueueDriver({ kind: "bullmq", redisUrl: "redis://127.0.0.1:6379", prefix });
+    const dir = await mkdtemp(join(tmpdir(), "medsoc-e2e-"));
+    try {
+      for (const n of [1, 2])
+        await driver.deadLetters().add({
+          queue: "sink-elasticsearch",
+          jobId: `doc-${n}`,
+          name: "sink.elasticsearch",
+          data: {
+            "@timestamp": "2026-11-28T00:00:00.000Z",
+            event: { kind: "asset" },
+            medsoc: { doc_id: `doc-${n}`, source: "armis", stream: "device" },
+          },
+          reason: "400: mapper_parsing_exception: failed to parse field [host.ip] of type [ip]",
+          attemptsMade: 1,
+          failedAt: "2026-11-28T00:00:00.000Z",
+        });
+      await driver.deadLetters().add({
+        queue: "elsewhere",
+        jobId: "x",
+        name: "other",
+        data: {},
+        reason: "not ours",
+        attemptsMade: 1,
+        failedAt: "2026-11-28T00:00:00.000Z",
+      });
+      const file = join(dir, "medsoc.yaml");
+      await writeFile(file, `queue: { driver: bullmq, prefix: ${prefix} }\n`);
+      const dry = await medsoc(["dead-letters", "replay", "--config", file, "--dry-run"]);
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout, /^would replay 2 of 3 dead letter\(s\): 1 job\(s\) to sink-elasticsearch/);
+      assert.equal(await driver.deadLetters().count(), 3, "a dry run changes nothing");
+      const first = await medsoc(["dead-letters", "replay", "--config", file]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /^replayed 2 of 3 dead letter\(s\): 1 job\(s\) to sink-elasticsearch/);
+      assert.match(first.stdout, /kept elsewhere x: not a pipeline dead letter/);
+      const second = await medsoc(["dead-letters", "replay", "--config", file]);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stdout, /^replayed 0 of 1 dead letter\(s\)/);
+      const counts = await driver.queue("sink-elasticsearch").counts();
+      assert.equal(counts.waiting, 1, "one job with both documents, enqueued once");
+    } finally {
+      await driver.queue("sink-elasticsearch").obliterate();
+      await driver.deadLetters().clear();
+      await driver.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("medsoc validate-config", () => {

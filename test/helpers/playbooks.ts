@@ -23,6 +23,8 @@ import { MemoryQueueDriver } from "../../worker/queue/memory.ts";
 import type { QueueDriver } from "../../worker/queue/types.ts";
 
 export const REDIS_URL = process.env.MEDSOC_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+/** The audit chain key of every test runtime (a second process of one deployment needs the same). */
+export const AUDIT_TEST_KEY = "audit-key-for-tests-0123456789abcdef";
 
 /** A device document as a monitor with clinical state and credential facts would map it. */
 export function deviceDoc(
@@ -133,6 +135,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     ],
     stepTimeoutMs: 10_000,
     clinicalServers: clinicalServersOf(fleet),
+    audit: { key: AUDIT_TEST_KEY },
     ...o.playbooks,
   });
   const runtime = await createPlaybookRuntime({

@@ -23,10 +23,11 @@ import { advisoryFindings } from "../../mappings/advisories/enrich.ts";
 import { mapRecord } from "../../mappings/index.ts";
 import { siemStreamOf } from "../../mappings/stream.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
-import { auditDocument } from "../../playbooks/engine/audit.ts";
+import { type AuditEntry, auditDocument } from "../../playbooks/engine/audit.ts";
+import { checkpointDocument, signCheckpoint } from "../../playbooks/engine/audit-checkpoints.ts";
 import { createFleet, type DeviceFacts, type Fleet } from "../../simulators/fleet.ts";
 import { MemoryDeviceStateStore } from "../../worker/device-state/memory.ts";
-import { deviceDoc, startHarness } from "./playbooks.ts";
+import { AUDIT_TEST_KEY, deviceDoc, startHarness } from "./playbooks.ts";
 
 export const INGESTED_AT = "2025-04-14T10:58:03.000Z";
 const opts = { ingestedAt: INGESTED_AT };
@@ -172,9 +173,12 @@ export function engineAuditSamples(): Promise<Doc[]> {
       const wait = async (r: { runId: string }) => engine.waitForRun(r.runId, undefined, 60_000);
       await wait(await engine.start({ playbookId: "isolate-infusion-pump", device: a.mac }));
       await wait(await engine.start({ playbookId: "release-device", device: a.mac }));
+      // NAC and firewall both answer 2xx and apply nothing: no point holds, the containment step fails.
       h.sims.ise.modes.ignoreApply = true;
+      h.sims.panos.modes.ignoreRegister = true;
       await wait(await engine.start({ playbookId: "isolate-infusion-pump", device: b.mac }));
       h.sims.ise.modes.ignoreApply = false;
+      h.sims.panos.modes.ignoreRegister = false;
       await wait(
         await engine.start({
           playbookId: "rotate-shared-credentials",
@@ -183,7 +187,12 @@ export function engineAuditSamples(): Promise<Doc[]> {
         }),
       );
       await h.runtime.audit.flush();
-      return h.runtime.audit.entries.map((e) => auditDocument(e) as Doc);
+      const head = h.runtime.audit.entries.at(-1) as AuditEntry;
+      return [
+        ...h.runtime.audit.entries.map((e) => auditDocument(e) as Doc),
+        // The signed head checkpoint the runtime ships beside the entries.
+        checkpointDocument(signCheckpoint(head, AUDIT_TEST_KEY)) as Doc,
+      ];
     } finally {
       await h.close();
     }

@@ -18,7 +18,7 @@ import { type ResponseSystems, startResponseSystems } from "../../simulators/res
 import { createApi } from "../../worker/api.ts";
 import { Metrics } from "../../worker/metrics.ts";
 import { registerPlaybookRoutes, signBody } from "../../worker/playbook-routes.ts";
-import { deviceDoc, type Harness, startHarness } from "../helpers/playbooks.ts";
+import { AUDIT_TEST_KEY, deviceDoc, type Harness, startHarness } from "../helpers/playbooks.ts";
 
 const run = promisify(execFile);
 const fleet = createFleet({ size: 3000, seed: 1 });
@@ -364,7 +364,10 @@ describe("8. medsoc audit verify", () => {
     assert.ok(lines.length > 20);
     const cli = async (file: string) => {
       try {
-        const r = await run(process.execPath, ["bin/medsoc.mjs", "audit", "verify", file]);
+        // The harness keys the chain from its config (playbooks.audit.key): the CLI gets the same key.
+        const r = await run(process.execPath, ["bin/medsoc.mjs", "audit", "verify", file], {
+          env: { ...process.env, MEDSOC_AUDIT_KEY: AUDIT_TEST_KEY },
+        });
         return { code: 0, out: r.stdout };
       } catch (error) {
         const e = error as { code: number; stdout: string };

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, describe, test } from "node:test";
-import { PermanentError, RetryableError } from "../../core/errors.ts";
+import { BackpressureError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { BullmqQueueDriver } from "../../worker/queue/bullmq.ts";
 import { createQueueDriver } from "../../worker/queue/index.ts";
 import { MemoryQueueDriver } from "../../worker/queue/memory.ts";
@@ -78,6 +78,28 @@ for (const { name, create } of drivers) {
         // Equal jitter: attempt n waits at least half of 20 ms * 2^(n-1).
         assert.ok((seen[1]?.at ?? 0) - (seen[0]?.at ?? 0) >= 9);
         assert.ok((seen[2]?.at ?? 0) - (seen[1]?.at ?? 0) >= 19);
+        assert.equal(await h.driver.deadLetters().count(), 0);
+        assert.equal((await q.counts()).completed, 1);
+      } finally {
+        await h.cleanup();
+      }
+    });
+
+    test("backpressure delays a job without spending an attempt, however often it comes", async () => {
+      const h = create();
+      try {
+        const q = h.queue<string>();
+        const seen: number[] = [];
+        q.process(async (job) => {
+          seen.push(job.attemptsMade);
+          // More busy answers than the queue has attempts (3): none of them may count.
+          if (seen.length <= 5)
+            throw new BackpressureError("elasticsearch answered 429", { retryAfterMs: 10 });
+        });
+        await q.add("docs", "batch", { jobId: "busy-1" });
+        await until(() => seen.length === 6);
+        await q.drained({ timeoutMs: 5000 });
+        assert.deepEqual(seen, [0, 0, 0, 0, 0, 0]);
         assert.equal(await h.driver.deadLetters().count(), 0);
         assert.equal((await q.counts()).completed, 1);
       } finally {

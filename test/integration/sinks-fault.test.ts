@@ -13,7 +13,7 @@ import type { EcsDocument } from "../../mappings/types.ts";
 import { type ElasticsearchDouble, startElasticsearchDouble } from "../../simulators/elasticsearch.ts";
 import { type HecDouble, startHecDouble } from "../../simulators/hec.ts";
 import { setupElasticsearch } from "../../worker/commands/setup-elasticsearch.ts";
-import { SinkPermanentError, SinkRetryableError } from "../../worker/sinks/common.ts";
+import { SinkBackpressureError, SinkPermanentError, SinkRetryableError } from "../../worker/sinks/common.ts";
 import { createElasticsearchSink } from "../../worker/sinks/elasticsearch.ts";
 import { createSplunkHecSink } from "../../worker/sinks/splunk-hec.ts";
 import type { SinkResult } from "../../worker/sinks/types.ts";
@@ -111,7 +111,33 @@ describe("elasticsearch sink against the loopback _bulk double", () => {
     await sink.close();
   });
 
-  it("rides out a short 503 with the client's retries, then fails retryably on a long one", async () => {
+  it("retries item 5xx and whole-request 429 with backoff: nothing dead-lettered but the mapping errors", async () => {
+    es.faults.itemServerError = { times: 2, match: (_d, id) => Number(id.slice(4)) % 5 === 0 };
+    es.faults.itemRateLimit = { times: 1, match: (_d, id) => Number(id.slice(4)) % 3 === 0 };
+    es.faults.mappingError = (d) => (d.host as { name: string }).name.endsWith("77");
+    let requests = 0;
+    es.faults.rateLimited = () => ++requests % 3 === 1;
+    const sink = createElasticsearchSink(settings());
+    const input = docs(400, 7000);
+    const before = es.count();
+    const result = await sink.write("device", input);
+    es.faults.itemServerError = undefined;
+    es.faults.itemRateLimit = undefined;
+    es.faults.mappingError = undefined;
+    es.faults.rateLimited = undefined;
+    assertBalanced(400, result);
+    const bad = input.filter((d) => (d.host as { name: string }).name.endsWith("77")).length;
+    assert.equal(result.deadLettered.length, bad, "only the permanent mapping errors");
+    assert.ok(
+      result.deadLettered.every((d) => d.status === 400 && /mapper_parsing_exception/.test(d.reason)),
+    );
+    assert.equal(es.count() - before, 400 - bad);
+    assert.equal(result.delivered + result.duplicates, 400 - bad);
+    assert.ok((es.itemStatuses.get(500) ?? 0) > 0 && (es.itemStatuses.get(429) ?? 0) > 0);
+    await sink.close();
+  });
+
+  it("rides out a short 503 with the client's retries, then hands a long one back as backpressure", async () => {
     const sink = createElasticsearchSink(settings());
     const before = es.count();
     es.faults.unavailable = 2; // maxRetries 2: third attempt succeeds
@@ -121,7 +147,7 @@ describe("elasticsearch sink against the loopback _bulk double", () => {
     es.faults.unavailable = 1000;
     const input = docs(50, 3000);
     const error = await failure(sink.write("device", input));
-    assert.ok(error instanceof SinkRetryableError, String(error));
+    assert.ok(error instanceof SinkBackpressureError, String(error));
     assert.match(
       error.message,
       /^writing \d+ of 50 documents to elasticsearch data stream logs-medsoc\.device-default: HTTP 503/,
@@ -152,9 +178,9 @@ describe("elasticsearch sink against the loopback _bulk double", () => {
     const gone = await startElasticsearchDouble();
     const url = gone.url;
     await gone.stop();
-    const sink = createElasticsearchSink({ ...settings(), node: url, maxRetries: 1 }, { log });
+    const sink = createElasticsearchSink({ ...settings(), node: url, maxRetries: 1, retries: 1 }, { log });
     const error = await failure(sink.write("device", docs(5, 5000)));
-    assert.ok(error instanceof SinkRetryableError);
+    assert.ok(error instanceof SinkBackpressureError, "an unreachable cluster makes the queue wait");
     assert.ok(isRetryable(error));
     assert.match(error.message, /ConnectionError/);
     assert.equal(error.partial.remaining.length, 5);
@@ -264,7 +290,7 @@ describe("splunk hec sink against the loopback HEC double", () => {
     await sink.close();
   });
 
-  it("after bounded retries throws retryable with only the unsent events remaining", async () => {
+  it("after bounded retries hands back backpressure with only the unsent events remaining", async () => {
     const sink = createSplunkHecSink({ ...settings, url: hec.url, maxBatchEvents: 10, concurrency: 1 });
     const before = hec.count();
     // First batch goes through, then the server stays busy.
@@ -278,7 +304,7 @@ describe("splunk hec sink against the loopback HEC double", () => {
     const error = await failure(sink.write("device", input));
     hec.faults.invalidEventAt = undefined;
     hec.faults.busy = 0;
-    assert.ok(error instanceof SinkRetryableError, String(error));
+    assert.ok(error instanceof SinkBackpressureError, String(error));
     assert.match(
       error.message,
       /^sending hec batch to .*: hec still failing after 4 attempts: HTTP 503 code 9 \(Server is busy\)/,
@@ -345,16 +371,32 @@ describe("splunk hec sink with indexer acknowledgement", () => {
     await sink.close();
   });
 
-  it("dead-letters a batch after the resend bound", async () => {
+  it("after the resend bound hands the unacknowledged batch back as retryable, never dead-letters it", async () => {
     const sink = createSplunkHecSink({ ...settings(), ack: { ...settings().ack, maxResends: 1 } });
     const before = hec.count();
     hec.faults.loseAcks = 2;
-    const result = await sink.write("device", docs(20, 900));
-    assertBalanced(20, result);
-    assert.equal(result.delivered, 0);
-    assert.equal(result.deadLettered.length, 20);
-    assert.match(result.deadLettered[0]?.reason ?? "", /no indexer acknowledgement after 2 sends/);
+    const input = docs(20, 900);
+    const error = await failure(sink.write("device", input));
+    assert.ok(error instanceof SinkRetryableError, String(error));
+    assert.match(error.message, /no indexer acknowledgement after 2 sends/);
+    assert.equal(error.partial.result.deadLettered.length, 0);
+    assert.equal(error.partial.remaining.length, 20);
+    assertBalanced(20, error.partial.result, error.partial.remaining.length);
     assert.equal(hec.count() - before, 0);
+    // The queue's next attempt: acks come back, every event stored once.
+    const again = await sink.write("device", error.partial.remaining);
+    assert.equal(again.delivered, 20);
+    assert.equal(hec.count() - before, 20);
+    await sink.close();
+  });
+
+  it("sends a document repeated within one write once", async () => {
+    const sink = createSplunkHecSink(settings());
+    const before = hec.count();
+    const input = docs(10, 1200);
+    const result = await sink.write("device", [...input, ...input.slice(0, 4)]);
+    assert.deepEqual(result, { delivered: 10, duplicates: 4, deadLettered: [] });
+    assert.equal(hec.count() - before, 10);
     await sink.close();
   });
 

@@ -2,10 +2,15 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Client, errors } from "@elastic/elasticsearch";
 import MockModule, { type MockPattern } from "@elastic/elasticsearch-mock";
-import { ConfigError, isRetryable } from "../../core/errors.ts";
+import { BackpressureError, ConfigError, isRetryable } from "../../core/errors.ts";
 import { createLogger } from "../../core/log.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
-import { partialWriteOf, SinkPermanentError } from "../../worker/sinks/common.ts";
+import {
+  partialWriteOf,
+  SinkBackpressureError,
+  SinkPermanentError,
+  SinkRetryableError,
+} from "../../worker/sinks/common.ts";
 import { createElasticsearchSink } from "../../worker/sinks/elasticsearch.ts";
 
 // The package is CommonJS (`module.exports = Mocker`) but its types declare a default export.
@@ -162,17 +167,59 @@ describe("elasticsearch sink (contract, @elastic/elasticsearch-mock)", () => {
     assert.deepEqual(bodies[1]?.[0], { create: { _index: "logs-medsoc.device-default", _id: "doc-2" } });
   });
 
-  it("dead-letters a 429 item once its retries are spent", async () => {
+  it("hands a 429 item back as backpressure once its rounds are spent, never dead-letters it", async () => {
     const { client } = bulkMock((id) =>
       id === "doc-1"
         ? { status: 429, error: { type: "es_rejected_execution_exception", reason: "rejected" } }
         : { status: 201 },
     );
     const sink = createElasticsearchSink({ ...config, retries: 2 }, { client });
-    const result = await sink.write("device", [doc(1), doc(2)]);
-    assert.equal(result.delivered, 1);
-    assert.equal(result.deadLettered.length, 1);
-    assert.equal(result.deadLettered[0]?.status, 429);
+    const error = await sink.write("device", [doc(1), doc(2)]).then(
+      () => assert.fail("expected backpressure"),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof SinkBackpressureError, String(error));
+    assert.ok(error instanceof BackpressureError, "the queue waits without spending an attempt");
+    assert.equal(error.partial.result.delivered, 1);
+    assert.equal(error.partial.result.deadLettered.length, 0);
+    assert.deepEqual(
+      error.partial.remaining.map((d) => d.medsoc.doc_id),
+      ["doc-1"],
+    );
+  });
+
+  it("retries item 5xx with backoff and hands a persistent one back as retryable (spends an attempt)", async () => {
+    const flaky = bulkMock((id, attempt) =>
+      id === "doc-2" && attempt <= 2
+        ? {
+            status: 503,
+            error: { type: "unavailable_shards_exception", reason: "primary shard is not active" },
+          }
+        : { status: 201 },
+    );
+    const ok = await createElasticsearchSink({ ...config, retries: 3 }, { client: flaky.client }).write(
+      "device",
+      [doc(1), doc(2), doc(3)],
+    );
+    assert.deepEqual(ok, { delivered: 3, duplicates: 0, deadLettered: [] });
+    assert.equal(flaky.bodies.length, 3);
+
+    const broken = bulkMock((id) =>
+      id === "doc-2" ? { status: 500, error: { type: "exception", reason: "boom" } } : { status: 201 },
+    );
+    const sink = createElasticsearchSink({ ...config, retries: 1 }, { client: broken.client });
+    const error = await sink.write("device", [doc(1), doc(2)]).then(
+      () => assert.fail("expected a retryable failure"),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof SinkRetryableError, String(error));
+    assert.ok(!(error instanceof BackpressureError), "a failing item spends job attempts");
+    assert.match(error.message, /1 item\(s\) answered exception: boom/);
+    assert.equal(error.partial.result.deadLettered.length, 0);
+    assert.deepEqual(
+      error.partial.remaining.map((d) => d.medsoc.doc_id),
+      ["doc-2"],
+    );
   });
 
   it("dead-letters a document without medsoc.doc_id and sends the rest", async () => {

@@ -5,7 +5,7 @@ import { ConfigError, isRetryable } from "../../core/errors.ts";
 import { createLogger } from "../../core/log.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import { type HecDouble, startHecDouble } from "../../simulators/hec.ts";
-import { partialWriteOf, SinkPermanentError, SinkRetryableError } from "../../worker/sinks/common.ts";
+import { partialWriteOf, SinkBackpressureError, SinkPermanentError } from "../../worker/sinks/common.ts";
 import {
   buildHecEnvelope,
   checkHecHealth,
@@ -231,12 +231,13 @@ describe("hec sink retry matrix with a scripted server", () => {
     assert.equal(first.deadLettered.length, 3);
     assert.match(first.deadLettered[0]?.reason ?? "", /code 5 \(No data\)/);
     await assert.rejects(sink.write("alert", docs(2)), SinkPermanentError);
-    // Then 5xx code 8 until the attempts run out: retryable, everything still to send.
+    // Then 5xx code 8 until the attempts run out: backpressure (the queue waits without spending
+    // an attempt), everything still to send.
     const error = await sink.write("alert", docs(4)).then(
       () => assert.fail("expected a failure"),
       (e: unknown) => e,
     );
-    assert.ok(error instanceof SinkRetryableError);
+    assert.ok(error instanceof SinkBackpressureError, String(error));
     assert.match(error.message, /after 5 attempts: HTTP 500 code 8/);
     assert.equal(error.partial.remaining.length, 4);
     assert.equal(error.partial.result.delivered, 0);

@@ -129,17 +129,27 @@ describe("expressions (JSONata, no eval)", () => {
 
 describe("audit chain", () => {
   test("a chain verifies; an edit, a removal and a swap do not", async () => {
-    const log = new AuditLog();
+    const log = new AuditLog({ key: "unit-test-key" });
     for (let i = 0; i < 5; i++)
       await log.append({ type: "t", message: `m${i}`, detail: { i, b: { z: 1, a: 2 } } });
     const lines = log.entries.map((e) => JSON.stringify(e));
     assert.equal(log.entries[0]?.prev, GENESIS);
-    assert.deepEqual(verifyChain(lines), { ok: true, entries: 5 });
+    assert.deepEqual(verifyChain(lines, "unit-test-key"), { ok: true, entries: 5 });
+    assert.equal(verifyChain(lines, "another-key").line, 1, "another key does not verify");
     const edited = [...lines];
     edited[2] = (edited[2] as string).replace('"m2"', '"m9"');
-    assert.equal(verifyChain(edited).line, 3);
-    assert.equal(verifyChain(lines.filter((_, i) => i !== 2)).ok, false);
-    assert.equal(verifyChain([lines[1] as string, lines[0] as string, ...lines.slice(2)]).ok, false);
+    assert.equal(verifyChain(edited, "unit-test-key").line, 3);
+    assert.equal(
+      verifyChain(
+        lines.filter((_, i) => i !== 2),
+        "unit-test-key",
+      ).ok,
+      false,
+    );
+    assert.equal(
+      verifyChain([lines[1] as string, lines[0] as string, ...lines.slice(2)], "unit-test-key").ok,
+      false,
+    );
   });
   test("canonical JSON does not depend on key order", () => {
     assert.equal(
@@ -173,6 +183,18 @@ describe("redaction and clinical assessment", () => {
     assert.equal(assess({ ...base, inUse: false, utilizationRate: 0.8 }).mode, "restricted");
     assert.equal(assess({ ...base, inUse: null, consequenceOfFailure: "Life Support" }).mode, "restricted");
     assert.equal(assess(undefined).mode, "restricted");
+  });
+  test("a stale 'not in use' is not known idle (issue 10 finding 4)", () => {
+    const base = { key: "k", macs: [], ips: [], clinicalServers: [] };
+    const now = new Date("2026-12-07T12:00:00Z");
+    const opts = { maxAgeMs: 30 * 60_000, now };
+    const fresh = { ...base, inUse: false, inUseSeenAt: "2026-12-07T11:50:00Z" };
+    assert.equal(assess(fresh, 0.5, opts).mode, "full");
+    const old = { ...base, inUse: false, inUseSeenAt: "2026-12-04T11:50:00Z" };
+    assert.equal(assess(old, 0.5, opts).mode, "restricted");
+    assert.match(assess(old, 0.5, opts).reasons.join(" "), /stale/);
+    assert.equal(assess({ ...base, inUse: false }, 0.5, opts).mode, "restricted", "no observation time");
+    assert.equal(assess({ ...old, consequenceOfFailure: "Life Support" }, 0.5, opts).mayBeInUse, true);
   });
 });
 

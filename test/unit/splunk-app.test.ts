@@ -314,7 +314,7 @@ describe("CIM compliance of the medsoc sourcetypes (mappers over simulator recor
     assert.deepEqual(fields.get("status"), ["failure"]);
     assert.deepEqual(fields.get("change_type"), ["isolation"]);
     assert.deepEqual(fields.get("playbook"), ["isolate-infusion-pump"]);
-    assert.match(fields.get("command")?.[0] ?? "", /^step\.failed:isolate_nac$/);
+    assert.match(fields.get("command")?.[0] ?? "", /^step\.failed:isolate$/);
     assert.match(fields.get("device_key")?.[0] ?? "", /.+/);
   });
   it("would catch a mapping regression: an alert without event.severity breaks the Alerts severity", () => {

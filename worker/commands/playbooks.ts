@@ -12,10 +12,19 @@ import { silentLogger } from "../../core/log.ts";
 import { mapRecord } from "../../mappings/index.ts";
 import type { DeviceInfo } from "../../playbooks/actions/types.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
-import { verifyChain } from "../../playbooks/engine/audit.ts";
+import { verifyAudit } from "../../playbooks/engine/audit.ts";
+import { type Checkpoint, fileCheckpointStore } from "../../playbooks/engine/audit-checkpoints.ts";
+import {
+  checkpointStores,
+  defaultCheckpointFile,
+  defaultKeyFile,
+  readKeyFile,
+  resolveAuditKey,
+} from "../../playbooks/engine/audit-config.ts";
 import { TERMINAL } from "../../playbooks/engine/store.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../../playbooks/index.ts";
 import { createFleet } from "../../simulators/fleet.ts";
+import { startExtendedResponseSystems } from "../../simulators/response/extended.ts";
 import { clinicalServersOf, startResponseSystems } from "../../simulators/response/index.ts";
 import { BullmqQueueDriver } from "../queue/bullmq.ts";
 import { MemoryQueueDriver } from "../queue/memory.ts";
@@ -137,10 +146,14 @@ export function registerPlaybookCommands(program: Command): void {
         }
         // On the simulated hospital: the fleet's devices (Armis inventory mapped) and the response simulators.
         const fleet = createFleet({ size: Number(opts.devices), seed: 1 });
-        const sims = await startResponseSystems({ fleet });
+        // Every enforcement point's simulator, as in the embedded default.
+        const [sims, extended] = await Promise.all([
+          startResponseSystems({ fleet }),
+          startExtendedResponseSystems({ fleet }),
+        ]);
         const driver = new MemoryQueueDriver();
         const config = playbooksConfigSchema.parse({
-          systems: sims.systemsConfig(),
+          systems: { ...sims.systemsConfig(), ...extended.systemsConfig() },
           clinicalServers: clinicalServersOf(fleet),
         });
         const runtime = await createPlaybookRuntime({ config, driver, log: silentLogger });
@@ -186,7 +199,7 @@ export function registerPlaybookCommands(program: Command): void {
         } finally {
           await runtime.close();
           await driver.close();
-          await sims.stop();
+          await Promise.all([sims.stop(), extended.stop()]);
         }
       },
     );
@@ -273,19 +286,52 @@ export function registerPlaybookCommands(program: Command): void {
     .description("audit trail tools")
     .command("verify")
     .description(
-      "check the hash chain of an audit file (or the deployment's Redis chain): exit 1 on any edited, removed or reordered entry",
+      "check the keyed chain of an audit file (or the deployment's Redis chain) and every signed checkpoint: exit 1 on an edited, removed or reordered entry, a deleted tail, a chain truncated and restarted, or no checkpoint at all",
     )
     .argument("[file]", "audit NDJSON file", "out/audit-chain.ndjson")
     .option("-c, --config <file>", "verify the chain kept in Redis by this deployment instead")
-    .action(async (file: string, opts: { config?: string }) => {
+    .option(
+      "--key-file <file>",
+      "file holding the chain's key (default: $MEDSOC_AUDIT_KEY, the config's playbooks.audit, or audit.key beside the chain file)",
+    )
+    .option(
+      "--checkpoints <file...>",
+      "checkpoint NDJSON files to check against (the stores' own, or audit.checkpoint documents exported from a SIEM); default: the configured stores, or audit-checkpoints.ndjson beside the chain file",
+    )
+    .action(async (file: string, opts: { config?: string; keyFile?: string; checkpoints?: string[] }) => {
       let lines: string[];
       let where = file;
+      let key: string | undefined;
+      let checkpoints: Checkpoint[] = [];
+      const from: string[] = [];
+      if (opts.keyFile) key = await readKeyFile(opts.keyFile, false);
+      else if (process.env.MEDSOC_AUDIT_KEY) key = process.env.MEDSOC_AUDIT_KEY;
+      if (opts.checkpoints)
+        for (const f of opts.checkpoints) {
+          const store = fileCheckpointStore(f);
+          checkpoints.push(...(await store.list()));
+          from.push(store.name);
+        }
       if (opts.config) {
         const cfg = await loadConfigFile(opts.config, componentSchemas());
         await checkRedis(cfg.queue.redisUrl);
         const r = new Redis(cfg.queue.redisUrl);
         try {
           lines = await r.lrange(`${cfg.queue.prefix}:pb:audit`, 0, -1);
+          key ??= await resolveAuditKey(cfg.playbooks.audit, { redis: true });
+          if (!opts.checkpoints) {
+            const anchors = checkpointStores(cfg.playbooks.audit, {
+              redis: { client: r, prefix: cfg.queue.prefix },
+            });
+            try {
+              for (const s of anchors.stores) {
+                checkpoints.push(...(await s.list()));
+                from.push(s.name);
+              }
+            } finally {
+              anchors.close();
+            }
+          }
         } finally {
           r.disconnect();
         }
@@ -296,12 +342,32 @@ export function registerPlaybookCommands(program: Command): void {
         } catch (error) {
           throw new PermanentError(`reading ${file}: ${(error as Error).message}`);
         }
+        if (!key)
+          try {
+            key = await readKeyFile(defaultKeyFile(file), false);
+          } catch {
+            throw new PermanentError(
+              `no audit key: give --key-file, set MEDSOC_AUDIT_KEY, or use --config (looked for ${defaultKeyFile(file)})`,
+            );
+          }
+        if (!opts.checkpoints) {
+          const store = fileCheckpointStore(defaultCheckpointFile(file));
+          checkpoints = await store.list();
+          from.push(store.name);
+        }
       }
-      const v = verifyChain(lines);
-      if (v.ok) process.stdout.write(`${where}: ${v.entries} entries, chain intact\n`);
-      else {
+      if (!key) throw new PermanentError("no audit key: give --key-file or set MEDSOC_AUDIT_KEY");
+      const v = verifyAudit(lines, { key, checkpoints });
+      if (v.ok) {
+        const unanchored = v.entries - 1 - (v.anchoredSeq ?? -1);
         process.stdout.write(
-          `${where}: TAMPERED at line ${v.line}: ${v.reason} (${v.entries} entries checked)\n`,
+          `${where}: ${v.entries} entries, chain intact; ${v.checkpoints ?? 0} checkpoint(s) verified (${from.join(", ")})${
+            v.anchoredSeq !== undefined ? `, up to seq ${v.anchoredSeq}` : ""
+          }${unanchored > 0 ? `; the last ${unanchored} entries are after the last checkpoint` : ""}\n`,
+        );
+      } else {
+        process.stdout.write(
+          `${where}: TAMPERED${v.line ? ` at line ${v.line}` : ""}: ${v.reason} (${v.entries} entries, ${v.checkpoints ?? 0} checkpoint(s) from ${from.join(", ") || "nowhere"})\n`,
         );
         process.exitCode = 1;
       }

@@ -16,6 +16,8 @@ export type CursorStoreConfig =
       redisUrl: string;
       /** Key namespace. @defaultValue "medsoc" */
       prefix?: string;
+      /** How long a command waits for Redis to come back. @defaultValue 60000 (ms) */
+      graceMs?: number;
     };
 
 /** Creates the configured cursor store. The caller closes it on shutdown. */
@@ -24,6 +26,11 @@ export function createCursorStore(config: CursorStoreConfig, log: Logger = silen
     case "memory":
       return new MemoryCursorStore();
     case "redis":
-      return new RedisCursorStore({ redisUrl: config.redisUrl, prefix: config.prefix, log });
+      return new RedisCursorStore({
+        redisUrl: config.redisUrl,
+        prefix: config.prefix,
+        log,
+        graceMs: config.graceMs,
+      });
   }
 }

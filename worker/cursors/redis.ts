@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import type { Cursor } from "../../connectors/types.ts";
 import { PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
+import { resilientRedisOptions } from "../../core/redis.ts";
 import type { CursorStore } from "./types.ts";
 
 /** Options of the Redis cursor store. */
@@ -16,6 +17,8 @@ export interface RedisCursorStoreOptions {
   prefix?: string;
   /** @defaultValue `silentLogger` */
   log?: Logger;
+  /** How long a command waits for Redis to come back (`queue.redisGraceMs`). @defaultValue 60000 (ms) */
+  graceMs?: number;
 }
 
 /** Cursors in Redis, shared by every worker process; they survive restarts. */
@@ -26,9 +29,9 @@ export class RedisCursorStore implements CursorStore {
   constructor(options: RedisCursorStoreOptions) {
     this.prefix = options.prefix ?? "medsoc";
     const log = options.log ?? silentLogger;
-    // A command waits through a few reconnects, then fails (and the poll job that called it is
-    // retried by the queue with backoff) instead of hanging while Redis is down.
-    this.#redis = new Redis(options.redisUrl, { connectionName: "medsoc-cursors", maxRetriesPerRequest: 3 });
+    // A command waits for Redis to come back, up to the grace; then it fails (and the poll job that
+    // called it is retried by the queue with backoff) instead of hanging.
+    this.#redis = new Redis(options.redisUrl, resilientRedisOptions("cursors", options.graceMs));
     let reported = false;
     this.#redis.on("error", (err: Error) => {
       if (!reported) log.warn({ err }, "Cursor store lost its Redis connection; reconnecting.");

@@ -14,7 +14,14 @@ export type * from "./types.ts";
 
 export type DeviceStateConfig =
   | { kind: "memory"; enrichment?: EnrichmentOptions }
-  | { kind: "redis"; redisUrl: string; prefix?: string; enrichment?: EnrichmentOptions };
+  | {
+      kind: "redis";
+      redisUrl: string;
+      prefix?: string;
+      enrichment?: EnrichmentOptions;
+      /** How long a command waits for Redis to come back. @defaultValue 60000 (ms) */
+      graceMs?: number;
+    };
 
 export function createDeviceStateStore(config: DeviceStateConfig): DeviceStateStore {
   return config.kind === "redis" ? new RedisDeviceStateStore(config) : new MemoryDeviceStateStore(config);

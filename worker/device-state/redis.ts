@@ -14,6 +14,7 @@
  * one at a time (they share that connection).
  */
 import { Redis } from "ioredis";
+import { resilientRedisOptions } from "../../core/redis.ts";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import { type IndexKind, indexEntries, type StateBackend, upsertDocuments } from "./core.ts";
@@ -25,6 +26,8 @@ export interface RedisDeviceStateOptions {
   /** Key prefix (the queue prefix of the deployment). @defaultValue "medsoc" */
   prefix?: string;
   enrichment?: EnrichmentOptions;
+  /** How long a command waits for Redis to come back (`queue.redisGraceMs`). @defaultValue 60000 (ms) */
+  graceMs?: number;
 }
 
 export class RedisDeviceStateStore implements DeviceStateStore {
@@ -36,8 +39,10 @@ export class RedisDeviceStateStore implements DeviceStateStore {
   readonly #options: EnrichmentOptions;
 
   constructor(options: RedisDeviceStateOptions) {
-    this.#redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+    this.#redis = new Redis(options.redisUrl, resilientRedisOptions("device-state", options.graceMs));
     this.#tx = this.#redis.duplicate();
+    // Reconnects are the client's job; without a listener ioredis prints every failed attempt.
+    for (const r of [this.#redis, this.#tx]) r.on("error", () => undefined);
     this.#p = `${options.prefix ?? "medsoc"}:ds:`;
     this.#options = options.enrichment ?? DEFAULT_ENRICHMENT;
   }

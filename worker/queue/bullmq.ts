@@ -2,14 +2,16 @@ import {
   type Job as BullJob,
   Queue as BullQueue,
   Worker as BullWorker,
+  DelayedError,
   type JobsOptions,
   UnrecoverableError,
 } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 import { backoffDelay } from "../../core/backoff.ts";
-import { PermanentError, RetryableError } from "../../core/errors.ts";
+import { BackpressureError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { checkJobId, resolveQueueOptions, waitUntilDrained } from "./common.ts";
+import { resilientRedisOptions } from "../../core/redis.ts";
+import { backpressureDelay, checkJobId, resolveQueueOptions, waitUntilDrained } from "./common.ts";
 import type {
   DeadLetterEntry,
   DeadLetterQueue,
@@ -51,6 +53,11 @@ export interface BullmqDriverOptions {
    * @defaultValue 10000
    */
   maxDeadLetters?: number;
+  /**
+   * How long a command on the producer connection waits for a restarting Redis before it fails
+   * (`queue.redisGraceMs`). @defaultValue 60000
+   */
+  graceMs?: number;
   /** Defaults for every queue of this driver (a queue's own options win). @defaultValue {} */
   defaults?: QueueOptions;
   /** @defaultValue `silentLogger` */
@@ -107,6 +114,16 @@ class RedisDeadLetterQueue implements DeadLetterQueue {
     const redis = await this.#driver.readyProducer("listing dead letters");
     const rows = await redis.lrange(this.key, start, end);
     return rows.map((row) => JSON.parse(row) as DeadLetterEntry);
+  }
+
+  async remove(entries: readonly DeadLetterEntry[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    const redis = await this.#driver.readyProducer("removing dead letters");
+    // Entries are stored as JSON.stringify(entry) and list() parses them: the same text again.
+    const pipeline = redis.pipeline();
+    for (const e of entries) pipeline.lrem(this.key, 1, JSON.stringify(e));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.reduce((n, [, removed]) => n + Number(removed ?? 0), 0);
   }
 
   async clear(): Promise<void> {
@@ -178,7 +195,7 @@ class BullmqQueue<T> implements Queue<T> {
     const driver = this.#driver;
     const log = driver.log;
     const queueOptions = this.#options;
-    const processor = async (job: BullJob<T>): Promise<void> => {
+    const processor = async (job: BullJob<T>, token?: string): Promise<void> => {
       try {
         await handler({
           id: job.id as string,
@@ -189,6 +206,13 @@ class BullmqQueue<T> implements Queue<T> {
       } catch (error) {
         const made = job.attemptsMade + 1;
         const attempts = job.opts.attempts ?? 1;
+        if (error instanceof BackpressureError) {
+          // The destination asked to wait: delayed again without spending an attempt.
+          const delayMs = backpressureDelay(error, queueOptions);
+          log.info({ queue: this.name, jobId: job.id, delayMs, err: error }, "Destination busy; job waits.");
+          await job.moveToDelayed(Date.now() + delayMs, token);
+          throw new DelayedError();
+        }
         if (!(error instanceof PermanentError) && made < attempts) {
           log.info(
             { queue: this.name, jobId: job.id, attemptsMade: made, err: error },
@@ -292,9 +316,10 @@ function message(error: unknown): string {
 }
 
 /**
- * BullMQ on ioredis, following BullMQ's production guide: the producer connection fails fast
- * (`enableOfflineQueue: false`, bounded wait for readiness), the worker connection waits for Redis
- * (`maxRetriesPerRequest: null`). The caller closes the driver on SIGINT/SIGTERM.
+ * BullMQ on ioredis, following BullMQ's production guide: the producer fails fast when Redis is
+ * already down (bounded wait for readiness) but rides out a restart under a command in flight (up to
+ * `graceMs`); the worker connection waits for Redis (`maxRetriesPerRequest: null`). The caller closes
+ * the driver on SIGINT/SIGTERM.
  *
  * Retention (what keeps Redis bounded): each queue keeps its last `keepCompleted` completed jobs
  * (default 1000; a re-add of one of those ids is a no-op) and the last `keepFailed` failed jobs; the
@@ -323,10 +348,10 @@ export class BullmqQueueDriver implements QueueDriver {
     this.#defaults = options.defaults ?? {};
     this.#redisUrl = options.redisUrl;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 5000;
-    this.producer = this.#connect("producer", {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-    });
+    // Not `maxRetriesPerRequest: 1` (a command in flight when Redis restarts failed at once): the
+    // producer waits out a restart up to the grace, and `readyProducer` still fails fast when Redis
+    // is already down before a command is issued (receivers answer 503 then).
+    this.producer = this.#connect("producer", resilientRedisOptions("producer", options.graceMs));
     this.#deadLetters = new RedisDeadLetterQueue(
       this,
       `${this.prefix}:dead-letters`,
@@ -335,7 +360,7 @@ export class BullmqQueueDriver implements QueueDriver {
   }
 
   #connect(role: string, options: RedisOptions): Redis {
-    const redis = new Redis(this.#redisUrl, { ...options, connectionName: `medsoc-${role}` });
+    const redis = new Redis(this.#redisUrl, { connectionName: `medsoc-${role}`, ...options });
     let reported = false;
     redis.on("error", (err: Error) => {
       this.#lastError = err;

@@ -1,4 +1,5 @@
-import { PermanentError } from "../../core/errors.ts";
+import { backoffDelay } from "../../core/backoff.ts";
+import { type BackpressureError, PermanentError, RetryableError } from "../../core/errors.ts";
 import type { QueueCounts, QueueOptions } from "./types.ts";
 
 /** Rejects ids BullMQ cannot store (`:` separates its Redis key parts); both drivers apply it. */
@@ -37,5 +38,41 @@ export async function waitUntilDrained(
         `waiting for queue ${queue.name} to drain: still ${c.waiting} waiting, ${c.delayed} delayed, ${c.active} active after ${options.timeoutMs} ms`,
       );
     await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+/** How long a job waits after a {@link BackpressureError}: its Retry-After or the queue's base backoff, jittered. */
+export function backpressureDelay(
+  error: BackpressureError,
+  options: Required<QueueOptions>,
+  random: () => number = Math.random,
+): number {
+  const base = Math.min(options.maxBackoffMs, Math.max(options.backoffMs, error.retryAfterMs ?? 0));
+  return backoffDelay(1, { baseMs: base, maxMs: options.maxBackoffMs, floorMs: error.retryAfterMs, random });
+}
+
+/** Redis stayed unreachable longer than the configured grace (`queue.redisGraceMs`). */
+export class RedisOutageError extends RetryableError {}
+
+/**
+ * Runs `fn` (a Redis read of the runtime, such as queue counts), trying again while it fails, for at
+ * most `graceMs` from the first failure; then throws {@link RedisOutageError} with a clear message.
+ * Permanent errors are thrown at once.
+ */
+export async function withinRedisGrace<T>(what: string, graceMs: number, fn: () => Promise<T>): Promise<T> {
+  let since: number | undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof PermanentError) throw error;
+      since ??= Date.now();
+      if (Date.now() - since >= graceMs)
+        throw new RedisOutageError(
+          `${what}: redis did not come back within queue.redisGraceMs (${Math.round(graceMs / 1000)} s): ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        );
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * attempt)));
+    }
   }
 }

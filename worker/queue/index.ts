@@ -29,6 +29,8 @@ export type QueueDriverConfig = QueueOptions &
         prefix?: string;
         /** How long `add` waits for Redis before failing. @defaultValue 5000 */
         connectTimeoutMs?: number;
+        /** How long a command waits for a restarting Redis. @defaultValue 60000 */
+        graceMs?: number;
       }
   );
 
@@ -50,6 +52,7 @@ export function createQueueDriver(config: QueueDriverConfig, log: Logger = silen
         redisUrl: config.redisUrl,
         prefix: config.prefix,
         connectTimeoutMs: config.connectTimeoutMs,
+        graceMs: config.graceMs,
         defaults,
         log,
       });

@@ -1,7 +1,7 @@
 import { backoffDelay } from "../../core/backoff.ts";
-import { PermanentError, RetryableError } from "../../core/errors.ts";
+import { BackpressureError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { checkJobId, resolveQueueOptions, waitUntilDrained } from "./common.ts";
+import { backpressureDelay, checkJobId, resolveQueueOptions, waitUntilDrained } from "./common.ts";
 import type {
   DeadLetterEntry,
   DeadLetterQueue,
@@ -76,6 +76,14 @@ class MemoryDeadLetterQueue implements DeadLetterQueue {
   async list(start = 0, end = -1): Promise<DeadLetterEntry[]> {
     const stop = end < 0 ? this.#entries.length + end + 1 : end + 1;
     return this.#entries.slice(start, stop);
+  }
+
+  async remove(entries: readonly DeadLetterEntry[]): Promise<number> {
+    const gone = new Set(entries.map((e) => JSON.stringify(e)));
+    const before = this.#entries.length;
+    const kept = this.#entries.filter((e) => !gone.has(JSON.stringify(e)));
+    this.#entries.splice(0, this.#entries.length, ...kept);
+    return before - kept.length;
   }
 
   async clear(): Promise<void> {
@@ -263,6 +271,13 @@ class MemoryQueue<T> implements Queue<T> {
     const reason = error instanceof Error ? error.message : String(error);
     const made = job.attemptsMade + 1;
     const log = this.#driver.log;
+    if (error instanceof BackpressureError) {
+      // The destination asked to wait: run again later without spending an attempt.
+      const delayMs = backpressureDelay(error, this.#options, this.#driver.random);
+      log.info({ queue: this.name, jobId: job.id, delayMs, reason }, "Destination busy; job waits.");
+      this.#delay(job, delayMs);
+      return;
+    }
     if (error instanceof PermanentError || made >= job.attempts) {
       this.#states.delete(job.id);
       this.#failed++;
@@ -333,17 +348,26 @@ export class MemoryQueueDriver implements QueueDriver {
     return this.deadLetterQueue;
   }
 
+  /**
+   * Jobs the queues still held when the driver closed (nothing persists in memory: they are gone
+   * with the process). Filled by `close()`, for the shutdown summary.
+   */
+  readonly leftOnClose: { queue: string; waiting: number; delayed: number }[] = [];
+
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     for (const queue of this.#queues.values()) queue.wakeAll();
     await Promise.all([...this.workers].map((w) => w.close()));
     for (const queue of this.#queues.values()) {
       const { waiting, delayed } = await queue.counts();
-      if (waiting + delayed > 0)
+      if (waiting + delayed > 0) {
+        this.leftOnClose.push({ queue: queue.name, waiting, delayed });
         this.log.warn(
           { queue: queue.name, waiting, delayed },
           "Closed the in-memory queue with jobs left in it.",
         );
+      }
       queue.clearTimers();
     }
   }

@@ -109,5 +109,7 @@ export interface DeadLetterQueue {
   add(entry: DeadLetterEntry): Promise<void>;
   count(): Promise<number>;
   list(start?: number, end?: number): Promise<DeadLetterEntry[]>;
+  /** Removes these entries (as `list` returned them), e.g. once replayed; returns how many went. */
+  remove(entries: readonly DeadLetterEntry[]): Promise<number>;
   clear(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError, PermanentError, RetryableError } from "../../core/errors.ts";
+import { BackpressureError, ConfigError, PermanentError, RetryableError } from "../../core/errors.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import type { SinkResult } from "./types.ts";
 
@@ -51,6 +51,19 @@ export class SinkRetryableError extends RetryableError {
   }
 }
 
+/**
+ * The destination is busy or down (whole-request 429, HEC server busy, 5xx or network errors that
+ * outlasted the sink's own retries, items still answered 429): nothing is wrong with the documents.
+ * The queue waits and tries `partial.remaining` again without spending a job attempt.
+ */
+export class SinkBackpressureError extends BackpressureError {
+  readonly partial: PartialWrite;
+  constructor(message: string, partial: PartialWrite, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(message, options);
+    this.partial = partial;
+  }
+}
+
 /** The destination refused the configuration (credentials, endpoint, permissions): retrying will not help. */
 export class SinkPermanentError extends PermanentError {
   readonly partial: PartialWrite;
@@ -62,7 +75,12 @@ export class SinkPermanentError extends PermanentError {
 
 /** The partial outcome carried by a sink error, if any. */
 export function partialWriteOf(error: unknown): PartialWrite | undefined {
-  if (error instanceof SinkRetryableError || error instanceof SinkPermanentError) return error.partial;
+  if (
+    error instanceof SinkRetryableError ||
+    error instanceof SinkBackpressureError ||
+    error instanceof SinkPermanentError
+  )
+    return error.partial;
   return undefined;
 }
 

@@ -1,5 +1,6 @@
 import { Client, type ClientOptions, errors } from "@elastic/elasticsearch";
 import { z } from "zod";
+import { backoffDelay, sleep } from "../../core/backoff.ts";
 import { readCa, secretSchema, tlsSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
@@ -10,6 +11,7 @@ import {
   dataStreamPart,
   docIdOf,
   parseSinkConfig,
+  SinkBackpressureError,
   SinkPermanentError,
   SinkRetryableError,
   serviceUrlSchema,
@@ -46,10 +48,18 @@ export const elasticsearchSinkConfigSchema = z.strictObject({
   flushBytes: z.number().int().min(1024).max(100_000_000).default(5_000_000),
   /** Bulk requests in flight at once per `write`. @defaultValue 4 */
   concurrency: z.number().int().min(1).max(64).default(4),
-  /** Retries per document answered with 429 (the only per-item status worth retrying). @defaultValue 5 */
+  /**
+   * Rounds of resending, within one write, the documents answered 429 or 5xx item by item and whole
+   * requests answered 429 (backpressure) or failed (5xx, network) after the client's own retries.
+   * What is still failing after them goes back to the queue: item 5xx spends a job attempt (so a
+   * document the cluster can never index ends in the dead-letter queue), 429 and failed requests do
+   * not (the queue waits as long as the cluster is busy or down). @defaultValue 5
+   */
   retries: z.number().int().min(0).max(50).default(5),
-  /** Wait before retrying 429 documents. @defaultValue 2000 (ms) */
+  /** Backoff base between those rounds: round n waits about base·2^(n-1), jittered. @defaultValue 2000 (ms) */
   retryWaitMs: z.number().int().min(0).max(600_000).default(2000),
+  /** Backoff ceiling of one wait. @defaultValue 30000 (ms) */
+  maxRetryWaitMs: z.number().int().min(0).max(600_000).default(30_000),
   /** Transport retries of a whole request on connection errors and 502/503/504. @defaultValue 3 */
   maxRetries: z.number().int().min(0).max(20).default(3),
   /** Timeout of one HTTP request (client 9 has no default, so it is always set). @defaultValue 30000 (ms) */
@@ -66,6 +76,8 @@ export interface ElasticsearchSinkDeps {
   log?: Logger;
   /** A ready client (tests: one built on `@elastic/elasticsearch-mock`). Not closed by the sink. @defaultValue built from config */
   client?: Client;
+  /** Random source for the backoff jitter (tests). @defaultValue Math.random */
+  random?: () => number;
 }
 
 /** Builds the official client from the sink settings. */
@@ -120,9 +132,12 @@ function describeItemError(error: unknown, status: number): string {
 /**
  * Writes ECS documents to data streams `logs-medsoc.<stream>-<namespace>` through the official
  * client's `helpers.bulk`: `create` actions with `_id` = `medsoc.doc_id`, so re-delivery answers 409
- * (counted as a duplicate); 429 items are retried by the helper; every other failed item is
- * dead-lettered with its status and reason. A failed request (network, 5xx after the client's
- * retries) throws `SinkRetryableError`; 401/403 and other request-level 4xx throw `SinkPermanentError`.
+ * (counted as a duplicate). Retry classification (Vector's `retry.rs`, DESIGN.md "Sink"): items
+ * answered 429 or 5xx and whole requests answered 429, 5xx or lost on the network are sent again with
+ * backoff, `retries` rounds; then the rest is handed back — `SinkBackpressureError` (the queue waits
+ * without spending an attempt) for 429 and failed requests, `SinkRetryableError` for items still
+ * answered 5xx. Items answered any other 4xx (mapping errors) are dead-lettered with status and
+ * reason; 401/403 and other request-level 4xx throw `SinkPermanentError`.
  */
 export function createElasticsearchSink(
   rawConfig: ElasticsearchSinkConfigInput | ElasticsearchSinkConfig,
@@ -132,6 +147,7 @@ export function createElasticsearchSink(
   const log = (deps.log ?? silentLogger).child({ sink: "elasticsearch" });
   const client = deps.client ?? createElasticsearchClient(config);
   const ownsClient = deps.client === undefined;
+  const random = deps.random ?? Math.random;
   const secrets = config.auth ? ["apiKey" in config.auth ? config.auth.apiKey : config.auth.password] : [];
 
   async function write(stream: string, docs: EcsDocument[]): Promise<SinkResult> {
@@ -155,7 +171,6 @@ export function createElasticsearchSink(
     let duplicates = 0;
     // Documents by id: the helper hands back re-serialised copies, we dead-letter the originals.
     const byId = new Map<string, EcsDocument>();
-    const settled = new Set<string>();
     const toSend: EcsDocument[] = [];
     for (const doc of docs) {
       const id = docIdOf(doc);
@@ -174,64 +189,117 @@ export function createElasticsearchSink(
 
     if (toSend.length === 0) return { delivered, duplicates, deadLettered };
     const started = Date.now();
-    try {
-      // No onSuccess: the helper would parse every document back to hand it over. Successes are
-      // counted from the stats; after a failed request the unsettled documents are resent and the
-      // ones that did get in come back as 409 duplicates, so nothing is lost or indexed twice.
-      const stats = await client.helpers.bulk<EcsDocument>({
-        datasource: toSend,
-        onDocument: (doc) => ({
-          create: { _index: indexOf(doc), _id: docIdOf(doc) as string },
-        }),
-        flushBytes: config.flushBytes,
-        concurrency: config.concurrency,
-        retries: config.retries,
-        wait: config.retryWaitMs,
-        // Only what the helper reads from each item: a much smaller response to parse.
-        filter_path: "errors,items.*.status,items.*.error",
-        onDrop: (dropped) => {
-          const op = dropped.operation as { create?: { _id?: string } };
-          const id = op.create?._id ?? "";
-          settled.add(id);
-          if (dropped.status === 409) {
-            duplicates += 1;
-            return;
-          }
-          deadLettered.push({
-            stage: STAGE,
-            reason: describeItemError(dropped.error, dropped.status),
-            status: dropped.status,
-            document: byId.get(id) ?? dropped.document,
-          });
-        },
-      });
-      delivered = stats.successful;
-    } catch (error) {
+    let pending = toSend;
+    // Rounds without progress: a failed request aborts the helper, so a round that settled some
+    // documents (and left others unsent) resets the count.
+    let round = 0;
+    for (;;) {
+      // Items answered 429 or 5xx in this round: sent again after a backoff (not the helper's own
+      // 429-only retry, which waits a fixed time and then drops the document).
+      const again: EcsDocument[] = [];
+      let againReason = "";
+      let again429 = 0;
+      const settledNow = new Set<string>();
+      let requestError: unknown;
+      try {
+        // No onSuccess: the helper would parse every document back to hand it over. Successes are
+        // counted from the stats; after a failed request the unsettled documents are resent and the
+        // ones that did get in come back as 409 duplicates, so nothing is lost or indexed twice.
+        const stats = await client.helpers.bulk<EcsDocument>({
+          datasource: pending,
+          onDocument: (doc) => ({
+            create: { _index: indexOf(doc), _id: docIdOf(doc) as string },
+          }),
+          flushBytes: config.flushBytes,
+          concurrency: config.concurrency,
+          retries: 0,
+          wait: 0,
+          // Only what the helper reads from each item: a much smaller response to parse.
+          filter_path: "errors,items.*.status,items.*.error",
+          onDrop: (dropped) => {
+            const op = dropped.operation as { create?: { _id?: string } };
+            const id = op.create?._id ?? "";
+            settledNow.add(id);
+            if (dropped.status === 409) {
+              duplicates += 1;
+              return;
+            }
+            const original = byId.get(id) ?? (dropped.document as EcsDocument);
+            if (dropped.status === 429 || dropped.status >= 500) {
+              if (dropped.status === 429) again429 += 1;
+              again.push(original);
+              againReason = describeItemError(dropped.error, dropped.status);
+              return;
+            }
+            deadLettered.push({
+              stage: STAGE,
+              reason: describeItemError(dropped.error, dropped.status),
+              status: dropped.status,
+              document: original,
+            });
+          },
+        });
+        delivered += stats.successful;
+      } catch (error) {
+        requestError = error;
+      }
+
+      if (requestError === undefined && again.length === 0) break;
+      const status = requestError instanceof errors.ResponseError ? requestError.statusCode : undefined;
+      // Documents not settled this round (a failed request leaves the rest of its chunk unsent).
+      const unsent =
+        requestError === undefined ? [] : pending.filter((d) => !settledNow.has(docIdOf(d) as string));
+      const remaining = [...again, ...unsent];
       const result: SinkResult = { delivered, duplicates, deadLettered };
-      const remaining = toSend.filter((d) => !settled.has(docIdOf(d) as string));
       const partial = { result, remaining };
-      const status = error instanceof errors.ResponseError ? error.statusCode : undefined;
-      const detail = scrub(describeRequestError(error), secrets);
-      const message = `writing ${remaining.length} of ${docs.length} documents to elasticsearch data stream ${[...new Set(toSend.map(indexOf))].join(", ")}: ${detail}`;
-      log.warn(
-        {
-          index,
-          status,
-          received: docs.length,
-          delivered,
-          duplicates,
-          deadLettered: deadLettered.length,
-          remaining: remaining.length,
-        },
-        "Elasticsearch bulk request failed.",
-      );
-      if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429)
-        throw new SinkPermanentError(
-          status === 401 || status === 403 ? `${message} (check sinks.elasticsearch.auth)` : message,
-          partial,
+      const what =
+        requestError !== undefined
+          ? scrub(describeRequestError(requestError), secrets)
+          : `${again.length} item(s) answered ${againReason}`;
+      const message = `writing ${remaining.length} of ${docs.length} documents to elasticsearch data stream ${[...new Set(toSend.map(indexOf))].join(", ")}: ${what}`;
+      if (requestError !== undefined) {
+        if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
+          log.warn({ index, status, remaining: remaining.length }, "Elasticsearch bulk request failed.");
+          throw new SinkPermanentError(
+            status === 401 || status === 403 ? `${message} (check sinks.elasticsearch.auth)` : message,
+            partial,
+          );
+        }
+        if (requestError instanceof errors.ProductNotSupportedError)
+          throw new SinkPermanentError(message, partial);
+      }
+      if (settledNow.size > again.length || (requestError === undefined && again.length < pending.length))
+        round = 0;
+      if (round >= config.retries) {
+        log.warn(
+          {
+            index,
+            status,
+            received: docs.length,
+            delivered,
+            duplicates,
+            deadLettered: deadLettered.length,
+            remaining: remaining.length,
+          },
+          "Elasticsearch bulk request failed.",
         );
-      if (error instanceof errors.ProductNotSupportedError) throw new SinkPermanentError(message, partial);
-      throw new SinkRetryableError(message, partial);
+        // Item 5xx alone spends a job attempt; a busy or unreachable cluster makes the queue wait.
+        const backpressure = requestError !== undefined || again429 > 0;
+        if (backpressure) throw new SinkBackpressureError(message, partial, { cause: requestError });
+        throw new SinkRetryableError(message, partial);
+      }
+      const delayMs = backoffDelay(Math.max(1, round + 1), {
+        baseMs: config.retryWaitMs,
+        maxMs: config.maxRetryWaitMs,
+        random,
+      });
+      log.info(
+        { index, status, round: round + 1, delayMs, resending: remaining.length, error: what },
+        "Elasticsearch did not take every document; resending the rest.",
+      );
+      await sleep(delayMs);
+      round += 1;
+      pending = remaining;
     }
     log.debug(
       {

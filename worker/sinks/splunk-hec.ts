@@ -15,6 +15,7 @@ import type { EcsDocument } from "../../mappings/types.ts";
 import {
   docIdOf,
   parseSinkConfig,
+  SinkBackpressureError,
   SinkPermanentError,
   SinkRetryableError,
   serviceUrlSchema,
@@ -150,6 +151,8 @@ interface Entry {
 
 /** A request the configuration can never make succeed (token, URL, endpoint). */
 class ConfigRefused extends Error {}
+/** Indexer acknowledgements did not come after every resend. */
+class AcksLost extends Error {}
 /** Transient failures outlasted the bounded retries. */
 class RetriesExhausted extends Error {
   constructor(
@@ -562,9 +565,9 @@ export function createSplunkHecSink(
       );
       return sendBatch(ctx, entries, resends + 1);
     }
-    deadLetter(
-      ctx,
-      entries,
+    // Not dead-lettered: a lost acknowledgement says nothing about the events. They stay pending,
+    // so the write fails retryably with them as the remaining part (a job attempt is spent).
+    throw new AcksLost(
       `no indexer acknowledgement after ${resends + 1} sends (ackId ${ackId}, channel ${channel})`,
     );
   }
@@ -578,7 +581,17 @@ export function createSplunkHecSink(
       ackTasks: [],
     };
     const entries: Entry[] = [];
+    // Splunk keeps whatever it is sent: the same id twice in one write is sent once.
+    const seen = new Set<string>();
     for (const doc of docs) {
+      const id = docIdOf(doc);
+      if (id !== undefined) {
+        if (seen.has(id)) {
+          ctx.result.duplicates += 1;
+          continue;
+        }
+        seen.add(id);
+      }
       const built = buildHecEnvelope(doc, stream, config);
       const envelope =
         typeof built === "string" ? built : deps.decorateEnvelope ? deps.decorateEnvelope(built, doc) : built;
@@ -664,6 +677,11 @@ export function createSplunkHecSink(
       log.warn({ ...counts, error: message }, "Sending to Splunk HEC failed.");
       const partial = { result, remaining };
       if (failure instanceof ConfigRefused) throw new SinkPermanentError(message, partial);
+      // Busy, 5xx or unreachable after the bounded retries: the queue waits without spending an attempt.
+      if (failure instanceof RetriesExhausted)
+        throw new SinkBackpressureError(message, partial, {
+          ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}),
+        });
       throw new SinkRetryableError(message, partial, {
         ...(failure instanceof RetriesExhausted && failure.retryAfterMs !== undefined
           ? { retryAfterMs: failure.retryAfterMs }
@@ -681,6 +699,8 @@ export function createSplunkHecSink(
 
   return {
     name: "splunk",
+    // Splunk indexes every event it is sent: re-delivery is prevented by the pipeline's ledger.
+    idempotent: false,
     write,
     async close() {
       acks.close();

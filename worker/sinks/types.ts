@@ -26,6 +26,11 @@ export interface SinkResult {
  */
 export interface Sink {
   readonly name: string;
+  /**
+   * False when the destination keeps whatever it is sent (Splunk HEC): the pipeline then checks the
+   * delivery ledger and sends only ids not delivered before. @defaultValue true (de-duplicates by id)
+   */
+  readonly idempotent?: boolean;
   write(stream: string, docs: EcsDocument[]): Promise<SinkResult>;
   close(): Promise<void>;
 }
