@@ -223,8 +223,8 @@ describe("approval page in Chromium with OIDC sign-in", { skip }, () => {
     assert.match(await text(page, "#device"), new RegExp(mac));
     assert.match(await text(page, "#clinical-state"), /IN USE/);
     const plan = await text(page, "#plan");
-    assert.match(plan, /isolate_nac: apply ISE ANC policy IOMT_QUARANTINE \(full\)/);
-    assert.match(plan, /isolate_fw: tag .* with iomt-quarantine/);
+    assert.match(plan, /apply ISE ANC policy IOMT_QUARANTINE \(full\)/);
+    assert.match(plan, /tag .* with iomt-quarantine on PAN-OS/);
     assert.match(await text(page, "#expires"), /Expires: \d{4}-\d\d-\d\dT/);
     assert.match(await text(page, "body"), /Gregory House \(dr\.house, signed in at the identity provider\)/);
     // Reloading (more GETs) decides nothing.

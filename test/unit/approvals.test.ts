@@ -273,25 +273,27 @@ describe("what the approver is shown", () => {
   test("the plan is what the run will do if approved: each applicable step's dry-run sentence", async () => {
     const v = await view({ ise, panos });
     const mac = (pumps[0] as (typeof pumps)[number]).mac.replace(/:/g, "-");
+    // One step (the playbook's full containment) whose sentence names every enforcement point.
     assert.deepEqual(
       v.plan.map((p) => p.split(":")[0]),
-      ["isolate_fw", "isolate_nac"],
+      ["isolate"],
       v.plan.join("\n"),
     );
     assert.match(
-      v.plan[1] as string,
+      v.plan[0] as string,
       new RegExp(`apply ISE ANC policy IOMT_QUARANTINE \\(full\\) to ${mac.replace(/-/g, ":")}`),
     );
+    assert.match(v.plan[0] as string, /iomt-quarantine on PAN-OS/);
     assert.match(v.clinicalState, /^IN USE/);
     assert.ok(v.deviceFacts.some(([k, x]) => k === "MAC addresses" && x.includes(mac)));
-    // Without PAN-OS configured, its step is not part of the plan.
-    const onlyIse = await view({ ise });
-    assert.deepEqual(
-      onlyIse.plan.map((p) => p.split(":")[0]),
-      ["isolate_nac"],
+    assert.ok(
+      !v.plan.some((p) => p.startsWith("release_timer")),
+      "a step whose condition is false is left out",
     );
-    // Nothing configured: the page says nothing further happens, not an empty list.
-    assert.match((await view({})).plan[0] as string, /nothing further/);
+    // Without PAN-OS configured, the plan does not promise it.
+    const onlyIse = await view({ ise });
+    assert.match(onlyIse.plan[0] as string, /ISE ANC/);
+    assert.doesNotMatch(onlyIse.plan.join(), /PAN-OS/);
   });
 
   test("an approval covering several devices lists each with its clinical state", async () => {
