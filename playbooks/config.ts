@@ -185,6 +185,98 @@ export const systemsSchema = z.strictObject({
     .optional(),
 });
 
+/**
+ * One approver: a named person with a role and the personal channel(s) the approval link is sent to.
+ * ASSUMED: a Slack incoming webhook can be installed into a direct message with the person (the
+ * app's DM) and a Teams Workflows webhook can post into a one-to-one chat; both answer like the
+ * channel webhooks of response.md §13. A shared channel is never a personal channel.
+ */
+export const approverSchema = z
+  .strictObject({
+    /**
+     * The person: the value of the OIDC identity claim (`approvals.oidc.identityClaim`) or, without
+     * OIDC, the identity one-time links are bound to. Recorded as who decided.
+     */
+    identity: z.string().min(1),
+    /** Display name on the page and in the message. @defaultValue the identity */
+    name: z.string().min(1).optional(),
+    /** Role this person approves for (`clinical_engineering`, `soc`). */
+    role: z.string().min(1),
+    /** Slack incoming webhook posting into a direct message with this person (a secret URL). */
+    slackWebhookUrl: secretSchema.optional(),
+    /** Teams Workflows webhook posting into a chat with this person (a secret URL). */
+    teamsWebhookUrl: secretSchema.optional(),
+  })
+  .refine((a) => a.slackWebhookUrl || a.teamsWebhookUrl, {
+    message:
+      "give slackWebhookUrl or teamsWebhookUrl: the personal channel this approver's link is sent to (never a shared channel)",
+  });
+
+/** Sign-in of approvers at the hospital's identity provider (OIDC authorization code + PKCE). */
+export const oidcSchema = z.strictObject({
+  /** Issuer URL; its `/.well-known/openid-configuration` is read at the first sign-in. */
+  issuer: url,
+  clientId: z.string().min(1),
+  /** Client secret of a confidential client (client_secret_basic); absent = public client, PKCE only. */
+  clientSecret: secretSchema.optional(),
+  /** @defaultValue ["openid", "profile", "email"] */
+  scopes: z.array(z.string().min(1)).default(["openid", "profile", "email"]),
+  /** Claim naming the person (recorded as who decided). @defaultValue "preferred_username" */
+  identityClaim: z.string().min(1).default("preferred_username"),
+  /** Claim holding the person's groups or roles (a string or an array of strings). @defaultValue "groups" */
+  rolesClaim: z.string().min(1).default("groups"),
+  /** Group/role claim value → medsoc roles (`{"CE-Approvers": ["clinical_engineering"]}`). Unmapped values give no role. */
+  roleMapping: z.record(z.string().min(1), z.array(z.string().min(1)).min(1), {
+    error: 'required: group/role claim value → medsoc roles, e.g. {"CE-Approvers": ["clinical_engineering"]}',
+  }),
+  /** Allow an `http://` issuer (a lab or test identity provider only). @defaultValue false */
+  allowInsecureHttp: z.boolean().default(false),
+});
+
+export const approvalsSchema = z
+  .strictObject({
+    /**
+     * Public base URL of this API as approvers' browsers reach it: links point here, the OIDC
+     * redirect URI is `<publicUrl>/approvals/oidc/callback`, and a decision POST must come from
+     * this origin. @defaultValue "http://127.0.0.1:8787"
+     */
+    publicUrl: url.default("http://127.0.0.1:8787"),
+    /**
+     * Key (at least 32 characters) that signs one-time links, approver sessions, sign-in state and
+     * CSRF tokens. Required once approvers or OIDC are configured; every replica needs the same one.
+     */
+    linkSecret: secretSchema
+      .refine((s) => s.reveal().length >= 32, {
+        message: "must be at least 32 characters (for example `openssl rand -base64 32`)",
+      })
+      .optional(),
+    /** One-time link lifetime, minutes (never beyond the approval's expiry). @defaultValue 60 */
+    linkTtlMinutes: z.number().int().min(1).default(60),
+    /** Approver session lifetime after sign-in or opening a link, minutes. @defaultValue 15 */
+    sessionMinutes: z.number().int().min(1).max(720).default(15),
+    /** Approvers the request is delivered to, each on their own channel. @defaultValue [] */
+    approvers: z.array(approverSchema).default([]),
+    /** OIDC sign-in; without it approvers get one-time links bound to them. */
+    oidc: oidcSchema.optional(),
+    /** Page the on-call (PagerDuty, when configured) with every approval request. @defaultValue true */
+    pageOnCall: z.boolean().default(true),
+  })
+  .superRefine((a, ctx) => {
+    if ((a.approvers.length > 0 || a.oidc) && !a.linkSecret)
+      ctx.addIssue({
+        code: "custom",
+        path: ["linkSecret"],
+        message:
+          "required when approvers or oidc are configured: it signs links, sessions and CSRF tokens (for example from the MEDSOC_LINK_SECRET environment variable)",
+      });
+    if (a.oidc?.issuer.startsWith("http:") && !a.oidc.allowInsecureHttp)
+      ctx.addIssue({
+        code: "custom",
+        path: ["oidc", "issuer"],
+        message: "must be https (set allowInsecureHttp: true only for a lab identity provider)",
+      });
+  });
+
 const triggerBase = {
   /** Name used in the audit trail and in the Splunk path. */
   name: z.string().regex(/^[a-z0-9_-]+$/),
@@ -255,20 +347,8 @@ export const playbooksConfigSchema = z.strictObject({
     .prefault({}),
   /** Clinical servers a device keeps under restricted containment, by device class or `<site>/<class>`. */
   clinicalServers: z.record(z.string(), z.array(z.string())).default({}),
-  approvals: z
-    .strictObject({
-      /** Public base URL of this API, for signed links. @defaultValue "http://127.0.0.1:8787" */
-      publicUrl: url.default("http://127.0.0.1:8787"),
-      /** HMAC key of the approve/deny links. */
-      linkSecret: secretSchema.optional(),
-      /** Link lifetime, minutes. @defaultValue 60 */
-      linkTtlMinutes: z.number().int().min(1).default(60),
-      /** Approvers to send links to: identity + role. */
-      approvers: z
-        .array(z.strictObject({ identity: z.string().min(1), role: z.string().min(1) }))
-        .default([]),
-    })
-    .prefault({}),
+  /** Approvals a person makes: who is asked, how they sign in, how the request reaches them (docs/approvals.md). */
+  approvals: approvalsSchema.prefault({}),
   /** API keys for the approvals API and bearer triggers: identity and roles per key. */
   apiKeys: z
     .array(

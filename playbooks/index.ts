@@ -1,7 +1,8 @@
 /**
  * Wires the playbook side of a deployment: device directory, actions of the configured systems,
  * run store and audit chain (Redis when the queues are on Redis, memory otherwise), the engine,
- * approval notifications with signed links, and the detection rules.
+ * the approval desk (personal delivery, on-call page, sign-in; playbooks/approvals/), and the
+ * detection rules.
  */
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
@@ -11,14 +12,13 @@ import type { DeviceStateStore } from "../worker/device-state/types.ts";
 import type { QueueDriver } from "../worker/queue/types.ts";
 import { ACTION_CATALOGUE, createActions } from "./actions/index.ts";
 import { scheduleActions } from "./actions/schedule.ts";
-import type { RecordedCall } from "./actions/types.ts";
+import { ApprovalDesk } from "./approvals/desk.ts";
 import type { PlaybooksConfig } from "./config.ts";
 import { AuditLog, type AuditShipper } from "./engine/audit.ts";
 import { checkpointStores, resolveAuditKey } from "./engine/audit-config.ts";
 import { type ClaimStore, MemoryClaimStore, RedisClaimStore } from "./engine/claims.ts";
 import { DeviceDirectory } from "./engine/devices.ts";
-import { type ApprovalNotifier, PlaybookEngine } from "./engine/engine.ts";
-import { ApprovalLinks } from "./engine/links.ts";
+import { PlaybookEngine } from "./engine/engine.ts";
 import { loadRules, type Rule, RuleEngine } from "./engine/rules.ts";
 import { loadPlaybooks } from "./engine/schema.ts";
 import { MemoryRunStore, RedisRunStore, type RunState, type RunStore } from "./engine/store.ts";
@@ -52,7 +52,9 @@ export interface PlaybookRuntime {
   store: RunStore;
   /** De-duplication claims of rules and triggers, shared by every replica. */
   claims: ClaimStore;
-  links?: ApprovalLinks;
+  /** Approval delivery, sign-in and links (playbooks/approvals/). */
+  approvals: ApprovalDesk;
+  config: PlaybooksConfig;
   close(): Promise<void>;
 }
 
@@ -102,62 +104,14 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
     config.dir ?? DEFAULT_PLAYBOOK_DIR,
     new Set(Object.keys(ACTION_CATALOGUE)),
   );
-  const links = config.approvals.linkSecret
-    ? new ApprovalLinks(config.approvals.linkSecret, config.approvals.publicUrl)
-    : undefined;
-  const notify: ApprovalNotifier | undefined =
-    built.chat.channels.length > 0
-      ? async (approval) => {
-          const approvers = config.approvals.approvers.filter((a) => a.role === approval.role);
-          const exp = Math.min(
-            Date.parse(approval.expiresAt),
-            Date.now() + config.approvals.linkTtlMinutes * 60_000,
-          );
-          const buttons = links
-            ? approvers.flatMap((a) => [
-                {
-                  text: `Approve as ${a.identity}`,
-                  url: links.url({
-                    approvalId: approval.id,
-                    decision: "approve",
-                    identity: a.identity,
-                    role: a.role,
-                    exp,
-                  }),
-                },
-                {
-                  text: `Deny as ${a.identity}`,
-                  url: links.url({
-                    approvalId: approval.id,
-                    decision: "deny",
-                    identity: a.identity,
-                    role: a.role,
-                    exp,
-                  }),
-                },
-              ])
-            : [];
-          const calls: RecordedCall[] = [];
-          try {
-            await built.chat.post(
-              { record: (c) => calls.push(c) },
-              `*Approval needed* (${approval.role}): ${approval.reason}. Expires ${approval.expiresAt}; no answer means no. Approval id ${approval.id}.`,
-              buttons,
-            );
-          } finally {
-            for (const c of calls)
-              await audit.append({
-                type: "call",
-                runId: approval.runId,
-                stepId: approval.stepId,
-                actor: "engine",
-                outcome: c.error ? "failure" : "success",
-                message: `${c.method} ${c.system} approval notice → ${c.error ?? c.status}`,
-                detail: c,
-              });
-          }
-        }
-      : undefined;
+  const approvals = new ApprovalDesk({
+    config: config.approvals,
+    audit,
+    describe: { playbooks, actions: built.registry, directory, systems: built.systems },
+    chat: built.chat,
+    pagerduty: built.registry.get("pagerduty.event"),
+    log,
+  });
   const engine = new PlaybookEngine({
     driver: o.driver,
     store,
@@ -174,8 +128,11 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
     leaseMs: config.leaseSeconds * 1000,
     concurrency: config.concurrency,
     stepTimeoutMs: config.stepTimeoutMs,
-    notifyApprovers: notify,
-    onRunUpdate: o.onRunUpdate,
+    notifyApprovers: approvals.notify,
+    onRunUpdate: (run) => {
+      o.onRunUpdate?.(run);
+      approvals.onRunUpdate(run);
+    },
   });
   for (const a of scheduleActions(engine)) built.registry.register(a);
   const loaded = await loadRules(config.rulesDir ?? DEFAULT_RULES_DIR, new Set(playbooks.keys()));
@@ -196,9 +153,11 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
     audit,
     store,
     claims,
-    links,
+    approvals,
+    config,
     close: async () => {
       await engine.close();
+      await approvals.settle();
       await audit.close();
       await store.close();
       auditRedis?.disconnect();

@@ -18,9 +18,7 @@
  * (`duplicate`); one run per trigger, playbook, rule and device within `dedupWindowMinutes`, the
  * claim kept only when the run really started (`duplicate` otherwise). The alert's id, rule and
  * reason become the run's inputs `alert_id`, `rule`, `reason`.
- * - `GET /v1/approvals`, `POST /v1/approvals/{id}` `{"decision":"approve"|"deny","comment"}` with
- *   `Authorization: Bearer <API key>` (identity and role come from the key), and
- *   `GET /v1/approvals/{id}/link?…` for signed chat links.
+ * - Approvals (API keys and the confirmation pages people decide on): worker/approval-routes.ts.
  *
  * Unauthenticated, forged, replayed → 401; malformed → 400; nothing runs and an audit entry says why.
  */
@@ -32,6 +30,7 @@ import type { DeviceInfo } from "../playbooks/actions/types.ts";
 import type { PlaybooksConfig } from "../playbooks/config.ts";
 import { startOnce } from "../playbooks/engine/claims.ts";
 import type { PlaybookRuntime } from "../playbooks/index.ts";
+import { registerApprovalRoutes } from "./approval-routes.ts";
 import { kibanaAlert, splunkAlert, type TriggerAlert } from "./trigger-alerts.ts";
 import { preAuthenticateTrigger, triggerSource } from "./trigger-guard.ts";
 
@@ -386,84 +385,6 @@ export function registerPlaybookRoutes(
     sub.post("/v1/triggers/kibana", (req, reply) => kibana(req, reply, undefined));
   });
 
-  // Approvals.
-  const caller = (req: FastifyRequest) => {
-    const auth = header(req, "authorization");
-    if (!auth?.startsWith("Bearer ")) return undefined;
-    const token = auth.slice(7);
-    return config.apiKeys.find((k) => same(token, k.key.reveal()));
-  };
-  app.get("/v1/approvals", async (req, reply) => {
-    const who = caller(req);
-    if (!who) return reply.code(401).send({ error: "unauthorized" });
-    const status = (req.query as { status?: string }).status;
-    const list = (await store.listApprovals()).filter((a) => !status || a.status === status);
-    return reply.send({ approvals: list });
-  });
-  app.post<{ Params: { id: string }; Body: { decision?: string; comment?: string; role?: string } }>(
-    "/v1/approvals/:id",
-    async (req, reply) => {
-      const who = caller(req);
-      if (!who) {
-        await audit.append({
-          type: "approval.rejected",
-          actor: "api",
-          outcome: "failure",
-          message: "Approval decision without a valid API key refused.",
-          detail: { approvalId: req.params.id },
-        });
-        return reply.code(401).send({ error: "unauthorized" });
-      }
-      const d = req.body?.decision;
-      if (d !== "approve" && d !== "deny")
-        return reply.code(400).send({ error: "decision must be approve or deny" });
-      const a = await store.getApproval(req.params.id);
-      if (!a) return reply.code(404).send({ error: "no such approval" });
-      const role =
-        req.body?.role && who.roles.includes(req.body.role)
-          ? req.body.role
-          : who.roles.includes(a.role)
-            ? a.role
-            : (who.roles[0] as string);
-      const r = await engine.decide(a.id, {
-        approve: d === "approve",
-        by: who.identity,
-        role,
-        comment: req.body?.comment,
-      });
-      if (!r.ok)
-        return reply
-          .code(r.reason?.startsWith("role") ? 403 : 409)
-          .send({ error: r.reason, approval: r.approval });
-      return reply.send({ approval: r.approval });
-    },
-  );
-  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>(
-    "/v1/approvals/:id/link",
-    async (req, reply) => {
-      if (!runtime.links) return reply.code(404).send({ error: "signed links are not configured" });
-      const claims = runtime.links.check(req.params.id, req.query);
-      if (typeof claims === "string") {
-        await audit.append({
-          type: "approval.rejected",
-          actor: "link",
-          outcome: "failure",
-          message: `Approval link refused: ${claims}.`,
-          detail: { approvalId: req.params.id },
-        });
-        return reply.code(401).send({ error: claims });
-      }
-      const r = await engine.decide(claims.approvalId, {
-        approve: claims.decision === "approve",
-        by: claims.identity,
-        role: claims.role,
-        comment: "signed link",
-      });
-      if (!r.ok) return reply.code(409).send({ error: r.reason });
-      return reply.send({
-        approval: r.approval,
-        message: `Recorded: ${claims.identity} ${claims.decision === "approve" ? "approved" : "denied"}.`,
-      });
-    },
-  );
+  // Approvals: API and the pages people decide on (worker/approval-routes.ts).
+  registerApprovalRoutes(app, runtime, config);
 }

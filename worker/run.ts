@@ -146,7 +146,17 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
           auditFile: resolve(outDir, "audit-chain.ndjson"),
           clinicalServers: clinicalServersOf(sim.fleet),
           systems: { ...response.systemsConfig(), ...extended.systemsConfig() },
-          approvals: { approvers: [{ identity: "clinical.engineering", role: "clinical_engineering" }] },
+          // Approval requests go to the simulated approver's own DM with a one-time link.
+          approvals: {
+            linkSecret: randomBytes(32).toString("base64url"),
+            approvers: [
+              {
+                identity: "clinical.engineering",
+                role: "clinical_engineering",
+                slackWebhookUrl: response.chat.personal("slack", "clinical.engineering"),
+              },
+            ],
+          },
         },
       },
       componentSchemas(),

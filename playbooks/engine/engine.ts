@@ -312,6 +312,9 @@ export class PlaybookEngine {
     const a = await store.getApproval(approvalId);
     if (!a) return { ok: false, reason: "no such approval" };
     if (a.status !== "pending") return { ok: false, reason: `already ${a.status}`, approval: a };
+    // Silence is a no even when the timeout job has not run yet (workers down, queue behind).
+    if (!(this.#o.now().getTime() < Date.parse(a.expiresAt)))
+      return { ok: false, reason: `expired at ${a.expiresAt}`, approval: a };
     if (decision.role !== a.role && decision.role !== "admin")
       return { ok: false, reason: `role ${decision.role} may not decide (needs ${a.role})`, approval: a };
     const won = await store.decideApproval(approvalId, {

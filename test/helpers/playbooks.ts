@@ -120,8 +120,14 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const config = playbooksConfigSchema.parse({
     systems: sims.systemsConfig(),
     approvals: {
-      linkSecret: "link-secret-for-tests",
-      approvers: [{ identity: "dr.who", role: "clinical_engineering" }],
+      linkSecret: "link-secret-for-tests-0123456789abcdef",
+      approvers: [
+        {
+          identity: "dr.who",
+          role: "clinical_engineering",
+          slackWebhookUrl: sims.chat.personal("slack", "dr.who"),
+        },
+      ],
     },
     apiKeys: [
       { key: "ce-key-0123456789", identity: "dr.who", roles: ["clinical_engineering"] },

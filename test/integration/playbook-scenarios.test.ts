@@ -32,6 +32,7 @@ function resetSims() {
   sims.devices.passwords.clear();
   sims.vault.secrets.clear();
   sims.chat.slack.length = 0;
+  sims.chat.direct.clear();
   sims.panos.log.length = 0;
   sims.ise.log.length = 0;
 }
@@ -118,11 +119,21 @@ describe("playbook scenarios (BullMQ on Redis)", () => {
       assert.ok(sims.panos.registered.get(fa.ip)?.has("iomt-restricted"));
       for (const s of fa.clinicalServers)
         assert.ok(sims.panos.registered.get(s)?.has("iomt-clinical-servers"), s);
-      // The run is saved as waiting before the request is announced (issue 10 finding 11): wait for it.
+      // The run is saved as waiting before the request is announced (issue 10 finding 11): wait for it
+      // (the shared notice goes out after the personal messages).
       for (let i = 0; i < 100 && sims.chat.slack.length === 0; i++)
         await new Promise((r) => setTimeout(r, 50));
-      assert.equal(sims.chat.slack.length, 1, "approvers were notified with links");
-      assert.match(JSON.stringify(sims.chat.slack[0]), /\/v1\/approvals\/[0-9a-f-]+\/link\?decision=approve/);
+      assert.equal(sims.chat.slack.length, 1, "the shared channel heard of the request");
+      assert.doesNotMatch(
+        JSON.stringify(sims.chat.slack[0]),
+        /\/approvals\//,
+        "no link in the shared channel",
+      );
+      assert.match(
+        JSON.stringify(sims.chat.direct.get("dr.who")),
+        /\/approvals\/[0-9a-f-]+\?t=/,
+        "the approver got a personal one-time link",
+      );
       const approvalId = waitingA.steps.approve_full?.approvalId as string;
       // Expire it now through the timeout job (the playbook's 30m is what production waits).
       await h.runtime.engine.queue.add(
