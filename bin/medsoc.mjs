@@ -4,4 +4,5 @@
 import { register } from "tsx/esm/api";
 
 register();
-await import("../worker/cli.ts");
+const { main } = await import("../worker/cli.ts");
+await main(process.argv);

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Client } from "@elastic/elasticsearch";
 import { Command, CommanderError, Option } from "commander";
 import { loadConfigFile } from "../core/config.ts";
@@ -42,11 +43,16 @@ function waitForStopSignal(): Promise<void> {
   });
 }
 
-const program = new Command();
+/** The whole command line; `main` parses it, `scripts/reference-docs.ts` documents it. */
+export const program = new Command();
 program
   .name("medsoc")
   .description("IoMT security monitors → ECS → Elasticsearch / Splunk, with patient-safe playbooks")
   .exitOverride()
+  .version(
+    (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
+      .version,
+  )
   .showHelpAfterError();
 
 program
@@ -271,23 +277,25 @@ registerPoll(program);
 registerSimulateHospital(simulate, waitForStopSignal);
 registerSimulateNozomiForescout(program);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) {
-    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
-  } else if (error instanceof ConfigError) {
-    printConfigError(error);
-    process.exitCode = EXIT_USAGE;
-  } else if (error instanceof PermanentError) {
-    process.stderr.write(`medsoc: ${error.message}\n`);
-    process.exitCode = EXIT_USAGE;
-  } else {
-    process.stderr.write(`medsoc: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+/** Runs the command line (bin/medsoc.mjs). */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+    } else if (error instanceof ConfigError) {
+      printConfigError(error);
+      process.exitCode = EXIT_USAGE;
+    } else if (error instanceof PermanentError) {
+      process.stderr.write(`medsoc: ${error.message}\n`);
+      process.exitCode = EXIT_USAGE;
+    } else {
+      process.stderr.write(`medsoc: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    }
   }
+  // A failed command may leave sockets or servers open (a half-started worker): the error is
+  // reported, so make sure the process ends rather than hanging on them.
+  if (process.exitCode && process.exitCode !== 0) setTimeout(() => process.exit(), 200).unref();
 }
-
-// A failed command may leave sockets or servers open (a half-started worker): the error is
-// reported, so make sure the process ends rather than hanging on them.
-if (process.exitCode && process.exitCode !== 0) setTimeout(() => process.exit(), 200).unref();
