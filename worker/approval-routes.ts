@@ -77,8 +77,23 @@ export function registerApprovalRoutes(
     const list = (await store.listApprovals()).filter((a) => !status || a.status === status);
     return reply.send({ approvals: list });
   });
+  // Authentication before the body is read (docs/input-limits.md): a request without a valid key
+  // is refused as soon as its headers arrive, and its connection closed.
+  const keyBeforeBody = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (caller(req)) return;
+    await audit.append({
+      type: "approval.rejected",
+      actor: "api",
+      outcome: "failure",
+      message: "Approval decision without a valid API key refused before its body was read.",
+      detail: { approvalId: (req.params as { id?: string }).id },
+    });
+    reply.header("connection", "close");
+    return reply.code(401).send({ error: "unauthorized" });
+  };
   app.post<{ Params: { id: string }; Body: { decision?: string; comment?: string; role?: string } }>(
     "/v1/approvals/:id",
+    { onRequest: keyBeforeBody },
     async (req, reply) => {
       const who = caller(req);
       if (!who) {
@@ -336,8 +351,28 @@ export function registerApprovalRoutes(
       return show(req, reply, id, s);
     });
 
+    // Origin and session are checked when the headers arrive, before the form body is read; the
+    // handler checks them again with the CSRF token from the body.
+    const sessionBeforeBody = async (req: FastifyRequest, reply: FastifyReply) => {
+      const id = (req.params as { id?: string }).id;
+      if (!desk?.tokens || !sameOrigin(req) || !sessionOf(req)) {
+        reply.header("connection", "close");
+        if (!desk?.tokens)
+          return sendPage(reply, 404, messagePage("Not configured", "Approval pages are not configured."));
+        return sameOrigin(req)
+          ? refuse(reply, req, 401, "not signed in (or the session expired)", { approvalId: id })
+          : refuse(
+              reply,
+              req,
+              403,
+              `cross-site decision refused (origin ${header(req, "origin") ?? header(req, "referer") ?? "none"})`,
+              { approvalId: id },
+            );
+      }
+    };
     sub.post<{ Params: { id: string }; Body: Record<string, string> | undefined }>(
       "/approvals/:id",
+      { onRequest: sessionBeforeBody },
       async (req, reply) => {
         const { id } = req.params;
         if (!desk.tokens)

@@ -97,7 +97,11 @@ describe("worker API: slow and unauthenticated clients", () => {
   const audit: Array<{ type: string; message: string }> = [];
 
   before(async () => {
-    const runtime = { audit: { append: async (e: { type: string; message: string }) => audit.push(e) } };
+    const runtime = {
+      audit: { append: async (e: { type: string; message: string }) => audit.push(e) },
+      // An approval desk with no sign-in and no link key: the approval pages answer "not configured".
+      approvals: { base: "http://127.0.0.1" },
+    };
     const api = apiSchema.parse({ port: 0, timeouts: TIMEOUTS });
     app = createApi({
       metrics: new Metrics(),
@@ -156,6 +160,26 @@ describe("worker API: slow and unauthenticated clients", () => {
     await closedByServer(c, "refused trigger");
     assert.equal(audit.length, before + 1);
     assert.equal(audit[before]?.type, "trigger.rejected");
+  });
+
+  test("an approval decision with a wrong API key is refused (401) before its body, audited, and closed", async () => {
+    const before = audit.length;
+    const c = await open(port);
+    c.socket.write(
+      "POST /v1/approvals/a1b2 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+    );
+    assert.match(await statusLine(c), /^HTTP\/1\.1 401/);
+    await closedByServer(c, "refused approval decision");
+    assert.equal(audit[before]?.type, "approval.rejected");
+  });
+
+  test("an approval page POST without a session is refused before its body and closed", async () => {
+    const c = await open(port);
+    c.socket.write(
+      "POST /approvals/a1b2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n",
+    );
+    assert.match(await statusLine(c), /^HTTP\/1\.1 (401|403|404)/);
+    await closedByServer(c, "refused approval page POST");
   });
 
   test("a wrong Kibana bearer token is refused before the body", async () => {
