@@ -520,8 +520,14 @@ describe("package contents the reviewers asked for", () => {
     ];
     for (const file of [join(ELASTIC_PACKAGE_DIR, "docs", "README.md"), join(SPLUNK_APP_DIR, "README.md")])
       assert.doesNotMatch(readFileSync(file, "utf8"), /contain_infusion_pump/, file);
-    // The main README mentions the old name only as an alias the trigger route still maps.
-    const readme = readFileSync(join(REPO, "README.md"), "utf8").replace(/\s+/g, " ");
+    // The README and docs/ mention the old name only as an alias the trigger route still maps.
+    const readme = [
+      join(REPO, "README.md"),
+      ...readdirSync(join(REPO, "docs")).map((f) => join(REPO, "docs", f)),
+    ]
+      .map((f) => readFileSync(f, "utf8"))
+      .join(" ")
+      .replace(/\s+/g, " ");
     const mentions = [...readme.matchAll(/.{0,60}contain_infusion_pump.{0,10}/g)].map((m) => m[0]);
     assert.ok(mentions.length > 0 && mentions.every((m) => /alias/.test(m)), mentions.join("\n"));
     const saved = conf("savedsearches");
