@@ -239,8 +239,15 @@ export function configReference(): string {
   return `${parts.join("\n").trimEnd()}\n`;
 }
 
+/** A default that is a path inside the checkout is shown relative to it (the page must not depend on where the repo lives). */
+function shownDefault(v: unknown): string {
+  return typeof v === "string" && (v === ROOT || v.startsWith(`${ROOT}/`))
+    ? JSON.stringify(relative(ROOT, v) || ".")
+    : JSON.stringify(v);
+}
+
 function optionLine(o: Option): string {
-  const dflt = o.defaultValue !== undefined ? ` (default: \`${JSON.stringify(o.defaultValue)}\`)` : "";
+  const dflt = o.defaultValue !== undefined ? ` (default: \`${shownDefault(o.defaultValue)}\`)` : "";
   const choices = o.argChoices ? ` (one of ${o.argChoices.map((c) => `\`${c}\``).join(", ")})` : "";
   return `| \`${o.flags}\` | ${(o.description ?? "").replace(/\|/g, "\\|")}${choices}${dflt} |`;
 }
