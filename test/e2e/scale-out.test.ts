@@ -23,7 +23,7 @@ import { RedisDeviceStateStore } from "../../worker/device-state/index.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/medsoc.mjs", import.meta.url));
 const REDIS_URL = process.env.MEDSOC_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-const DEVICES = 6000;
+const DEVICES = 3000;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -85,7 +85,7 @@ describe("scale out: two worker processes on one Redis (needs Redis on 127.0.0.1
         {
           type: "armis",
           streams: ["device"],
-          config: { baseUrl: sim.url, secretKey: sim.secret, pageSize: 200, initialLookbackSeconds: 0 },
+          config: { baseUrl: sim.url, secretKey: sim.secret, pageSize: 100, initialLookbackSeconds: 0 },
         },
       ],
       sinks: { elasticsearch: { node: es.url } },
