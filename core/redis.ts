@@ -87,11 +87,13 @@ export function keyGroup(client: RedisClient | boolean, prefix: string, group: s
 
 /** Where a client points, for error messages: `host:port` or `cluster host:port,…`. */
 export function describeRedis(client: RedisClient): string {
-  if (client instanceof Cluster)
-    return `cluster ${client
-      .nodes()
-      .map((n) => `${n.options.host}:${n.options.port}`)
-      .join(",")}`;
+  if (client instanceof Cluster) {
+    // Before the first connection only the seed nodes are known (ioredis keeps them privately).
+    const known = client.nodes().map((n) => ({ host: n.options.host, port: n.options.port }));
+    const seeds = (client as unknown as { startupNodes?: { host?: string; port?: number }[] }).startupNodes;
+    const nodes = known.length > 0 ? known : (seeds ?? []);
+    return `cluster ${nodes.map((n) => `${n.host}:${n.port}`).join(",")}`;
+  }
   return `${client.options.host}:${client.options.port}`;
 }
 

@@ -20,7 +20,7 @@ import { startElasticsearchDouble } from "../../simulators/elasticsearch.ts";
 import { createFleet } from "../../simulators/fleet.ts";
 import { startResponseSystems } from "../../simulators/response/index.ts";
 import { RedisDeviceStateStore } from "../../worker/device-state/index.ts";
-import { runStart } from "../../worker/run.ts";
+import { checkRedis, runStart } from "../../worker/run.ts";
 import { alertDoc, deviceDoc, startHarness } from "../helpers/playbooks.ts";
 import {
   keysPerNode,
@@ -122,6 +122,14 @@ describe("Redis Cluster (three masters on loopback)", { skip }, () => {
       await es.stop();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test("the start check passes on the cluster and names queue.cluster when it is unreachable", async () => {
+    await checkRedis({ url: "redis://unused", cluster: { nodes: cluster.nodes } });
+    await assert.rejects(
+      checkRedis({ url: "redis://unused", cluster: { nodes: ["redis://127.0.0.1:1"] } }, 2000),
+      /queue\.cluster: redis at cluster 127\.0\.0\.1:1 is not reachable/,
+    );
   });
 
   test("a playbook run on the cluster: containment, locks, blast radius and the audit chain", async () => {

@@ -8,7 +8,13 @@ import { describe, test } from "node:test";
 import { Cluster, Redis } from "ioredis";
 import { validateConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
-import { createRedis, keyGroup, queueRedisTarget, resilientRedisOptions } from "../../core/redis.ts";
+import {
+  createRedis,
+  describeRedis,
+  keyGroup,
+  queueRedisTarget,
+  resilientRedisOptions,
+} from "../../core/redis.ts";
 import { componentSchemas } from "../../worker/run.ts";
 
 describe("queue.cluster", () => {
@@ -76,6 +82,7 @@ describe("queue.cluster", () => {
       assert.equal(o.redisOptions?.username, "u");
       assert.equal(o.redisOptions?.password, "p@ss");
       assert.deepEqual(o.redisOptions?.tls, {});
+      assert.equal(describeRedis(cluster), "cluster 10.0.0.1:7000,10.0.0.2:6379");
     } finally {
       cluster.disconnect();
     }
