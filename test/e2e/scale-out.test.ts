@@ -120,6 +120,9 @@ describe("scale out: two worker processes on one Redis (needs Redis on 127.0.0.1
       });
       const mappedByReplica = counterSum(metrics, "medsoc_records_total", { stage: "map", direction: "out" });
 
+      process.stderr.write(
+        `scale-out: start --once delivered ${deliveredByOnce}, the replica ${deliveredByReplica} (mapped ${mappedByReplica})\n`,
+      );
       const ids = new Set<string>();
       let stored = 0;
       for (const docs of es.stored.values())
