@@ -97,7 +97,7 @@ describe("redis device state", () => {
     }
   });
 
-  it("keeps a hash per device and one index key per identifier under its prefix", async () => {
+  it("keeps devices and identifiers in bucketed hashes under one hash tag", async () => {
     const store = await make();
     const prefix = prefixes.at(-1) as string;
     const redis = new Redis(REDIS_URL);
@@ -108,18 +108,29 @@ describe("redis device state", () => {
       });
       await store.upsert([d]);
       const key = (d.medsoc as unknown as { device: { key: string } }).device.key;
-      assert.deepEqual(
-        (await redis.keys(`${prefix}:*`)).sort(),
-        [
-          `${prefix}:ds:dev:${key}`,
-          `${prefix}:ds:devices`,
-          `${prefix}:ds:idx:iphost:|10.9.9.9|x`,
-          `${prefix}:ds:idx:mac:00-11-22-33-44-09`,
-          `${prefix}:ds:idx:serial:S9`,
-          `${prefix}:ds:idx:vendor:armis|9`,
-        ].sort(),
-      );
-      assert.equal(await redis.get(`${prefix}:ds:idx:mac:00-11-22-33-44-09`), key);
+      const id = key.replace(/^dev-/, "");
+      const keys = (await redis.keys(`${prefix}:*`)).sort();
+      // Everything on one Redis Cluster slot: the `{ds}` hash tag.
+      for (const k of keys) assert.ok(k.startsWith(`${prefix}:{ds}:`), k);
+      const named = (kind: string) => keys.filter((k) => k.startsWith(`${prefix}:{ds}:${kind}:`));
+      assert.equal(named("d").length, 1);
+      assert.ok(keys.includes(`${prefix}:{ds}:meta`) && keys.includes(`${prefix}:{ds}:n`));
+      assert.equal(await redis.get(`${prefix}:{ds}:n`), "1");
+      // Four identifiers (MAC, serial, site|ip|hostname, source|vendor id), each a field of a bucket.
+      const index = new Map<string, string>();
+      for (const k of named("i"))
+        for (const [f, v] of Object.entries(await redis.hgetall(k))) index.set(f, v);
+      assert.deepEqual([...index].sort(), [
+        ["h|10.9.9.9|x", id],
+        ["m00-11-22-33-44-09", id],
+        ["sS9", id],
+        ["varmis|9", id],
+      ]);
+      // Small hashes: Redis keeps them as compact listpacks.
+      for (const k of named("i")) assert.equal(await redis.object("ENCODING", k), "listpack", k);
+      const [deviceBucket] = named("d");
+      assert.deepEqual(await redis.hkeys(deviceBucket as string), [id]);
+      assert.ok((await redis.hstrlen(deviceBucket as string, id)) < 400);
       await store.clear();
       assert.deepEqual(await redis.keys(`${prefix}:*`), []);
     } finally {
