@@ -3,7 +3,8 @@
  * device). MessagePack (msgpackr) of a positional array instead of the JSON object:
  * - the key is not stored (the store knows it) and `conflicts` are recomputed from the facts on
  *   decode (they are always a function of the facts, see `recomputeConflicts`);
- * - source names are stored once per device and referenced by position;
+ * - source names are stored once per device and referenced by position; facts that only one
+ *   source reports (most) are grouped by source and time, so each costs its field and value;
  * - fact fields are positions in {@link FACT_FIELDS} (append-only list), other fields by name;
  * - times are milliseconds before `updatedAt` (0 for most facts: one byte) whenever the ISO string
  *   round-trips through `Date`, the string itself otherwise;
@@ -83,25 +84,53 @@ export function encodeState(state: DeviceState): Buffer {
   for (const [source, v] of Object.entries(id.vendorIds)) vendorIds.push(src(source), v);
   const strings = new Strings();
   seedStrings(strings, id);
-  const facts: unknown[] = [];
+  // Facts: the single-source fields of a known name grouped by (source, time), then the others
+  // field by field. Strings are seen (for references) in the order they are written.
+  const groups = new Map<string, { s: number; at: number | string; facts: [number, unknown][] }>();
+  const multi: [string, DeviceFact[]][] = [];
   for (const [field, list] of Object.entries(state.facts)) {
+    const code = FIELD_CODE.get(field);
+    const f = list[0];
+    if (list.length !== 1 || code === undefined || f === undefined) {
+      multi.push([field, list]);
+      continue;
+    }
+    const s = src(f.source);
+    const at = times.encode(f.seenAt);
+    const id = `${s}|${at}`;
+    let g = groups.get(id);
+    if (!g) {
+      g = { s, at, facts: [] };
+      groups.set(id, g);
+    }
+    g.facts.push([code, f.value]);
+  }
+  /** [tag, value] of a fact value: a reference to a string seen before, or the value. */
+  const value = (v: unknown): [number, unknown] => {
+    if (typeof v === "string") {
+      const i = strings.find(v);
+      if (i !== undefined) return [REF, i];
+      strings.add(v);
+    } else if (Array.isArray(v) && v.length === 1 && typeof v[0] === "string") {
+      const i = strings.find(v[0]);
+      if (i !== undefined) return [REF_IN_ARRAY, i];
+    }
+    return [PLAIN, v];
+  };
+  const grouped: unknown[] = [];
+  for (const g of groups.values()) {
+    grouped.push(g.s, g.at, g.facts.length);
+    for (const [code, v] of g.facts) {
+      const [tag, out] = value(v);
+      grouped.push(code * 4 + tag, out);
+    }
+  }
+  const facts: unknown[] = [];
+  for (const [field, list] of multi) {
     const flat: unknown[] = [];
     for (const f of list) {
-      const s = src(f.source) * 4;
-      const v = f.value;
-      const at = times.encode(f.seenAt);
-      if (typeof v === "string" && strings.find(v) !== undefined) flat.push(s + REF, at, strings.find(v));
-      else if (
-        Array.isArray(v) &&
-        v.length === 1 &&
-        typeof v[0] === "string" &&
-        strings.find(v[0]) !== undefined
-      )
-        flat.push(s + REF_IN_ARRAY, at, strings.find(v[0]));
-      else {
-        flat.push(s + PLAIN, at, v);
-        if (typeof v === "string") strings.add(v);
-      }
+      const [tag, out] = value(f.value);
+      flat.push(src(f.source) * 4 + tag, times.encode(f.seenAt), out);
     }
     facts.push(FIELD_CODE.get(field) ?? field, flat);
   }
@@ -135,6 +164,7 @@ export function encodeState(state: DeviceState): Buffer {
     id.hostnames,
     id.site ?? null,
     vendorIds,
+    grouped,
     facts,
   ];
   if (exposure) out.push(exposure);
@@ -161,7 +191,25 @@ export function decodeState(key: string, bytes: Uint8Array): DeviceState {
   const strings = new Strings();
   seedStrings(strings, identifiers);
   const facts: Record<string, DeviceFact[]> = {};
-  const encodedFacts = a[9] as unknown[];
+  const value = (tag: number, raw: unknown): unknown => {
+    if (tag === REF) return strings.list[raw as number];
+    if (tag === REF_IN_ARRAY) return [strings.list[raw as number]];
+    if (typeof raw === "string") strings.add(raw);
+    return raw;
+  };
+  const grouped = a[9] as unknown[];
+  for (let i = 0; i < grouped.length; ) {
+    const source = sources[grouped[i] as number] as string;
+    const seenAt = times.decode(grouped[i + 1] as number | string);
+    const n = grouped[i + 2] as number;
+    i += 3;
+    for (let j = 0; j < n; j++, i += 2) {
+      const c = grouped[i] as number;
+      const tag = c % 4;
+      facts[FACT_FIELDS[(c - tag) / 4] as string] = [{ value: value(tag, grouped[i + 1]), source, seenAt }];
+    }
+  }
+  const encodedFacts = a[10] as unknown[];
   for (let i = 0; i < encodedFacts.length; i += 2) {
     const code = encodedFacts[i];
     const field = typeof code === "number" ? (FACT_FIELDS[code] as string) : (code as string);
@@ -170,16 +218,8 @@ export function decodeState(key: string, bytes: Uint8Array): DeviceState {
     for (let j = 0; j < flat.length; j += 3) {
       const s = flat[j] as number;
       const tag = s % 4;
-      const raw = flat[j + 2];
-      let value: unknown;
-      if (tag === REF) value = strings.list[raw as number];
-      else if (tag === REF_IN_ARRAY) value = [strings.list[raw as number]];
-      else {
-        value = raw;
-        if (typeof raw === "string") strings.add(raw);
-      }
       list.push({
-        value,
+        value: value(tag, flat[j + 2]),
         source: sources[(s - tag) / 4] as string,
         seenAt: times.decode(flat[j + 1] as number | string),
       });
@@ -187,8 +227,8 @@ export function decodeState(key: string, bytes: Uint8Array): DeviceState {
     facts[field] = list;
   }
   const state: DeviceState = { key, identifiers, facts, conflicts: [], updatedAt };
-  if (a.length > 10) {
-    const [alertCount, observed, fingerprints, vulns, alerts] = a[10] as [
+  if (a.length > 11) {
+    const [alertCount, observed, fingerprints, vulns, alerts] = a[11] as [
       number,
       string[],
       string[],

@@ -60,8 +60,9 @@ export interface RedisDeviceStateOptions {
 const LAYOUT = "2";
 const DEFAULT_BUCKETS = 65_536;
 const KIND_LETTER: Record<IndexKind, string> = { mac: "m", serial: "s", iphost: "h", vendor: "v" };
-/** Longest identifier field kept verbatim (listpack values stay ≤ 64 bytes). */
-const MAX_FIELD_BYTES = 60;
+/** Identifier values this long or longer are stored as a digest (18 bytes). */
+const MAX_FIELD_BYTES = 20;
+const MAC = /^[0-9A-F]{2}(-[0-9A-F]{2}){5}$/;
 
 /** HGET of many (key, field) pairs in one call. */
 const HGET_MANY = `
@@ -124,9 +125,15 @@ function fnv1a(s: string): number {
   return h >>> 0;
 }
 
-/** Device id in Redis: the key without `dev-` (any other key verbatim after `!`). */
-const idOf = (key: string): string => (key.startsWith("dev-") ? key.slice(4) : `!${key}`);
-const keyOf = (id: string): string => (id.startsWith("!") ? id.slice(1) : `dev-${id}`);
+/**
+ * Device id in Redis: the 80 bits of a `dev-<20 hex>` key in base64url (14 characters); any other
+ * key verbatim after `!`.
+ */
+const DEV_KEY = /^dev-[0-9a-f]{20}$/;
+const idOf = (key: string): string =>
+  DEV_KEY.test(key) ? Buffer.from(key.slice(4), "hex").toString("base64url") : `!${key}`;
+const keyOf = (id: string): string =>
+  id.startsWith("!") ? id.slice(1) : `dev-${Buffer.from(id, "base64url").toString("hex")}`;
 
 /** Counters of what the merges did (the bench prints them; tests assert on them). */
 export interface RedisDeviceStateStats {
@@ -201,19 +208,26 @@ export class RedisDeviceStateStore implements DeviceStateStore {
     return this.#buckets;
   }
 
+  /**
+   * The index field of an identifier: the kind letter and the value (a MAC without dashes), or,
+   * when that is longer than {@link MAX_FIELD_BYTES}, the kind letter, `#` and 96 bits of the
+   * value's SHA-1 (a site|ip|hostname triple is usually that long).
+   */
   #indexField(kind: IndexKind, value: string): string {
-    const field = `${KIND_LETTER[kind]}${value}`;
-    return Buffer.byteLength(field) <= MAX_FIELD_BYTES
-      ? field
-      : `${KIND_LETTER[kind]}#${createHash("sha1").update(value).digest("base64")}`;
+    const letter = KIND_LETTER[kind];
+    const v = kind === "mac" && MAC.test(value) ? value.replaceAll("-", "") : value;
+    return Buffer.byteLength(v) < MAX_FIELD_BYTES && !v.startsWith("#")
+      ? `${letter}${v}`
+      : `${letter}#${createHash("sha1").update(value).digest("base64url").slice(0, 16)}`;
   }
 
   #indexKey(field: string, buckets: number): string {
     return `${this.#p}i:${(fnv1a(field) & (buckets - 1)).toString(36)}`;
   }
 
-  #deviceKey(id: string, buckets: number): string {
-    const b = /^[0-9a-f]{6}/.test(id) ? Number.parseInt(id.slice(0, 6), 16) : fnv1a(id);
+  /** The bucket of a device: the first hex digits of its key (FNV-1a of other keys) mod B/16. */
+  #deviceKey(key: string, buckets: number): string {
+    const b = DEV_KEY.test(key) ? Number.parseInt(key.slice(4, 10), 16) : fnv1a(key);
     return `${this.#p}d:${(b & (buckets / 16 - 1)).toString(36)}`;
   }
 
@@ -257,7 +271,7 @@ export class RedisDeviceStateStore implements DeviceStateStore {
     const ids = keys.map(idOf);
     const raws = await this.#redis.hgetManyBuffer(
       keys.length,
-      ...ids.map((id) => this.#deviceKey(id, buckets)),
+      ...keys.map((key) => this.#deviceKey(key, buckets)),
       ...ids,
     );
     if (reads) this.stats.roundTrips++;
@@ -292,7 +306,7 @@ export class RedisDeviceStateStore implements DeviceStateStore {
     const survivors = new Set(changes.removed.map((r) => r.into));
     for (const r of changes.removed) {
       const id = idOf(r.key);
-      dels.push(k(this.#deviceKey(id, buckets)), id);
+      dels.push(k(this.#deviceKey(r.key, buckets)), id);
       if (reads.devices.get(r.key)?.raw) delta--;
       for (const fp of r.fingerprints) dels.push(k(`${this.#p}c:${fp}`), id);
     }
@@ -309,7 +323,7 @@ export class RedisDeviceStateStore implements DeviceStateStore {
         continue;
       }
       if (!same) {
-        sets.push(k(this.#deviceKey(id, buckets)), id, blob);
+        sets.push(k(this.#deviceKey(s.key, buckets)), id, blob);
         written++;
         if (!before?.raw) delta++;
       }
@@ -334,7 +348,7 @@ export class RedisDeviceStateStore implements DeviceStateStore {
     for (const [key, d] of reads.devices) {
       const id = idOf(key);
       args.push(
-        k(this.#deviceKey(id, buckets)),
+        k(this.#deviceKey(key, buckets)),
         id,
         d.raw ? createHash("sha1").update(d.raw).digest("hex") : "",
       );
