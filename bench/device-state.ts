@@ -37,13 +37,14 @@ const INGESTED = { ingestedAt: "2026-11-28T00:00:00.000Z" };
  * (both come in device order, so one pointer per CVE and one for alerts walk them), and the second
  * monitor's view. Documents never pile up beyond one chunk.
  */
-async function feed(
+export async function feed(
   store: DeviceStateStore,
   fleet: Fleet,
   second: boolean,
-): Promise<{ docs: number; ms: number; pages: number }> {
+): Promise<{ docs: number; ms: number; pages: number; cpuMs: number }> {
   let docs = 0;
   let ms = 0;
+  let cpuMs = 0;
   let pages = 0;
   const cves = fleet.vulnerabilities().map((v) => ({ v, n: fleet.matchCount(v.id), k: 0 }));
   let alert = 0;
@@ -52,7 +53,10 @@ async function feed(
     for (let i = 0; i < batch.length; i += 1000) {
       const b = batch.slice(i, i + 1000);
       const t = process.hrtime.bigint();
+      const cpu = process.cpuUsage();
       await store.upsert(b);
+      const used = process.cpuUsage(cpu);
+      cpuMs += (used.user + used.system) / 1000;
       ms += Number(process.hrtime.bigint() - t) / 1e6;
       docs += b.length;
       pages++;
@@ -88,7 +92,7 @@ async function feed(
       await upsert(view);
     }
   }
-  return { docs, ms, pages };
+  return { docs, ms, pages, cpuMs };
 }
 
 async function memoryBench(size: number, second: boolean) {
@@ -140,6 +144,11 @@ export async function redisDeviceStateBench(size: number, url: string) {
   const redis = new Redis(url);
   const prefix = `medsoc-bench-${randomUUID()}`;
   const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1]);
+  const redisCpuMs = async () => {
+    const info = await redis.info("cpu");
+    const f = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+    return (f("used_cpu_user") + f("used_cpu_sys")) * 1000;
+  };
   const fleet = createFleet({ size, seed: 5 });
   const store = new RedisDeviceStateStore({ redisUrl: url, prefix });
   const stats = (store as { stats?: { roundTrips: number; devicesWritten: number } }).stats;
@@ -147,7 +156,9 @@ export async function redisDeviceStateBench(size: number, url: string) {
     const before = await used();
     const calls0 = await commandCalls(redis);
     const rt0 = stats?.roundTrips ?? 0;
+    const cpu0 = await redisCpuMs();
     const first = await feed(store, fleet, false);
+    const cpu1 = await redisCpuMs();
     const after = await used();
     const calls1 = await commandCalls(redis);
     const rt1 = stats?.roundTrips ?? 0;
@@ -155,6 +166,8 @@ export async function redisDeviceStateBench(size: number, url: string) {
     const devices = await store.count();
     const again = await feed(store, fleet, false);
     const calls2 = await commandCalls(redis);
+    const cpu2 = await redisCpuMs();
+    const us = (ms: number, n: number) => Math.round((ms * 1000) / n);
     const firstCalls = callsDelta(calls0, calls1);
     const againCalls = callsDelta(calls1, calls2);
     const perDevice = (after - before) / devices;
@@ -165,6 +178,8 @@ export async function redisDeviceStateBench(size: number, url: string) {
       pages: first.pages,
       docsPerSecond: Math.round(first.docs / (first.ms / 1000)),
       devicesPerSecond: Math.round(devices / (first.ms / 1000)),
+      clientCpuUsPerDoc: us(first.cpuMs, first.docs),
+      redisCpuUsPerDoc: us(cpu1 - cpu0, first.docs),
       bytesPerDevice: Math.round(perDevice),
       perMillionMiB: Math.round((perDevice * 1e6) / 2 ** 20),
       commandsPerDevice: per(sum(firstCalls), devices),
@@ -172,6 +187,8 @@ export async function redisDeviceStateBench(size: number, url: string) {
       roundTripsPerPage: stats ? per(rt1 - rt0, first.pages) : undefined,
       again: {
         docsPerSecond: Math.round(again.docs / (again.ms / 1000)),
+        clientCpuUsPerDoc: us(again.cpuMs, again.docs),
+        redisCpuUsPerDoc: us(cpu2 - cpu1, again.docs),
         commandsPerDevice: per(sum(againCalls), devices),
         commands: againCalls,
         roundTripsPerPage: stats ? per((stats.roundTrips ?? 0) - rt1, again.pages) : undefined,
@@ -193,8 +210,8 @@ export function printRedisDeviceState(r: Awaited<ReturnType<typeof redisDeviceSt
       .map(([k, v]) => `${k} ${per(v, r.devices)}`)
       .join(", ");
   process.stdout.write(
-    `redis store, Armis only: ${r.devices} devices, ${r.docs} docs in ${r.pages} pages merged at ${r.docsPerSecond} docs/s (${r.devicesPerSecond} devices/s); ${r.bytesPerDevice} B used_memory/device (target ≤ 600) → ${r.perMillionMiB} MiB per million devices; ${r.commandsPerDevice} Redis commands/device (${top(r.commands)})${r.roundTripsPerPage === undefined ? "" : `; ${r.roundTripsPerPage} round trips/page`}\n` +
-      `redis store, same fleet again: ${r.again.docsPerSecond} docs/s; ${r.again.commandsPerDevice} commands/device (${top(r.again.commands)})${r.again.devicesWritten === undefined ? "" : `; ${r.again.devicesWritten} devices written, ${r.again.roundTripsPerPage} round trips/page`}\n`,
+    `redis store, Armis only: ${r.devices} devices, ${r.docs} docs in ${r.pages} pages merged at ${r.docsPerSecond} docs/s (${r.devicesPerSecond} devices/s), CPU ${r.clientCpuUsPerDoc} µs/doc here + ${r.redisCpuUsPerDoc} µs/doc in Redis; ${r.bytesPerDevice} B used_memory/device (target ≤ 600) → ${r.perMillionMiB} MiB per million devices; ${r.commandsPerDevice} Redis commands/device (${top(r.commands)})${r.roundTripsPerPage === undefined ? "" : `; ${r.roundTripsPerPage} round trips/page`}\n` +
+      `redis store, same fleet again: ${r.again.docsPerSecond} docs/s, CPU ${r.again.clientCpuUsPerDoc} µs/doc here + ${r.again.redisCpuUsPerDoc} µs/doc in Redis; ${r.again.commandsPerDevice} commands/device (${top(r.again.commands)})${r.again.devicesWritten === undefined ? "" : `; ${r.again.devicesWritten} devices written, ${r.again.roundTripsPerPage} round trips/page`}\n`,
   );
 }
 

@@ -38,10 +38,16 @@ class Times {
   constructor(updatedAt: string) {
     this.base = msOf(updatedAt);
   }
+  #lastIso: string | undefined;
+  #last: number | string = "";
   encode(iso: string): number | string {
     if (this.base === undefined) return iso;
+    // Most times of a device are the same few: parse each once.
+    if (iso === this.#lastIso) return this.#last;
     const ms = msOf(iso);
-    return ms === undefined ? iso : this.base - ms;
+    this.#lastIso = iso;
+    this.#last = ms === undefined ? iso : this.base - ms;
+    return this.#last;
   }
   decode(v: number | string): string {
     return typeof v === "string" ? v : new Date((this.base as number) - v).toISOString();

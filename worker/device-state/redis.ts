@@ -155,6 +155,8 @@ interface Reads {
   index: Map<string, { key: string; field: string; id: string }>;
   /** Device key → the encoding read (null when absent) and its fingerprints. */
   devices: Map<string, { raw: Buffer | null; fingerprints: readonly string[] }>;
+  /** Index key and field per identifier (kind + "\0" + value). */
+  slots: Map<string, { key: string; field: string }>;
 }
 
 export class RedisDeviceStateStore implements DeviceStateStore {
@@ -213,6 +215,23 @@ export class RedisDeviceStateStore implements DeviceStateStore {
    * when that is longer than {@link MAX_FIELD_BYTES}, the kind letter, `#` and 96 bits of the
    * value's SHA-1 (a site|ip|hostname triple is usually that long).
    */
+  /** Index key and field of an identifier (memoised per merge attempt in `cache`). */
+  #indexSlot(
+    kind: IndexKind,
+    value: string,
+    buckets: number,
+    cache?: Map<string, { key: string; field: string }>,
+  ): { key: string; field: string } {
+    const id = `${kind}\u0000${value}`;
+    let slot = cache?.get(id);
+    if (!slot) {
+      const field = this.#indexField(kind, value);
+      slot = { key: this.#indexKey(field, buckets), field };
+      cache?.set(id, slot);
+    }
+    return slot;
+  }
+
   #indexField(kind: IndexKind, value: string): string {
     const letter = KIND_LETTER[kind];
     const v = kind === "mac" && MAC.test(value) ? value.replaceAll("-", "") : value;
@@ -240,9 +259,9 @@ export class RedisDeviceStateStore implements DeviceStateStore {
     const fields: string[] = [];
     for (const { kind, values } of asks)
       for (const v of values) {
-        const field = this.#indexField(kind, v);
-        fields.push(field);
-        keys.push(this.#indexKey(field, buckets));
+        const slot = this.#indexSlot(kind, v, buckets, reads?.slots);
+        fields.push(slot.field);
+        keys.push(slot.key);
       }
     if (keys.length === 0) return asks.map(() => []);
     const ids = await this.#redis.hgetMany(keys.length, ...keys, ...fields);
@@ -328,8 +347,7 @@ export class RedisDeviceStateStore implements DeviceStateStore {
         if (!before?.raw) delta++;
       }
       for (const e of indexEntries(s)) {
-        const field = this.#indexField(e.kind, e.value);
-        const key = this.#indexKey(field, buckets);
+        const { key, field } = this.#indexSlot(e.kind, e.value, buckets, reads.slots);
         if (reads.index.get(`${key}\u0000${field}`)?.id === id) continue;
         sets.push(k(key), field, id);
         indexWrites++;
@@ -353,7 +371,11 @@ export class RedisDeviceStateStore implements DeviceStateStore {
         d.raw ? createHash("sha1").update(d.raw).digest("hex") : "",
       );
     }
-    args.push(sets.length / 3, ...sets, dels.length / 2, ...dels, delta);
+    args.push(sets.length / 3);
+    for (const x of sets) args.push(x);
+    args.push(dels.length / 2);
+    for (const x of dels) args.push(x);
+    args.push(delta);
     const ok = (await this.#redis.dsCommit(keys.length, ...keys, ...args)) === 1;
     this.stats.roundTrips++;
     if (!ok) {
@@ -383,10 +405,10 @@ export class RedisDeviceStateStore implements DeviceStateStore {
   }
 
   upsert(docs: readonly EcsDocument[]): Promise<void> {
-    let reads: Reads = { index: new Map(), devices: new Map() };
+    let reads: Reads = { index: new Map(), devices: new Map(), slots: new Map() };
     const backend: StateBackend = {
       begin: () => {
-        reads = { index: new Map(), devices: new Map() };
+        reads = { index: new Map(), devices: new Map(), slots: new Map() };
       },
       lookup: async (kind, values) => (await this.#lookupAll([{ kind, values }], reads))[0] ?? [],
       lookupAll: (asks) => this.#lookupAll(asks, reads),
