@@ -16,7 +16,9 @@
  *             parser and mapped to ECS per second, vs parse alone.
  * Options: `--only mapping|enrichment|syslog|pipeline|playbooks`, `--sizes 200000,1000000`, `--mapping-records 50000`,
  * `--worker-node-options=--max-old-space-size=256` (flags of the measured worker processes),
- * `--workers 2` (worker processes sharing the queues; peak RSS is the largest of them).
+ * `--workers 2` (worker processes sharing the queues; peak RSS is the largest of them),
+ * `--device-state off` (the pipeline without the device-state merge, for comparison).
+ * Every Redis key of a pipeline run is removed when it ends, also on error, Ctrl-C or SIGTERM.
  */
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -29,6 +31,7 @@ import { indexOfStore, snapshotStore } from "../mappings/advisories/store.ts";
 import { getMapper, mapRecord } from "../mappings/index.ts";
 import { createFleet } from "../simulators/fleet.ts";
 import { nozomiAlertCef, xdomeAlertCef } from "../simulators/syslog-forwarder.ts";
+import { deleteKeysOf, onInterrupt } from "./cleanup.ts";
 import { benchPlaybooks } from "./playbooks.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -42,10 +45,29 @@ const { values } = parseArgs({
     /** Worker processes sharing the queues: one runs `start --once`, the others `start --workers-only`. */
     workers: { type: "string", default: "1" },
     alerts: { type: "string", default: "1000" },
+    /** `off` measures the pipeline without the device-state merge (to see what the merge costs). */
+    "device-state": { type: "string", default: "on" },
     "alert-rate": { type: "string", default: "20" },
   },
 });
 const workerNodeOptions = String(values["worker-node-options"]).split(/\s+/).filter(Boolean);
+
+/** The figures of the previous full run (bench/results/latest.json as it is before this run writes it). */
+const previous = await readFile(join(here, "results", "latest.json"), "utf8")
+  .then((text) => JSON.parse(text) as PreviousResults)
+  .catch(() => undefined);
+interface PreviousResults {
+  date?: string;
+  mapping?: { ratio?: number };
+  pipeline?: { runs?: { devices: number; devicesPerSecond: number; peakRssMB: number }[] };
+}
+
+/** ` (×1.23 vs 5,289/s on 2026-11-28)`: a figure against the previous run's, when there is one. */
+function versus(now: number, before: number | undefined, unit = ""): string {
+  if (!before) return "";
+  const day = previous?.date?.slice(0, 10) ?? "the previous run";
+  return ` (×${(now / before).toFixed(2)} vs ${before.toLocaleString("en")}${unit} on ${day})`;
+}
 
 function rate(n: number, ns: bigint): number {
   return n / (Number(ns) / 1e9);
@@ -85,7 +107,7 @@ function benchMapping(count: number) {
     mappedPerSecond: Math.round(mapped),
     parseStringifyPerSecond: Math.round(plain),
     ratio: Number((mapped / plain).toFixed(3)),
-    target: ">= 0.5",
+    target: ">= 0.6",
   };
 }
 
@@ -170,6 +192,9 @@ function benchSyslog(count: number) {
   };
 }
 
+/** Children of the running benchmark: killed (and their Redis keys removed) on Ctrl-C. */
+const children = new Set<ReturnType<typeof spawn>>();
+
 function runChild(
   args: string[],
   nodeOptions: string[] = [],
@@ -177,6 +202,7 @@ function runChild(
   const child = spawn(process.execPath, [...nodeOptions, "--import", "tsx", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
+  track(child);
   const firstLine = new Promise<string>((resolve, reject) => {
     let buf = "";
     child.stdout?.on("data", (d: Buffer) => {
@@ -187,6 +213,19 @@ function runChild(
     child.on("exit", (code) => reject(new Error(`${args[0]} exited with ${code} before answering`)));
   });
   return { child, firstLine };
+}
+
+function track(child: ReturnType<typeof spawn>): void {
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+}
+
+/** Kills a child (SIGKILL: it must stop writing to Redis now) and waits until it is gone. */
+async function stop(child: ReturnType<typeof spawn>, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill(signal);
+  await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
 }
 
 /** Peak resident set (VmHWM) of a live Linux process, in bytes. */
@@ -210,7 +249,8 @@ async function benchPipeline(devices: number, workers: number) {
     control: string;
   };
   const dir = await mkdtemp(join(tmpdir(), "medsoc-bench-"));
-  const prefix = `bench${Date.now()}`;
+  // Unique per run and process: every key containing it is deleted when the run ends, however.
+  const prefix = `bench${Date.now()}p${process.pid}`;
   const configFile = join(dir, "medsoc.yaml");
   await writeFile(
     configFile,
@@ -225,8 +265,16 @@ async function benchPipeline(devices: number, workers: number) {
       ],
       sinks: { elasticsearch: { node: urls.es, concurrency: 2 } },
       api: { enabled: false },
+      ...(values["device-state"] === "off" ? { deviceState: { enabled: false } } : {}),
     }),
   );
+  // Ctrl-C or SIGTERM: the workers die first (so nothing writes any more), then the keys go.
+  const removeHandlers = onInterrupt(async () => {
+    await Promise.all([...children].map((c) => stop(c)));
+    const n = await deleteKeysOf(prefix);
+    process.stderr.write(`removed ${n} Redis key(s) of ${prefix}\n`);
+    await rm(dir, { recursive: true, force: true });
+  });
   const replicas = Array.from({ length: workers - 1 }, () =>
     spawn(
       process.execPath,
@@ -241,8 +289,10 @@ async function benchPipeline(devices: number, workers: number) {
       { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, MEDSOC_LOG_LEVEL: "warn" } },
     ),
   );
+  for (const r of replicas) track(r);
+  let worker: ReturnType<typeof runChild> | undefined;
   try {
-    const worker = runChild([join(here, "pipeline.ts"), configFile, prefix], workerNodeOptions);
+    worker = runChild([join(here, "pipeline.ts"), configFile], workerNodeOptions);
     const result = JSON.parse(await worker.firstLine) as {
       seconds: number;
       polled: number;
@@ -265,9 +315,13 @@ async function benchPipeline(devices: number, workers: number) {
       peakRssMB: Math.round(Math.max(result.peakRssBytes, ...replicaRss) / 1024 / 1024),
     };
   } finally {
-    for (const r of replicas) r.kill("SIGTERM");
-    doubles.child.kill("SIGTERM");
+    // Also on error: no child left running, no key of this run left in Redis.
+    await Promise.all([...replicas, ...(worker ? [worker.child] : [])].map((c) => stop(c, "SIGTERM")));
+    await stop(doubles.child, "SIGTERM");
+    const left = await deleteKeysOf(prefix);
+    if (left > 0) process.stderr.write(`removed ${left} Redis key(s) of ${prefix}\n`);
     await rm(dir, { recursive: true, force: true });
+    removeHandlers();
   }
 }
 
@@ -282,7 +336,7 @@ if (!values.only || values.only === "mapping") {
   const m = benchMapping(Number(values["mapping-records"]));
   results.mapping = m;
   console.log(
-    `mapping   ${m.mappedPerSecond.toLocaleString("en")} devices/s mapped+stringified vs ${m.parseStringifyPerSecond.toLocaleString("en")}/s parse+stringify → ratio ${m.ratio} (target ≥ 0.5)`,
+    `mapping   ${m.mappedPerSecond.toLocaleString("en")} devices/s mapped+stringified vs ${m.parseStringifyPerSecond.toLocaleString("en")}/s parse+stringify → ratio ${m.ratio}${versus(m.ratio, previous?.mapping?.ratio)} (target ≥ 0.6)`,
   );
 }
 
@@ -311,8 +365,9 @@ if (!values.only || values.only === "pipeline") {
   for (const size of sizes) {
     const r = await benchPipeline(size, Math.max(1, Number(values.workers)));
     runs.push(r);
+    const before = previous?.pipeline?.runs?.find((p) => p.devices === r.devices);
     console.log(
-      `pipeline  ${r.devices.toLocaleString("en")} devices, ${r.workers} worker process(es): ${r.devicesPerSecond.toLocaleString("en")} devices/s (${r.seconds} s), peak RSS ${r.peakRssMB} MB, stored ${r.storedInDouble}, dead-lettered ${r.deadLettered} (targets ≥ 25,000/s, < 400 MB)`,
+      `pipeline  ${r.devices.toLocaleString("en")} devices, ${r.workers} worker process(es): ${r.devicesPerSecond.toLocaleString("en")} devices/s${versus(r.devicesPerSecond, before?.devicesPerSecond, "/s")} (${r.seconds} s), peak RSS ${r.peakRssMB} MB${versus(r.peakRssMB, before?.peakRssMB, " MB")}, stored ${r.storedInDouble}, dead-lettered ${r.deadLettered} (targets ≥ 25,000/s, < 400 MB)`,
     );
   }
   const first = runs[0];
