@@ -220,12 +220,25 @@ function track(child: ReturnType<typeof spawn>): void {
   child.on("exit", () => children.delete(child));
 }
 
-/** Kills a child (SIGKILL: it must stop writing to Redis now) and waits until it is gone. */
-async function stop(child: ReturnType<typeof spawn>, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+/**
+ * Stops a child and waits until it is gone: after `graceMs` for it to exit by itself (the worker
+ * exits once it answered; `--cpu-prof` writes its profile then), `signal` (SIGKILL by default: it
+ * must stop writing to Redis now).
+ */
+async function stop(
+  child: ReturnType<typeof spawn>,
+  signal: NodeJS.Signals = "SIGKILL",
+  graceMs = 0,
+): Promise<void> {
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  if (exited()) return;
   const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const within = (ms: number) =>
+    Promise.race([gone, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+  if (graceMs > 0) await within(graceMs);
+  if (exited()) return;
   child.kill(signal);
-  await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+  await within(10_000);
 }
 
 /** Peak resident set (VmHWM) of a live Linux process, in bytes. */
@@ -316,7 +329,10 @@ async function benchPipeline(devices: number, workers: number) {
     };
   } finally {
     // Also on error: no child left running, no key of this run left in Redis.
-    await Promise.all([...replicas, ...(worker ? [worker.child] : [])].map((c) => stop(c, "SIGTERM")));
+    await Promise.all([
+      ...replicas.map((c) => stop(c, "SIGTERM")),
+      ...(worker ? [stop(worker.child, "SIGTERM", 60_000)] : []),
+    ]);
     await stop(doubles.child, "SIGTERM");
     const left = await deleteKeysOf(prefix);
     if (left > 0) process.stderr.write(`removed ${left} Redis key(s) of ${prefix}\n`);
