@@ -308,6 +308,7 @@ async function benchPipeline(devices: number, workers: number) {
     worker = runChild([join(here, "pipeline.ts"), configFile], workerNodeOptions);
     const result = JSON.parse(await worker.firstLine) as {
       seconds: number;
+      cpuSeconds: number;
       polled: number;
       delivered: number;
       deadLettered: number;
@@ -321,6 +322,9 @@ async function benchPipeline(devices: number, workers: number) {
       seconds: Number(result.seconds.toFixed(2)),
       // Stored in the double, not this process's own count: replicas deliver part of the batches.
       devicesPerSecond: Math.round(stored / result.seconds),
+      // CPU time of the main worker process per 1,000 devices (comparable on a busy machine).
+      workerCpuSeconds: Number(result.cpuSeconds.toFixed(2)),
+      workerCpuMsPer1000: Math.round((result.cpuSeconds * 1e6) / Math.max(1, result.polled)),
       polled: result.polled,
       deliveredByMainProcess: result.delivered,
       storedInDouble: stored,
@@ -383,7 +387,7 @@ if (!values.only || values.only === "pipeline") {
     runs.push(r);
     const before = previous?.pipeline?.runs?.find((p) => p.devices === r.devices);
     console.log(
-      `pipeline  ${r.devices.toLocaleString("en")} devices, ${r.workers} worker process(es): ${r.devicesPerSecond.toLocaleString("en")} devices/s${versus(r.devicesPerSecond, before?.devicesPerSecond, "/s")} (${r.seconds} s), peak RSS ${r.peakRssMB} MB${versus(r.peakRssMB, before?.peakRssMB, " MB")}, stored ${r.storedInDouble}, dead-lettered ${r.deadLettered} (targets ≥ 25,000/s, < 400 MB)`,
+      `pipeline  ${r.devices.toLocaleString("en")} devices, ${r.workers} worker process(es): ${r.devicesPerSecond.toLocaleString("en")} devices/s${versus(r.devicesPerSecond, before?.devicesPerSecond, "/s")} (${r.seconds} s; worker CPU ${r.workerCpuSeconds} s, ${r.workerCpuMsPer1000} ms per 1,000 devices), peak RSS ${r.peakRssMB} MB${versus(r.peakRssMB, before?.peakRssMB, " MB")}, stored ${r.storedInDouble}, dead-lettered ${r.deadLettered} (targets ≥ 25,000/s, < 400 MB)`,
     );
   }
   const first = runs[0];
