@@ -379,7 +379,9 @@ export class Pipeline {
     if (this.#abort.signal.aborted) onAbort();
     else this.#abort.signal.addEventListener("abort", onAbort, { once: true });
     try {
-      for await (const page of source.connector.poll(job.stream, cursor, { signal: poll.signal })) {
+      for await (const page of readAhead(
+        source.connector.poll(job.stream, cursor, { signal: poll.signal }),
+      )) {
         pages++;
         if (page.records.length > 0) {
           await this.#waitForRoom(this.rawQueue as Queue<unknown>);
@@ -626,6 +628,41 @@ export class Pipeline {
         attemptsMade: 1,
         failedAt: this.#o.now().toISOString(),
       });
+    }
+  }
+}
+
+/**
+ * Iterates `source` one item ahead: the next page is fetched (the monitor's API answering, the body
+ * parsed) while the current one is enqueued and its cursor saved, instead of one after the other.
+ * Pages and cursors are handed on in the same order; an error of the next page surfaces after the
+ * current one is enqueued, as before. The source is closed when the consumer stops.
+ */
+export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let next = it.next();
+  let done = false;
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) {
+        done = true;
+        return;
+      }
+      next = it.next();
+      // Awaited on the next turn, or settled in `finally`: never an unhandled rejection.
+      next.catch(() => undefined);
+      yield r.value;
+    }
+  } finally {
+    if (!done) {
+      // The consumer stopped early (an error, a close): let the fetch in flight settle, then close
+      // the source (its sockets, its `finally`).
+      await next.then(
+        () => undefined,
+        () => undefined,
+      );
+      await it.return?.();
     }
   }
 }

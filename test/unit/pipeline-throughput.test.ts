@@ -1,7 +1,8 @@
 /**
- * Issue 12, fused map→deliver: a process that maps and delivers writes each mapped page to the
- * sinks from the map job, and the sink queue is only the retry/backpressure path (memory queues,
- * a scripted connector and scripted sinks; no sockets).
+ * Issue 12 (throughput). Fused map→deliver: a process that maps and delivers writes each mapped
+ * page to the sinks from the map job, and the sink queue is only the retry/backpressure path.
+ * Read-ahead polling: the next page is fetched while the current one is enqueued. Memory queues,
+ * a scripted connector and scripted sinks; no sockets.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -10,7 +11,7 @@ import type { EcsDocument } from "../../mappings/types.ts";
 import { createFleet } from "../../simulators/fleet.ts";
 import { createCursorStore } from "../../worker/cursors/index.ts";
 import { Metrics } from "../../worker/metrics.ts";
-import { Pipeline } from "../../worker/pipeline.ts";
+import { Pipeline, readAhead } from "../../worker/pipeline.ts";
 import { MemoryQueueDriver } from "../../worker/queue/index.ts";
 import { emptyResult, SinkBackpressureError, SinkRetryableError } from "../../worker/sinks/common.ts";
 import { MemoryDeliveryLedger } from "../../worker/sinks/ledger.ts";
@@ -195,5 +196,65 @@ describe("fused map→deliver", () => {
       await pipeline.close();
       await driver.close();
     }
+  });
+});
+
+describe("read-ahead polling", () => {
+  test("hands pages on in order, fetching the next one while the current one is handled", async () => {
+    const log: string[] = [];
+    async function* pages() {
+      for (let i = 1; i <= 3; i++) {
+        log.push(`fetch ${i}`);
+        await new Promise((r) => setTimeout(r, 5));
+        yield i;
+      }
+    }
+    const seen: number[] = [];
+    for await (const p of readAhead(pages())) {
+      log.push(`handle ${p} start`);
+      await new Promise((r) => setTimeout(r, 20));
+      log.push(`handle ${p} end`);
+      seen.push(p);
+    }
+    assert.deepEqual(seen, [1, 2, 3]);
+    assert.ok(
+      log.indexOf("fetch 2") < log.indexOf("handle 1 end"),
+      `page 2 is fetched while page 1 is handled: ${log.join(", ")}`,
+    );
+  });
+
+  test("a consumer that stops early closes the source once the fetch in flight settled", async () => {
+    let closed = false;
+    let fetched = 0;
+    async function* pages() {
+      try {
+        for (let i = 1; i <= 10; i++) {
+          fetched++;
+          yield i;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    await assert.rejects(async () => {
+      for await (const p of readAhead(pages())) if (p === 2) throw new Error("enqueue failed");
+    }, /enqueue failed/);
+    assert.equal(closed, true, "the source generator was closed");
+    assert.equal(fetched, 3, "at most one page fetched beyond the one that failed");
+  });
+
+  test("an error of the next page surfaces after the current page was handled", async () => {
+    async function* pages() {
+      yield 1;
+      throw new Error("page 2: HTTP 500");
+    }
+    const handled: number[] = [];
+    await assert.rejects(async () => {
+      for await (const p of readAhead(pages())) {
+        await new Promise((r) => setTimeout(r, 10));
+        handled.push(p);
+      }
+    }, /page 2: HTTP 500/);
+    assert.deepEqual(handled, [1]);
   });
 });
