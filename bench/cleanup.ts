@@ -30,6 +30,13 @@ export async function deleteKeysOf(prefix: string, redisUrl = "redis://127.0.0.1
   return deleted;
 }
 
+let interruptedBy: NodeJS.Signals | undefined;
+
+/** The signal that interrupted the benchmark, if one did: its children failing then is expected. */
+export function interrupted(): NodeJS.Signals | undefined {
+  return interruptedBy;
+}
+
 /**
  * Runs `cleanup` once when the process gets SIGINT or SIGTERM, then exits (130 / 143). Returns a
  * function that removes the handlers (the normal path cleans up itself).
@@ -39,6 +46,7 @@ export function onInterrupt(cleanup: () => Promise<void>): () => void {
   const handler = (signal: NodeJS.Signals) => {
     if (running) return;
     running = true;
+    interruptedBy = signal;
     process.stderr.write(`\n${signal}: stopping the benchmark and removing its Redis keys…\n`);
     cleanup()
       .catch((error: unknown) => process.stderr.write(`cleanup failed: ${String(error)}\n`))

@@ -31,7 +31,7 @@ import { indexOfStore, snapshotStore } from "../mappings/advisories/store.ts";
 import { getMapper, mapRecord } from "../mappings/index.ts";
 import { createFleet } from "../simulators/fleet.ts";
 import { nozomiAlertCef, xdomeAlertCef } from "../simulators/syslog-forwarder.ts";
-import { deleteKeysOf, onInterrupt } from "./cleanup.ts";
+import { deleteKeysOf, interrupted, onInterrupt } from "./cleanup.ts";
 import { benchPlaybooks } from "./playbooks.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -347,6 +347,10 @@ async function benchPipeline(devices: number, workers: number) {
       deadLettered: result.deadLettered,
       peakRssMB: Math.round(Math.max(result.peakRssBytes, ...replicaRss) / 1024 / 1024),
     };
+  } catch (error) {
+    // Interrupted: the children were killed on purpose; the signal handler exits once it cleaned up.
+    if (interrupted()) await new Promise(() => undefined);
+    throw error;
   } finally {
     // Also on error: no child left running, no key of this run left in Redis.
     await Promise.all([
