@@ -37,8 +37,8 @@ import { indexOfStore, snapshotStore } from "../mappings/advisories/store.ts";
 import { getMapper, mapRecord } from "../mappings/index.ts";
 import { createFleet } from "../simulators/fleet.ts";
 import { nozomiAlertCef, xdomeAlertCef } from "../simulators/syslog-forwarder.ts";
-import { printRedisDeviceState, redisDeviceStateBench } from "./device-state.ts";
 import { deleteKeysOf, interrupted, onInterrupt } from "./cleanup.ts";
+import { printRedisDeviceState, redisDeviceStateBench } from "./device-state.ts";
 import { benchPlaybooks } from "./playbooks.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
