@@ -25,7 +25,7 @@ import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
 import {
   type ExtendedResponseSystems,
   startExtendedResponseSystems,
-} from "../../simulators/response/extended.ts";
+} from "../../simulators/response/enforcement.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 
 const RUNS = Number(process.env.MEDSOC_PROPERTY_RUNS ?? 30);

@@ -16,7 +16,7 @@ import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
 import {
   type ExtendedResponseSystems,
   startExtendedResponseSystems,
-} from "../../simulators/response/extended.ts";
+} from "../../simulators/response/enforcement.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 
 const fleet = createFleet({ size: 120, seed: 5 });

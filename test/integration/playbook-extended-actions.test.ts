@@ -13,7 +13,7 @@ import { createFleet } from "../../simulators/fleet.ts";
 import {
   type ExtendedResponseSystems,
   startExtendedResponseSystems,
-} from "../../simulators/response/extended.ts";
+} from "../../simulators/response/enforcement.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 import { deviceDoc, type Harness, startHarness } from "../helpers/playbooks.ts";
 

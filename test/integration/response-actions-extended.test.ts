@@ -27,7 +27,7 @@ import {
   type ExtendedResponseSystems,
   pvwaAccountId,
   startExtendedResponseSystems,
-} from "../../simulators/response/extended.ts";
+} from "../../simulators/response/enforcement.ts";
 
 const fleet = createFleet({ size: 40, seed: 7 });
 let sims: ExtendedResponseSystems;

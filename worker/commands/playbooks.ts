@@ -24,7 +24,7 @@ import {
 import { TERMINAL } from "../../playbooks/engine/store.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../../playbooks/index.ts";
 import { createFleet } from "../../simulators/fleet.ts";
-import { startExtendedResponseSystems } from "../../simulators/response/extended.ts";
+import { startExtendedResponseSystems } from "../../simulators/response/enforcement.ts";
 import { clinicalServersOf, startResponseSystems } from "../../simulators/response/index.ts";
 import { BullmqQueueDriver } from "../queue/bullmq.ts";
 import { MemoryQueueDriver } from "../queue/memory.ts";
