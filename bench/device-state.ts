@@ -16,7 +16,8 @@ import { Redis } from "ioredis";
 import { enrich } from "../mappings/enrich.ts";
 import { mapRecord } from "../mappings/index.ts";
 import type { EcsDocument } from "../mappings/types.ts";
-import { createFleet, type Fleet } from "../simulators/fleet.ts";
+import { armisRecords } from "../simulators/armis/records.ts";
+import { createFleet, type Fleet } from "../simulators/fleet/fleet.ts";
 import { secondSourceDoc } from "../test/helpers/hospital-docs.ts";
 import { MemoryDeviceStateStore, RedisDeviceStateStore } from "../worker/device-state/index.ts";
 import type { DeviceStateStore } from "../worker/device-state/types.ts";
@@ -55,7 +56,9 @@ async function feed(
 ): Promise<{ docs: number; ms: number }> {
   let docs = 0;
   let ms = 0;
-  const cves = fleet.vulnerabilities().map((v) => ({ v, n: fleet.matchCount(v.id), k: 0 }));
+  const cves = armisRecords(fleet)
+    .vulnerabilities()
+    .map((v) => ({ v, n: fleet.matchCount(v.id), k: 0 }));
   let alert = 0;
   const chunk = 5000;
   const upsert = async (batch: EcsDocument[]) => {
@@ -70,19 +73,20 @@ async function feed(
   for (let from = 0; from < fleet.size; from += chunk) {
     const to = Math.min(fleet.size, from + chunk);
     const devices: EcsDocument[] = [];
-    for (let i = from; i < to; i++) devices.push(mapRecord("armis", "device", fleet.device(i), INGESTED));
+    for (let i = from; i < to; i++)
+      devices.push(mapRecord("armis", "device", armisRecords(fleet).device(i), INGESTED));
     await upsert(devices);
     const findings: EcsDocument[] = [];
     for (const c of cves)
       for (; c.k < c.n; c.k++) {
-        const match = fleet.match(c.v.id, c.k);
+        const match = armisRecords(fleet).match(c.v.id, c.k);
         if (match.deviceId > to) break;
         findings.push(mapRecord("armis", "vulnerability", { ...c.v, vulnerability_match: match }, INGESTED));
       }
     await upsert(findings);
     const alerts: EcsDocument[] = [];
     for (; alert < fleet.alertCount; alert++) {
-      const record = fleet.alert(alert);
+      const record = armisRecords(fleet).alert(alert);
       if ((record.deviceIds[0] as number) > to) break;
       alerts.push(mapRecord("armis", "alert", record, INGESTED));
     }

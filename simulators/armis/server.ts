@@ -14,8 +14,9 @@
 
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
+import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet/fleet.ts";
 import { jsonServer, listen, sendJson } from "../loopback.ts";
+import { ArmisRecords } from "./records.ts";
 
 /** Injected failures. Request numbers count API requests (search and vulnerability-match, not the
  * token endpoint) since the failures were last set, starting at 1. */
@@ -84,6 +85,8 @@ export interface ArmisSimulator {
   /** The secret key the token endpoint accepts. */
   secret: string;
   fleet: Fleet;
+  /** The fleet in Armis's shapes (what the API serves). */
+  records: ArmisRecords;
   stats: ArmisSimulatorStats;
   /** Replaces the failure modes and restarts the request count they refer to. */
   setFailures(failures: ArmisFailures): void;
@@ -157,7 +160,8 @@ export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): 
     failures: {},
     recent: [],
   };
-  const vulnerabilities = fleet.vulnerabilities().map((v) => ({ v, us: isoMicrosToUs(v.lastDetected) }));
+  const records = new ArmisRecords(fleet);
+  const vulnerabilities = records.vulnerabilities().map((v) => ({ v, us: isoMicrosToUs(v.lastDetected) }));
   const vulnerabilityJson = vulnerabilities.map(({ v }) => JSON.stringify(v));
 
   const fail = (kind: string) => {
@@ -223,11 +227,11 @@ export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): 
     if (kind === "devices") {
       first = lower === Number.NEGATIVE_INFINITY ? 0 : fleet.firstDeviceAtOrAfter(lower);
       end = fleet.size;
-      item = (k) => fleet.deviceJson(k);
+      item = (k) => records.deviceJson(k);
     } else if (kind === "alerts") {
       first = lower === Number.NEGATIVE_INFINITY ? 0 : fleet.firstAlertAtOrAfter(lower);
       end = fleet.alertCount;
-      item = (k) => JSON.stringify(fleet.alert(k));
+      item = (k) => JSON.stringify(records.alert(k));
     } else {
       first = vulnerabilities.findIndex((x) => x.us >= lower);
       if (first < 0) first = vulnerabilities.length;
@@ -261,7 +265,7 @@ export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): 
     let idx = 0;
     for (let k = from; k < stop; k++) {
       while (k - base >= (counts[idx] as number)) base += counts[idx++] as number;
-      sample.push(JSON.stringify(fleet.match(ids[idx] as string, k - base)));
+      sample.push(JSON.stringify(records.match(ids[idx] as string, k - base)));
     }
     const next = stop < total ? stop : null;
     const prev = from > 0 ? Math.max(0, from - length) : null;
@@ -351,6 +355,7 @@ export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): 
     url: listening.url,
     secret,
     fleet,
+    records,
     stats,
     setFailures(next: ArmisFailures) {
       failures = { ...next };

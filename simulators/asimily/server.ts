@@ -24,7 +24,7 @@ import {
   PERIOD,
   STEP_US,
   TIE_GROUP,
-} from "../fleet.ts";
+} from "../fleet/fleet.ts";
 import { jsonServer, listen, sendJson } from "../loopback.ts";
 
 export interface AsimilyFailures {
@@ -202,9 +202,7 @@ export async function startAsimilySimulator(
   const nthVulnerable = (n: number) =>
     Math.floor(n / vulnerableResidues.length) * PERIOD +
     (vulnerableResidues[n % vulnerableResidues.length] as number);
-  const cveInfo = new Map(
-    fleet.vulnerabilities().map((v) => [v.cveUid, { score: v.cvssScore, description: v.description }]),
-  );
+  const cveInfo = new Map(fleet.cves().map((v) => [v.id, { score: v.score, description: v.description }]));
 
   function since(body: unknown, key: string): number | undefined {
     const cond = (body as { filters?: Record<string, Array<{ value?: unknown }>> } | null)?.filters?.[

@@ -24,10 +24,10 @@ import {
   createFleet,
   type DeviceFacts,
   type Fleet,
-  isoMicros,
   STEP_US,
   TIE_GROUP,
-} from "../fleet.ts";
+} from "../fleet/fleet.ts";
+import { isoMicros } from "../fleet/time.ts";
 import { jsonServer, listen, sendJson } from "../loopback.ts";
 import {
   emptyStats,
@@ -172,7 +172,7 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
   const retired = (i: number) => i % 97 === 96;
 
   // CVE details (score, description, KEV) from the fleet's vulnerability catalogue.
-  const cves = new Map(fleet.vulnerabilities().map((v) => [v.cveUid, v]));
+  const cves = new Map(fleet.cves().map((v) => [v.id, v]));
 
   // (alert, device) relations in time order.
   const relAlert: number[] = [];
@@ -326,7 +326,7 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
     const i = vulnDevice(j);
     const cve = fleet.profile(i).cves[j - (vulnStart[i] as number)] as string;
     const v = cves.get(cve);
-    const score = v?.cvssScore ?? null;
+    const score = v?.score ?? null;
     const drifted = drift(j);
     const detected = isoMicros(fleet.lastSeenUs(i));
     const code = Array.from(cve.replace(/\D/g, "").slice(-8).padStart(8, "0"), (c) =>
@@ -347,9 +347,9 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
       vulnerability_affected_products: `${fleet.profile(i).manufacturer} ${fleet.profile(i).model}`,
       vulnerability_recommendations:
         "Apply the manufacturer's patch or isolate the device (see the advisory).",
-      vulnerability_is_known_exploited: v?.cisaDueDate != null,
-      vulnerability_published_date: v?.publishedDate ?? null,
-      vulnerability_last_updated: v?.lastDetected ?? null,
+      vulnerability_is_known_exploited: v ? v.kevDue !== null : false,
+      vulnerability_published_date: v ? `${v.published}T00:00:00+00:00` : null,
+      vulnerability_last_updated: v ? isoMicros(v.lastDetectedUs) : null,
       vulnerability_relevance: fleet.profile(i).vulnerable ? "Confirmed" : "Potentially Relevant",
       vulnerability_relevance_sources: ["Claroty"],
       device_vulnerability_detection_date: drifted ? zulu(detected) : detected,

@@ -18,7 +18,7 @@ import { connect } from "node:net";
 import { request } from "undici";
 import { CYNERIO_EVENT_COLUMNS, type CynerioEvent } from "../../connectors/cynerio/records.ts";
 import { parseRetryAfter, sleep } from "../../core/backoff.ts";
-import type { Fleet } from "../fleet.ts";
+import type { Fleet } from "../fleet/fleet.ts";
 import type { PushTargets } from "../hospital.ts";
 import { cynerioDefaultPasswordEvent, cynerioEvent } from "./records.ts";
 

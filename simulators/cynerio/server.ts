@@ -13,7 +13,7 @@
 
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
+import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet/fleet.ts";
 import { jsonServer, listen, sendJson } from "../loopback.ts";
 import { cynerioAsset } from "./records.ts";
 

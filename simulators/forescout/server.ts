@@ -17,7 +17,7 @@
 
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createFleet, type DeviceFacts, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
+import { createFleet, type DeviceFacts, type Fleet, STEP_US, TIE_GROUP } from "../fleet/fleet.ts";
 import type { PushTargets } from "../hospital.ts";
 import { jsonServer, listen } from "../loopback.ts";
 

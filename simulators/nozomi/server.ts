@@ -18,7 +18,14 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type AlertKind, createFleet, type DeviceFacts, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
+import {
+  type AlertKind,
+  createFleet,
+  type DeviceFacts,
+  type Fleet,
+  STEP_US,
+  TIE_GROUP,
+} from "../fleet/fleet.ts";
 import { jsonServer, listen, sendJson } from "../loopback.ts";
 
 /** Injected failures. Request numbers count query requests since the failures were last set, from 1. */
@@ -231,7 +238,7 @@ export async function startNozomiSimulator(options: NozomiSimulatorOptions = {})
     stats.failures[kind] = (stats.failures[kind] ?? 0) + 1;
   };
 
-  const cveInfo = new Map(fleet.vulnerabilities().map((v) => [v.cveUid, v]));
+  const cveInfo = new Map(fleet.cves().map((v) => [v.id, v]));
   // node_cves: prefix sums of CVEs per device, built on first use.
   let cvePrefix: Int32Array | undefined;
   const prefix = (): Int32Array => {
@@ -384,7 +391,7 @@ export async function startNozomiSimulator(options: NozomiSimulatorOptions = {})
         const v = cveInfo.get(cve);
         const time = deviceMs(device);
         const { os, firmware } = osOf(f);
-        const score = v?.cvssScore ?? 5;
+        const score = v?.score ?? 5;
         return {
           id: uuidOf("node_cve", fleet.seed, device, cve),
           cve,
@@ -404,9 +411,9 @@ export async function startNozomiSimulator(options: NozomiSimulatorOptions = {})
               reference_type: "Third Party Advisory",
             },
           ],
-          is_kev: v?.cisaDueDate != null,
-          cve_creation_time: v ? Date.parse(v.publishedDate) : null,
-          cve_update_time: v ? Date.parse(v.publishedDate) + 86_400_000 : null,
+          is_kev: v ? v.kevDue !== null : false,
+          cve_creation_time: v ? Date.parse(`${v.published}T00:00:00Z`) : null,
+          cve_update_time: v ? Date.parse(`${v.published}T00:00:00Z`) + 86_400_000 : null,
           cve_source: "cve@mitre.org",
           probability: f.vulnerable ? "Confirmed" : "Likely",
           likelihood: f.vulnerable ? 1 : 0.6,

@@ -14,7 +14,7 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
+import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet/fleet.ts";
 import { jsonServer, listen, sendJson } from "../loopback.ts";
 import {
   emptyStats,
@@ -101,7 +101,7 @@ export async function startPanwIotSimulator(
   let failures: PanwIotFailures = { ...options.failures };
   const stats = emptyStats();
   const drift = (n: number) => failures.typeDrift === true && n % 3 === 1;
-  const cves = new Map(fleet.vulnerabilities().map((v) => [v.cveUid, v]));
+  const cves = new Map(fleet.cves().map((v) => [v.id, v]));
 
   // Inventory sorted by MAC (the documented sortfield); each MAC computed once.
   const macs = Array.from({ length: fleet.size }, (_, i) => fleet.facts(i).mac);
@@ -211,7 +211,7 @@ export async function startPanwIotSimulator(
       ip: f.ip,
       detected_date: d ? plusZero(detected) : detected,
       severity: v?.severity ?? null,
-      cvss: v?.cvssScore === undefined ? null : d ? String(v.cvssScore) : v.cvssScore,
+      cvss: v === undefined ? null : d ? String(v.score) : v.score,
       description: v?.description ?? null,
       profile: `${f.manufacturer} ${f.vendorType}`,
       vendor: f.manufacturer,

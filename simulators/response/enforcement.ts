@@ -5,7 +5,7 @@
  * `playbooks.systems` entries that point medsoc's actions at them. Kept beside
  * `startResponseSystems` (`index.ts`) rather than inside it, so deployments and tests opt in.
  */
-import type { Fleet } from "../fleet.ts";
+import type { Fleet } from "../fleet/fleet.ts";
 import { type ArmisTagSimulator, startArmisTagSimulator } from "./armis-tags.ts";
 import { type ClearPassSimulator, startClearPassSimulator } from "./clearpass.ts";
 import { type CyberArkSimulator, startCyberArkSimulator } from "./cyberark.ts";

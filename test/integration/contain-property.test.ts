@@ -21,7 +21,7 @@ import { createActions } from "../../playbooks/actions/index.ts";
 import type { ActionContext, AnyAction } from "../../playbooks/actions/types.ts";
 import { type SystemsConfig, systemsSchema } from "../../playbooks/config.ts";
 import { DeviceDirectory } from "../../playbooks/engine/devices.ts";
-import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
+import { createFleet, type DeviceFacts } from "../../simulators/fleet/fleet.ts";
 import {
   type ExtendedResponseSystems,
   startExtendedResponseSystems,

@@ -22,7 +22,7 @@ import type { ActionContext, AnyAction, RecordedCall } from "../../playbooks/act
 import { xdomeActions } from "../../playbooks/actions/xdome.ts";
 import { type SystemsConfig, systemsSchema } from "../../playbooks/config.ts";
 import { DeviceDirectory } from "../../playbooks/engine/devices.ts";
-import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
+import { createFleet, type DeviceFacts } from "../../simulators/fleet/fleet.ts";
 import {
   type ExtendedResponseSystems,
   pvwaAccountId,
