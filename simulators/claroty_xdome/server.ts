@@ -18,7 +18,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import {
   type AlertFacts,
   createFleet,
@@ -28,16 +28,17 @@ import {
   TIE_GROUP,
 } from "../fleet/fleet.ts";
 import { isoMicros } from "../fleet/time.ts";
-import { jsonServer, listen, sendJson } from "../loopback.ts";
+import { jsonServer, listen } from "../loopback.ts";
 import {
   emptyStats,
   injectedFailure,
   type MonitorFailures,
   type MonitorSimulatorStats,
   maybeMalformed,
+  monitorHandler,
+  parsedBody,
   type Reply,
-  record,
-} from "../monitor-faults.ts";
+} from "../monitor-shell.ts";
 
 export type XDomeFailures = MonitorFailures;
 
@@ -130,7 +131,8 @@ const SUBCATEGORY: Record<DeviceFacts["deviceClass"], string> = {
 
 const ROMAN = ["", "I", "II", "III"];
 
-class HttpProblem extends Error {
+/** A FastAPI validation error (422 `{"detail":[…]}`). */
+class ValidationProblem extends Error {
   constructor(
     readonly status: number,
     readonly detail: Array<{ loc: Array<string | number>; msg: string; type: string }>,
@@ -140,7 +142,7 @@ class HttpProblem extends Error {
 }
 
 const problem = (loc: Array<string | number>, msg: string, type = "value_error") =>
-  new HttpProblem(422, [{ loc, msg, type }]);
+  new ValidationProblem(422, [{ loc, msg, type }]);
 
 function riskLabel(points: number): string {
   return points >= 90
@@ -592,41 +594,27 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
     return [200, maybeMalformed(n, failures, stats, query(ep, parsed))];
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const at = Date.now();
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString("utf8");
-    const url = new URL(req.url ?? "/", "http://simulator");
-    const path = url.pathname.endsWith("/") ? url.pathname : `${url.pathname}/`;
-    let reply: Reply;
-    try {
-      if (path.startsWith(API)) reply = api(req, path.slice(API.length, -1), body);
-      else reply = [404, JSON.stringify({ detail: "Not Found" })];
-    } catch (e) {
-      reply =
-        e instanceof HttpProblem
-          ? [e.status, JSON.stringify({ detail: e.detail })]
-          : [500, JSON.stringify({ detail: e instanceof Error ? e.message : String(e) })];
-    }
-    const [status, text, headers] = reply;
-    let parsedBody: unknown;
-    try {
-      parsedBody = body ? JSON.parse(body) : undefined;
-    } catch {
-      parsedBody = body;
-    }
-    record(stats, {
+  const handle = monitorHandler({
+    path: (url) => (url.pathname.endsWith("/") ? url.pathname : `${url.pathname}/`),
+    route: ({ req, path, body }) =>
+      path.startsWith(API)
+        ? api(req, path.slice(API.length, -1), body)
+        : [404, JSON.stringify({ detail: "Not Found" })],
+    onError: (e) =>
+      e instanceof ValidationProblem
+        ? [e.status, JSON.stringify({ detail: e.detail })]
+        : [500, JSON.stringify({ detail: e instanceof Error ? e.message : String(e) })],
+    entry: ({ req, url, path, body, at }, status) => ({
       method: req.method ?? "",
       path,
       query: Object.fromEntries(url.searchParams),
-      body: parsedBody,
+      body: parsedBody(body),
       status,
       at,
-    });
-    if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
-    sendJson(res, status, text, headers);
-  }
+    }),
+    stats: () => stats,
+    delayMs: () => failures.delayMs,
+  });
 
   const server = jsonServer(handle, (e) => ({ detail: String(e) }));
   const listening = await listen(server, options.port, options.host);

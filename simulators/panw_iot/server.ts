@@ -13,18 +13,19 @@
  */
 
 import { createHash, randomBytes } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet/fleet.ts";
-import { jsonServer, listen, sendJson } from "../loopback.ts";
+import { jsonServer, listen } from "../loopback.ts";
 import {
   emptyStats,
+  HttpProblem,
   injectedFailure,
   type MonitorFailures,
   type MonitorSimulatorStats,
   maybeMalformed,
+  monitorHandler,
   type Reply,
-  record,
-} from "../monitor-faults.ts";
+} from "../monitor-shell.ts";
 
 export type PanwIotFailures = MonitorFailures;
 
@@ -68,15 +69,6 @@ export interface PanwIotSimulator {
 
 const API = "/pub/v4.0";
 const MAX_PAGELENGTH = 1000;
-
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const hex = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);
 const msIso = (us: number) => new Date(Math.floor(us / 1000)).toISOString();
@@ -317,36 +309,27 @@ export async function startPanwIotSimulator(
     return [200, maybeMalformed(n, failures, stats, serve(name, query))];
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const at = Date.now();
-    for await (const _ of req) {
-      // drain
-    }
-    const url = new URL(req.url ?? "/", "http://simulator");
-    const path = url.pathname.replace(/\/+$/, "");
-    let reply: Reply;
-    try {
-      reply = path.startsWith(`${API}/`)
+  const handle = monitorHandler({
+    path: (url) => url.pathname.replace(/\/+$/, ""),
+    route: ({ req, url, path }) =>
+      path.startsWith(`${API}/`)
         ? api(req, path.slice(API.length + 1), url.searchParams)
-        : [404, error(404, "not found")];
-    } catch (e) {
-      reply = [
-        e instanceof HttpProblem ? e.status : 500,
-        error(500, e instanceof Error ? e.message : String(e)),
-      ];
-    }
-    const [status, text, headers] = reply;
-    record(stats, {
+        : [404, error(404, "not found")],
+    onError: (e) => [
+      e instanceof HttpProblem ? e.status : 500,
+      error(500, e instanceof Error ? e.message : String(e)),
+    ],
+    entry: ({ req, url, path, at }, status) => ({
       method: req.method ?? "",
       path,
       query: Object.fromEntries(url.searchParams),
       body: undefined,
       status,
       at,
-    });
-    if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
-    sendJson(res, status, text, headers);
-  }
+    }),
+    stats: () => stats,
+    delayMs: () => failures.delayMs,
+  });
 
   const server = jsonServer(handle, (e) => ({ error: String(e) }));
   const listening = await listen(server, options.port, options.host);
