@@ -6,6 +6,7 @@
  * last set, starting at 1.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "./fleet/fleet.ts";
 import { sendJson } from "./loopback.ts";
 
 /** The failure modes {@link injectedFault} applies (each simulator's failures type has a subset). */
@@ -236,4 +237,31 @@ export function monitorHandler<E extends { path: string }>(
     if (delay) await new Promise((r) => setTimeout(r, delay));
     sendJson(res, status, text, headers);
   };
+}
+
+/** What every monitor simulator takes to serve a fleet. */
+export interface FleetChoice {
+  /** Fleet size. @defaultValue 1000 (500 for Forescout) */
+  devices?: number;
+  /** Fleet seed. @defaultValue 1 */
+  seed?: number;
+  /**
+   * `lastSeen` of device 0, epoch milliseconds. By default the fleet ends now: its newest device
+   * was seen one second before the simulator started, so a connector's default look-back finds it.
+   */
+  startMs?: number;
+  /** A fleet to serve instead of generating one from `devices`/`seed`/`startMs`. */
+  fleet?: Fleet;
+}
+
+/** The fleet a simulator serves: `options.fleet`, or one generated to end one second ago. */
+export function simulatorFleet(options: FleetChoice, defaultSize = 1000): Fleet {
+  if (options.fleet) return options.fleet;
+  const size = options.devices ?? defaultSize;
+  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
+  return createFleet({
+    size,
+    seed: options.seed ?? 1,
+    startMs: options.startMs ?? Date.now() - spanMs - 1000,
+  });
 }

@@ -14,7 +14,7 @@
 
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet/fleet.ts";
+import type { Fleet } from "../fleet/fleet.ts";
 import { jsonServer, listen } from "../loopback.ts";
 import {
   countFailure,
@@ -24,6 +24,7 @@ import {
   maybeMalformed,
   monitorHandler,
   type Reply,
+  simulatorFleet,
 } from "../monitor-shell.ts";
 import { ArmisRecords } from "./records.ts";
 
@@ -131,11 +132,7 @@ function intParam(query: URLSearchParams, name: string, fallback: number, min: n
 
 /** Starts the simulated tenant. */
 export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): Promise<ArmisSimulator> {
-  const size = options.devices ?? 1000;
-  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
-  const fleet =
-    options.fleet ??
-    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const fleet = simulatorFleet(options);
   const secret = options.secret ?? `sim-${randomBytes(12).toString("hex")}`;
   let failures: ArmisFailures = { ...options.failures };
   const tokens = new Map<string, { issuedAt: number; requests: number; expiresAt: number }>();

@@ -19,14 +19,7 @@
 
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import {
-  type AlertFacts,
-  createFleet,
-  type DeviceFacts,
-  type Fleet,
-  STEP_US,
-  TIE_GROUP,
-} from "../fleet/fleet.ts";
+import type { AlertFacts, DeviceFacts, Fleet } from "../fleet/fleet.ts";
 import { isoMicros } from "../fleet/time.ts";
 import { jsonServer, listen } from "../loopback.ts";
 import {
@@ -38,6 +31,7 @@ import {
   monitorHandler,
   parsedBody,
   type Reply,
+  simulatorFleet,
 } from "../monitor-shell.ts";
 
 export type XDomeFailures = MonitorFailures;
@@ -163,11 +157,7 @@ const zulu = (s: string) => `${s.slice(0, -6)}Z`;
 
 /** Starts the simulated tenant. */
 export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): Promise<XDomeSimulator> {
-  const size = options.devices ?? 1000;
-  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
-  const fleet =
-    options.fleet ??
-    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const fleet = simulatorFleet(options);
   const token = options.token ?? `xdome-${randomBytes(16).toString("hex")}`;
   let failures: XDomeFailures = { ...options.failures };
   const stats = emptyStats();

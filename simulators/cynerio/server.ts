@@ -13,8 +13,9 @@
 
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet/fleet.ts";
+import type { Fleet } from "../fleet/fleet.ts";
 import { jsonServer, listen, sendJson } from "../loopback.ts";
+import { simulatorFleet } from "../monitor-shell.ts";
 import { cynerioAsset } from "./records.ts";
 
 /** Injected failures. Request numbers count asset requests since the failures were last set, from 1. */
@@ -94,11 +95,7 @@ const TOKEN_PATH = "/oauth/token";
 export async function startCynerioSimulator(
   options: CynerioSimulatorOptions = {},
 ): Promise<CynerioSimulator> {
-  const size = options.devices ?? 1000;
-  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
-  const fleet =
-    options.fleet ??
-    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const fleet = simulatorFleet(options);
   const clientId = options.clientId ?? "medsoc-sim";
   const clientSecret = options.clientSecret ?? `cs-${randomBytes(12).toString("hex")}`;
   const maxPageSize = options.maxPageSize ?? 1000;

@@ -17,7 +17,7 @@
 
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { createFleet, type DeviceFacts, type Fleet, STEP_US, TIE_GROUP } from "../fleet/fleet.ts";
+import type { DeviceFacts, Fleet } from "../fleet/fleet.ts";
 import type { PushTargets } from "../hospital.ts";
 import { jsonServer, listen } from "../loopback.ts";
 import {
@@ -26,6 +26,7 @@ import {
   maybeMalformed,
   monitorHandler,
   type Reply,
+  simulatorFleet,
 } from "../monitor-shell.ts";
 
 /** Injected failures. Request numbers count API requests (not logins) since the failures were last set, from 1. */
@@ -198,11 +199,7 @@ function pulledHost(
 export async function startForescoutSimulator(
   options: ForescoutSimulatorOptions = {},
 ): Promise<ForescoutSimulator> {
-  const size = options.devices ?? 500;
-  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
-  const fleet =
-    options.fleet ??
-    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const fleet = simulatorFleet(options, 500);
   const username = options.username ?? "medsoc";
   const password = options.password ?? `fs-${randomBytes(12).toString("hex")}`;
   let failures: ForescoutFailures = { ...options.failures };

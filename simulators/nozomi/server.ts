@@ -18,14 +18,7 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import {
-  type AlertKind,
-  createFleet,
-  type DeviceFacts,
-  type Fleet,
-  STEP_US,
-  TIE_GROUP,
-} from "../fleet/fleet.ts";
+import type { AlertKind, DeviceFacts, Fleet } from "../fleet/fleet.ts";
 import { jsonServer, listen } from "../loopback.ts";
 import {
   type FaultModes,
@@ -33,6 +26,7 @@ import {
   injectedFault,
   maybeMalformed,
   monitorHandler,
+  simulatorFleet,
 } from "../monitor-shell.ts";
 
 /** Injected failures. Request numbers count query requests since the failures were last set, from 1. */
@@ -209,11 +203,7 @@ interface Table {
 
 /** Starts the simulated Guardian. */
 export async function startNozomiSimulator(options: NozomiSimulatorOptions = {}): Promise<NozomiSimulator> {
-  const size = options.devices ?? 1000;
-  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
-  const fleet =
-    options.fleet ??
-    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const fleet = simulatorFleet(options);
   const keyName = options.keyName ?? "medsoc";
   const keyToken = options.keyToken ?? `nz-${randomBytes(12).toString("hex")}`;
   let failures: NozomiFailures = { ...options.failures };

@@ -14,7 +14,7 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet/fleet.ts";
+import type { Fleet } from "../fleet/fleet.ts";
 import { jsonServer, listen } from "../loopback.ts";
 import {
   emptyStats,
@@ -25,6 +25,7 @@ import {
   maybeMalformed,
   monitorHandler,
   type Reply,
+  simulatorFleet,
 } from "../monitor-shell.ts";
 
 export type PanwIotFailures = MonitorFailures;
@@ -82,11 +83,7 @@ function riskLevel(score: number): string {
 export async function startPanwIotSimulator(
   options: PanwIotSimulatorOptions = {},
 ): Promise<PanwIotSimulator> {
-  const size = options.devices ?? 1000;
-  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
-  const fleet =
-    options.fleet ??
-    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const fleet = simulatorFleet(options);
   const customerId = options.customerId ?? "medsoc-hospital";
   const keyId = options.keyId ?? `key-${randomBytes(8).toString("hex")}`;
   const accessKey = options.accessKey ?? `ak-${randomBytes(20).toString("hex")}`;
