@@ -239,8 +239,12 @@ export function monitorHandler<E extends { path: string }>(
   };
 }
 
-/** What every monitor simulator takes to serve a fleet. */
+/** What every monitor simulator takes to listen and serve a fleet. */
 export interface FleetChoice {
+  /** TCP port; 0 picks a free one. @defaultValue 0 */
+  port?: number;
+  /** Listen address. @defaultValue "127.0.0.1" */
+  host?: string;
   /** Fleet size. @defaultValue 1000 (500 for Forescout) */
   devices?: number;
   /** Fleet seed. @defaultValue 1 */

@@ -19,6 +19,7 @@ import { jsonServer, listen } from "../loopback.ts";
 import {
   countFailure,
   type FaultModes,
+  type FleetChoice,
   HttpProblem,
   injectedFault,
   maybeMalformed,
@@ -39,23 +40,7 @@ export interface ArmisFailures extends Omit<FaultModes, "serverErrorOn"> {
   tokenTtlMs?: number;
 }
 
-export interface ArmisSimulatorOptions {
-  /** TCP port; 0 picks a free one. @defaultValue 0 */
-  port?: number;
-  /** Listen address. @defaultValue "127.0.0.1" */
-  host?: string;
-  /** Fleet size. @defaultValue 1000 */
-  devices?: number;
-  /** Fleet seed. @defaultValue 1 */
-  seed?: number;
-  /**
-   * `lastSeen` of device 0, epoch milliseconds. By default the fleet ends now: its newest device
-   * was seen when the simulator started, so a connector's default 24-hour look-back finds it.
-   * @defaultValue `Date.now()` minus the fleet's time span
-   */
-  startMs?: number;
-  /** A fleet to serve instead of generating one from `devices`/`seed`/`startMs`. */
-  fleet?: Fleet;
+export interface ArmisSimulatorOptions extends FleetChoice {
   /** The API secret key the token endpoint accepts. @defaultValue random */
   secret?: string;
   /** Initial failure modes. @defaultValue none */

@@ -18,7 +18,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AsimilyAnomaly, AsimilyAsset, AsimilyCve } from "../../connectors/asimily/records.ts";
 import { type AlertFacts, type DeviceFacts, type Fleet, PERIOD } from "../fleet/fleet.ts";
 import { jsonServer, listen, sendJson } from "../loopback.ts";
-import { simulatorFleet } from "../monitor-shell.ts";
+import { type FleetChoice, simulatorFleet } from "../monitor-shell.ts";
 
 export interface AsimilyFailures {
   /** Every request answers 403 "Authentication Error". @defaultValue false */
@@ -41,14 +41,7 @@ export interface AsimilyFailures {
   typeDrift?: boolean;
 }
 
-export interface AsimilySimulatorOptions {
-  port?: number;
-  host?: string;
-  /** @defaultValue 1000 */
-  devices?: number;
-  seed?: number;
-  startMs?: number;
-  fleet?: Fleet;
+export interface AsimilySimulatorOptions extends FleetChoice {
   /** @defaultValue "medsoc-api" */
   username?: string;
   /** @defaultValue random */

@@ -24,6 +24,7 @@ import { isoMicros } from "../fleet/time.ts";
 import { jsonServer, listen } from "../loopback.ts";
 import {
   emptyStats,
+  type FleetChoice,
   injectedFailure,
   type MonitorFailures,
   type MonitorSimulatorStats,
@@ -36,19 +37,7 @@ import {
 
 export type XDomeFailures = MonitorFailures;
 
-export interface XDomeSimulatorOptions {
-  /** TCP port; 0 picks a free one. @defaultValue 0 */
-  port?: number;
-  /** Listen address. @defaultValue "127.0.0.1" */
-  host?: string;
-  /** Fleet size. @defaultValue 1000 */
-  devices?: number;
-  /** Fleet seed. @defaultValue 1 */
-  seed?: number;
-  /** `lastSeen` of device 0, epoch ms. @defaultValue so that the newest device was seen one second ago */
-  startMs?: number;
-  /** A fleet to serve instead of generating one. */
-  fleet?: Fleet;
+export interface XDomeSimulatorOptions extends FleetChoice {
   /** The API token the tenant accepts. @defaultValue random */
   token?: string;
   /** Initial failure modes. @defaultValue none */

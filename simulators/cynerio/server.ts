@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Fleet } from "../fleet/fleet.ts";
 import { jsonServer, listen, sendJson } from "../loopback.ts";
-import { simulatorFleet } from "../monitor-shell.ts";
+import { type FleetChoice, simulatorFleet } from "../monitor-shell.ts";
 import { cynerioAsset } from "./records.ts";
 
 /** Injected failures. Request numbers count asset requests since the failures were last set, from 1. */
@@ -42,19 +42,7 @@ export interface CynerioFailures {
   typeDrift?: boolean;
 }
 
-export interface CynerioSimulatorOptions {
-  /** TCP port; 0 picks a free one. @defaultValue 0 */
-  port?: number;
-  /** @defaultValue "127.0.0.1" */
-  host?: string;
-  /** Fleet size when no `fleet` is given. @defaultValue 1000 */
-  devices?: number;
-  /** @defaultValue 1 */
-  seed?: number;
-  /** `lastSeen` of device 0 (epoch ms). @defaultValue so that the newest device was seen one second ago */
-  startMs?: number;
-  /** The shared fleet. */
-  fleet?: Fleet;
+export interface CynerioSimulatorOptions extends FleetChoice {
   /** Accepted client id. @defaultValue "medsoc-sim" */
   clientId?: string;
   /** Accepted client secret. @defaultValue random */

@@ -22,6 +22,7 @@ import type { PushTargets } from "../hospital.ts";
 import { jsonServer, listen } from "../loopback.ts";
 import {
   type FaultModes,
+  type FleetChoice,
   injectedFault,
   maybeMalformed,
   monitorHandler,
@@ -48,14 +49,7 @@ export interface ForescoutFailures extends Omit<FaultModes, "htmlBadGatewayOn" |
   typeDrift?: boolean;
 }
 
-export interface ForescoutSimulatorOptions {
-  port?: number;
-  host?: string;
-  /** @defaultValue 500 */
-  devices?: number;
-  seed?: number;
-  startMs?: number;
-  fleet?: Fleet;
+export interface ForescoutSimulatorOptions extends FleetChoice {
   /** Web API user. @defaultValue "medsoc" */
   username?: string;
   /** Web API password. @defaultValue random */

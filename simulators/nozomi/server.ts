@@ -22,6 +22,7 @@ import type { AlertKind, DeviceFacts, Fleet } from "../fleet/fleet.ts";
 import { jsonServer, listen } from "../loopback.ts";
 import {
   type FaultModes,
+  type FleetChoice,
   HttpProblem,
   injectedFault,
   maybeMalformed,
@@ -49,19 +50,7 @@ export interface NozomiFailures extends Omit<FaultModes, "htmlBadGatewayOn" | "s
   typeDrift?: boolean;
 }
 
-export interface NozomiSimulatorOptions {
-  /** @defaultValue 0 (a free port) */
-  port?: number;
-  /** @defaultValue "127.0.0.1" */
-  host?: string;
-  /** Fleet size when no fleet is given. @defaultValue 1000 */
-  devices?: number;
-  /** @defaultValue 1 */
-  seed?: number;
-  /** `lastSeen` of device 0 (epoch ms). @defaultValue so that the newest device was seen a second ago */
-  startMs?: number;
-  /** A fleet to serve instead of generating one. */
-  fleet?: Fleet;
+export interface NozomiSimulatorOptions extends FleetChoice {
   /** API key name (sign-in) and Basic user. @defaultValue "medsoc" */
   keyName?: string;
   /** API key token (sign-in) and Basic password. @defaultValue random */

@@ -18,6 +18,7 @@ import type { Fleet } from "../fleet/fleet.ts";
 import { jsonServer, listen } from "../loopback.ts";
 import {
   emptyStats,
+  type FleetChoice,
   HttpProblem,
   injectedFailure,
   type MonitorFailures,
@@ -30,19 +31,7 @@ import {
 
 export type PanwIotFailures = MonitorFailures;
 
-export interface PanwIotSimulatorOptions {
-  /** TCP port; 0 picks a free one. @defaultValue 0 */
-  port?: number;
-  /** Listen address. @defaultValue "127.0.0.1" */
-  host?: string;
-  /** Fleet size. @defaultValue 1000 */
-  devices?: number;
-  /** Fleet seed. @defaultValue 1 */
-  seed?: number;
-  /** `lastSeen` of device 0, epoch ms. @defaultValue so that the newest device was seen one second ago */
-  startMs?: number;
-  /** A fleet to serve instead of generating one. */
-  fleet?: Fleet;
+export interface PanwIotSimulatorOptions extends FleetChoice {
   /** Tenant id (`customerid`). @defaultValue "medsoc-hospital" */
   customerId?: string;
   /** `X-Key-Id` the tenant accepts. @defaultValue random */
