@@ -13,8 +13,13 @@
  * between, EXEC aborts and the batch is merged again from fresh reads. Upserts of one process run
  * one at a time (they share that connection).
  */
-import { Redis } from "ioredis";
-import { resilientRedisOptions } from "../../core/redis.ts";
+import {
+  createRedis,
+  keyGroup,
+  type RedisClient as Redis,
+  type RedisClusterConfig,
+  resilientRedisOptions,
+} from "../../core/redis.ts";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import { type IndexKind, indexEntries, type StateBackend, upsertDocuments } from "./core.ts";
@@ -23,6 +28,8 @@ import type { DeviceLookup, DeviceState, DeviceStateStore } from "./types.ts";
 
 export interface RedisDeviceStateOptions {
   redisUrl: string;
+  /** A Redis Cluster instead of `redisUrl` (`queue.cluster`): the keys share the hash tag `{ds}`. */
+  cluster?: RedisClusterConfig;
   /** Key prefix (the queue prefix of the deployment). @defaultValue "medsoc" */
   prefix?: string;
   enrichment?: EnrichmentOptions;
@@ -39,11 +46,14 @@ export class RedisDeviceStateStore implements DeviceStateStore {
   readonly #options: EnrichmentOptions;
 
   constructor(options: RedisDeviceStateOptions) {
-    this.#redis = new Redis(options.redisUrl, resilientRedisOptions("device-state", options.graceMs));
+    this.#redis = createRedis(
+      { url: options.redisUrl, cluster: options.cluster },
+      resilientRedisOptions("device-state", options.graceMs),
+    );
     this.#tx = this.#redis.duplicate();
     // Reconnects are the client's job; without a listener ioredis prints every failed attempt.
     for (const r of [this.#redis, this.#tx]) r.on("error", () => undefined);
-    this.#p = `${options.prefix ?? "medsoc"}:ds:`;
+    this.#p = `${keyGroup(this.#redis, options.prefix ?? "medsoc", "ds")}:`;
     this.#options = options.enrichment ?? DEFAULT_ENRICHMENT;
   }
 
