@@ -1,7 +1,7 @@
 /**
  * Sample documents of every stream the SIEM packages read, produced by the real code:
  * - the mappers and enrichers (`mapRecord`) over simulator records (the simulated hospital in
- *   simulators/fleet.ts), then the real device state (MemoryDeviceStateStore.upsert: device key,
+ *   simulators/fleet/fleet.ts), then the real device state (MemoryDeviceStateStore.upsert: device key,
  *   fleet-aware class, criticality, credential exposure and, on inventory, the device risk score);
  * - the golden documents of every mapped source/stream (test/golden/<source>/<stream>), routed to the
  *   SIEM stream the sinks write them to ({@link siemStreamOf}), and the advisory findings the
