@@ -35,7 +35,8 @@ import { parseArgs } from "node:util";
 import { parseMessage } from "../connectors/syslog/message.ts";
 import { indexOfStore, snapshotStore } from "../mappings/advisories/store.ts";
 import { getMapper, mapRecord } from "../mappings/index.ts";
-import { createFleet } from "../simulators/fleet.ts";
+import { armisRecords } from "../simulators/armis/records.ts";
+import { createFleet } from "../simulators/fleet/fleet.ts";
 import { nozomiAlertCef, xdomeAlertCef } from "../simulators/syslog-forwarder.ts";
 import { deleteKeysOf, interrupted, onInterrupt } from "./cleanup.ts";
 import { printRedisDeviceState, redisDeviceStateBench } from "./device-state.ts";
@@ -85,7 +86,7 @@ function rate(n: number, ns: bigint): number {
 function benchMapping(count: number) {
   const fleet = createFleet({ size: count, seed: 3 });
   const lines: string[] = [];
-  for (let i = 0; i < count; i++) lines.push(fleet.deviceJson(i));
+  for (let i = 0; i < count; i++) lines.push(armisRecords(fleet).deviceJson(i));
   const ctx = { source: "armis", stream: "device", ingestedAt: "2026-11-28T00:00:00.000Z" };
   let sink = 0;
   const baseline = () => {
@@ -123,7 +124,7 @@ function benchMapping(count: number) {
 function benchEnrichment(count: number) {
   const fleet = createFleet({ size: count, seed: 3 });
   const lines: string[] = [];
-  for (let i = 0; i < count; i++) lines.push(fleet.deviceJson(i));
+  for (let i = 0; i < count; i++) lines.push(armisRecords(fleet).deviceJson(i));
   const advisories = indexOfStore(snapshotStore());
   const ctx = { source: "armis", stream: "device", ingestedAt: "2026-11-28T00:00:00.000Z", advisories };
   const mapper = getMapper("armis", "device");

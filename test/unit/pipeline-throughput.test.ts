@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Connector, Cursor, Page } from "../../connectors/types.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
-import { createFleet } from "../../simulators/fleet.ts";
+import { armisRecords } from "../../simulators/armis/records.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { createCursorStore } from "../../worker/cursors/index.ts";
 import { Metrics } from "../../worker/metrics.ts";
 import { Pipeline, readAhead } from "../../worker/pipeline.ts";
@@ -21,7 +22,7 @@ const PAGES = 6;
 const PER_PAGE = 50;
 
 function pagedConnector(): Connector {
-  const fleet = createFleet({ size: PAGES * PER_PAGE, seed: 5 });
+  const fleet = armisRecords(createFleet({ size: PAGES * PER_PAGE, seed: 5 }));
   return {
     source: "armis",
     streams: ["device"],
