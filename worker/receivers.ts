@@ -7,7 +7,7 @@ import { createHttpPushReceiver, type HttpPushReceiver } from "../connectors/htt
 import { SyslogReceiver } from "../connectors/syslog/index.ts";
 import type { MedsocConfig } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
-import { listStreams } from "../mappings/index.ts";
+import { DEFAULT_SYSLOG_ROUTES, listStreams } from "../monitors/index.ts";
 import type { PushTargets } from "../simulators/hospital.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Pipeline } from "./pipeline.ts";
@@ -55,6 +55,7 @@ export async function startReceivers(options: {
     if (r.syslog.enabled) {
       syslog = new SyslogReceiver({
         config: r.syslog,
+        builtInRoutes: DEFAULT_SYSLOG_ROUTES,
         ingestor: pipeline,
         counter: metrics.received,
         flagCounter: metrics.receivedFlags,

@@ -6,13 +6,12 @@
  */
 import { asRecord } from "../document.ts";
 import type { EcsDocument, Mapper, MappingContext } from "../types.ts";
-import { mapSyslogView } from "./base.ts";
+import { mapSyslogView, type SyslogProfile } from "./base.ts";
 import { isSyslogRecord, syslogView } from "./record.ts";
-import { GENERIC_PROFILE, SYSLOG_PROFILES } from "./vendors.ts";
+import { GENERIC_PROFILE } from "./vendors.ts";
 
 export { cefSeverity, cefTime, mapSyslogView, type SyslogProfile } from "./base.ts";
 export { isSyslogRecord, syslogView } from "./record.ts";
-export { SYSLOG_PROFILES } from "./vendors.ts";
 
 /** Cynerio columns in a CEF extension: the event mapping reads those records itself. */
 const CYNERIO_NATIVE = ["uid", "asset_id", "title"];
@@ -23,16 +22,20 @@ function nativeSyslog(source: string, record: Readonly<Record<string, unknown>>)
   return CYNERIO_NATIVE.some((k) => typeof ext[k] === "string" && (ext[k] as string).trim() !== "");
 }
 
-/** Maps one syslog record for `ctx.source`/`ctx.stream`. */
-export function mapSyslogRecord(record: unknown, ctx: MappingContext): EcsDocument {
+/** Maps one syslog record for `ctx.source`/`ctx.stream` with the source's profile (its monitor definition's). */
+export function mapSyslogRecord(
+  record: unknown,
+  ctx: MappingContext,
+  profile: SyslogProfile = GENERIC_PROFILE,
+): EcsDocument {
   const r = asRecord(record, `${ctx.source} syslog record`);
-  return mapSyslogView(syslogView(r), SYSLOG_PROFILES[ctx.source] ?? GENERIC_PROFILE, ctx, record);
+  return mapSyslogView(syslogView(r), profile, ctx, record);
 }
 
 /** `mapper` for REST records, the source's CEF/LEEF mapping for syslog records. */
-export function withSyslog(source: string, mapper: Mapper): Mapper {
+export function withSyslog(source: string, mapper: Mapper, profile?: SyslogProfile): Mapper {
   return (record, ctx) =>
     isSyslogRecord(record) && !nativeSyslog(source, record as Readonly<Record<string, unknown>>)
-      ? mapSyslogRecord(record, ctx)
+      ? mapSyslogRecord(record, ctx, profile)
       : mapper(record, ctx);
 }

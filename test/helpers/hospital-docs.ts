@@ -4,8 +4,9 @@
  * `Fleet.facts` in the mapping contract (an xDome-like source whose connector is not in this
  * branch), so merge and posture tests can run in milliseconds.
  */
-import { mapRecord } from "../../mappings/index.ts";
+
 import type { EcsDocument } from "../../mappings/types.ts";
+import { mapRecord } from "../../monitors/index.ts";
 import type { Fleet } from "../../simulators/fleet.ts";
 
 const INGESTED_AT = "2025-04-14T10:58:03.000Z";

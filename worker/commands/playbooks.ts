@@ -9,7 +9,7 @@ import { Redis } from "ioredis";
 import { loadConfigFile } from "../../core/config.ts";
 import { ConfigError, PermanentError } from "../../core/errors.ts";
 import { silentLogger } from "../../core/log.ts";
-import { mapRecord } from "../../mappings/index.ts";
+import { mapRecord } from "../../monitors/index.ts";
 import type { DeviceInfo } from "../../playbooks/actions/types.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
 import { verifyAudit } from "../../playbooks/engine/audit.ts";

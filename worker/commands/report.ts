@@ -12,11 +12,11 @@
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { type Command, CommanderError, Option } from "commander";
-import { connectorSchemas, createConnector } from "../../connectors/index.ts";
 import { loadConfigFile, validateConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
+import { connectorSchemas, createConnector } from "../../monitors/index.ts";
 import { startHospital } from "../../simulators/hospital.ts";
 import { createCursorStore } from "../cursors/index.ts";
 import { MemoryDeviceStateStore, RedisDeviceStateStore, readStateSnapshot } from "../device-state/index.ts";
