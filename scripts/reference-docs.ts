@@ -12,8 +12,8 @@ import { fileURLToPath } from "node:url";
 import type { Command, Option } from "commander";
 import ts from "typescript";
 import { z } from "zod";
-import { configSchema } from "../core/config.ts";
 import { connectorSchemas } from "../monitors/index.ts";
+import { configSchema } from "../worker/config.ts";
 import { sinkSchemas } from "../worker/sinks/index.ts";
 import { MONITOR_PAGES } from "./monitor-pages.ts";
 

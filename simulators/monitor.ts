@@ -2,17 +2,10 @@
  * The simulator half of a monitor definition (`monitors/<id>/simulator.ts`): how `medsoc simulate
  * <id>` and the simulated hospital start one monitor's simulator and point a connector at it.
  */
+import type { PushTargets } from "../connectors/push.ts";
 import type { Fleet } from "./fleet.ts";
 
-/** Where medsoc's push receivers listen (the embedded default starts both on loopback). */
-export interface PushTargets {
-  /** HTTP push receiver base URL (`http://127.0.0.1:PORT`); the path per source is `/v1/push/<source>/<stream>`. */
-  httpUrl?: string;
-  /** Bearer token per source id for the HTTP push receiver. */
-  httpTokens?: Record<string, string>;
-  /** Syslog receiver (TCP, newline framing). */
-  syslog?: { host: string; port: number };
-}
+export type { PushTargets };
 
 /** Options of one simulator start. */
 export interface SimulatorStartOptions {

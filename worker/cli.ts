@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Client } from "@elastic/elasticsearch";
 import { Command, CommanderError, Option } from "commander";
-import { loadConfigFile } from "../core/config.ts";
 import { ConfigError, PermanentError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
 import { loadAdvisoryIndex, registerAdvisories } from "./commands/advisories.ts";
@@ -15,6 +14,7 @@ import { setupLatestDeviceTransform } from "./commands/setup-elasticsearch-trans
 import { registerSetupKibana } from "./commands/setup-kibana.ts";
 import { registerSetupSplunk } from "./commands/setup-splunk.ts";
 import { registerSimulate } from "./commands/simulate.ts";
+import { loadConfigFile } from "./config.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { replayDeadLetters } from "./replay.ts";
 import { checkRedis, componentSchemas, formatSummary, runStart } from "./run.ts";

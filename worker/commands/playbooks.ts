@@ -6,7 +6,6 @@
 import { readFile } from "node:fs/promises";
 import { type Command, CommanderError } from "commander";
 import { Redis } from "ioredis";
-import { loadConfigFile } from "../../core/config.ts";
 import { ConfigError, PermanentError } from "../../core/errors.ts";
 import { silentLogger } from "../../core/log.ts";
 import { mapRecord } from "../../monitors/index.ts";
@@ -23,12 +22,16 @@ import {
 } from "../../playbooks/engine/audit-config.ts";
 import { TERMINAL } from "../../playbooks/engine/store.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../../playbooks/index.ts";
-import { createFleet } from "../../simulators/fleet.ts";
-import { startExtendedResponseSystems } from "../../simulators/response/extended.ts";
-import { clinicalServersOf, startResponseSystems } from "../../simulators/response/index.ts";
+import { loadConfigFile } from "../config.ts";
 import { BullmqQueueDriver } from "../queue/bullmq.ts";
 import { MemoryQueueDriver } from "../queue/memory.ts";
 import { checkRedis, componentSchemas } from "../run.ts";
+import {
+  clinicalServersOf,
+  createFleet,
+  startExtendedResponseSystems,
+  startResponseSystems,
+} from "../simulation.ts";
 
 const EXIT_USAGE = 2;
 

@@ -11,10 +11,10 @@ import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type { Cursor } from "../../connectors/types.ts";
-import { loadConfigFile } from "../../core/config.ts";
 import { PermanentError } from "../../core/errors.ts";
 import { createLogger, type Logger } from "../../core/log.ts";
 import { createConnector } from "../../monitors/index.ts";
+import { loadConfigFile } from "../config.ts";
 import { componentSchemas } from "../run.ts";
 
 export interface PollCommandOptions {
