@@ -143,7 +143,7 @@ export const syslogReceiverSchema = z.strictObject({
    * read and UDP datagrams are dropped (and counted). @defaultValue 10000
    */
   maxBufferedRecords: z.number().int().min(1).max(10_000_000).default(10_000),
-  /** Routing rules checked before the built-in table (`connectors/syslog/routes.ts`). @defaultValue [] */
+  /** Routing rules checked before the built-in table (each monitor definition's `syslog.routes`). @defaultValue [] */
   routes: z.array(syslogRouteSchema).default([]),
 });
 
