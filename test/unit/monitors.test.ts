@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import type { Command, Option } from "commander";
 import {
   connectorSchemas,
   connectors,
@@ -67,9 +68,9 @@ describe("the monitor registry", () => {
       [...ids, "hospital"],
     );
     for (const m of monitors) {
-      const cmd = simulate.commands.find((c) => c.name() === m.id);
+      const cmd: Command | undefined = simulate.commands.find((c) => c.name() === m.id);
       assert.equal(
-        cmd?.options.some((o) => o.long === "--type-drift"),
+        cmd?.options.some((o: Option) => o.long === "--type-drift"),
         m.simulator.typeDrift === true,
       );
     }
