@@ -33,8 +33,8 @@ export type MappingOptions = Omit<MappingContext, "source" | "stream">;
  * one depth check. Its documents carry `event.dataset`, `event.module` and `data_stream.*` from
  * {@link stampStream}, the function the sinks route by.
  */
-export function prepareMapper(source: string, mapper: Mapper, profile?: SyslogProfile): Mapper {
-  const syslogOrRest = depthGuarded(withSyslog(source, mapper, profile));
+export function prepareMapper(mapper: Mapper, profile?: SyslogProfile): Mapper {
+  const syslogOrRest = depthGuarded(withSyslog(mapper, profile));
   return (record, ctx) => {
     const doc = syslogOrRest(record, ctx);
     stampStream(doc, ctx.namespace);

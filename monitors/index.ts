@@ -149,7 +149,7 @@ export function getMapper(source: string, stream: string): Mapper {
   const key = `${source}/${stream}`;
   let wrapped = prepared.get(key);
   if (wrapped === undefined) {
-    wrapped = prepareMapper(source, mapper, monitor.syslog?.profile);
+    wrapped = prepareMapper(mapper, monitor.syslog?.profile);
     prepared.set(key, wrapped);
   }
   return wrapped;

@@ -89,6 +89,8 @@ export const ARMIS_PROFILE: SyslogProfile = { deviceSide: "destination" };
 export const CYNERIO_PROFILE: SyslogProfile = {
   deviceSide: "destination",
   labels: { assetid: "device_id", assettype: "vendor_type" },
+  // Cynerio columns in a CEF extension: the event mapping reads those records itself.
+  nativeColumns: ["uid", "asset_id", "title"],
 };
 
 /** For sources routed by an operator's rule that have no profile of their own. */
