@@ -167,6 +167,12 @@ export function validateConfig(
     if (!parsed.success) collect(problems, ["sinks", sinkName], parsed.error);
     else sinkConfigs[sinkName] = parsed.data;
   }
+  if (base.success && base.data.queue.cluster && base.data.queue.driver !== "bullmq")
+    problems.push({
+      path: "queue.cluster",
+      message:
+        "a Redis Cluster is used by the bullmq driver only: set queue.driver: bullmq or remove queue.cluster",
+    });
   // Every worker of a Redis deployment appends to one audit chain: they must share its key.
   const pb = base.success ? base.data.playbooks : undefined;
   if (

@@ -14,6 +14,7 @@ import { writeFile } from "node:fs/promises";
 import { type Command, CommanderError, Option } from "commander";
 import { ConfigError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
+import { queueRedisTarget } from "../../core/redis.ts";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import { connectorSchemas, createConnector } from "../../monitors/index.ts";
 import { loadConfigFile, validateConfig } from "../config.ts";
@@ -142,9 +143,10 @@ export async function buildReport(options: ReportOptions): Promise<PostureReport
         ],
         options.configFile,
       );
-    await checkRedis(cfg.queue.redisUrl);
+    await checkRedis(queueRedisTarget(cfg.queue));
     const store = new RedisDeviceStateStore({
       redisUrl: cfg.queue.redisUrl,
+      cluster: cfg.queue.cluster,
       prefix: cfg.queue.prefix,
       enrichment: cfg.enrichment,
     });
