@@ -34,7 +34,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parseMessage } from "../connectors/syslog/message.ts";
 import { indexOfStore, snapshotStore } from "../mappings/advisories/store.ts";
-import { getMapper, mapRecord } from "../mappings/index.ts";
+import { getMapper, mapRecord } from "../monitors/index.ts";
 import { armisRecords } from "../simulators/armis/records.ts";
 import { createFleet } from "../simulators/fleet/fleet.ts";
 import { nozomiAlertCef, xdomeAlertCef } from "../simulators/syslog-forwarder.ts";

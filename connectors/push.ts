@@ -34,3 +34,13 @@ export class QueueFullError extends RetryableError {}
 
 /** Where a record that cannot be routed goes (the dead-letter queue), with its reason. */
 export type DeadLetterFn = (entry: { receiver: string; reason: string; data: unknown }) => Promise<void>;
+
+/** Where medsoc's push receivers listen (the embedded default starts both on loopback; simulated monitors push there). */
+export interface PushTargets {
+  /** HTTP push receiver base URL (`http://127.0.0.1:PORT`); the path per source is `/v1/push/<source>/<stream>`. */
+  httpUrl?: string;
+  /** Bearer token per source id for the HTTP push receiver. */
+  httpTokens?: Record<string, string>;
+  /** Syslog receiver (TCP, newline framing). */
+  syslog?: { host: string; port: number };
+}

@@ -28,7 +28,7 @@ export interface PollOptions {
   pageSize?: number;
 }
 
-/** A monitor connector. Registered in the explicit array in `connectors/index.ts`. */
+/** A monitor connector. Registered through its monitor definition (`monitors/<id>/index.ts`). */
 export interface Connector {
   /** Source id, part of the CLI contract (`armis`, `claroty_xdome`, …). */
   readonly source: string;

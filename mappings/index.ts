@@ -1,41 +1,22 @@
 /**
- * The mapping registry: explicit, no side-effect imports (STYLE: registries are explicit). Each
- * source lists its streams; the pairs are part of the stable CLI contract
- * (`medsoc normalize <source> <stream>`).
+ * The mapping machinery every (source, stream) pair goes through: the syslog-or-REST switch, the
+ * depth guard, the stream stamp, the enrichers and the line mapper that turns bad input into
+ * `pipeline_error` documents. Which mapping a pair has is the monitor registry's business
+ * (`monitors/index.ts`: `getMapper`, `mapRecord`, `createLineMapper`, `listStreams`); the vendor
+ * mappings themselves live in `mappings/<source>/`.
  */
 import { exceedsDepth, JsonInputError, MAX_RECORD_DEPTH, parseJson } from "../core/json.ts";
-import { armisMappings } from "./armis/index.ts";
-import { asimilyMappings } from "./asimily/index.ts";
-import { xdomeMappings } from "./claroty_xdome/index.ts";
-import { cynerioMappings } from "./cynerio/index.ts";
 import { enrich } from "./enrich.ts";
-import { MappingError, UnknownStreamError } from "./errors.ts";
-import { forescoutMappings } from "./forescout/index.ts";
-import { nozomiMappings } from "./nozomi/index.ts";
-import { panwIotMappings } from "./panw_iot/index.ts";
+import { MappingError } from "./errors.ts";
 import { pipelineErrorDocument } from "./pipeline-error.ts";
 import { stampStream } from "./stream.ts";
-import { withSyslog } from "./syslog/index.ts";
+import { type SyslogProfile, withSyslog } from "./syslog/index.ts";
 import type { EcsDocument, Mapper, MappingContext } from "./types.ts";
 
 export { MappingError, UnknownStreamError } from "./errors.ts";
 export { pipelineErrorDocument } from "./pipeline-error.ts";
 export { dataStreamName, type SiemStream, siemStreamOf } from "./stream.ts";
 export type { EcsDocument, Mapper, MappingContext } from "./types.ts";
-
-/** Source → stream → mapping. */
-export const registry = {
-  armis: armisMappings,
-  claroty_xdome: xdomeMappings,
-  panw_iot: panwIotMappings,
-  nozomi: nozomiMappings,
-  forescout: forescoutMappings,
-  cynerio: cynerioMappings,
-  asimily: asimilyMappings,
-} as const satisfies Readonly<Record<string, Readonly<Record<string, Mapper>>>>;
-
-/** A source id with mappings (`armis`). */
-export type SourceId = keyof typeof registry;
 
 /** One mapped (source, stream) pair. */
 export interface StreamRef {
@@ -46,49 +27,19 @@ export interface StreamRef {
 /** The per-record part of a {@link MappingContext}: everything except source and stream. */
 export type MappingOptions = Omit<MappingContext, "source" | "stream">;
 
-/** Every (source, stream) pair that has a mapping, in registry order. */
-export function listStreams(): StreamRef[] {
-  const out: StreamRef[] = [];
-  for (const [source, streams] of Object.entries(registry)) {
-    for (const stream of Object.keys(streams)) out.push({ source, stream });
-  }
-  return out;
-}
-
-/** Each pair's mapper wrapped by {@link withSyslog} and {@link stampStream}, built once. */
-const syslogAware = new Map<string, Mapper>();
-
 /**
- * The mapping of a pair; {@link UnknownStreamError} (permanent) listing the valid pairs otherwise.
- * The mapper also takes the syslog receiver's CEF/LEEF records for the pair (`mappings/syslog/`);
- * REST records go to the vendor mapping after one property check. Its documents carry
- * `event.dataset`, `event.module` and `data_stream.*` from {@link stampStream}, the function the
- * sinks route by.
+ * `mapper` made ready for the pipeline: it also takes the syslog receiver's CEF/LEEF records for the
+ * pair (`mappings/syslog/`, with the source's `profile`); REST records go to the vendor mapping after
+ * one depth check. Its documents carry `event.dataset`, `event.module` and `data_stream.*` from
+ * {@link stampStream}, the function the sinks route by.
  */
-export function getMapper(source: string, stream: string): Mapper {
-  const streams: Readonly<Record<string, Mapper>> | undefined = Object.hasOwn(registry, source)
-    ? registry[source as SourceId]
-    : undefined;
-  const mapper = streams !== undefined && Object.hasOwn(streams, stream) ? streams[stream] : undefined;
-  if (mapper === undefined) {
-    throw new UnknownStreamError(
-      source,
-      stream,
-      listStreams().map((s) => `${s.source}/${s.stream}`),
-    );
-  }
-  const key = `${source}/${stream}`;
-  let wrapped = syslogAware.get(key);
-  if (wrapped === undefined) {
-    const syslogOrRest = depthGuarded(withSyslog(source, mapper));
-    wrapped = (record, ctx) => {
-      const doc = syslogOrRest(record, ctx);
-      stampStream(doc, ctx.namespace);
-      return doc;
-    };
-    syslogAware.set(key, wrapped);
-  }
-  return wrapped;
+export function prepareMapper(mapper: Mapper, profile?: SyslogProfile): Mapper {
+  const syslogOrRest = depthGuarded(withSyslog(mapper, profile));
+  return (record, ctx) => {
+    const doc = syslogOrRest(record, ctx);
+    stampStream(doc, ctx.namespace);
+    return doc;
+  };
 }
 
 /**
@@ -107,10 +58,16 @@ function depthGuarded(mapper: Mapper): Mapper {
 }
 
 /**
- * Maps one vendor record and runs the enrichers. Throws {@link MappingError} when the record cannot
- * be mapped and {@link UnknownStreamError} for an unknown pair.
+ * Maps one vendor record of (source, stream) with `mapper` (a {@link prepareMapper} result) and runs
+ * the enrichers. Throws {@link MappingError} when the record cannot be mapped.
  */
-export function mapRecord(source: string, stream: string, record: unknown, ctx: MappingOptions): EcsDocument {
+export function mapRecordWith(
+  mapper: Mapper,
+  source: string,
+  stream: string,
+  record: unknown,
+  ctx: MappingOptions,
+): EcsDocument {
   const context: MappingContext = {
     source,
     stream,
@@ -122,7 +79,7 @@ export function mapRecord(source: string, stream: string, record: unknown, ctx: 
     original: ctx.original,
     enrichment: ctx.enrichment,
   };
-  return enrich(getMapper(source, stream)(record, context), context);
+  return enrich(mapper(record, context), context);
 }
 
 /**
@@ -133,15 +90,15 @@ export function mapRecord(source: string, stream: string, record: unknown, ctx: 
 export type LineMapper = (line: string, options: Omit<MappingOptions, "original">) => EcsDocument;
 
 /**
- * A {@link LineMapper} for one pair; {@link UnknownStreamError} for an unknown pair (checked now).
- * `enrich: false` gives the raw mapping without the `medsoc.*` enrichers (`normalize --no-enrich`).
+ * A {@link LineMapper} for one pair with `mapper` (a {@link prepareMapper} result). `enrich: false`
+ * gives the raw mapping without the `medsoc.*` enrichers (`normalize --no-enrich`).
  */
-export function createLineMapper(
+export function createLineMapperFor(
+  mapper: Mapper,
   source: string,
   stream: string,
   { enrich: enrichDocs = true }: { enrich?: boolean } = {},
 ): LineMapper {
-  const mapper = getMapper(source, stream);
   return (line, options) => {
     const context: MappingContext = {
       source,
@@ -187,14 +144,4 @@ export function createLineMapper(
       return pipelineErrorDocument(line, reason, context);
     }
   };
-}
-
-/** One-shot form of {@link createLineMapper}. */
-export function mapLine(
-  source: string,
-  stream: string,
-  line: string,
-  options: Omit<MappingOptions, "original">,
-): EcsDocument {
-  return createLineMapper(source, stream)(line, options);
 }

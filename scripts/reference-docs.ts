@@ -1,18 +1,21 @@
 /**
  * Generates the configuration and command-line reference pages (`docs/configuration.md`,
- * `docs/cli.md`) from the code that defines them: the zod schemas (types, defaults, limits) with the
+ * `docs/cli.md`) from the code that defines them (and, through `monitor-pages.ts`, the files derived
+ * from the monitor registry): the zod schemas (types, defaults, limits) with the
  * JSDoc comments written on their fields, and the commander program (commands, arguments, options).
  * `npm run docs` writes them; `test/unit/reference-docs.test.ts` fails when a page is stale.
  */
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command, Option } from "commander";
 import ts from "typescript";
 import { z } from "zod";
-import { connectorSchemas } from "../connectors/index.ts";
-import { configSchema } from "../core/config.ts";
+import { connectorSchemas } from "../monitors/index.ts";
+import { configSchema } from "../worker/config.ts";
 import { sinkSchemas } from "../worker/sinks/index.ts";
+import { MONITOR_PAGES } from "./monitor-pages.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SCHEMA_DIRS = ["core", "connectors", "playbooks", "worker"];
@@ -285,11 +288,21 @@ export async function cliReference(): Promise<string> {
 export const REFERENCE_PAGES = {
   "docs/configuration.md": configReference,
   "docs/cli.md": cliReference,
-} as const;
+  // vendor.yml files and the monitor tables of README.md and docs/connectors.md.
+  ...MONITOR_PAGES,
+};
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const [file, make] of Object.entries(REFERENCE_PAGES)) {
     writeFileSync(join(ROOT, file), await make());
     process.stdout.write(`wrote ${relative(process.cwd(), join(ROOT, file))}\n`);
   }
+  // The Elastic package's docs/README.md renders the fields files (vendor.yml among them).
+  const { writeElasticDocs } = await import("../worker/commands/package.ts");
+  const elasticDocs = writeElasticDocs();
+  // Laid out as the committed file is (biome formats Markdown tables); the package test ignores layout.
+  execFileSync(join(ROOT, "node_modules", ".bin", "biome"), ["format", "--write", elasticDocs], {
+    stdio: "ignore",
+  });
+  process.stdout.write(`wrote ${relative(process.cwd(), elasticDocs)}\n`);
 }

@@ -3,27 +3,20 @@
  * devices (same MACs, serials, IPs, names) in its own vendor's API shape, so cross-monitor
  * correlation can be tested and `npm start` shows the whole product without vendor accounts.
  *
- * A monitor joins the hospital by adding one entry to {@link HOSPITAL_MONITORS}: a function that
- * starts its simulator over the shared fleet and returns the connector config pointing at it.
+ * Every registered monitor (`monitors/index.ts`) is part of it: {@link HOSPITAL_MONITORS} starts each
+ * definition's simulator over the shared fleet and returns the connector config pointing at it.
  */
-import { startArmisSimulator } from "./armis/server.ts";
-import { startAsimilySimulator } from "./asimily/server.ts";
-import { startXDomeSimulator } from "./claroty_xdome/server.ts";
-import { pushCynerioEvents } from "./cynerio/push.ts";
-import { startCynerioSimulator } from "./cynerio/server.ts";
+import { monitors } from "../monitors/index.ts";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "./fleet/fleet.ts";
-import { pushForescoutHosts, startForescoutSimulator } from "./forescout/server.ts";
-import { startNozomiSimulator } from "./nozomi/server.ts";
-import { startPanwIotSimulator } from "./panw_iot/server.ts";
+import type { PushTargets, RunningSimulator } from "./monitor.ts";
 import { type ForwardedVendor, forwardAlertsOverSyslog } from "./syslog-forwarder.ts";
 
+export type { PushTargets } from "./monitor.ts";
+
 /** A running monitor simulator, as the hospital sees it. */
-export interface HospitalMonitor {
+export interface HospitalMonitor extends RunningSimulator {
   /** Connector type (`armis`, `claroty_xdome`, …): part of the CLI contract. */
   source: string;
-  url: string;
-  /** The connector config (`sources[].config`) that polls this simulator. */
-  sourceConfig: Record<string, unknown>;
   /**
    * For monitors (or streams) that push instead of being polled (Cynerio events, Forescout host
    * push, syslog forwarding): sends this monitor's pushed records for the fleet to medsoc's
@@ -31,104 +24,20 @@ export interface HospitalMonitor {
    * the receivers listen. Omitted by pull-only monitors.
    */
   push?(targets: PushTargets): Promise<number>;
-  stop(): Promise<void>;
-}
-
-/** Where medsoc's push receivers listen (the embedded default starts both on loopback). */
-export interface PushTargets {
-  /** HTTP push receiver base URL (`http://127.0.0.1:PORT`); the path per source is `/v1/push/<source>/<stream>`. */
-  httpUrl?: string;
-  /** Bearer token per source id for the HTTP push receiver. */
-  httpTokens?: Record<string, string>;
-  /** Syslog receiver (TCP, newline framing). */
-  syslog?: { host: string; port: number };
 }
 
 export type HospitalMonitorStarter = (fleet: Fleet) => Promise<HospitalMonitor>;
 
-/** Every monitor the hospital can run, by connector type. */
-export const HOSPITAL_MONITORS: Record<string, HospitalMonitorStarter> = {
-  armis: async (fleet) => {
-    const sim = await startArmisSimulator({ fleet });
-    return {
-      source: "armis",
-      url: sim.url,
-      sourceConfig: { baseUrl: sim.url, secretKey: sim.secret },
-      stop: () => sim.stop(),
-    };
-  },
-  claroty_xdome: async (fleet) => {
-    const sim = await startXDomeSimulator({ fleet });
-    return {
-      source: "claroty_xdome",
-      url: sim.url,
-      sourceConfig: { baseUrl: sim.url, apiToken: sim.token },
-      stop: () => sim.stop(),
-    };
-  },
-  panw_iot: async (fleet) => {
-    const sim = await startPanwIotSimulator({ fleet });
-    return {
-      source: "panw_iot",
-      url: sim.url,
-      sourceConfig: {
-        baseUrl: sim.url,
-        customerId: sim.customerId,
-        keyId: sim.keyId,
-        accessKey: sim.accessKey,
-      },
-      stop: () => sim.stop(),
-    };
-  },
-  nozomi: async (fleet) => {
-    const sim = await startNozomiSimulator({ fleet });
-    return {
-      source: "nozomi",
-      url: sim.url,
-      sourceConfig: {
-        baseUrl: sim.url,
-        auth: { type: "sign_in", keyName: sim.keyName, keyToken: sim.keyToken },
-        initialLookbackSeconds: 0,
-      },
-      stop: () => sim.stop(),
-    };
-  },
-  forescout: async (fleet) => {
-    const sim = await startForescoutSimulator({ fleet });
-    return {
-      source: "forescout",
-      url: sim.url,
-      sourceConfig: { baseUrl: sim.url, username: sim.username, password: sim.password },
-      push: (targets) => pushForescoutHosts(fleet, targets),
-      stop: () => sim.stop(),
-    };
-  },
-  cynerio: async (fleet) => {
-    const sim = await startCynerioSimulator({ fleet });
-    return {
-      source: "cynerio",
-      url: sim.url,
-      sourceConfig: {
-        baseUrl: sim.url,
-        tokenUrl: sim.tokenUrl,
-        clientId: sim.clientId,
-        clientSecret: sim.clientSecret,
-      },
-      // Events are pushed (HTTP preferred, else syslog CEF); assets are polled.
-      push: (targets) => pushCynerioEvents(fleet, targets),
-      stop: () => sim.stop(),
-    };
-  },
-  asimily: async (fleet) => {
-    const sim = await startAsimilySimulator({ fleet });
-    return {
-      source: "asimily",
-      url: sim.url,
-      sourceConfig: { baseUrl: sim.url, username: sim.username, password: sim.password },
-      stop: () => sim.stop(),
-    };
-  },
-};
+/**
+ * Every monitor the hospital can run, by connector type: each monitor definition's simulator
+ * (`monitors/<id>/simulator.ts`) started over the shared fleet.
+ */
+export const HOSPITAL_MONITORS: Record<string, HospitalMonitorStarter> = Object.fromEntries(
+  monitors.map((m): [string, HospitalMonitorStarter] => [
+    m.id,
+    async (fleet) => ({ source: m.id, ...(await (await m.simulator.load()).start({ fleet })) }),
+  ]),
+);
 
 export interface HospitalOptions {
   /** Fleet size. @defaultValue 3000 */

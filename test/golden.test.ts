@@ -18,8 +18,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createLineMapper } from "../mappings/index.ts";
 import type { EcsDocument } from "../mappings/types.ts";
+import { createLineMapper } from "../monitors/index.ts";
 import { formatProblems, REFERENCE_DATA_DIR, validateEcs } from "./helpers/ecs.ts";
 
 const UPDATE = process.env.MEDSOC_UPDATE_GOLDEN === "1";

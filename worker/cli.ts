@@ -1,11 +1,9 @@
 import { readFileSync } from "node:fs";
 import type { Client } from "@elastic/elasticsearch";
 import { Command, CommanderError, Option } from "commander";
-import { loadConfigFile } from "../core/config.ts";
 import { ConfigError, PermanentError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
 import { queueRedisTarget } from "../core/redis.ts";
-import { startArmisSimulator } from "../simulators/armis/server.ts";
 import { loadAdvisoryIndex, registerAdvisories } from "./commands/advisories.ts";
 import { runNormalize } from "./commands/normalize.ts";
 import { registerPackage } from "./commands/package.ts";
@@ -16,10 +14,8 @@ import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
 import { setupLatestDeviceTransform } from "./commands/setup-elasticsearch-transform.ts";
 import { registerSetupKibana } from "./commands/setup-kibana.ts";
 import { registerSetupSplunk } from "./commands/setup-splunk.ts";
-import { registerSimulateCynerioAsimily } from "./commands/simulate-cynerio-asimily.ts";
-import { registerSimulateHospital } from "./commands/simulate-hospital.ts";
-import { registerSimulateMonitors } from "./commands/simulate-monitors.ts";
-import { registerSimulateNozomiForescout } from "./commands/simulate-nozomi-forescout.ts";
+import { registerSimulate } from "./commands/simulate.ts";
+import { loadConfigFile } from "./config.ts";
 import { createQueueDriver } from "./queue/index.ts";
 import { replayDeadLetters } from "./replay.ts";
 import { checkRedis, componentSchemas, formatSummary, runStart } from "./run.ts";
@@ -261,24 +257,9 @@ registerSetupSplunk(setup);
 registerPackage(program);
 registerAdvisories(program);
 
-const simulate = program.command("simulate").description("run a simulated monitor on loopback");
-simulate
-  .command("armis")
-  .description("serve a simulated Armis tenant until interrupted")
-  .option("--port <n>", "port (0 = any free port)", "0")
-  .option("--devices <n>", "fleet size", "3000")
-  .action(async (opts: { port: string; devices: string }) => {
-    const sim = await startArmisSimulator({ port: Number(opts.port), devices: Number(opts.devices) });
-    process.stdout.write(`Armis simulator: ${sim.url} (secret key: ${sim.secret}); Ctrl-C stops it\n`);
-    await waitForStopSignal();
-    await sim.stop();
-  });
-registerSimulateMonitors(program);
-registerSimulateCynerioAsimily(program);
+registerSimulate(program, waitForStopSignal);
 
 registerPoll(program);
-registerSimulateHospital(simulate, waitForStopSignal);
-registerSimulateNozomiForescout(program);
 
 /** Runs the command line (bin/medsoc.mjs). */
 export async function main(argv: string[]): Promise<void> {

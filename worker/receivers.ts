@@ -4,11 +4,11 @@
  * unroutable messages to the dead-letter queue.
  */
 import { createHttpPushReceiver, type HttpPushReceiver } from "../connectors/http-push/index.ts";
+import type { PushTargets } from "../connectors/push.ts";
 import { SyslogReceiver } from "../connectors/syslog/index.ts";
-import type { MedsocConfig } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
-import { listStreams } from "../mappings/index.ts";
-import type { PushTargets } from "../simulators/hospital.ts";
+import { DEFAULT_SYSLOG_ROUTES, listStreams } from "../monitors/index.ts";
+import type { MedsocConfig } from "./config.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Pipeline } from "./pipeline.ts";
 import type { QueueDriver } from "./queue/types.ts";
@@ -55,6 +55,7 @@ export async function startReceivers(options: {
     if (r.syslog.enabled) {
       syslog = new SyslogReceiver({
         config: r.syslog,
+        builtInRoutes: DEFAULT_SYSLOG_ROUTES,
         ingestor: pipeline,
         counter: metrics.received,
         flagCounter: metrics.receivedFlags,

@@ -1,19 +1,16 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { connectorSchemas, createConnector } from "../connectors/index.ts";
-import { type ComponentSchemas, loadConfigFile, type MedsocConfig, validateConfig } from "../core/config.ts";
 import { RetryableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { createRedis, queueRedisTarget, type RedisClient, type RedisTarget } from "../core/redis.ts";
+import { connectorSchemas, createConnector } from "../monitors/index.ts";
 import { batchShipper } from "../playbooks/engine/audit.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../playbooks/index.ts";
 import { formatPlaybookSummary, type PlaybookSummary, summarizeStore } from "../playbooks/summary.ts";
-import { type Hospital, startHospital } from "../simulators/hospital.ts";
-import { startExtendedResponseSystems } from "../simulators/response/enforcement.ts";
-import { clinicalServersOf, startResponseSystems } from "../simulators/response/index.ts";
 import { createApi } from "./api.ts";
 import { loadAdvisoryIndex } from "./commands/advisories.ts";
+import { type ComponentSchemas, loadConfigFile, type MedsocConfig, validateConfig } from "./config.ts";
 import { createCursorStore } from "./cursors/index.ts";
 import { createDeviceStateStore, writeStateSnapshot } from "./device-state/index.ts";
 import { boundHeapGrowth } from "./memory.ts";
@@ -24,6 +21,13 @@ import { RedisOutageError, withinRedisGrace } from "./queue/common.ts";
 import { createQueueDriver, MemoryQueueDriver } from "./queue/index.ts";
 import { type RunningReceivers, startReceivers } from "./receivers.ts";
 import { Scheduler, slotFor } from "./scheduler.ts";
+import {
+  clinicalServersOf,
+  type Hospital,
+  startExtendedResponseSystems,
+  startHospital,
+  startResponseSystems,
+} from "./simulation.ts";
 import { appendNdjson } from "./sinks/file.ts";
 import { createSinks, sinkSchemas } from "./sinks/index.ts";
 import { type DeliveryLedger, MemoryDeliveryLedger, RedisDeliveryLedger } from "./sinks/ledger.ts";

@@ -9,7 +9,7 @@
  *   (`POST /v1/push/cynerio/event`) and its syslog receiver (CEF, vendor `Cynerio`), which hand the
  *   records to the same queues. There is no pull API for events, so `event` is NOT in this
  *   connector's pull streams (`streams`), and `poll("event")` throws a `PermanentError` saying
- *   so instead of pretending to poll. The `event` mapping is registered in `mappings/index.ts`,
+ *   so instead of pretending to poll. The `event` mapping is registered in `monitors/cynerio/index.ts`,
  *   so `medsoc normalize --source cynerio --stream event` works.
  */
 import type { Dispatcher } from "undici";

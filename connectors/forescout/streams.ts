@@ -14,7 +14,7 @@
  */
 import { PermanentError, RetryableError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { advanceCursor } from "../../worker/cursors/advance.ts";
+import { advanceCursor } from "../cursor-advance.ts";
 import type { Cursor, Page } from "../types.ts";
 import type { ForescoutClient } from "./client.ts";
 import type { ForescoutHostRef } from "./records.ts";

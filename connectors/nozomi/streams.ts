@@ -18,7 +18,7 @@
  */
 import { PermanentError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { advanceCursor } from "../../worker/cursors/advance.ts";
+import { advanceCursor } from "../cursor-advance.ts";
 import type { Cursor, Page } from "../types.ts";
 import type { NozomiClient } from "./client.ts";
 

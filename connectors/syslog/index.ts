@@ -7,5 +7,5 @@ export { type FramingProblem, SyslogFramer } from "./framing.ts";
 export { type LeefEvent, type LeefHeader, LeefParseError, parseLeef } from "./leef.ts";
 export { decodeUtf8, parseMessage, type SyslogRecord, type UnparsedMessage, vendorOf } from "./message.ts";
 export { type SyslogAddresses, SyslogReceiver, type SyslogReceiverOptions } from "./receiver.ts";
-export { createRouter, DEFAULT_SYSLOG_ROUTES, type RouteTarget, type SyslogRoute } from "./routes.ts";
+export { createRouter, type RouteTarget, type SyslogRoute } from "./routes.ts";
 export { parseSyslog, type SyslogHeader } from "./syslog.ts";

@@ -28,7 +28,7 @@ import { type Logger, silentLogger } from "../../core/log.ts";
 import type { DeadLetterFn, Ingestor } from "../push.ts";
 import { SyslogFramer } from "./framing.ts";
 import { parseMessage, type ReceivedMessage, type SyslogRecord, vendorOf } from "./message.ts";
-import { createRouter, type RouteTarget } from "./routes.ts";
+import { createRouter, type RouteTarget, type SyslogRoute } from "./routes.ts";
 
 /** Counts messages per transport and outcome (`medsoc_receiver_messages_total{receiver="syslog"}`). */
 export interface ReceiverCounter {
@@ -38,6 +38,11 @@ export interface ReceiverCounter {
 export interface SyslogReceiverOptions {
   config: SyslogReceiverConfig;
   ingestor: Ingestor;
+  /**
+   * Routes checked after `config.routes`: the monitors' built-in ones (`DEFAULT_SYSLOG_ROUTES` of
+   * `monitors/index.ts`). @defaultValue []
+   */
+  builtInRoutes?: readonly SyslogRoute[];
   deadLetter: DeadLetterFn;
   /** One outcome per message (`medsoc_receiver_messages_total`). */
   counter?: ReceiverCounter;
@@ -80,7 +85,7 @@ export class SyslogReceiver {
   constructor(options: SyslogReceiverOptions) {
     this.#o = options;
     this.#log = options.log ?? silentLogger;
-    this.#route = createRouter(options.config.routes);
+    this.#route = createRouter(options.config.routes, options.builtInRoutes);
   }
 
   /** Records and dead letters held in memory, waiting for the queue. */

@@ -123,6 +123,11 @@ export interface SyslogProfile {
   isCredentialAlert?(view: SyslogView): boolean;
   /** Vendor-specific additions, after the common mapping. */
   finish?(doc: EcsDocument, view: SyslogView, vendor: Record<string, unknown>): void;
+  /**
+   * Extension keys that are the vendor's own record columns: a CEF event carrying any of them (not
+   * blank) goes to the stream's REST mapping unchanged instead of the CEF mapping.
+   */
+  nativeColumns?: readonly string[];
 }
 
 const DEFAULT_CLASS: Classification = { kind: "alert", category: ["intrusion_detection"], type: ["info"] };

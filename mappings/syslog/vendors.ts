@@ -1,5 +1,6 @@
 /**
- * Per-vendor CEF profiles (see `base.ts`), keyed by source id. What each one rests on:
+ * Per-vendor CEF profiles (see `base.ts`); each monitor definition (`monitors/<id>/index.ts`) names
+ * its own. What each one rests on:
  *
  * - `nozomi` — VERIFIED against Nozomi Networks' N2OS documentation ("Alert events", "Audit
  *   events", "Health events", "Custom fields" in CEF): header `Nozomi Networks|N2OS|<version>|<type
@@ -88,15 +89,8 @@ export const ARMIS_PROFILE: SyslogProfile = { deviceSide: "destination" };
 export const CYNERIO_PROFILE: SyslogProfile = {
   deviceSide: "destination",
   labels: { assetid: "device_id", assettype: "vendor_type" },
-};
-
-/** Source id → CEF/LEEF profile. A routed source without one gets {@link GENERIC_PROFILE}. */
-export const SYSLOG_PROFILES: Readonly<Record<string, SyslogProfile>> = {
-  nozomi: NOZOMI_PROFILE,
-  forescout: FORESCOUT_PROFILE,
-  claroty_xdome: XDOME_PROFILE,
-  armis: ARMIS_PROFILE,
-  cynerio: CYNERIO_PROFILE,
+  // Cynerio columns in a CEF extension: the event mapping reads those records itself.
+  nativeColumns: ["uid", "asset_id", "title"],
 };
 
 /** For sources routed by an operator's rule that have no profile of their own. */

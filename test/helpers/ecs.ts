@@ -9,6 +9,7 @@ import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { VENDOR_NAMESPACES } from "../../monitors/index.ts";
 
 /** The shared reference data folder (`../shared/reference/data` from the repository root). */
 export const REFERENCE_DATA_DIR = resolve(
@@ -20,16 +21,7 @@ export const REFERENCE_DATA_DIR = resolve(
 export const ECS_FLAT_PATH = resolve(REFERENCE_DATA_DIR, "ecs", "ecs_flat-v9.4.0.yml");
 
 /** Namespaces that are not ECS: medsoc's own and the vendor namespaces. */
-export const DEFAULT_CUSTOM_NAMESPACES: readonly string[] = [
-  "medsoc",
-  "armis",
-  "claroty_xdome",
-  "panw_iot",
-  "nozomi",
-  "forescout",
-  "cynerio",
-  "asimily",
-];
+export const DEFAULT_CUSTOM_NAMESPACES: readonly string[] = ["medsoc", ...VENDOR_NAMESPACES];
 
 /**
  * `event.type` values allowed with any category. ECS 9.2 added `device` ("events related to device

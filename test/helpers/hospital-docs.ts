@@ -4,8 +4,9 @@
  * `Fleet.facts` in the mapping contract (an xDome-like source whose connector is not in this
  * branch), so merge and posture tests can run in milliseconds.
  */
-import { mapRecord } from "../../mappings/index.ts";
+
 import type { EcsDocument } from "../../mappings/types.ts";
+import { mapRecord } from "../../monitors/index.ts";
 import { armisRecords } from "../../simulators/armis/records.ts";
 import type { Fleet } from "../../simulators/fleet/fleet.ts";
 

@@ -20,9 +20,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { advisoryFindings } from "../../mappings/advisories/enrich.ts";
-import { mapRecord } from "../../mappings/index.ts";
 import { siemStreamOf } from "../../mappings/stream.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
+import { mapRecord } from "../../monitors/index.ts";
 import { type AuditEntry, auditDocument } from "../../playbooks/engine/audit.ts";
 import { checkpointDocument, signCheckpoint } from "../../playbooks/engine/audit-checkpoints.ts";
 import { armisRecords } from "../../simulators/armis/records.ts";

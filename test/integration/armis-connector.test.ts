@@ -12,7 +12,6 @@ import {
 } from "../../connectors/armis/index.ts";
 import { afterValue, microsToIso, timestampMicros } from "../../connectors/armis/streams.ts";
 import { agentOptions } from "../../connectors/http.ts";
-import { connectors, createConnector, findConnector } from "../../connectors/index.ts";
 import type { Cursor, Page } from "../../connectors/types.ts";
 import {
   AuthError,
@@ -21,6 +20,7 @@ import {
   RateLimitedError,
   RetryableError,
 } from "../../core/errors.ts";
+import { connectors, createConnector, findConnector } from "../../monitors/index.ts";
 import { armisRecords } from "../../simulators/armis/records.ts";
 import { type ArmisSimulator, startArmisSimulator } from "../../simulators/armis/server.ts";
 import { DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";

@@ -12,10 +12,9 @@ import {
   asimilyDeviceId,
   createAsimilyConnector,
 } from "../../connectors/asimily/index.ts";
-import { createConnector } from "../../connectors/index.ts";
 import type { Cursor, Page } from "../../connectors/types.ts";
 import { AuthError, PermanentError, RetryableError } from "../../core/errors.ts";
-import { mapRecord } from "../../mappings/index.ts";
+import { createConnector, mapRecord } from "../../monitors/index.ts";
 import { type AsimilySimulator, startAsimilySimulator } from "../../simulators/asimily/server.ts";
 import { DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";
 

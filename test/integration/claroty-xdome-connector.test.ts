@@ -11,10 +11,9 @@ import {
   xdomeConfigSchema,
 } from "../../connectors/claroty_xdome/index.ts";
 import { agentOptions } from "../../connectors/http.ts";
-import { createConnector, findConnector } from "../../connectors/index.ts";
 import type { Connector, Cursor, Page } from "../../connectors/types.ts";
 import { AuthError, PermanentError, RateLimitedError, RetryableError } from "../../core/errors.ts";
-import { mapRecord } from "../../mappings/index.ts";
+import { createConnector, findConnector, mapRecord } from "../../monitors/index.ts";
 import {
   startXDomeSimulator,
   type XDomeFailures,

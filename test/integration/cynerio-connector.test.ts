@@ -12,10 +12,9 @@ import {
   createCynerioConnector,
   cynerioConfigSchema,
 } from "../../connectors/cynerio/index.ts";
-import { createConnector, findConnector } from "../../connectors/index.ts";
 import type { Cursor, Page } from "../../connectors/types.ts";
 import { AuthError, PermanentError, RateLimitedError, RetryableError } from "../../core/errors.ts";
-import { listStreams, mapRecord } from "../../mappings/index.ts";
+import { createConnector, findConnector, listStreams, mapRecord } from "../../monitors/index.ts";
 import { cynerioAsset } from "../../simulators/cynerio/records.ts";
 import { type CynerioSimulator, startCynerioSimulator } from "../../simulators/cynerio/server.ts";
 import { DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";

@@ -8,9 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createConnector } from "../../connectors/index.ts";
 import { advisoryFindings } from "../../mappings/advisories/enrich.ts";
 import type { EcsDocument, MappingContext } from "../../mappings/types.ts";
+import { createConnector } from "../../monitors/index.ts";
 import { startXDomeSimulator } from "../../simulators/claroty_xdome/server.ts";
 import { startHecDouble } from "../../simulators/hec.ts";
 import { createCursorStore } from "../../worker/cursors/index.ts";

@@ -19,10 +19,9 @@ import {
   hostTimeMs,
 } from "../../connectors/forescout/index.ts";
 import { agentOptions } from "../../connectors/http.ts";
-import { createConnector, findConnector } from "../../connectors/index.ts";
 import type { Cursor, Page } from "../../connectors/types.ts";
 import { AuthError, PermanentError, RateLimitedError, RetryableError } from "../../core/errors.ts";
-import { mapRecord } from "../../mappings/index.ts";
+import { createConnector, findConnector, mapRecord } from "../../monitors/index.ts";
 import { DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";
 import {
   type ForescoutFailures,

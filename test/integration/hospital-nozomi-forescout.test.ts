@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createConnector } from "../../connectors/index.ts";
-import { mapRecord } from "../../mappings/index.ts";
+import { createConnector, mapRecord } from "../../monitors/index.ts";
 import { HOSPITAL_MONITORS, startHospital } from "../../simulators/hospital.ts";
 
 test("nozomi and forescout join the hospital and see the same devices", async () => {

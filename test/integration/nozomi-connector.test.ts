@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { agentOptions } from "../../connectors/http.ts";
-import { createConnector, findConnector } from "../../connectors/index.ts";
 import {
   createNozomiConnector,
   type NozomiConfigInput,
@@ -14,7 +13,7 @@ import {
 } from "../../connectors/nozomi/index.ts";
 import type { Cursor, Page } from "../../connectors/types.ts";
 import { AuthError, PermanentError, RateLimitedError, RetryableError } from "../../core/errors.ts";
-import { mapRecord } from "../../mappings/index.ts";
+import { createConnector, findConnector, mapRecord } from "../../monitors/index.ts";
 import { DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";
 import {
   type NozomiFailures,

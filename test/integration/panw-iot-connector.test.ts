@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { agentOptions } from "../../connectors/http.ts";
-import { findConnector } from "../../connectors/index.ts";
 import {
   createPanwIotConnector,
   type PanwIotConfigInput,
@@ -14,7 +13,7 @@ import {
 } from "../../connectors/panw_iot/index.ts";
 import type { Connector, Cursor, Page } from "../../connectors/types.ts";
 import { AuthError, PermanentError, RateLimitedError, RetryableError } from "../../core/errors.ts";
-import { mapRecord } from "../../mappings/index.ts";
+import { findConnector, mapRecord } from "../../monitors/index.ts";
 import { DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";
 import {
   type PanwIotFailures,

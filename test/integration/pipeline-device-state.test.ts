@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Redis } from "ioredis";
-import { createConnector } from "../../connectors/index.ts";
+import { createConnector } from "../../monitors/index.ts";
 import { startArmisSimulator } from "../../simulators/armis/server.ts";
 import { createCursorStore } from "../../worker/cursors/index.ts";
 import { RedisDeviceStateStore } from "../../worker/device-state/index.ts";

@@ -17,6 +17,7 @@ import type { IngestBatch } from "../../connectors/push.ts";
 import { SyslogReceiver } from "../../connectors/syslog/index.ts";
 import { apiSchema, httpPushReceiverSchema, syslogReceiverSchema } from "../../core/config.ts";
 import { silentLogger } from "../../core/log.ts";
+import { DEFAULT_SYSLOG_ROUTES } from "../../monitors/index.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
 import type { PlaybookRuntime } from "../../playbooks/index.ts";
 import { createApi } from "../../worker/api.ts";
@@ -278,6 +279,7 @@ describe("HTTP push receiver: slow and unauthenticated clients", () => {
 describe("syslog TCP receiver: silent connections", () => {
   test("a connection that sends nothing for idleTimeoutMs is closed", async () => {
     const receiver = new SyslogReceiver({
+      builtInRoutes: DEFAULT_SYSLOG_ROUTES,
       config: syslogReceiverSchema.parse({ enabled: true, tcpPort: 0, idleTimeoutMs: 200 }),
       ingestor: { ingest: async () => ({ jobId: "-" }) },
       deadLetter: async () => {},

@@ -11,8 +11,8 @@ import { test } from "node:test";
 import { SyslogReceiver } from "../../connectors/syslog/index.ts";
 import { sleep } from "../../core/backoff.ts";
 import { syslogReceiverSchema } from "../../core/config.ts";
-import { mapRecord } from "../../mappings/index.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
+import { DEFAULT_SYSLOG_ROUTES, mapRecord } from "../../monitors/index.ts";
 import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { startHospital } from "../../simulators/hospital.ts";
 import { ALERT_TYPES, uuidOf } from "../../simulators/nozomi/server.ts";
@@ -45,6 +45,7 @@ test("forwarded xDome and Nozomi CEF alerts go through the receiver and BullMQ a
   });
   const dead: unknown[] = [];
   const receiver = new SyslogReceiver({
+    builtInRoutes: DEFAULT_SYSLOG_ROUTES,
     config: syslogReceiverSchema.parse({ tcpPort: 0, flushMs: 20 }),
     ingestor: pipeline,
     deadLetter: async (e) => {

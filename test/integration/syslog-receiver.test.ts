@@ -19,6 +19,7 @@ import { SyslogReceiver } from "../../connectors/syslog/index.ts";
 import type { SyslogRecord } from "../../connectors/syslog/message.ts";
 import { sleep } from "../../core/backoff.ts";
 import { syslogReceiverSchema } from "../../core/config.ts";
+import { DEFAULT_SYSLOG_ROUTES } from "../../monitors/index.ts";
 import { createCursorStore } from "../../worker/cursors/index.ts";
 import { Metrics } from "../../worker/metrics.ts";
 import { Pipeline, type RawBatch } from "../../worker/pipeline.ts";
@@ -90,6 +91,7 @@ function harness(maxPendingBatches: number) {
     },
     receiver(config: Record<string, unknown>) {
       return new SyslogReceiver({
+        builtInRoutes: DEFAULT_SYSLOG_ROUTES,
         config: syslogReceiverSchema.parse(config),
         ingestor: pipeline,
         deadLetter: (e) =>

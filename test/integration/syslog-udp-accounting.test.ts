@@ -13,6 +13,7 @@ import { describe, test } from "node:test";
 import { SyslogReceiver } from "../../connectors/syslog/index.ts";
 import { sleep } from "../../core/backoff.ts";
 import { syslogReceiverSchema } from "../../core/config.ts";
+import { DEFAULT_SYSLOG_ROUTES } from "../../monitors/index.ts";
 import { createCursorStore } from "../../worker/cursors/index.ts";
 import { Metrics } from "../../worker/metrics.ts";
 import { Pipeline } from "../../worker/pipeline.ts";
@@ -38,6 +39,7 @@ async function burst(receiveBufferBytes: number): Promise<{ sent: number; by: Re
     maxPendingBatches: 1000,
   });
   const receiver = new SyslogReceiver({
+    builtInRoutes: DEFAULT_SYSLOG_ROUTES,
     config: syslogReceiverSchema.parse({
       enabled: true,
       udpPort: 0,

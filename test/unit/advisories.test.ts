@@ -27,8 +27,8 @@ import {
   parseVersionSpec,
   type VersionSpec,
 } from "../../mappings/advisories/versions.ts";
-import { createLineMapper, mapRecord } from "../../mappings/index.ts";
 import type { EcsDocument, MappingContext } from "../../mappings/types.ts";
+import { createLineMapper, mapRecord } from "../../monitors/index.ts";
 import { armisRecords } from "../../simulators/armis/records.ts";
 import { createFleet, PERIOD } from "../../simulators/fleet/fleet.ts";
 import { formatProblems, REFERENCE_DATA_DIR, validateEcs } from "../helpers/ecs.ts";

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { inspect } from "node:util";
-import { validateConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { Secret } from "../../core/secret.ts";
 import { ACTION_CATALOGUE, createActions } from "../../playbooks/actions/index.ts";
@@ -19,6 +18,7 @@ import { loadPlaybooks } from "../../playbooks/engine/schema.ts";
 import type { ApprovalRecord, RunState } from "../../playbooks/engine/store.ts";
 import { DEFAULT_PLAYBOOK_DIR } from "../../playbooks/index.ts";
 import { createFleet } from "../../simulators/fleet/fleet.ts";
+import { validateConfig } from "../../worker/config.ts";
 import { componentSchemas } from "../../worker/run.ts";
 import { deviceDoc } from "../helpers/playbooks.ts";
 

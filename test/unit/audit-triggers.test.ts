@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { validateConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { AuditLog, verifyAudit } from "../../playbooks/engine/audit.ts";
 import {
@@ -15,6 +14,7 @@ import {
   parseCheckpoints,
   signCheckpoint,
 } from "../../playbooks/engine/audit-checkpoints.ts";
+import { validateConfig } from "../../worker/config.ts";
 import { componentSchemas } from "../../worker/run.ts";
 import { kibanaAlert, sidTime, splunkAlert } from "../../worker/trigger-alerts.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { advanceCursor } from "../../connectors/cursor-advance.ts";
 import type { Cursor } from "../../connectors/types.ts";
-import { advanceCursor } from "../../worker/cursors/advance.ts";
 
 interface Rec {
   id: string;

@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage } from "node:htt
 import { type AddressInfo, createServer as createTcpServer } from "node:net";
 import { describe, test } from "node:test";
 import type { CynerioEvent } from "../../connectors/cynerio/records.ts";
-import { mapRecord } from "../../mappings/index.ts";
+import { mapRecord } from "../../monitors/index.ts";
 import {
   cefValue,
   cynerioCef,

@@ -13,8 +13,8 @@ import {
   riskScore,
 } from "../../mappings/enrich/index.ts";
 import { enrich } from "../../mappings/enrich.ts";
-import { createLineMapper, mapRecord } from "../../mappings/index.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
+import { createLineMapper, mapRecord } from "../../monitors/index.ts";
 import { armisRecords } from "../../simulators/armis/records.ts";
 import { createFleet } from "../../simulators/fleet/fleet.ts";
 

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { createLineMapper, listStreams } from "../../mappings/index.ts";
+import { createLineMapper, listStreams } from "../../monitors/index.ts";
 import { runNormalize } from "../../worker/commands/normalize.ts";
 
 const GOLDEN = new URL("../golden/", import.meta.url).pathname;

@@ -20,7 +20,7 @@ import { parseSyslog } from "../../connectors/syslog/syslog.ts";
 import { httpPushReceiverSchema } from "../../core/config.ts";
 import { PermanentError } from "../../core/errors.ts";
 import { exceedsDepth, JsonInputError, parseJson } from "../../core/json.ts";
-import { MappingError, mapLine, mapRecord } from "../../mappings/index.ts";
+import { MappingError, mapLine, mapRecord } from "../../monitors/index.ts";
 import { createCursorStore } from "../../worker/cursors/index.ts";
 import { Metrics } from "../../worker/metrics.ts";
 import { Pipeline } from "../../worker/pipeline.ts";

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { PermanentError } from "../../core/errors.ts";
+import { stampStream } from "../../mappings/stream.ts";
 import {
   createLineMapper,
   getMapper,
@@ -12,8 +13,7 @@ import {
   pipelineErrorDocument,
   registry,
   UnknownStreamError,
-} from "../../mappings/index.ts";
-import { stampStream } from "../../mappings/stream.ts";
+} from "../../monitors/index.ts";
 import { formatProblems, REFERENCE_DATA_DIR, validateEcs } from "../helpers/ecs.ts";
 
 const INGESTED_AT = "2025-04-14T10:58:03.000Z";
@@ -38,7 +38,7 @@ describe("mappings registry", () => {
     // records map exactly as the registry's mapper maps them, then get their SIEM stream stamped.
     assert.equal(getMapper("armis", "device"), getMapper("armis", "device"));
     const ctx = { source: "armis", stream: "device", ingestedAt: INGESTED_AT };
-    const raw = registry.armis.device(device(), ctx);
+    const raw = (registry.armis?.device ?? assert.fail("no armis/device mapping"))(device(), ctx);
     assert.equal(raw.data_stream, undefined);
     stampStream(raw);
     assert.deepEqual(getMapper("armis", "device")(device(), ctx), raw);

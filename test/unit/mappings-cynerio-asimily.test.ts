@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { CynerioEvent } from "../../connectors/cynerio/records.ts";
-import { getMapper, listStreams, mapLine, mapRecord } from "../../mappings/index.ts";
+import { getMapper, listStreams, mapLine, mapRecord } from "../../monitors/index.ts";
 import { cynerioCef } from "../../simulators/cynerio/push.ts";
 import { cynerioEvent } from "../../simulators/cynerio/records.ts";
 import { createFleet, DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { jwtExpiry } from "../../connectors/nozomi/index.ts";
-import { createLineMapper, mapRecord } from "../../mappings/index.ts";
+import { createLineMapper, mapRecord } from "../../monitors/index.ts";
 import { validateEcs } from "../helpers/ecs.ts";
 
 const ctx = { ingestedAt: "2025-04-14T10:58:03.000Z" };

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { mapRecord } from "../../mappings/index.ts";
 import { SIEM_STREAMS, siemStreamOf } from "../../mappings/stream.ts";
+import { mapRecord } from "../../monitors/index.ts";
 import { auditDocument } from "../../playbooks/engine/audit.ts";
 import { routeDocument } from "../../worker/sinks/elasticsearch.ts";
 import { buildHecEnvelope } from "../../worker/sinks/splunk-hec.ts";

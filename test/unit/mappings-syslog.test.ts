@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseMessage } from "../../connectors/syslog/message.ts";
-import { mapRecord } from "../../mappings/index.ts";
 import { cefSeverity, cefTime, isSyslogRecord } from "../../mappings/syslog/index.ts";
+import { mapRecord } from "../../monitors/index.ts";
 import { formatProblems, validateEcs } from "../helpers/ecs.ts";
 
 const at = new Date("2026-03-01T12:00:00.000Z");

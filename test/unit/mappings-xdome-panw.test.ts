@@ -12,7 +12,7 @@ import { queryBody, streamSpec } from "../../connectors/claroty_xdome/streams.ts
 import { vendorMessage } from "../../connectors/http.ts";
 import { fdaClass, percent, stripIpAnnotations, utilization } from "../../mappings/claroty_xdome/clinical.ts";
 import { credentialFromText } from "../../mappings/credential-text.ts";
-import { listStreams, mapLine, mapRecord } from "../../mappings/index.ts";
+import { listStreams, mapLine, mapRecord } from "../../monitors/index.ts";
 import { formatProblems, validateEcs } from "../helpers/ecs.ts";
 
 const ctx = { ingestedAt: "2025-04-14T10:58:03.000Z" };

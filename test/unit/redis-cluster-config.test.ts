@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Cluster, Redis } from "ioredis";
-import { validateConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
 import {
   createRedis,
@@ -15,6 +14,7 @@ import {
   queueRedisTarget,
   resilientRedisOptions,
 } from "../../core/redis.ts";
+import { validateConfig } from "../../worker/config.ts";
 import { componentSchemas } from "../../worker/run.ts";
 
 describe("queue.cluster", () => {

@@ -14,6 +14,7 @@ import {
   parseSyslog,
   SyslogFramer,
 } from "../../connectors/syslog/index.ts";
+import { DEFAULT_SYSLOG_ROUTES } from "../../monitors/index.ts";
 
 const RECEIVED = new Date("2026-03-01T12:00:00Z");
 
@@ -231,9 +232,10 @@ describe("TCP framing", () => {
 
 describe("routing table", () => {
   test("built-in vendors, case-insensitive; overrides first; unknown vendors undefined", () => {
-    const route = createRouter([
-      { vendor: "Claroty", product: "CTD", source: "claroty_ctd", type: "claroty_xdome", stream: "event" },
-    ]);
+    const route = createRouter(
+      [{ vendor: "Claroty", product: "CTD", source: "claroty_ctd", type: "claroty_xdome", stream: "event" }],
+      DEFAULT_SYSLOG_ROUTES,
+    );
     assert.deepEqual(route("CLAROTY", "xDome"), {
       source: "claroty_xdome",
       type: "claroty_xdome",

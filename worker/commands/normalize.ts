@@ -17,8 +17,8 @@ import { once } from "node:events";
 import { StringDecoder } from "node:string_decoder";
 import type { AdvisoryIndex } from "../../mappings/advisories/match.ts";
 import { MappingError } from "../../mappings/errors.ts";
-import { createLineMapper } from "../../mappings/index.ts";
 import { pipelineErrorDocument } from "../../mappings/pipeline-error.ts";
+import { createLineMapper } from "../../monitors/index.ts";
 
 /** Options of {@link runNormalize}. */
 export interface NormalizeOptions {

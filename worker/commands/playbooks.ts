@@ -5,11 +5,10 @@
  */
 import { readFile } from "node:fs/promises";
 import { type Command, CommanderError } from "commander";
-import { loadConfigFile } from "../../core/config.ts";
 import { ConfigError, PermanentError } from "../../core/errors.ts";
 import { silentLogger } from "../../core/log.ts";
 import { createRedis, keyGroup, queueRedisTarget } from "../../core/redis.ts";
-import { mapRecord } from "../../mappings/index.ts";
+import { mapRecord } from "../../monitors/index.ts";
 import type { DeviceInfo } from "../../playbooks/actions/types.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
 import { verifyAudit } from "../../playbooks/engine/audit.ts";
@@ -23,13 +22,17 @@ import {
 } from "../../playbooks/engine/audit-config.ts";
 import { TERMINAL } from "../../playbooks/engine/store.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../../playbooks/index.ts";
-import { armisRecords } from "../../simulators/armis/records.ts";
-import { createFleet } from "../../simulators/fleet/fleet.ts";
-import { startExtendedResponseSystems } from "../../simulators/response/enforcement.ts";
-import { clinicalServersOf, startResponseSystems } from "../../simulators/response/index.ts";
+import { loadConfigFile } from "../config.ts";
 import { BullmqQueueDriver } from "../queue/bullmq.ts";
 import { MemoryQueueDriver } from "../queue/memory.ts";
 import { checkRedis, componentSchemas } from "../run.ts";
+import {
+  armisRecords,
+  clinicalServersOf,
+  createFleet,
+  startExtendedResponseSystems,
+  startResponseSystems,
+} from "../simulation.ts";
 
 const EXIT_USAGE = 2;
 
@@ -165,8 +168,9 @@ export function registerPlaybookCommands(program: Command): void {
         try {
           const docs = [];
           const ingestedAt = new Date().toISOString();
+          const armis = armisRecords(fleet);
           for (let i = 0; i < fleet.size; i++) {
-            const doc = mapRecord("armis", "device", armisRecords(fleet).device(i), { ingestedAt });
+            const doc = mapRecord("armis", "device", armis.device(i), { ingestedAt });
             if (opts.inUse !== "unknown") {
               const f = fleet.facts(i);
               if (

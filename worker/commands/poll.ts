@@ -1,7 +1,7 @@
 /**
  * `medsoc poll --source S --stream T [--config F] [--cursor-file F] [--page-size N]`: the
  * debugging and backfill tool. Fetches one stream from the live API until exhausted with exactly
- * the connector the workers use (`createConnector` from `connectors/index.ts`), prints raw vendor
+ * the connector the workers use (`createConnector` from `monitors/index.ts`), prints raw vendor
  * records one JSON per line on stdout (logs go to stderr) and, with `--cursor-file`, starts from the
  * saved cursor and saves the new one after each page is written, so a second run prints only what
  * is new.
@@ -10,11 +10,11 @@ import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { createConnector } from "../../connectors/index.ts";
 import type { Cursor } from "../../connectors/types.ts";
-import { loadConfigFile } from "../../core/config.ts";
 import { PermanentError } from "../../core/errors.ts";
 import { createLogger, type Logger } from "../../core/log.ts";
+import { createConnector } from "../../monitors/index.ts";
+import { loadConfigFile } from "../config.ts";
 import { componentSchemas } from "../run.ts";
 
 export interface PollCommandOptions {

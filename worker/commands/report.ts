@@ -12,13 +12,12 @@
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { type Command, CommanderError, Option } from "commander";
-import { connectorSchemas, createConnector } from "../../connectors/index.ts";
-import { loadConfigFile, validateConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { queueRedisTarget } from "../../core/redis.ts";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
-import { startHospital } from "../../simulators/hospital.ts";
+import { connectorSchemas, createConnector } from "../../monitors/index.ts";
+import { loadConfigFile, validateConfig } from "../config.ts";
 import { createCursorStore } from "../cursors/index.ts";
 import { MemoryDeviceStateStore, RedisDeviceStateStore, readStateSnapshot } from "../device-state/index.ts";
 import type { DeviceState } from "../device-state/types.ts";
@@ -29,6 +28,7 @@ import { type RunningReceivers, startReceivers } from "../receivers.ts";
 import { renderPostureHtml } from "../report/html.ts";
 import { buildPostureReport, formatPostureText, type PostureReport } from "../report/posture.ts";
 import { checkRedis, componentSchemas } from "../run.ts";
+import { startHospital } from "../simulation.ts";
 
 export type ReportFormat = "text" | "json" | "html";
 

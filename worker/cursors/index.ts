@@ -4,7 +4,7 @@ import { MemoryCursorStore } from "./memory.ts";
 import { RedisCursorStore } from "./redis.ts";
 import type { CursorStore } from "./types.ts";
 
-export { type AdvanceResult, advanceCursor, type RecordAccessors } from "./advance.ts";
+export { type AdvanceResult, advanceCursor, type RecordAccessors } from "../../connectors/cursor-advance.ts";
 export { MemoryCursorStore } from "./memory.ts";
 export { RedisCursorStore, type RedisCursorStoreOptions } from "./redis.ts";
 export type { CursorStore } from "./types.ts";

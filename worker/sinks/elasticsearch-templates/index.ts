@@ -10,12 +10,13 @@
  * One source of truth for medsoc's own fields: the `medsoc.*` mappings are generated from the Elastic
  * package's fields files (integrations/elastic/medsoc/data_stream/<stream>/fields/medsoc.yml; each
  * stream declares what it carries, the sink's single template maps their union), and the vendor
- * namespaces are the union of the package's `vendor.yml` files
- * (test/unit/elasticsearch-sink-setup.test.ts checks both agree).
+ * namespaces are the monitors' (`monitors/index.ts`), from which the package's `vendor.yml` files are
+ * generated (test/unit/elasticsearch-sink-setup.test.ts checks both agree).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
+import { VENDOR_NAMESPACES as MONITOR_NAMESPACES } from "../../../monitors/index.ts";
 
 /** The data stream folder of the Elastic package. */
 export const PACKAGE_DATA_STREAMS_DIR = resolve(
@@ -45,15 +46,7 @@ export const INDEX_TEMPLATE_PRIORITY = 510;
  * every leaf as a keyword under one field: searchable (`armis.device.name: "pump-12"`), never a
  * conflict; range queries and aggregations belong on the ECS and `medsoc.*` fields.
  */
-export const VENDOR_NAMESPACES = [
-  "armis",
-  "claroty_xdome",
-  "cynerio",
-  "nozomi",
-  "forescout",
-  "asimily",
-  "panw_iot",
-] as const;
+export const VENDOR_NAMESPACES: readonly string[] = MONITOR_NAMESPACES;
 
 type Mapping = Record<string, unknown>;
 const keyword: Mapping = { type: "keyword", ignore_above: 1024 };

@@ -1,4 +1,4 @@
-import type { Cursor } from "../../connectors/types.ts";
+import type { Cursor } from "./types.ts";
 
 /** How to read a vendor record's id and time. */
 export interface RecordAccessors<R> {
