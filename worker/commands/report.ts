@@ -16,6 +16,7 @@ import { connectorSchemas, createConnector } from "../../connectors/index.ts";
 import { loadConfigFile, validateConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
+import { pollStatus, type StatusLine, statusLine } from "../../core/terminal.ts";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import { startHospital } from "../../simulators/hospital.ts";
 import { createCursorStore } from "../cursors/index.ts";
@@ -39,6 +40,8 @@ export interface ReportOptions {
   devices?: number;
   log?: Logger;
   now?: Date;
+  /** Progress display (a terminal's status line): what is being collected, with counts. */
+  status?: StatusLine;
 }
 
 /**
@@ -49,6 +52,7 @@ export async function collectSimulatedHospital(
   devices: number,
   enrichment: EnrichmentOptions = DEFAULT_ENRICHMENT,
   log: Logger = silentLogger,
+  status?: StatusLine,
 ): Promise<MemoryDeviceStateStore> {
   const hospital = await startHospital({ devices });
   const state = new MemoryDeviceStateStore({ enrichment });
@@ -57,6 +61,7 @@ export async function collectSimulatedHospital(
   const sources: SourceInstance[] = [];
   let pipeline: Pipeline | undefined;
   let receivers: RunningReceivers | undefined;
+  let ticker: { stop(): Promise<void> } | undefined;
   try {
     const config = validateConfig(
       {
@@ -99,6 +104,13 @@ export async function collectSimulatedHospital(
       concurrency: { poll: 2, map: 1, sink: 1 },
     });
     pipeline.start();
+    if (status)
+      ticker = pollStatus(status, async () => {
+        const polled = await metrics.total(metrics.records, { stage: "poll", direction: "out" });
+        const pushed = await metrics.total(metrics.records, { stage: "push", direction: "out" });
+        const mapped = await metrics.total(metrics.records, { stage: "map", direction: "out" });
+        return `report: collecting the simulated hospital (${devices} devices) · polled ${polled} · pushed ${pushed} · mapped ${mapped}`;
+      });
     receivers = await startReceivers({ config, pipeline, driver, metrics, log });
     for (const m of hospital.monitors) if (m.push) await m.push(receivers.targets);
     await receivers.settled();
@@ -107,6 +119,7 @@ export async function collectSimulatedHospital(
     const dead = await driver.deadLetters().count();
     if (dead > 0) log.warn({ dead }, "Some records could not be collected; the report covers the rest.");
   } finally {
+    await ticker?.stop();
     await receivers?.close();
     await pipeline?.close();
     await Promise.all(sources.map((s) => s.connector.close()));
@@ -154,7 +167,13 @@ export async function buildReport(options: ReportOptions): Promise<PostureReport
       await store.close();
     }
   }
-  const store = await collectSimulatedHospital(options.devices ?? 3000, DEFAULT_ENRICHMENT, log);
+  const store = await collectSimulatedHospital(
+    options.devices ?? 3000,
+    DEFAULT_ENRICHMENT,
+    log,
+    options.status,
+  );
+  options.status?.update("report: building the posture report");
   return buildPostureReport(() => store.list() as AsyncIterable<DeviceState>, { now: options.now });
 }
 
@@ -197,13 +216,21 @@ export function registerReport(program: Command): void {
         state?: string;
         devices?: number;
       }) => {
-        const report = await buildReport({
+        // On a terminal, a status line while the state is collected and the report built.
+        const status = statusLine(process.stderr);
+        status?.update("report: reading the device state");
+        const text = await buildReport({
           format: opts.format,
           configFile: opts.config,
           stateFile: opts.state,
           devices: opts.devices,
-        });
-        const text = await renderReport(report, opts.format);
+          status,
+        })
+          .then((report) => {
+            status?.update(`report: rendering ${opts.format}`);
+            return renderReport(report, opts.format);
+          })
+          .finally(() => status?.stop());
         if (opts.out) {
           await writeFile(opts.out, text);
           process.stderr.write(`medsoc: ${opts.format} report written to ${opts.out}\n`);
