@@ -109,7 +109,7 @@ export async function collectSimulatedHospital(
         const polled = await metrics.total(metrics.records, { stage: "poll", direction: "out" });
         const pushed = await metrics.total(metrics.records, { stage: "push", direction: "out" });
         const mapped = await metrics.total(metrics.records, { stage: "map", direction: "out" });
-        return `report: collecting the simulated hospital (${devices} devices) · polled ${polled} · pushed ${pushed} · mapped ${mapped}`;
+        return `report · ${devices} simulated devices · polled ${polled} · pushed ${pushed} · mapped ${mapped}`;
       });
     receivers = await startReceivers({ config, pipeline, driver, metrics, log });
     for (const m of hospital.monitors) if (m.push) await m.push(receivers.targets);
@@ -173,7 +173,7 @@ export async function buildReport(options: ReportOptions): Promise<PostureReport
     log,
     options.status,
   );
-  options.status?.update("report: building the posture report");
+  options.status?.update("report · building the posture report");
   return buildPostureReport(() => store.list() as AsyncIterable<DeviceState>, { now: options.now });
 }
 
@@ -218,7 +218,7 @@ export function registerReport(program: Command): void {
       }) => {
         // On a terminal, a status line while the state is collected and the report built.
         const status = statusLine(process.stderr);
-        status?.update("report: reading the device state");
+        status?.update("report · reading the device state");
         const text = await buildReport({
           format: opts.format,
           configFile: opts.config,
@@ -227,7 +227,7 @@ export function registerReport(program: Command): void {
           status,
         })
           .then((report) => {
-            status?.update(`report: rendering ${opts.format}`);
+            status?.update(`report · rendering ${opts.format}`);
             return renderReport(report, opts.format);
           })
           .finally(() => status?.stop());
