@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { stripVTControlCharacters } from "node:util";
 import { createLogger } from "../../core/log.ts";
 import { colorFor, logFormatFor, pollStatus, statusLine, writeAbove } from "../../core/terminal.ts";
 import { STORE_FORMAT } from "../../mappings/advisories/store.ts";
@@ -63,10 +64,7 @@ describe("log format", () => {
       { source: "armis", token: "s3cret", err: new Error("polling armis/device: HTTP 503") },
       "Poll failed.",
     );
-    const lines = out.text
-      .replace(/\x1b\[[0-9;]*m/g, "")
-      .trimEnd()
-      .split("\n");
+    const lines = stripVTControlCharacters(out.text).trimEnd().split("\n");
     assert.equal(lines.length, 2, out.text);
     assert.match(lines[0] ?? "", /^\[\d\d:\d\d:\d\d\] INFO: Listening\. \{"component":"api","port":8080\}$/);
     assert.match(
