@@ -61,7 +61,8 @@ describe("test layout", () => {
       /from "node:(child_process|net|http|https|http2|dgram|tls)"/,
       /from "(ioredis|bullmq|playwright-core|undici|fastify)"/,
       /simulators\/(hospital|hec|elasticsearch|syslog-forwarder)\.ts"|simulators\/[a-z_]+\/server\.ts"|simulators\/response\//,
-      /\.listen\(|createServer\(|startHarness\(|runStart\(/,
+      // …and the helpers that start the simulated hospital or the receivers on loopback.
+      /\.listen\(|createServer\(|startHarness\(|runStart\(|collectSimulatedHospital\(|startHospital\(|startReceivers\(/,
     ];
     for (const file of filesIn("unit")) {
       const text = code(read(file));
