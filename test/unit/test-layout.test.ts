@@ -59,7 +59,9 @@ describe("test layout", () => {
   test("test/unit opens no sockets, starts no processes and needs no Redis", () => {
     const forbidden = [
       /from "node:(child_process|net|http|https|http2|dgram|tls)"/,
-      /from "(ioredis|bullmq|playwright-core|undici|fastify)"/,
+      // ioredis itself is allowed: a lazyConnect client checks options without connecting.
+      /from "(bullmq|playwright-core|undici|fastify)"/,
+      /new Redis\(|BullmqQueueDriver|Redis(Cursor|DeviceState|Run)Store|kind: "(bullmq|redis)"/,
       /simulators\/(hospital|hec|elasticsearch|syslog-forwarder)\.ts"|simulators\/[a-z_]+\/server\.ts"|simulators\/response\//,
       // …and the helpers that start the simulated hospital or the receivers on loopback.
       /\.listen\(|createServer\(|startHarness\(|runStart\(|collectSimulatedHospital\(|startHospital\(|startReceivers\(/,
@@ -74,6 +76,12 @@ describe("test layout", () => {
     for (const folder of ["loopback", "redis"]) {
       for (const file of filesIn(folder)) {
         const text = code(read(file));
+        // The cluster helper starts redis-server processes of its own.
+        assert.doesNotMatch(
+          text,
+          /helpers\/redis-cluster\.ts"/,
+          `${file} starts redis-server: it belongs in test/e2e`,
+        );
         if (!/from "node:child_process"/.test(text)) continue;
         for (const m of text.matchAll(
           /(?<![.\w])(spawn|spawnSync|execFile|execFileSync|exec|execSync|fork)\(\s*([^,)]+)/g,
