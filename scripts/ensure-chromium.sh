@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure Debian's Chromium is at /usr/bin/chromium for the browser tests (the approval page,
 # test/e2e/approvals-browser.test.ts, driven by playwright-core): installs it with apt-get when it
-# is missing. Run by `npm test` (pretest) and .ci/run.
+# is missing. Run by scripts/setup-test-env.sh (the README's test command and .ci/run).
 set -euo pipefail
 
 if [ -x /usr/bin/chromium ]; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure a Redis server answers on 127.0.0.1:6379 for the integration tests: starts
-# redis-server if it is installed, installs it with apt-get first if it is not.
+# Makes sure a Redis server answers on 127.0.0.1:6379 for test/redis and test/e2e: starts
+# redis-server if it is installed, installs it with apt-get first if it is not. Run by
+# scripts/setup-test-env.sh (the README's test command and .ci/run), never by `npm test` itself.
 set -euo pipefail
 
 ping() {

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { RetryableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { createRedis, queueRedisTarget, type RedisClient, type RedisTarget } from "../core/redis.ts";
+import { statusLine } from "../core/terminal.ts";
 import { connectorSchemas, createConnector } from "../monitors/index.ts";
 import { batchShipper } from "../playbooks/engine/audit.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../playbooks/index.ts";
@@ -575,7 +576,6 @@ async function summarize(metrics: Metrics, started: number, sinkNames: string[])
 
 function startProgress(metrics: Metrics, pipeline: Pipeline, enabled: boolean): { stop(): void } {
   if (!enabled) return { stop() {} };
-  const tty = Boolean(process.stderr.isTTY);
   let last = "";
   const tick = async () => {
     const polled = await metrics.total(metrics.records, { stage: "poll", direction: "out" });
@@ -593,13 +593,18 @@ function startProgress(metrics: Metrics, pipeline: Pipeline, enabled: boolean): 
     const line = `medsoc · polled ${polled} · mapped ${mapped} · delivered ${delivered} · dead-lettered ${dead} · jobs queued ${queued}`;
     if (line === last) return;
     last = line;
-    process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+    // On a terminal a status line that log lines print above (core/terminal.ts); elsewhere a line.
+    if (status) status.update(line);
+    else process.stderr.write(`${line}\n`);
   };
-  const timer = setInterval(() => void tick().catch(() => undefined), tty ? 250 : 5000);
+  const status = statusLine(process.stderr);
+  const timer = setInterval(() => void tick().catch(() => undefined), status ? 250 : 5000);
   return {
     stop() {
       clearInterval(timer);
-      void tick().then(() => tty && process.stderr.write("\n"));
+      // Synchronous on a terminal, so the summary printed next starts on a line of its own.
+      if (status) status.stop(last || undefined);
+      else void tick().catch(() => undefined);
     },
   };
 }

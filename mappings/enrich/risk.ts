@@ -3,7 +3,7 @@
  * (`medsoc.risk.factors`, one line each: "known exploited CVE-2017-0144 (+20)"). Additive and
  * capped, so every point can be traced to one factor. The weights are calibrated on the simulated
  * hospital so that the share of devices at or above {@link CRITICAL_RISK_SCORE} lands near the
- * 33% of critical-risk devices the monitors report (test/unit/posture-report.test.ts).
+ * 33% of critical-risk devices the monitors report (test/loopback/posture-report.test.ts).
  */
 import type { CredentialExposure } from "./credentials.ts";
 import type { Criticality } from "./criticality.ts";
@@ -42,7 +42,7 @@ export const RISK_WEIGHTS = {
    * hospital (3,000 devices, every monitor's findings, advisory matches, clinical fields and
    * Cynerio's per-device default-password detections merged): 1.9 with 5 points for a default or
    * shared credential puts 33.1% of devices at or above {@link CRITICAL_RISK_SCORE}, against the
-   * 33.1% the generator marks critical (test/unit/posture-report.test.ts). 2.7 and 10 points gave
+   * 33.1% the generator marks critical (test/loopback/posture-report.test.ts). 2.7 and 10 points gave
    * 42.9% once every monitor was merged.
    */
   cvss: 1.9,

@@ -9,12 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { validateEcs } from "../helpers/ecs.ts";
+import { referencePath, validateEcs } from "../helpers/ecs.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/medsoc.mjs", import.meta.url));
-const FIXTURES = fileURLToPath(
-  new URL("../../../shared/reference/data/elastic/fixtures/armis/", import.meta.url),
-);
+const FIXTURES = referencePath("elastic/fixtures/armis");
 
 interface Run {
   code: number | null;

@@ -1,6 +1,6 @@
 /**
  * The device-state contract, run against every store (memory in test/unit, Redis in
- * test/integration): identity resolution order, merges, provenance, conflicts, exposure, the
+ * test/redis): identity resolution order, merges, provenance, conflicts, exposure, the
  * fleet view of credentials, the key written back, and the two-monitor merge of the simulated
  * hospital.
  */

@@ -4,7 +4,7 @@
  * `event.kind`, `event.category`, `event.type` and `event.outcome` must use allowed values, and each
  * `event.type` must be expected by one of the document's categories.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,21 @@ export const REFERENCE_DATA_DIR = resolve(
   process.env.MEDSOC_REFERENCE_DIR ??
     resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "shared", "reference", "data"),
 );
+
+/**
+ * A path inside the reference data that a test cannot do without: returned when it exists, otherwise
+ * an error that says where the data was expected and how to point at it (tests fail, never skip).
+ */
+export function referencePath(relative: string, dir: string = REFERENCE_DATA_DIR): string {
+  const path = resolve(dir, relative);
+  if (!existsSync(path))
+    throw new Error(
+      `reference data missing: ${path} does not exist. The tests expect the shared reference data at ` +
+        "../shared/reference/data beside the checkout; point at another copy with " +
+        "MEDSOC_REFERENCE_DIR=/path/to/reference/data (see docs/contributing.md, Tests).",
+    );
+  return path;
+}
 
 /** The ECS field list medsoc validates against. */
 export const ECS_FLAT_PATH = resolve(REFERENCE_DATA_DIR, "ecs", "ecs_flat-v9.4.0.yml");
@@ -61,7 +76,7 @@ let cache: ReadonlyMap<string, EcsField> | undefined;
 /** The ECS field list, flat name → field (parsed once per process). */
 export function loadEcsFields(path = ECS_FLAT_PATH): ReadonlyMap<string, EcsField> {
   if (cache !== undefined && path === ECS_FLAT_PATH) return cache;
-  const raw = parse(readFileSync(path, "utf8")) as Record<string, RawField>;
+  const raw = parse(readFileSync(referencePath(path), "utf8")) as Record<string, RawField>;
   const fields = new Map<string, EcsField>();
   for (const [name, f] of Object.entries(raw)) {
     const field: EcsField = { type: f.type ?? "keyword", normalize: f.normalize ?? [] };

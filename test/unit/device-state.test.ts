@@ -1,4 +1,4 @@
-/** Device state on the memory store (needs nothing); the same suite runs on Redis in test/integration. */
+/** Device state on the memory store (needs nothing); the same suite runs on Redis in test/redis. */
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

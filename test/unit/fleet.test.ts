@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { matchDevice } from "../../mappings/advisories/match.ts";
 import { defaultAdvisoryIndex } from "../../mappings/advisories/store.ts";
 import { armisRecords } from "../../simulators/armis/records.ts";
 import { createFleet, PERIOD, TIE_GROUP } from "../../simulators/fleet/fleet.ts";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const REFERENCE = resolve(here, "../../../shared/reference/data/vendors/armis");
+import { referencePath } from "../helpers/ecs.ts";
 
 test("the fleet is deterministic in (seed, i) and the seed matters", () => {
   const a = createFleet({ size: 50_000, seed: 3 });
@@ -100,18 +96,16 @@ test("lastSeen is non-decreasing with several devices per second and exact ties"
 test("devices have the reference shape and field types", () => {
   const fleet = createFleet({ size: 1000, seed: 1 });
   const device = armisRecords(fleet).device(123) as unknown as Record<string, unknown>;
-  const file = resolve(REFERENCE, "elastic_test-device.log");
-  if (existsSync(file)) {
-    const reference = JSON.parse(readFileSync(file, "utf8").split("\n")[0] as string) as Record<
-      string,
-      unknown
-    >;
-    assert.deepEqual(Object.keys(device).sort(), Object.keys(reference).sort());
-    for (const [key, value] of Object.entries(reference)) {
-      if (value === null || device[key] === null) continue;
-      assert.equal(typeof device[key], typeof value, key);
-      assert.equal(Array.isArray(device[key]), Array.isArray(value), key);
-    }
+  const file = referencePath("vendors/armis/elastic_test-device.log");
+  const reference = JSON.parse(readFileSync(file, "utf8").split("\n")[0] as string) as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual(Object.keys(device).sort(), Object.keys(reference).sort());
+  for (const [key, value] of Object.entries(reference)) {
+    if (value === null || device[key] === null) continue;
+    assert.equal(typeof device[key], typeof value, key);
+    assert.equal(Array.isArray(device[key]), Array.isArray(value), key);
   }
   assert.equal(typeof device.id, "number");
   assert.equal(typeof device.names, "string");

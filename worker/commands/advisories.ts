@@ -19,6 +19,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { request } from "undici";
 import { JsonClient } from "../../connectors/http.ts";
+import { statusLine } from "../../core/terminal.ts";
 import {
   type Advisory,
   AdvisoryParseError,
@@ -85,6 +86,19 @@ export interface ImportOptions {
   client?: JsonClient;
   /** Most documents fetched at once from a feed. @defaultValue 4 */
   concurrency?: number;
+  /** Called after each document (file or URL) is read and judged: for a progress display. */
+  onProgress?: (progress: ImportProgress) => void;
+}
+
+export interface ImportProgress {
+  /** Documents read and judged so far. */
+  done: number;
+  /** Documents known so far (folders, feeds and directory indexes add theirs as they are read). */
+  total: number;
+  accepted: number;
+  rejected: number;
+  /** The file or URL just judged. */
+  current: string;
 }
 
 export interface ImportResult {
@@ -145,6 +159,8 @@ async function checkSha512(file: string, bytes: Buffer): Promise<string | undefi
 class Importer {
   readonly #out: Collected = { advisories: [], accepted: [], rejected: [] };
   #client: JsonClient | undefined;
+  #planned = 0;
+  #done = 0;
 
   constructor(private readonly opts: ImportOptions) {
     this.#client = opts.client;
@@ -163,8 +179,28 @@ class Importer {
     this.#out.rejected.push({ source, reason });
   }
 
+  /** `n` more documents to read (progress total). */
+  #plan(n: number): void {
+    this.#planned += n;
+  }
+
+  /** One document read and judged (progress). */
+  #judged(current: string): void {
+    this.#done++;
+    this.opts.onProgress?.({
+      done: this.#done,
+      total: Math.max(this.#planned, this.#done),
+      accepted: this.#out.accepted.length,
+      rejected: this.#out.rejected.length,
+      current,
+    });
+  }
+
   async source(src: string): Promise<void> {
-    if (isUrl(src)) return this.url(src);
+    if (isUrl(src)) {
+      this.#plan(1);
+      return this.url(src);
+    }
     let info: Awaited<ReturnType<typeof stat>>;
     try {
       info = await stat(src);
@@ -174,13 +210,23 @@ class Importer {
     if (info.isDirectory()) {
       const files = await listJsonFiles(src);
       if (files.length === 0) return this.reject(src, "folder holds no .json file");
+      this.#plan(files.length);
       for (const f of files) await this.file(f);
       return;
     }
+    this.#plan(1);
     return this.file(src);
   }
 
   async file(file: string): Promise<void> {
+    try {
+      await this.#file(file);
+    } finally {
+      this.#judged(file);
+    }
+  }
+
+  async #file(file: string): Promise<void> {
     let bytes: Buffer;
     try {
       bytes = await readFile(file);
@@ -199,6 +245,14 @@ class Importer {
   }
 
   async url(url: string): Promise<void> {
+    try {
+      await this.#url(url);
+    } finally {
+      this.#judged(url);
+    }
+  }
+
+  async #url(url: string): Promise<void> {
     let body: unknown;
     try {
       body = (await this.#http().send({ method: "GET", url, context: `fetching ${url}` })).body;
@@ -262,6 +316,7 @@ class Importer {
       else urls.push(resolveUrl(href, source));
     }
     if (urls.length === 0) return this.reject(source, "ROLIE feed has no entries");
+    this.#plan(urls.length);
     await pool(urls, this.opts.concurrency ?? 4, (u) => this.url(u));
   }
 
@@ -273,6 +328,7 @@ class Importer {
       for (const f of Array.isArray(rolie?.feeds) ? (rolie.feeds as Record<string, unknown>[]) : []) {
         if (typeof f?.url === "string") {
           found++;
+          this.#plan(1);
           await this.url(resolveUrl(f.url, source));
         }
       }
@@ -299,6 +355,7 @@ class Importer {
       .map((l) => l.trim())
       .filter((l) => l.endsWith(".json"))
       .map((l) => new URL(l, base).toString());
+    this.#plan(urls.length);
     await pool(urls, this.opts.concurrency ?? 4, (u) => this.url(u));
   }
 }
@@ -358,7 +415,17 @@ export function registerAdvisories(program: Command): void {
     .action(async (sources: string[], opts: { store?: string }) => {
       const file = opts.store ?? defaultStorePath();
       const { store } = await loadAdvisoryStore(file);
-      const result = await importAdvisories(sources, { base: store });
+      // On a terminal, a status line while documents are read and validated (a feed can hold hundreds).
+      const status = statusLine(process.stderr);
+      const result = await importAdvisories(sources, {
+        base: store,
+        onProgress: status
+          ? (p) =>
+              status.update(
+                `importing advisories · ${p.done}/${p.total} documents · ${p.accepted} accepted · ${p.rejected} rejected · ${path.basename(p.current)}`,
+              )
+          : undefined,
+      }).finally(() => status?.stop());
       for (const a of result.accepted) process.stdout.write(`accepted ${a.id}  ${a.source}\n`);
       for (const r of result.rejected) process.stderr.write(`rejected ${r.source}: ${r.reason}\n`);
       const { added, replaced, kept, kev } = result.report;

@@ -15,6 +15,7 @@ import { type Command, CommanderError, Option } from "commander";
 import { ConfigError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { queueRedisTarget } from "../../core/redis.ts";
+import { pollStatus, type StatusLine, statusLine } from "../../core/terminal.ts";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import { connectorSchemas, createConnector } from "../../monitors/index.ts";
 import { loadConfigFile, validateConfig } from "../config.ts";
@@ -40,6 +41,8 @@ export interface ReportOptions {
   devices?: number;
   log?: Logger;
   now?: Date;
+  /** Progress display (a terminal's status line): what is being collected, with counts. */
+  status?: StatusLine;
 }
 
 /**
@@ -50,6 +53,7 @@ export async function collectSimulatedHospital(
   devices: number,
   enrichment: EnrichmentOptions = DEFAULT_ENRICHMENT,
   log: Logger = silentLogger,
+  status?: StatusLine,
 ): Promise<MemoryDeviceStateStore> {
   const hospital = await startHospital({ devices });
   const state = new MemoryDeviceStateStore({ enrichment });
@@ -58,6 +62,7 @@ export async function collectSimulatedHospital(
   const sources: SourceInstance[] = [];
   let pipeline: Pipeline | undefined;
   let receivers: RunningReceivers | undefined;
+  let ticker: { stop(): Promise<void> } | undefined;
   try {
     const config = validateConfig(
       {
@@ -100,6 +105,13 @@ export async function collectSimulatedHospital(
       concurrency: { poll: 2, map: 1, sink: 1 },
     });
     pipeline.start();
+    if (status)
+      ticker = pollStatus(status, async () => {
+        const polled = await metrics.total(metrics.records, { stage: "poll", direction: "out" });
+        const pushed = await metrics.total(metrics.records, { stage: "push", direction: "out" });
+        const mapped = await metrics.total(metrics.records, { stage: "map", direction: "out" });
+        return `report · ${devices} simulated devices · polled ${polled} · pushed ${pushed} · mapped ${mapped}`;
+      });
     receivers = await startReceivers({ config, pipeline, driver, metrics, log });
     for (const m of hospital.monitors) if (m.push) await m.push(receivers.targets);
     await receivers.settled();
@@ -108,6 +120,7 @@ export async function collectSimulatedHospital(
     const dead = await driver.deadLetters().count();
     if (dead > 0) log.warn({ dead }, "Some records could not be collected; the report covers the rest.");
   } finally {
+    await ticker?.stop();
     await receivers?.close();
     await pipeline?.close();
     await Promise.all(sources.map((s) => s.connector.close()));
@@ -156,7 +169,13 @@ export async function buildReport(options: ReportOptions): Promise<PostureReport
       await store.close();
     }
   }
-  const store = await collectSimulatedHospital(options.devices ?? 3000, DEFAULT_ENRICHMENT, log);
+  const store = await collectSimulatedHospital(
+    options.devices ?? 3000,
+    DEFAULT_ENRICHMENT,
+    log,
+    options.status,
+  );
+  options.status?.update("report · building the posture report");
   return buildPostureReport(() => store.list() as AsyncIterable<DeviceState>, { now: options.now });
 }
 
@@ -199,13 +218,21 @@ export function registerReport(program: Command): void {
         state?: string;
         devices?: number;
       }) => {
-        const report = await buildReport({
+        // On a terminal, a status line while the state is collected and the report built.
+        const status = statusLine(process.stderr);
+        status?.update("report · reading the device state");
+        const text = await buildReport({
           format: opts.format,
           configFile: opts.config,
           stateFile: opts.state,
           devices: opts.devices,
-        });
-        const text = await renderReport(report, opts.format);
+          status,
+        })
+          .then((report) => {
+            status?.update(`report · rendering ${opts.format}`);
+            return renderReport(report, opts.format);
+          })
+          .finally(() => status?.stop());
         if (opts.out) {
           await writeFile(opts.out, text);
           process.stderr.write(`medsoc: ${opts.format} report written to ${opts.out}\n`);

@@ -1,7 +1,7 @@
 /**
  * One small queue interface with two drivers: BullMQ on Redis (production, any number of worker
  * processes) and in-memory (the embedded default, one process). The behaviour tests in
- * `test/integration/queue.test.ts` run the same cases against both.
+ * `test/redis/queue.test.ts` run the same cases against both.
  */
 
 export interface JobOptions {

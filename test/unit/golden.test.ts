@@ -9,7 +9,7 @@
  * 2. medsoc's own golden files (`test/golden/<vendor>/<stream>/<name>.ndjson` →
  *    `<name>.expected.json`, full documents with the default options, and
  *    `<name>.preserve.expected.json`, the same input mapped with `preserveDuplicateVendorFields`).
- *    Regenerate them with `MEDSOC_UPDATE_GOLDEN=1 node --import tsx --test test/golden.test.ts`.
+ *    Regenerate them with `MEDSOC_UPDATE_GOLDEN=1 node --import tsx --test test/unit/golden.test.ts`.
  *
  * Every document produced here must pass the ECS validator.
  */
@@ -18,13 +18,14 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { EcsDocument } from "../mappings/types.ts";
-import { createLineMapper } from "../monitors/index.ts";
-import { formatProblems, REFERENCE_DATA_DIR, validateEcs } from "./helpers/ecs.ts";
+import type { EcsDocument } from "../../mappings/types.ts";
+import { createLineMapper } from "../../monitors/index.ts";
+import { formatProblems, referencePath, validateEcs } from "../helpers/ecs.ts";
 
 const UPDATE = process.env.MEDSOC_UPDATE_GOLDEN === "1";
-const GOLDEN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "golden");
-const FIXTURES_DIR = join(REFERENCE_DATA_DIR, "elastic", "fixtures");
+const GOLDEN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "golden");
+/** Elastic's fixture pairs: missing reference data fails the file (never a silent skip). */
+const FIXTURES_DIR = referencePath("elastic/fixtures");
 /** Fixed ingest time so the golden documents are reproducible. */
 const INGESTED_AT = "2025-04-14T10:58:03.000Z";
 
@@ -146,9 +147,7 @@ const REFERENCE_PAIRS: ReferencePair[] = [
   },
 ];
 
-describe("golden: Elastic fixture pairs", {
-  skip: !existsSync(FIXTURES_DIR) && "reference data not found",
-}, () => {
+describe("golden: Elastic fixture pairs", () => {
   for (const pair of REFERENCE_PAIRS) {
     it(`${pair.source}/${pair.stream} matches ${pair.log} on the compared fields`, () => {
       const logPath = join(FIXTURES_DIR, pair.log);

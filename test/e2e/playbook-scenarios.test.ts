@@ -226,7 +226,7 @@ describe("playbook scenarios (BullMQ on Redis)", () => {
 describe("playbook scenarios, continued (BullMQ on Redis)", () => {
   test("4. forty pumps share one default password → forty unique vault entries, pushed and verified; one push fails → only that entry rolled back; hard-coded → containment + vendor ticket", async () => {
     // Forty-two devices changed or contained: within a blast radius of 50; every pump known idle
-    // (the clinical gate holds pumps in use for clinical engineering: test/integration/playbook-safety.test.ts).
+    // (the clinical gate holds pumps in use for clinical engineering: test/redis/playbook-safety.test.ts).
     const h = await harness({ playbooks: { blastRadiusPerHour: 50 } });
     try {
       // Forty pumps still on one model's factory default; two hard-coded devices report the same password.
