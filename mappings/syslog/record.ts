@@ -67,8 +67,23 @@ export const LEEF_TO_CEF: Readonly<Record<string, string>> = {
 const LABELLED =
   /^(cs|cn|cfp|c6a|flexString|flexNumber|flexDate|deviceCustomDate|deviceCustomNumber|deviceCustomString)\d+$/;
 
+/**
+ * Text of a header or extension value. Parsed syslog gives strings; a record read as JSON (`normalize`,
+ * a push) may hold anything, including an object whose `toString` is not a function: that one is
+ * kept as its JSON text instead of throwing.
+ */
 function s(v: unknown): string {
-  return typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
+  if (typeof v === "string") return v;
+  if (v === undefined || v === null) return "";
+  try {
+    return String(v);
+  } catch {
+    try {
+      return JSON.stringify(v) ?? "";
+    } catch {
+      return "";
+    }
+  }
 }
 
 /** The view of a record {@link isSyslogRecord} accepted. */

@@ -67,6 +67,33 @@ describe("__proto__ in vendor records (item 4)", () => {
     }
   });
 
+  test("a syslog record whose extension value cannot be turned into text is mapped, not crashed (fuzz seed -1428630970)", () => {
+    const line = JSON.stringify({
+      format: "cef",
+      syslog: { format: "rfc5424", timestamp: "2025-04-14T10:40:00.000Z", hostname: "xdome-collector" },
+      cef: {
+        version: "0",
+        deviceVendor: "Claroty",
+        deviceProduct: "xDome",
+        deviceVersion: "1.0",
+        deviceEventClassId: "Weak/Default Password",
+        name: "Weak/Default Password",
+        severity: "8",
+      },
+      cefCustomLabels: {},
+      extensions: { toString: { toString: 0 }, externalId: "4711" },
+      raw: "CEF:0|Claroty|xDome|1.0|Weak/Default Password|Weak/Default Password|8|externalId=4711",
+      receivedAt: "2025-04-14T10:58:00.000Z",
+    });
+    for (const [source, stream] of [
+      ["claroty_xdome", "alert"],
+      ["nozomi", "alert"],
+    ] as const) {
+      const doc = mapLine(source, stream, line, opts) as { error?: { code?: string; message?: string } };
+      assert.notEqual(doc.error?.code, "unexpected", doc.error?.message);
+    }
+  });
+
   test("CEF and LEEF extension keys named __proto__ are kept as data, not lost to the prototype setter", () => {
     const cef = parseCef("CEF:0|Acme|W|1|c|d|5|__proto__=kept src=10.0.0.1");
     assert.ok(Object.hasOwn(cef.extensions, "__proto__"));
