@@ -13,6 +13,7 @@ import { pushCynerioEvents } from "./cynerio/push.ts";
 import { startCynerioSimulator } from "./cynerio/server.ts";
 import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "./fleet.ts";
 import { pushForescoutHosts, startForescoutSimulator } from "./forescout/server.ts";
+import type { HospitalMonitorId } from "./hospital-monitors.ts";
 import { startNozomiSimulator } from "./nozomi/server.ts";
 import { startPanwIotSimulator } from "./panw_iot/server.ts";
 import { type ForwardedVendor, forwardAlertsOverSyslog } from "./syslog-forwarder.ts";
@@ -128,7 +129,7 @@ export const HOSPITAL_MONITORS: Record<string, HospitalMonitorStarter> = {
       stop: () => sim.stop(),
     };
   },
-};
+} satisfies Record<HospitalMonitorId, HospitalMonitorStarter>;
 
 export interface HospitalOptions {
   /** Fleet size. @defaultValue 3000 */

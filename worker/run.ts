@@ -2,10 +2,11 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Redis } from "ioredis";
-import { connectorSchemas, createConnector } from "../connectors/index.ts";
-import { type ComponentSchemas, loadConfigFile, type MedsocConfig, validateConfig } from "../core/config.ts";
+import { createConnector } from "../connectors/index.ts";
+import { loadConfigFile, type MedsocConfig, validateConfig } from "../core/config.ts";
 import { RetryableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { loadAdvisoryIndex } from "../mappings/advisories/store-file.ts";
 import { batchShipper } from "../playbooks/engine/audit.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../playbooks/index.ts";
 import { formatPlaybookSummary, type PlaybookSummary, summarizeStore } from "../playbooks/summary.ts";
@@ -13,7 +14,7 @@ import { type Hospital, startHospital } from "../simulators/hospital.ts";
 import { startExtendedResponseSystems } from "../simulators/response/extended.ts";
 import { clinicalServersOf, startResponseSystems } from "../simulators/response/index.ts";
 import { createApi } from "./api.ts";
-import { loadAdvisoryIndex } from "./commands/advisories.ts";
+import { componentSchemas } from "./components.ts";
 import { createCursorStore } from "./cursors/index.ts";
 import { createDeviceStateStore, writeStateSnapshot } from "./device-state/index.ts";
 import { boundHeapGrowth } from "./memory.ts";
@@ -25,13 +26,10 @@ import { createQueueDriver, MemoryQueueDriver } from "./queue/index.ts";
 import { type RunningReceivers, startReceivers } from "./receivers.ts";
 import { Scheduler, slotFor } from "./scheduler.ts";
 import { appendNdjson } from "./sinks/file.ts";
-import { createSinks, sinkSchemas } from "./sinks/index.ts";
+import { createSinks } from "./sinks/index.ts";
 import { type DeliveryLedger, MemoryDeliveryLedger, RedisDeliveryLedger } from "./sinks/ledger.ts";
 
-/** Schemas of every component, for `validate-config` and `start --config`. */
-export function componentSchemas(): ComponentSchemas {
-  return { sources: connectorSchemas(), sinks: sinkSchemas() };
-}
+export { componentSchemas };
 
 export interface StartOptions {
   /** A medsoc.yaml; without it, the embedded default runs (memory queues, simulator, ./out). */

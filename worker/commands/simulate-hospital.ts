@@ -5,7 +5,6 @@
  * monitor), so `medsoc poll --config that.yaml …` and `medsoc start --config that.yaml` work
  * against it. Runs until SIGINT/SIGTERM. The last line printed is `# ready`.
  */
-import type { Command } from "commander";
 import { stringify } from "yaml";
 import { PermanentError } from "../../core/errors.ts";
 import { HOSPITAL_MONITORS, type Hospital, startHospital } from "../../simulators/hospital.ts";
@@ -21,32 +20,27 @@ export function hospitalConfigYaml(hospital: Hospital): string {
   return `# medsoc simulated hospital: ${hospital.fleet.size} devices; monitors: ${monitors}\n# Ctrl-C stops the simulators. Save this as medsoc.yaml, then e.g.:\n#   medsoc poll --config medsoc.yaml --source ${hospital.monitors[0]?.source ?? "armis"} --stream device\n${stringify(config)}# ready\n`;
 }
 
-/** Adds `medsoc simulate hospital` under the `simulate` command. */
-export function registerSimulateHospital(simulate: Command, waitForStop: () => Promise<void>): void {
-  simulate
-    .command("hospital")
-    .description("serve every monitor simulator over one fleet and print a ready-to-use medsoc.yaml")
-    .option("--devices <n>", "fleet size", "3000")
-    .option("--seed <n>", "fleet seed (same seed, same fleet)", "1")
-    .option("--monitors <list>", `comma-separated subset of: ${Object.keys(HOSPITAL_MONITORS).join(", ")}`)
-    .action(async (opts: { devices: string; seed: string; monitors?: string }) => {
-      const devices = Number(opts.devices);
-      const seed = Number(opts.seed);
-      if (!Number.isInteger(devices) || devices < 1)
-        throw new PermanentError("--devices must be a positive integer");
-      if (!Number.isInteger(seed)) throw new PermanentError("--seed must be an integer");
-      const monitors = opts.monitors
-        ?.split(",")
-        .map((m) => m.trim())
-        .filter(Boolean);
-      for (const m of monitors ?? [])
-        if (!HOSPITAL_MONITORS[m])
-          throw new PermanentError(
-            `unknown monitor "${m}" (known: ${Object.keys(HOSPITAL_MONITORS).join(", ")})`,
-          );
-      const hospital = await startHospital({ devices, seed, monitors });
-      process.stdout.write(hospitalConfigYaml(hospital));
-      await waitForStop();
-      await hospital.stop();
-    });
+/** `medsoc simulate hospital` (declared in worker/cli/simulate.ts). */
+export async function simulateHospitalAction(
+  opts: { devices: string; seed: string; monitors?: string },
+  waitForStop: () => Promise<void>,
+): Promise<void> {
+  const devices = Number(opts.devices);
+  const seed = Number(opts.seed);
+  if (!Number.isInteger(devices) || devices < 1)
+    throw new PermanentError("--devices must be a positive integer");
+  if (!Number.isInteger(seed)) throw new PermanentError("--seed must be an integer");
+  const monitors = opts.monitors
+    ?.split(",")
+    .map((m) => m.trim())
+    .filter(Boolean);
+  for (const m of monitors ?? [])
+    if (!HOSPITAL_MONITORS[m])
+      throw new PermanentError(
+        `unknown monitor "${m}" (known: ${Object.keys(HOSPITAL_MONITORS).join(", ")})`,
+      );
+  const hospital = await startHospital({ devices, seed, monitors });
+  process.stdout.write(hospitalConfigYaml(hospital));
+  await waitForStop();
+  await hospital.stop();
 }
