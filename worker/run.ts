@@ -112,7 +112,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     );
     config = validateConfig(
       {
-        queue: { driver: "memory" },
+        // One process holds every stage: a few waiting batches per queue keep the mapper and the
+        // sinks busy without pages piling up in memory while the device state merges.
+        queue: { driver: "memory", maxPendingBatches: 4 },
         sources: sim.monitors.map((m) => ({
           type: m.source,
           schedule: "*/30 * * * * *",

@@ -6,10 +6,11 @@ import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enric
 import type { EcsDocument } from "../../mappings/types.ts";
 import { INDEX_KINDS, type IndexKind, indexEntries, type StateBackend, upsertDocuments } from "./core.ts";
 import { resolveLookup } from "./lookup.ts";
+import { PackedJsonMap } from "./packed.ts";
 import type { DeviceLookup, DeviceState, DeviceStateStore } from "./types.ts";
 
 export class MemoryDeviceStateStore implements DeviceStateStore, StateBackend {
-  readonly #devices = new Map<string, string>();
+  readonly #devices = new PackedJsonMap();
   readonly #index = new Map<IndexKind, Map<string, string>>(INDEX_KINDS.map((k) => [k, new Map()]));
   readonly #fingerprints = new Map<string, Set<string>>();
   readonly #options: EnrichmentOptions;
