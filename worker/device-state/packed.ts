@@ -6,8 +6,11 @@
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 
-const pack = (json: string): string => deflateRawSync(json, { level: 1 }).toString("latin1");
-const unpack = (packed: string): string => inflateRawSync(Buffer.from(packed, "latin1")).toString("utf8");
+/** JSON text → its raw deflate (level 1) as a latin1 string. */
+export const pack = (json: string): string => deflateRawSync(json, { level: 1 }).toString("latin1");
+/** The inverse of {@link pack}. */
+export const unpack = (packed: string): string =>
+  inflateRawSync(Buffer.from(packed, "latin1")).toString("utf8");
 
 /** A `Map<string, string>` of JSON texts, stored deflated. */
 export class PackedJsonMap {
