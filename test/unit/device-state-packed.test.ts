@@ -18,6 +18,10 @@ test("PackedJsonMap gives back exactly the JSON it was given, non-ASCII included
   assert.equal(map.get("dev-1"), json);
   assert.equal(map.get("dev-2"), "{}");
   assert.equal(map.get("nope"), undefined);
+  assert.equal(map.setIfChanged("dev-1", json), false);
+  assert.equal(map.setIfChanged("dev-1", `${json} `), true);
+  assert.equal(map.get("dev-1"), `${json} `);
+  map.set("dev-1", json);
   assert.equal(map.size, 2);
   assert.deepEqual([...map.values()], [json, "{}"]);
   assert.ok(map.delete("dev-2"));

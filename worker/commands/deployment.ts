@@ -5,6 +5,7 @@
 import { type Command, CommanderError } from "commander";
 import { loadConfigFile } from "../../core/config.ts";
 import { ConfigError, PermanentError } from "../../core/errors.ts";
+import { queueRedisTarget } from "../../core/redis.ts";
 import { componentSchemas } from "../components.ts";
 import { createQueueDriver } from "../queue/index.ts";
 import { replayDeadLetters } from "../replay.ts";
@@ -37,10 +38,11 @@ export async function deadLettersAction(opts: {
     );
   const limit = Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new PermanentError("--limit must be a positive integer");
-  await checkRedis(cfg.queue.redisUrl);
+  await checkRedis(queueRedisTarget(cfg.queue));
   const driver = createQueueDriver({
     kind: "bullmq",
     redisUrl: cfg.queue.redisUrl,
+    cluster: cfg.queue.cluster,
     prefix: cfg.queue.prefix,
   });
   try {
@@ -62,10 +64,11 @@ export async function deadLettersReplayAction(command: Command): Promise<void> {
       [{ path: "queue.driver", message: "replay needs the bullmq driver (dead letters kept in Redis)" }],
       opts.config,
     );
-  await checkRedis(cfg.queue.redisUrl);
+  await checkRedis(queueRedisTarget(cfg.queue));
   const driver = createQueueDriver({
     kind: "bullmq",
     redisUrl: cfg.queue.redisUrl,
+    cluster: cfg.queue.cluster,
     prefix: cfg.queue.prefix,
   });
   try {

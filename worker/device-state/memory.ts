@@ -1,10 +1,17 @@
 /**
- * In-process device state (the embedded default). Devices are held as JSON strings: about a
- * third of the heap of live objects, and every read returns an independent copy.
+ * In-process device state (the embedded default). Devices are held as JSON, deflated (packed.ts):
+ * a fraction of the heap of live objects, and every read returns an independent copy.
  */
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
-import { INDEX_KINDS, type IndexKind, indexEntries, type StateBackend, upsertDocuments } from "./core.ts";
+import {
+  type CommitChanges,
+  INDEX_KINDS,
+  type IndexKind,
+  indexEntries,
+  type StateBackend,
+  upsertDocuments,
+} from "./core.ts";
 import { resolveLookup } from "./lookup.ts";
 import { PackedJsonMap } from "./packed.ts";
 import type { DeviceLookup, DeviceState, DeviceStateStore } from "./types.ts";
@@ -33,16 +40,17 @@ export class MemoryDeviceStateStore implements DeviceStateStore, StateBackend {
     });
   }
 
-  async commit(changes: {
-    saved: DeviceState[];
-    removed: { key: string; fingerprints: string[] }[];
-  }): Promise<boolean> {
+  async commit(changes: CommitChanges): Promise<boolean> {
+    const survivors = new Set(changes.removed.map((r) => r.into));
     for (const r of changes.removed) {
       this.#devices.delete(r.key);
       for (const fp of r.fingerprints) this.#fingerprints.get(fp)?.delete(r.key);
     }
     for (const state of changes.saved) {
-      this.#devices.set(state.key, JSON.stringify(state));
+      // Unchanged since it was loaded: its index entries and fingerprints are already in place.
+      // (Deflate is deterministic: the same JSON packs to the same text.)
+      if (!this.#devices.setIfChanged(state.key, JSON.stringify(state)) && !survivors.has(state.key))
+        continue;
       for (const e of indexEntries(state))
         (this.#index.get(e.kind) as Map<string, string>).set(e.value, state.key);
       for (const fp of state.exposure?.credentialFingerprints ?? []) {

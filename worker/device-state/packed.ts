@@ -30,6 +30,14 @@ export class PackedJsonMap {
     return this;
   }
 
+  /** Stores `json` unless the same text is already there; returns whether it changed. */
+  setIfChanged(key: string, json: string): boolean {
+    const packed = pack(json);
+    if (this.#entries.get(key) === packed) return false;
+    this.#entries.set(key, packed);
+    return true;
+  }
+
   has(key: string): boolean {
     return this.#entries.has(key);
   }

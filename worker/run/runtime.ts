@@ -5,11 +5,11 @@
  */
 
 import type { FastifyInstance } from "fastify";
-import { Redis } from "ioredis";
 import { createConnector } from "../../connectors/index.ts";
 import type { MedsocConfig } from "../../core/config.ts";
 import { RetryableError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
+import { createRedis, queueRedisTarget, type RedisClient, type RedisTarget } from "../../core/redis.ts";
 import { loadAdvisoryIndex } from "../../mappings/advisories/store-file.ts";
 import { batchShipper } from "../../playbooks/engine/audit.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../../playbooks/index.ts";
@@ -99,12 +99,14 @@ export async function startRuntime(config: MedsocConfig, options: RuntimeOptions
     const q = config.queue;
     // Producers fail fast (BullMQ production guide): an unreachable Redis at start is a clear error,
     // not workers waiting forever. Once running, workers wait for Redis to come back.
-    if (q.driver === "bullmq") await checkRedis(q.redisUrl);
+    const redisTarget = queueRedisTarget(q);
+    if (q.driver === "bullmq") await checkRedis(redisTarget);
     const driver = createQueueDriver(
       q.driver === "bullmq"
         ? {
             kind: "bullmq",
             redisUrl: q.redisUrl,
+            cluster: q.cluster,
             prefix: q.prefix,
             attempts: q.attempts,
             backoffMs: q.backoffMs,
@@ -120,7 +122,13 @@ export async function startRuntime(config: MedsocConfig, options: RuntimeOptions
     });
     const cursors = createCursorStore(
       q.driver === "bullmq"
-        ? { kind: "redis", redisUrl: q.redisUrl, prefix: q.prefix, graceMs: q.redisGraceMs }
+        ? {
+            kind: "redis",
+            redisUrl: q.redisUrl,
+            cluster: q.cluster,
+            prefix: q.prefix,
+            graceMs: q.redisGraceMs,
+          }
         : { kind: "memory" },
     );
     started("cursors", () => cursors.close());
@@ -131,6 +139,7 @@ export async function startRuntime(config: MedsocConfig, options: RuntimeOptions
             ? {
                 kind: "redis",
                 redisUrl: q.redisUrl,
+                cluster: q.cluster,
                 prefix: q.prefix,
                 enrichment: config.enrichment,
                 graceMs: q.redisGraceMs,
@@ -154,7 +163,9 @@ export async function startRuntime(config: MedsocConfig, options: RuntimeOptions
         config: config.playbooks,
         driver,
         redis:
-          q.driver === "bullmq" ? { url: q.redisUrl, prefix: q.prefix, graceMs: q.redisGraceMs } : undefined,
+          q.driver === "bullmq"
+            ? { url: q.redisUrl, cluster: q.cluster, prefix: q.prefix, graceMs: q.redisGraceMs }
+            : undefined,
         ship: shipAudit,
         deviceState,
         log: log.child({ component: "playbooks" }),
@@ -188,7 +199,12 @@ export async function startRuntime(config: MedsocConfig, options: RuntimeOptions
     // Splunk indexes whatever it is sent: delivered ids are remembered so re-delivery sends nothing twice.
     const ledger: DeliveryLedger | undefined = sinks.some((s) => s.idempotent === false)
       ? q.driver === "bullmq"
-        ? new RedisDeliveryLedger({ redisUrl: q.redisUrl, prefix: q.prefix, graceMs: q.redisGraceMs })
+        ? new RedisDeliveryLedger({
+            redisUrl: q.redisUrl,
+            cluster: q.cluster,
+            prefix: q.prefix,
+            graceMs: q.redisGraceMs,
+          })
         : new MemoryDeliveryLedger()
       : undefined;
     if (ledger) started("delivery ledger", () => ledger.close());
@@ -236,9 +252,9 @@ export async function startRuntime(config: MedsocConfig, options: RuntimeOptions
       );
     }
 
-    let redisPing: Redis | undefined;
+    let redisPing: RedisClient | undefined;
     if (q.driver === "bullmq") {
-      const ping = new Redis(q.redisUrl, {
+      const ping = createRedis(redisTarget, {
         lazyConnect: true,
         maxRetriesPerRequest: 1,
         enableOfflineQueue: false,
@@ -332,16 +348,18 @@ async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /** Connects once to Redis and PINGs it; throws a clear error when it does not answer. */
-export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
+export async function checkRedis(target: RedisTarget | string, timeoutMs = 5000): Promise<void> {
+  const t = typeof target === "string" ? { url: target } : target;
   const where = (() => {
     try {
-      const u = new URL(url);
+      if (t.cluster) return `cluster ${t.cluster.nodes.map((n) => new URL(n).host).join(",")}`;
+      const u = new URL(t.url);
       return `${u.hostname}:${u.port || "6379"}`;
     } catch {
       return "the configured address";
     }
   })();
-  const redis = new Redis(url, {
+  const redis = createRedis(t, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
@@ -357,7 +375,7 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
     await redis.ping();
   } catch (error) {
     throw new RetryableError(
-      `queue.redisUrl: redis at ${where} is not reachable (${(lastError ?? (error as Error)).message}); start Redis or use queue.driver: memory`,
+      `${t.cluster ? "queue.cluster" : "queue.redisUrl"}: redis at ${where} is not reachable (${(lastError ?? (error as Error)).message}); start Redis or use queue.driver: memory`,
     );
   } finally {
     redis.disconnect();
