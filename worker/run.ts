@@ -9,7 +9,7 @@ import type { Logger } from "../core/log.ts";
 import { type PlaybookSummary, summarizeStore } from "../playbooks/summary.ts";
 import { componentSchemas } from "./components.ts";
 import { RedisOutageError } from "./queue/common.ts";
-import { type Embedded, pushSimulatedMonitors, startEmbedded, writeEmbeddedOutputs } from "./run/embedded.ts";
+import type { Embedded } from "./run/embedded.ts";
 import { runOnce, runScheduled, runWorkersOnly } from "./run/modes.ts";
 import { type Runtime, startRuntime } from "./run/runtime.ts";
 import { formatSummary, startProgress, summarize } from "./run/summary.ts";
@@ -69,9 +69,11 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   const started = Date.now();
   const log = options.log;
   const outDir = resolve(options.outDir ?? "out");
-  const embedded: Embedded | undefined = options.configFile
-    ? undefined
-    : await startEmbedded({ devices: options.devices ?? 3000, outDir, log });
+  // The simulators are loaded only for the embedded default, never with a medsoc.yaml.
+  const sim = options.configFile ? undefined : await import("./run/embedded.ts");
+  const embedded: Embedded | undefined = sim
+    ? await sim.startEmbedded({ devices: options.devices ?? 3000, outDir, log })
+    : undefined;
   const config = embedded
     ? embedded.config
     : await loadConfigFile(options.configFile as string, componentSchemas());
@@ -92,8 +94,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
       );
       summary.failedPushes = failedPushes;
       if (rt.playbooks) summary.playbooks = await playbookSummary(rt);
-      if (embedded)
-        await writeEmbeddedOutputs(summary, {
+      if (sim)
+        await sim.writeEmbeddedOutputs(summary, {
           outDir,
           driver: rt.driver,
           deviceState: rt.deviceState,
@@ -109,8 +111,8 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
     options.progress ?? Boolean(process.stderr.isTTY),
   );
   try {
-    if (embedded && runtime.receivers)
-      failedPushes = await pushSimulatedMonitors(embedded.hospital, runtime.receivers, log);
+    if (sim && embedded && runtime.receivers)
+      failedPushes = await sim.pushSimulatedMonitors(embedded.hospital, runtime.receivers, log);
     if (options.workersOnly) await runWorkersOnly(options.stopSignal);
     else if (options.once) await runOnce(runtime);
     else await runScheduled(runtime, options.stopSignal, log);
