@@ -12,6 +12,10 @@
  *   playbooks alert → containment verified (automatic path), p50/p99 over `--alerts` (1000) alerts
  *             arriving at `--alert-rate` per second, memory driver and BullMQ on Redis.
  *
+ *   embedded  peak RSS of the embedded default, `medsoc start --once --devices N` (memory queues, the
+ *             simulated hospital with every monitor, NDJSON outputs), at `--embedded-devices`
+ *             (20,000), and how long it took.
+ *
  *   devicestate  the Redis device state merging the Armis fleet (inventory, findings, alerts) at
  *             `--state-devices` (200000) devices in pages of 1,000, then the same fleet again:
  *             docs/s, CPU µs per document in this process and in Redis, Redis used_memory per
@@ -20,7 +24,7 @@
  *
  *   syslog    Nozomi/xDome CEF lines (simulators/syslog-forwarder.ts) parsed by the syslog receiver's
  *             parser and mapped to ECS per second, vs parse alone.
- * Options: `--only mapping|enrichment|syslog|pipeline|playbooks|devicestate`, `--sizes 200000,1000000`, `--mapping-records 50000`,
+ * Options: `--only mapping|enrichment|syslog|pipeline|playbooks|devicestate|embedded`, `--sizes 200000,1000000`, `--mapping-records 50000`,
  * `--worker-node-options=--max-old-space-size=256` (flags of the measured worker processes),
  * `--workers 2` (worker processes sharing the queues; peak RSS is the largest of them),
  * `--device-state off` (the pipeline without the device-state merge, for comparison).
@@ -53,6 +57,7 @@ const { values } = parseArgs({
     /** Worker processes sharing the queues: one runs `start --once`, the others `start --workers-only`. */
     workers: { type: "string", default: "1" },
     alerts: { type: "string", default: "1000" },
+    "embedded-devices": { type: "string", default: "20000" },
     /** `off` measures the pipeline without the device-state merge (to see what the merge costs). */
     "device-state": { type: "string", default: "on" },
     "alert-rate": { type: "string", default: "20" },
@@ -375,6 +380,52 @@ async function benchPipeline(devices: number, workers: number) {
   }
 }
 
+/**
+ * Runs the embedded default once and reads its peak resident set (VmHWM, a high-water mark) from
+ * /proc while it runs; the last reading before it exits is the peak.
+ */
+async function benchEmbedded(devices: number) {
+  const dir = await mkdtemp(join(tmpdir(), "medsoc-bench-embedded-"));
+  const started = Date.now();
+  const child = spawn(
+    process.execPath,
+    [
+      ...workerNodeOptions,
+      join(here, "..", "bin", "medsoc.mjs"),
+      "start",
+      "--once",
+      "--devices",
+      String(devices),
+      "--out",
+      dir,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, MEDSOC_LOG_LEVEL: "error" } },
+  );
+  let stdout = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  let peak = 0;
+  const timer = setInterval(() => {
+    void peakRssOf(child.pid).then((b) => {
+      peak = Math.max(peak, b);
+    });
+  }, 250);
+  try {
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    return {
+      devices,
+      exitCode: code,
+      seconds: Number(((Date.now() - started) / 1000).toFixed(1)),
+      peakRssMB: Math.round(peak / 1024 / 1024),
+      documents: Number(/mapped (\d+) ECS documents/.exec(stdout)?.[1] ?? 0),
+    };
+  } finally {
+    clearInterval(timer);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 const results: Record<string, unknown> = {
   date: new Date().toISOString(),
   node: process.version,
@@ -446,6 +497,14 @@ if (!values.only || values.only === "playbooks") {
   results.playbooks = runs;
 }
 
+if (values.only === "embedded") {
+  const r = await benchEmbedded(Number(values["embedded-devices"]));
+  results.embedded = r;
+  console.log(
+    `embedded  ${r.devices.toLocaleString("en")} devices: peak RSS ${r.peakRssMB} MB, ${r.documents.toLocaleString("en")} documents in ${r.seconds} s, exit ${r.exitCode} (target < 500 MB)`,
+  );
+}
+
 if (!values.only || values.only === "devicestate") {
   const r = await redisDeviceStateBench(Number(values["state-devices"]), String(values["redis-url"]));
   results.deviceState = r;
@@ -453,7 +512,15 @@ if (!values.only || values.only === "devicestate") {
 }
 
 // `--only playbooks` keeps the other figures of latest.json intact.
-const out = join(here, "results", values.only === "playbooks" ? "playbooks.json" : "latest.json");
+const out = join(
+  here,
+  "results",
+  values.only === "playbooks"
+    ? "playbooks.json"
+    : values.only === "embedded"
+      ? "embedded.json"
+      : "latest.json",
+);
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`written ${out}`);

@@ -1,25 +1,20 @@
+/**
+ * The command line. Every command is declared here or in worker/cli/ (arguments, options, help), and
+ * its implementation (worker/commands/) is imported only when that command runs: `medsoc start`
+ * does not load the report renderer, the package builders or the CSAF validator, and `--help` loads
+ * none of them.
+ */
 import { readFileSync } from "node:fs";
-import type { Client } from "@elastic/elasticsearch";
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError, PermanentError } from "../core/errors.ts";
-import { createLogger } from "../core/log.ts";
-import { queueRedisTarget } from "../core/redis.ts";
-import { loadAdvisoryIndex, registerAdvisories } from "./commands/advisories.ts";
-import { runNormalize } from "./commands/normalize.ts";
-import { registerPackage } from "./commands/package.ts";
-import { registerPlaybookCommands } from "./commands/playbooks.ts";
-import { registerPoll } from "./commands/poll.ts";
-import { registerReport } from "./commands/report.ts";
-import { setupElasticsearch } from "./commands/setup-elasticsearch.ts";
-import { setupLatestDeviceTransform } from "./commands/setup-elasticsearch-transform.ts";
-import { registerSetupKibana } from "./commands/setup-kibana.ts";
-import { registerSetupSplunk } from "./commands/setup-splunk.ts";
+import { registerAdvisories } from "./cli/advisories.ts";
+import { registerPackage } from "./cli/package.ts";
+import { registerPlaybookCommands } from "./cli/playbooks.ts";
+import { registerPoll } from "./cli/poll.ts";
+import { registerReport } from "./cli/report.ts";
+import { registerSetup, registerSetupSiems } from "./cli/setup.ts";
 import { registerSimulate } from "./commands/simulate.ts";
-import { loadConfigFile } from "./config.ts";
-import { createQueueDriver } from "./queue/index.ts";
-import { replayDeadLetters } from "./replay.ts";
-import { checkRedis, componentSchemas, formatSummary, runStart } from "./run.ts";
-import { createElasticsearchClient, type ElasticsearchSinkConfig } from "./sinks/elasticsearch.ts";
+import type { StartCommandOptions } from "./commands/start.ts";
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad arguments or invalid configuration. */
 const EXIT_USAGE = 2;
@@ -69,34 +64,8 @@ program
     }),
   )
   .option("--out <dir>", "output folder (embedded default only)", "out")
-  .action(
-    async (opts: {
-      config?: string;
-      once?: boolean;
-      workersOnly?: boolean;
-      devices?: number;
-      out: string;
-    }) => {
-      if (opts.workersOnly && (opts.once || !opts.config))
-        throw new CommanderError(
-          EXIT_USAGE,
-          "medsoc.workersOnly",
-          "--workers-only needs --config and cannot go with --once",
-        );
-      const log = createLogger();
-      const summary = await runStart({
-        configFile: opts.config,
-        once: Boolean(opts.once),
-        workersOnly: Boolean(opts.workersOnly),
-        devices: opts.devices,
-        outDir: opts.out,
-        log,
-        stopSignal: opts.once ? undefined : waitForStopSignal(),
-      });
-      process.stdout.write(formatSummary(summary));
-      // A backfill that could not collect a stream must not look like a success to a script.
-      if (opts.once && (summary.failedPolls > 0 || summary.failedPushes > 0)) process.exitCode = 1;
-    },
+  .action(async (opts: StartCommandOptions) =>
+    (await import("./commands/start.ts")).startAction(opts, waitForStopSignal),
   );
 
 program
@@ -124,30 +93,14 @@ program
       preserveDuplicateVendorFields?: boolean;
       enrich: boolean;
       advisoryStore?: string;
-    }) => {
-      process.exitCode = await runNormalize({
-        source: opts.source,
-        stream: opts.stream,
-        input: process.stdin,
-        output: process.stdout,
-        preserveOriginal: Boolean(opts.preserveOriginal),
-        preserveDuplicateVendorFields: Boolean(opts.preserveDuplicateVendorFields),
-        enrich: opts.enrich,
-        advisories: opts.enrich ? await loadAdvisoryIndex(opts.advisoryStore) : undefined,
-      });
-    },
+    }) => (await import("./commands/normalize.ts")).normalizeAction(opts),
   );
 
 program
   .command("validate-config")
   .description("check a medsoc.yaml and list every problem with its path (exit 2 when invalid)")
   .argument("<file>")
-  .action(async (file: string) => {
-    const cfg = await loadConfigFile(file, componentSchemas());
-    process.stdout.write(
-      `${file}: valid (${cfg.sourceConfigs.length} source(s), sinks: ${Object.keys(cfg.sinkConfigs).join(", ") || "none"}, queue: ${cfg.queue.driver})\n`,
-    );
-  });
+  .action(async (file: string) => (await import("./commands/deployment.ts")).validateConfigAction(file));
 
 const deadLetters = program
   .command("dead-letters")
@@ -155,35 +108,9 @@ const deadLetters = program
   .requiredOption("-c, --config <file>", "medsoc.yaml of the deployment (queue.driver: bullmq)")
   .option("--limit <n>", "print the newest n entries, oldest first", "100")
   .option("--count", "print only the number of entries")
-  .action(async (opts: { config: string; limit: string; count?: boolean }) => {
-    const cfg = await loadConfigFile(opts.config, componentSchemas());
-    if (cfg.queue.driver !== "bullmq")
-      throw new ConfigError(
-        [
-          {
-            path: "queue.driver",
-            message: "the memory driver keeps dead letters in the process (see out/dead-letter.ndjson)",
-          },
-        ],
-        opts.config,
-      );
-    const limit = Number(opts.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new PermanentError("--limit must be a positive integer");
-    await checkRedis(queueRedisTarget(cfg.queue));
-    const driver = createQueueDriver({
-      kind: "bullmq",
-      redisUrl: cfg.queue.redisUrl,
-      cluster: cfg.queue.cluster,
-      prefix: cfg.queue.prefix,
-    });
-    try {
-      const dlq = driver.deadLetters();
-      if (opts.count) process.stdout.write(`${await dlq.count()}\n`);
-      else for (const entry of await dlq.list(-limit, -1)) process.stdout.write(`${JSON.stringify(entry)}\n`);
-    } finally {
-      await driver.close();
-    }
-  });
+  .action(async (opts: { config: string; limit: string; count?: boolean }) =>
+    (await import("./commands/deployment.ts")).deadLettersAction(opts),
+  );
 
 deadLetters
   .command("replay")
@@ -194,71 +121,17 @@ deadLetters
   .option("-c, --config <file>", "medsoc.yaml of the deployment (queue.driver: bullmq)")
   .option("--queue <name>", "only entries of this queue (sink-elasticsearch, sink-splunk, raw, poll)")
   .option("--dry-run", "print what would be replayed, change nothing")
-  .action(async (_opts: unknown, command: Command) => {
-    const opts = command.optsWithGlobals<{ config?: string; queue?: string; dryRun?: boolean }>();
-    if (!opts.config) throw new CommanderError(EXIT_USAGE, "medsoc.config", "--config <file> is required");
-    const cfg = await loadConfigFile(opts.config, componentSchemas());
-    if (cfg.queue.driver !== "bullmq")
-      throw new ConfigError(
-        [{ path: "queue.driver", message: "replay needs the bullmq driver (dead letters kept in Redis)" }],
-        opts.config,
-      );
-    await checkRedis(queueRedisTarget(cfg.queue));
-    const driver = createQueueDriver({
-      kind: "bullmq",
-      redisUrl: cfg.queue.redisUrl,
-      cluster: cfg.queue.cluster,
-      prefix: cfg.queue.prefix,
-    });
-    try {
-      const report = await replayDeadLetters(driver, { queue: opts.queue, dryRun: Boolean(opts.dryRun) });
-      const jobs = Object.entries(report.jobs)
-        .map(([q, n]) => `${n} job(s) to ${q}`)
-        .join(", ");
-      process.stdout.write(
-        `${opts.dryRun ? "would replay" : "replayed"} ${report.replayed} of ${report.entries} dead letter(s)${jobs ? `: ${jobs}` : ""}\n`,
-      );
-      for (const s of report.skipped) process.stdout.write(`  kept ${s.queue} ${s.jobId}: ${s.reason}\n`);
-    } finally {
-      await driver.close();
-    }
-  });
+  .action(async (_opts: unknown, command: Command) =>
+    (await import("./commands/deployment.ts")).deadLettersReplayAction(command),
+  );
 
 registerPlaybookCommands(program);
-
-const setup = program.command("setup").description("install medsoc's resources into a SIEM");
-setup
-  .command("elasticsearch")
-  .description("install the ILM policy, component and index templates for logs-medsoc.*")
-  .requiredOption("-c, --config <file>", "medsoc.yaml with sinks.elasticsearch")
-  .option("--transform", "also install and start the latest-device transform (medsoc-latest-device)")
-  .action(async (opts: { config: string; transform?: boolean }) => {
-    const cfg = await loadConfigFile(opts.config, componentSchemas());
-    const es = cfg.sinkConfigs.elasticsearch;
-    if (!es)
-      throw new ConfigError(
-        [{ path: "sinks.elasticsearch", message: "is required for setup elasticsearch" }],
-        opts.config,
-      );
-    const log = createLogger();
-    const client: Client = createElasticsearchClient(es as ElasticsearchSinkConfig);
-    try {
-      const done = await setupElasticsearch(client, { log });
-      const transform = opts.transform ? await setupLatestDeviceTransform(client, { log }) : undefined;
-      process.stdout.write(`${JSON.stringify(transform ? { ...done, transform } : done, null, 2)}\n`);
-    } finally {
-      await client.close();
-    }
-  });
-
+const setup = registerSetup(program);
 registerReport(program);
-registerSetupKibana(setup);
-registerSetupSplunk(setup);
+registerSetupSiems(setup);
 registerPackage(program);
 registerAdvisories(program);
-
 registerSimulate(program, waitForStopSignal);
-
 registerPoll(program);
 
 /** Runs the command line (bin/medsoc.mjs). */

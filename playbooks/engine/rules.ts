@@ -167,8 +167,11 @@ export class RuleEngine {
   };
   readonly #o: RuleEngineOptions & { log: Logger };
   readonly #kinds: Set<string>;
-  /** alias → documents waiting for that device, with their arrival time. */
-  readonly #pending = new Map<string, { doc: EcsDocument; at: number }[]>();
+  /**
+   * alias → documents waiting for that device, with their arrival time. Held as JSON text (a
+   * third of the heap of the live object): a backfill holds up to `maxPending` of them.
+   */
+  readonly #pending = new Map<string, { json: string; at: number }[]>();
   #pendingCount = 0;
 
   constructor(options: RuleEngineOptions) {
@@ -188,7 +191,7 @@ export class RuleEngine {
       for (const [alias, list] of this.#pending) {
         const expired = list[0] && now - list[0].at > pendingMs;
         if (expired || (await directory.get(alias))) {
-          for (const p of list) ready.push({ alias, doc: p.doc });
+          for (const p of list) ready.push({ alias, doc: JSON.parse(p.json) as EcsDocument });
           this.#pendingCount -= list.length;
           this.#pending.delete(alias);
         }
@@ -210,21 +213,13 @@ export class RuleEngine {
   async #evaluateFor(doc: EcsDocument, alias: string, final: boolean): Promise<void> {
     const { directory, rules, log } = this.#o;
     if (this.#o.holdUntilFlush && !final && this.#pendingCount < (this.#o.maxPending ?? 10_000)) {
-      const list = this.#pending.get(alias) ?? [];
-      list.push({ doc, at: Date.now() });
-      this.#pending.set(alias, list);
-      this.#pendingCount++;
-      this.stats.deferred++;
+      this.#hold(alias, doc);
       return;
     }
     const { device, known } = await directory.deviceFor(alias, doc);
     if (!known && !final) {
       if (this.#pendingCount < (this.#o.maxPending ?? 10_000)) {
-        const list = this.#pending.get(alias) ?? [];
-        list.push({ doc, at: Date.now() });
-        this.#pending.set(alias, list);
-        this.#pendingCount++;
-        this.stats.deferred++;
+        this.#hold(alias, doc);
         return;
       }
     }
@@ -238,12 +233,21 @@ export class RuleEngine {
     }
   }
 
+  #hold(alias: string, doc: EcsDocument): void {
+    const list = this.#pending.get(alias) ?? [];
+    list.push({ json: JSON.stringify(doc), at: Date.now() });
+    this.#pending.set(alias, list);
+    this.#pendingCount++;
+    this.stats.deferred++;
+  }
+
   /** Evaluates every waiting document now with what is known (end of `start --once`). */
   async flushPending(): Promise<void> {
     const all = [...this.#pending.entries()];
     this.#pending.clear();
     this.#pendingCount = 0;
-    for (const [alias, list] of all) for (const p of list) await this.#evaluateFor(p.doc, alias, true);
+    for (const [alias, list] of all)
+      for (const p of list) await this.#evaluateFor(JSON.parse(p.json) as EcsDocument, alias, true);
   }
 
   async #evaluate(

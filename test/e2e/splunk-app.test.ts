@@ -192,7 +192,10 @@ describe("splunk app lint (spec-driven linter and the AppInspect subset)", () =>
       "medsoc:event",
       "medsoc:vulnerability",
     ]);
-    const sink = readFileSync(resolve(APP, "..", "..", "..", "worker", "sinks", "splunk-hec.ts"), "utf8");
+    const sink = readFileSync(
+      resolve(APP, "..", "..", "..", "worker", "sinks", "splunk-hec", "envelope.ts"),
+      "utf8",
+    );
     assert.match(sink, /sourcetype: `medsoc:\$\{siemStreamOf\(doc\)\}`/);
   });
 });

@@ -13,10 +13,8 @@
  * are reported with the reason and the good ones are kept.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import type { Command } from "commander";
 import { request } from "undici";
 import { JsonClient } from "../../connectors/http.ts";
 import { statusLine } from "../../core/terminal.ts";
@@ -27,57 +25,16 @@ import {
   parseCsaf,
 } from "../../mappings/advisories/csaf.ts";
 import { type KevCatalog, looksLikeKev, parseKev } from "../../mappings/advisories/kev.ts";
-import type { AdvisoryIndex } from "../../mappings/advisories/match.ts";
+import { type AdvisoryStore, type MergeReport, mergeIntoStore } from "../../mappings/advisories/store.ts";
 import {
-  type AdvisoryStore,
-  defaultAdvisoryIndex,
-  indexOfStore,
-  type MergeReport,
-  mergeIntoStore,
-  parseStore,
-  snapshotStore,
-} from "../../mappings/advisories/store.ts";
+  defaultStorePath,
+  loadAdvisoryIndex,
+  loadAdvisoryStore,
+  writeAdvisoryStore,
+} from "../../mappings/advisories/store-file.ts";
 import { validateCsaf } from "../../mappings/advisories/validate.ts";
 
-/** The store path: `$MEDSOC_ADVISORY_STORE`, else `~/.medsoc/advisories.json`. */
-export function defaultStorePath(): string {
-  return process.env.MEDSOC_ADVISORY_STORE ?? path.join(os.homedir(), ".medsoc", "advisories.json");
-}
-
-/** Loads the store file, or the shipped snapshot when the file does not exist. */
-/** The advisory index of the store file, or the shipped snapshot's (built once per process). */
-export async function loadAdvisoryIndex(file?: string): Promise<AdvisoryIndex> {
-  const { store, from } = await loadAdvisoryStore(file);
-  return from === "snapshot" ? defaultAdvisoryIndex() : indexOfStore(store);
-}
-
-export async function loadAdvisoryStore(
-  file = defaultStorePath(),
-): Promise<{ store: AdvisoryStore; from: string }> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT")
-      return { store: snapshotStore(), from: "snapshot" };
-    throw new Error(`reading advisory store ${file}: ${(error as Error).message}`, { cause: error });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`reading advisory store ${file}: ${(error as Error).message}`, { cause: error });
-  }
-  return { store: parseStore(json, file), from: file };
-}
-
-/** Writes the store atomically (temporary file + rename). */
-export async function writeAdvisoryStore(file: string, store: AdvisoryStore): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(store)}\n`);
-  await rename(tmp, file);
-}
+export { defaultStorePath, loadAdvisoryIndex, loadAdvisoryStore, writeAdvisoryStore };
 
 export interface ImportOptions {
   /** The store to merge into. */
@@ -397,58 +354,37 @@ export function formatStore(store: AdvisoryStore, from: string): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Registers `medsoc advisories import|list`. */
-export function registerAdvisories(program: Command): void {
-  const cmd = program
-    .command("advisories")
-    .description("the local advisory store: CISA CSAF advisories and KEV");
-  cmd
-    .command("import")
-    .description(
-      "import CSAF 2.0 advisories and the KEV catalog (folders, files, http(s) URLs, ROLIE feeds, provider metadata)",
-    )
-    .argument("<source...>", "folder, file or URL")
-    .option(
-      "--store <file>",
-      "advisory store file (default $MEDSOC_ADVISORY_STORE or ~/.medsoc/advisories.json)",
-    )
-    .action(async (sources: string[], opts: { store?: string }) => {
-      const file = opts.store ?? defaultStorePath();
-      const { store } = await loadAdvisoryStore(file);
-      // On a terminal, a status line while documents are read and validated (a feed can hold hundreds).
-      const status = statusLine(process.stderr);
-      const result = await importAdvisories(sources, {
-        base: store,
-        onProgress: status
-          ? (p) =>
-              status.update(
-                `importing advisories · ${p.done}/${p.total} documents · ${p.accepted} accepted · ${p.rejected} rejected · ${path.basename(p.current)}`,
-              )
-          : undefined,
-      }).finally(() => status?.stop());
-      for (const a of result.accepted) process.stdout.write(`accepted ${a.id}  ${a.source}\n`);
-      for (const r of result.rejected) process.stderr.write(`rejected ${r.source}: ${r.reason}\n`);
-      const { added, replaced, kept, kev } = result.report;
-      process.stdout.write(
-        `${added.length} added, ${replaced.length} replaced by a newer revision, ${kept.length} already current` +
-          `${kev !== undefined ? `, KEV ${kev}` : ""}; ${result.rejected.length} rejected\n`,
-      );
-      if (result.accepted.length > 0) {
-        await writeAdvisoryStore(file, result.store);
-        process.stdout.write(`wrote ${file}: ${result.store.advisories.length} advisories\n`);
-      }
-      if (result.rejected.length > 0) process.exitCode = 1;
-    });
-  cmd
-    .command("list")
-    .description("list the advisories and the KEV catalog of the store")
-    .option(
-      "--store <file>",
-      "advisory store file (default $MEDSOC_ADVISORY_STORE or ~/.medsoc/advisories.json)",
-    )
-    .option("--json", "print the store as JSON")
-    .action(async (opts: { store?: string; json?: boolean }) => {
-      const { store, from } = await loadAdvisoryStore(opts.store ?? defaultStorePath());
-      process.stdout.write(opts.json ? `${JSON.stringify(store, null, 2)}\n` : formatStore(store, from));
-    });
+/** `medsoc advisories import <source...>` (declared in worker/cli/advisories.ts). */
+export async function advisoriesImportAction(sources: string[], opts: { store?: string }): Promise<void> {
+  const file = opts.store ?? defaultStorePath();
+  const { store } = await loadAdvisoryStore(file);
+  // On a terminal, a status line while documents are read and validated (a feed can hold hundreds).
+  const status = statusLine(process.stderr);
+  const result = await importAdvisories(sources, {
+    base: store,
+    onProgress: status
+      ? (p) =>
+          status.update(
+            `importing advisories · ${p.done}/${p.total} documents · ${p.accepted} accepted · ${p.rejected} rejected · ${path.basename(p.current)}`,
+          )
+      : undefined,
+  }).finally(() => status?.stop());
+  for (const a of result.accepted) process.stdout.write(`accepted ${a.id}  ${a.source}\n`);
+  for (const r of result.rejected) process.stderr.write(`rejected ${r.source}: ${r.reason}\n`);
+  const { added, replaced, kept, kev } = result.report;
+  process.stdout.write(
+    `${added.length} added, ${replaced.length} replaced by a newer revision, ${kept.length} already current` +
+      `${kev !== undefined ? `, KEV ${kev}` : ""}; ${result.rejected.length} rejected\n`,
+  );
+  if (result.accepted.length > 0) {
+    await writeAdvisoryStore(file, result.store);
+    process.stdout.write(`wrote ${file}: ${result.store.advisories.length} advisories\n`);
+  }
+  if (result.rejected.length > 0) process.exitCode = 1;
+}
+
+/** `medsoc advisories list`. */
+export async function advisoriesListAction(opts: { store?: string; json?: boolean }): Promise<void> {
+  const { store, from } = await loadAdvisoryStore(opts.store ?? defaultStorePath());
+  process.stdout.write(opts.json ? `${JSON.stringify(store, null, 2)}\n` : formatStore(store, from));
 }

@@ -16,6 +16,7 @@
 import { once } from "node:events";
 import { StringDecoder } from "node:string_decoder";
 import type { AdvisoryIndex } from "../../mappings/advisories/match.ts";
+import { loadAdvisoryIndex } from "../../mappings/advisories/store-file.ts";
 import { MappingError } from "../../mappings/errors.ts";
 import { pipelineErrorDocument } from "../../mappings/pipeline-error.ts";
 import { createLineMapper } from "../../monitors/index.ts";
@@ -154,4 +155,25 @@ export async function runNormalize(opts: NormalizeOptions): Promise<number> {
     output.off("error", onOutputError);
   }
   return 0;
+}
+
+/** `medsoc normalize` (declared in worker/cli.ts): stdin → stdout. */
+export async function normalizeAction(opts: {
+  source: string;
+  stream: string;
+  preserveOriginal?: boolean;
+  preserveDuplicateVendorFields?: boolean;
+  enrich: boolean;
+  advisoryStore?: string;
+}): Promise<void> {
+  process.exitCode = await runNormalize({
+    source: opts.source,
+    stream: opts.stream,
+    input: process.stdin,
+    output: process.stdout,
+    preserveOriginal: Boolean(opts.preserveOriginal),
+    preserveDuplicateVendorFields: Boolean(opts.preserveDuplicateVendorFields),
+    enrich: opts.enrich,
+    advisories: opts.enrich ? await loadAdvisoryIndex(opts.advisoryStore) : undefined,
+  });
 }

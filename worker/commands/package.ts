@@ -13,11 +13,11 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { Command } from "commander";
 import * as tar from "tar";
 import { parse } from "yaml";
 import { ZipFile } from "yazl";
 import { PermanentError } from "../../core/errors.ts";
+import { ELASTIC_PACKAGE_DIR, SPLUNK_APP_DIR } from "../../integrations/paths.ts";
 import {
   checkSourcePackage,
   dedupe,
@@ -37,11 +37,7 @@ import { PackageSpec, type SpecProblem } from "../../integrations/tools/elastic-
 import { lintSplunkApp } from "../../integrations/tools/splunk-app-lint.ts";
 import { parseConf, settingValue } from "../../integrations/tools/splunk-conf.ts";
 
-const INTEGRATIONS = resolve(import.meta.dirname, "..", "..", "integrations");
-/** The Splunk app folder (its name is the app id). */
-export const SPLUNK_APP_DIR = join(INTEGRATIONS, "splunk", "medsoc");
-/** The Elastic integration package folder. */
-export const ELASTIC_PACKAGE_DIR = join(INTEGRATIONS, "elastic", "medsoc");
+export { ELASTIC_PACKAGE_DIR, SPLUNK_APP_DIR };
 
 /** A fixed mtime so two builds of the same sources give the same archive. */
 const EPOCH = new Date("2026-01-01T00:00:00Z");
@@ -304,37 +300,30 @@ export async function packageElastic(
   }
 }
 
-/** Registers `medsoc package splunk|elastic`. */
-export function registerPackage(program: Command): void {
-  const pkg = program.command("package").description("build the installable SIEM packages (validated first)");
-  pkg
-    .command("splunk")
-    .description("lint the Splunk app (conf specs, AppInspect offline checks) and build its .tgz")
-    .option("--out <dir>", "output folder", "dist")
-    .option("--reference <dir>", "reference data folder (conf specs); default $MEDSOC_REFERENCE_DIR")
-    .option("--source <dir>", "app folder to build (its name is the app id)", SPLUNK_APP_DIR)
-    .action(async (opts: { out: string; reference?: string; source: string }) => {
-      const r = await packageSplunk(opts.out, resolve(opts.source), {
-        ...(opts.reference ? { referenceDir: resolve(opts.reference) } : {}),
-      });
-      process.stdout.write(`${r.file} (${r.entries} files, ${r.bytes} bytes)\n`);
-    });
-  pkg
-    .command("elastic")
-    .description(
-      "validate the Elastic integration package (package-spec schemas and semantic rules), resolve its ECS fields and build its .zip",
-    )
-    .option("--out <dir>", "output folder", "dist")
-    .option("--reference <dir>", "reference data folder (package-spec, ECS); default $MEDSOC_REFERENCE_DIR")
-    .option("--docs", "regenerate docs/README.md (field tables) from _dev/build/docs/README.md, then build")
-    .option("--source <dir>", "package folder to build", ELASTIC_PACKAGE_DIR)
-    .action(async (opts: { out: string; reference?: string; docs?: boolean; source: string }) => {
-      const source = resolve(opts.source);
-      if (!existsSync(join(source, "manifest.yml")))
-        throw new PermanentError(`no package manifest.yml in ${source}`);
-      const options = opts.reference ? { referenceDir: resolve(opts.reference) } : {};
-      if (opts.docs) process.stdout.write(`${writeElasticDocs(source, options)}\n`);
-      const r = await packageElastic(opts.out, source, options);
-      process.stdout.write(`${r.file} (${r.entries} files, ${r.bytes} bytes)\n`);
-    });
+/** `medsoc package splunk` (declared in worker/cli/package.ts). */
+export async function packageSplunkAction(opts: {
+  out: string;
+  reference?: string;
+  source: string;
+}): Promise<void> {
+  const r = await packageSplunk(opts.out, resolve(opts.source), {
+    ...(opts.reference ? { referenceDir: resolve(opts.reference) } : {}),
+  });
+  process.stdout.write(`${r.file} (${r.entries} files, ${r.bytes} bytes)\n`);
+}
+
+/** `medsoc package elastic`. */
+export async function packageElasticAction(opts: {
+  out: string;
+  reference?: string;
+  docs?: boolean;
+  source: string;
+}): Promise<void> {
+  const source = resolve(opts.source);
+  if (!existsSync(join(source, "manifest.yml")))
+    throw new PermanentError(`no package manifest.yml in ${source}`);
+  const options = opts.reference ? { referenceDir: resolve(opts.reference) } : {};
+  if (opts.docs) process.stdout.write(`${writeElasticDocs(source, options)}\n`);
+  const r = await packageElastic(opts.out, source, options);
+  process.stdout.write(`${r.file} (${r.entries} files, ${r.bytes} bytes)\n`);
 }

@@ -9,7 +9,6 @@
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
-import type { Command } from "commander";
 import type { Cursor } from "../../connectors/types.ts";
 import { PermanentError } from "../../core/errors.ts";
 import { createLogger, type Logger } from "../../core/log.ts";
@@ -148,58 +147,31 @@ export async function runPoll(opts: PollCommandOptions): Promise<PollCommandResu
   }
 }
 
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new PermanentError(`${name} must be a positive integer`);
-    return n;
-  };
-}
-
-/** Adds `medsoc poll` to the CLI. */
-export function registerPoll(program: Command): void {
-  program
-    .command("poll")
-    .description("fetch one stream from a live API until exhausted; raw records as NDJSON on stdout")
-    .requiredOption("--source <name>", "source name or type from the config (e.g. armis)")
-    .requiredOption("--stream <name>", "stream name (e.g. device)")
-    .option(
-      "-c, --config <file>",
-      "medsoc.yaml with the source (default: $MEDSOC_CONFIG, then ./medsoc.yaml)",
-    )
-    .option("--cursor-file <file>", "start from the cursor saved here and save the new one after each page")
-    .option(
-      "--page-size <n>",
-      "records per request (default: the connector's pageSize)",
-      positiveInt("--page-size"),
-    )
-    .action(
-      async (opts: {
-        source: string;
-        stream: string;
-        config?: string;
-        cursorFile?: string;
-        pageSize?: number;
-      }) => {
-        const abort = new AbortController();
-        const stop = () => abort.abort(new Error("interrupted"));
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-        try {
-          await runPoll({
-            source: opts.source,
-            stream: opts.stream,
-            configFile: opts.config,
-            cursorFile: opts.cursorFile,
-            pageSize: opts.pageSize,
-            output: process.stdout,
-            log: createLogger(),
-            signal: abort.signal,
-          });
-        } finally {
-          process.off("SIGINT", stop);
-          process.off("SIGTERM", stop);
-        }
-      },
-    );
+/** `medsoc poll` (declared in worker/cli/poll.ts): stops cleanly on SIGINT/SIGTERM. */
+export async function pollAction(opts: {
+  source: string;
+  stream: string;
+  config?: string;
+  cursorFile?: string;
+  pageSize?: number;
+}): Promise<void> {
+  const abort = new AbortController();
+  const stop = () => abort.abort(new Error("interrupted"));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    await runPoll({
+      source: opts.source,
+      stream: opts.stream,
+      configFile: opts.config,
+      cursorFile: opts.cursorFile,
+      pageSize: opts.pageSize,
+      output: process.stdout,
+      log: createLogger(),
+      signal: abort.signal,
+    });
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
 }

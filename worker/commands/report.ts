@@ -11,7 +11,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
-import { type Command, CommanderError, Option } from "commander";
 import { ConfigError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { queueRedisTarget } from "../../core/redis.ts";
@@ -186,57 +185,31 @@ export async function renderReport(report: PostureReport, format: ReportFormat):
   return formatPostureText(report);
 }
 
-/** Registers `medsoc report`. */
-export function registerReport(program: Command): void {
-  program
-    .command("report")
-    .description(
-      "posture report over the device state (no --config/--state: runs the simulated hospital into a memory state)",
-    )
-    .addOption(
-      new Option("--format <format>", "output format").choices(["text", "json", "html"]).default("text"),
-    )
-    .option("--out <file>", "write the report to a file instead of stdout")
-    .option(
-      "-c, --config <file>",
-      "medsoc.yaml of a deployment (queue.driver: bullmq; its Redis device state)",
-    )
-    .option("--state <file>", "a device-state snapshot (out/device-state.ndjson from `medsoc start`)")
-    .addOption(
-      new Option("--devices <n>", "simulated fleet size (embedded default only)").argParser((v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1)
-          throw new CommanderError(2, "medsoc.devices", "--devices must be a positive integer");
-        return n;
-      }),
-    )
-    .action(
-      async (opts: {
-        format: ReportFormat;
-        out?: string;
-        config?: string;
-        state?: string;
-        devices?: number;
-      }) => {
-        // On a terminal, a status line while the state is collected and the report built.
-        const status = statusLine(process.stderr);
-        status?.update("report · reading the device state");
-        const text = await buildReport({
-          format: opts.format,
-          configFile: opts.config,
-          stateFile: opts.state,
-          devices: opts.devices,
-          status,
-        })
-          .then((report) => {
-            status?.update(`report · rendering ${opts.format}`);
-            return renderReport(report, opts.format);
-          })
-          .finally(() => status?.stop());
-        if (opts.out) {
-          await writeFile(opts.out, text);
-          process.stderr.write(`medsoc: ${opts.format} report written to ${opts.out}\n`);
-        } else process.stdout.write(text);
-      },
-    );
+/** `medsoc report` (declared in worker/cli/report.ts). */
+export async function reportAction(opts: {
+  format: ReportFormat;
+  out?: string;
+  config?: string;
+  state?: string;
+  devices?: number;
+}): Promise<void> {
+  // On a terminal, a status line while the state is collected and the report built.
+  const status = statusLine(process.stderr);
+  status?.update("report · reading the device state");
+  const text = await buildReport({
+    format: opts.format,
+    configFile: opts.config,
+    stateFile: opts.state,
+    devices: opts.devices,
+    status,
+  })
+    .then((report) => {
+      status?.update(`report · rendering ${opts.format}`);
+      return renderReport(report, opts.format);
+    })
+    .finally(() => status?.stop());
+  if (opts.out) {
+    await writeFile(opts.out, text);
+    process.stderr.write(`medsoc: ${opts.format} report written to ${opts.out}\n`);
+  } else process.stdout.write(text);
 }

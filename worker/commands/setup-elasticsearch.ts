@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
 import type { Client } from "@elastic/elasticsearch";
 import { errors } from "@elastic/elasticsearch";
-import { PermanentError, wrapError } from "../../core/errors.ts";
-import { type Logger, silentLogger } from "../../core/log.ts";
+import { ConfigError, PermanentError, wrapError } from "../../core/errors.ts";
+import { createLogger, type Logger, silentLogger } from "../../core/log.ts";
+import { componentSchemas } from "../components.ts";
+import { loadConfigFile } from "../config.ts";
 import { dataStreamPart, parseSinkConfig } from "../sinks/common.ts";
 import {
   createElasticsearchClient,
@@ -17,6 +19,7 @@ import {
   ilmPolicy,
   indexTemplate,
 } from "../sinks/elasticsearch-templates/index.ts";
+import { setupLatestDeviceTransform } from "./setup-elasticsearch-transform.ts";
 
 export interface SetupElasticsearchOptions {
   /** Namespace the sink writes to (checked, and named in the log). @defaultValue "default" */
@@ -157,6 +160,26 @@ export async function runSetupElasticsearch(
   const client = createElasticsearchClient(parsed);
   try {
     return await setupElasticsearch(client, { ...options, namespace: parsed.namespace });
+  } finally {
+    await client.close();
+  }
+}
+
+/** `medsoc setup elasticsearch` (declared in worker/cli/setup.ts). */
+export async function setupElasticsearchAction(opts: { config: string; transform?: boolean }): Promise<void> {
+  const cfg = await loadConfigFile(opts.config, componentSchemas());
+  const es = cfg.sinkConfigs.elasticsearch;
+  if (!es)
+    throw new ConfigError(
+      [{ path: "sinks.elasticsearch", message: "is required for setup elasticsearch" }],
+      opts.config,
+    );
+  const log = createLogger();
+  const client: Client = createElasticsearchClient(es as ElasticsearchSinkConfig);
+  try {
+    const done = await setupElasticsearch(client, { log });
+    const transform = opts.transform ? await setupLatestDeviceTransform(client, { log }) : undefined;
+    process.stdout.write(`${JSON.stringify(transform ? { ...done, transform } : done, null, 2)}\n`);
   } finally {
     await client.close();
   }

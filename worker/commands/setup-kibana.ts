@@ -1,6 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Command } from "commander";
 import { JsonClient } from "../../connectors/http.ts";
 import { ConfigError, PermanentError } from "../../core/errors.ts";
 import { createLogger, type Logger, silentLogger } from "../../core/log.ts";
@@ -223,62 +222,37 @@ function envSecret(name: string | undefined, flag: string): Secret | undefined {
   return new Secret(v);
 }
 
-/** Registers `medsoc setup kibana` under the `setup` command. */
-export function registerSetupKibana(setup: Command): void {
-  setup
-    .command("kibana")
-    .description(
-      "install the medsoc detection rules and the Webhook connector to /v1/triggers/kibana (idempotent)",
-    )
-    .requiredOption("--url <url>", "Kibana base URL")
-    .requiredOption("--trigger-url <url>", "medsoc's https://…/v1/triggers/kibana")
-    .requiredOption(
-      "--trigger-token-env <name>",
-      "environment variable holding the bearer token medsoc expects",
-    )
-    .option("--api-key-env <name>", "environment variable holding a Kibana API key")
-    .option("--username <name>", "Kibana user (with --password-env)")
-    .option("--password-env <name>", "environment variable holding the Kibana password")
-    .option("--space <id>", "Kibana space", "default")
-    .option("--ca-file <file>", "PEM CA for Kibana's certificate")
-    .option("--insecure", "do not verify Kibana's certificate")
-    .option(
-      "--suppression",
-      "add alert suppression per device to the rules (Kibana Platinum or above; without it every matching alert triggers)",
-    )
-    .action(
-      async (opts: {
-        url: string;
-        suppression?: boolean;
-        triggerUrl: string;
-        triggerTokenEnv: string;
-        apiKeyEnv?: string;
-        username?: string;
-        passwordEnv?: string;
-        space: string;
-        caFile?: string;
-        insecure?: boolean;
-      }) => {
-        const apiKey = envSecret(opts.apiKeyEnv, "--api-key-env");
-        const password = envSecret(opts.passwordEnv, "--password-env");
-        if (!apiKey && !(opts.username && password))
-          throw new ConfigError([
-            { path: "--api-key-env", message: "give --api-key-env or --username with --password-env" },
-          ]);
-        const authorization = apiKey
-          ? new Secret(`ApiKey ${apiKey.reveal()}`)
-          : new Secret(`Basic ${Buffer.from(`${opts.username}:${password?.reveal()}`).toString("base64")}`);
-        const result = await setupKibana({
-          url: opts.url,
-          authorization,
-          space: opts.space,
-          triggerUrl: opts.triggerUrl,
-          triggerToken: envSecret(opts.triggerTokenEnv, "--trigger-token-env") as Secret,
-          suppression: opts.suppression === true,
-          tls: { verify: !opts.insecure, ...(opts.caFile ? { ca: readFileSync(opts.caFile, "utf8") } : {}) },
-          log: createLogger(),
-        });
-        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      },
-    );
+/** `medsoc setup kibana` (declared in worker/cli/setup.ts). */
+export async function setupKibanaAction(opts: {
+  url: string;
+  suppression?: boolean;
+  triggerUrl: string;
+  triggerTokenEnv: string;
+  apiKeyEnv?: string;
+  username?: string;
+  passwordEnv?: string;
+  space: string;
+  caFile?: string;
+  insecure?: boolean;
+}): Promise<void> {
+  const apiKey = envSecret(opts.apiKeyEnv, "--api-key-env");
+  const password = envSecret(opts.passwordEnv, "--password-env");
+  if (!apiKey && !(opts.username && password))
+    throw new ConfigError([
+      { path: "--api-key-env", message: "give --api-key-env or --username with --password-env" },
+    ]);
+  const authorization = apiKey
+    ? new Secret(`ApiKey ${apiKey.reveal()}`)
+    : new Secret(`Basic ${Buffer.from(`${opts.username}:${password?.reveal()}`).toString("base64")}`);
+  const result = await setupKibana({
+    url: opts.url,
+    authorization,
+    space: opts.space,
+    triggerUrl: opts.triggerUrl,
+    triggerToken: envSecret(opts.triggerTokenEnv, "--trigger-token-env") as Secret,
+    suppression: opts.suppression === true,
+    tls: { verify: !opts.insecure, ...(opts.caFile ? { ca: readFileSync(opts.caFile, "utf8") } : {}) },
+    log: createLogger(),
+  });
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

@@ -1,14 +1,13 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import type { Command } from "commander";
 import { type Dispatcher, request } from "undici";
 import { createAgent } from "../../connectors/http.ts";
 import { ConfigError, PermanentError } from "../../core/errors.ts";
 import { createLogger, type Logger, silentLogger } from "../../core/log.ts";
 import { Secret, scrub } from "../../core/secret.ts";
+import { SPLUNK_APP_DIR } from "../../integrations/paths.ts";
 import { parseConf, settingValue } from "../../integrations/tools/splunk-conf.ts";
-import { SPLUNK_APP_DIR } from "./package.ts";
 
 /**
  * `medsoc setup splunk` and the fired-alert trigger source, over Splunk's management port (8089)
@@ -426,64 +425,37 @@ function envSecret(name: string | undefined, flag: string): Secret | undefined {
   return new Secret(v);
 }
 
-/** Registers `medsoc setup splunk` under the `setup` command. */
-export function registerSetupSplunk(setup: Command): void {
-  setup
-    .command("splunk")
-    .description(
-      "verify the index and HEC token, install the app's saved searches with the playbook trigger (management port, splunk-sdk)",
-    )
-    .requiredOption("--url <url>", "management URL, e.g. https://splunk.example:8089")
-    .requiredOption("--index <name>", "index of the HEC sink")
-    .requiredOption("--hec-token-env <name>", "environment variable holding the sink's HEC token")
-    .option("--token-env <name>", "environment variable holding a Splunk authentication token")
-    .option("--username <name>", "Splunk user (with --password-env)")
-    .option("--password-env <name>", "environment variable holding the Splunk password")
-    .option(
-      "--trigger <mode>",
-      "action (medsoc_playbook alert action) | webhook (built-in webhook)",
-      "action",
-    )
-    .option("--trigger-url <url>", "medsoc's https://…/v1/triggers/splunk")
-    .option(
-      "--trigger-secret-env <name>",
-      "environment variable holding the HMAC secret (action) or the path token (webhook)",
-    )
-    .option("--ca-file <file>", "PEM CA of the management port certificate")
-    .option("--insecure", "do not verify the management port certificate")
-    .action(
-      async (opts: {
-        url: string;
-        index: string;
-        hecTokenEnv: string;
-        tokenEnv?: string;
-        username?: string;
-        passwordEnv?: string;
-        trigger: string;
-        triggerUrl?: string;
-        triggerSecretEnv?: string;
-        caFile?: string;
-        insecure?: boolean;
-      }) => {
-        if (!["action", "webhook"].includes(opts.trigger))
-          throw new ConfigError([{ path: "--trigger", message: "must be action or webhook" }]);
-        const token = envSecret(opts.tokenEnv, "--token-env");
-        const password = envSecret(opts.passwordEnv, "--password-env");
-        const triggerSecret = envSecret(opts.triggerSecretEnv, "--trigger-secret-env");
-        const result = await setupSplunk({
-          url: opts.url,
-          ...(token ? { token } : {}),
-          ...(opts.username ? { username: opts.username } : {}),
-          ...(password ? { password } : {}),
-          index: opts.index,
-          hecToken: envSecret(opts.hecTokenEnv, "--hec-token-env") as Secret,
-          trigger: opts.trigger as TriggerMode,
-          ...(opts.triggerUrl ? { triggerUrl: opts.triggerUrl } : {}),
-          ...(triggerSecret ? { triggerSecret } : {}),
-          tls: { verify: !opts.insecure, ...(opts.caFile ? { ca: readFileSync(opts.caFile, "utf8") } : {}) },
-          log: createLogger(),
-        });
-        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      },
-    );
+/** `medsoc setup splunk` (declared in worker/cli/setup.ts). */
+export async function setupSplunkAction(opts: {
+  url: string;
+  index: string;
+  hecTokenEnv: string;
+  tokenEnv?: string;
+  username?: string;
+  passwordEnv?: string;
+  trigger: string;
+  triggerUrl?: string;
+  triggerSecretEnv?: string;
+  caFile?: string;
+  insecure?: boolean;
+}): Promise<void> {
+  if (!["action", "webhook"].includes(opts.trigger))
+    throw new ConfigError([{ path: "--trigger", message: "must be action or webhook" }]);
+  const token = envSecret(opts.tokenEnv, "--token-env");
+  const password = envSecret(opts.passwordEnv, "--password-env");
+  const triggerSecret = envSecret(opts.triggerSecretEnv, "--trigger-secret-env");
+  const result = await setupSplunk({
+    url: opts.url,
+    ...(token ? { token } : {}),
+    ...(opts.username ? { username: opts.username } : {}),
+    ...(password ? { password } : {}),
+    index: opts.index,
+    hecToken: envSecret(opts.hecTokenEnv, "--hec-token-env") as Secret,
+    trigger: opts.trigger as TriggerMode,
+    ...(opts.triggerUrl ? { triggerUrl: opts.triggerUrl } : {}),
+    ...(triggerSecret ? { triggerSecret } : {}),
+    tls: { verify: !opts.insecure, ...(opts.caFile ? { ca: readFileSync(opts.caFile, "utf8") } : {}) },
+    log: createLogger(),
+  });
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

@@ -1,6 +1,6 @@
 /**
- * In-process device state (the embedded default). Devices are held as JSON strings: about a
- * third of the heap of live objects, and every read returns an independent copy.
+ * In-process device state (the embedded default). Devices are held as JSON, deflated (packed.ts):
+ * a fraction of the heap of live objects, and every read returns an independent copy.
  */
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
@@ -13,10 +13,11 @@ import {
   upsertDocuments,
 } from "./core.ts";
 import { resolveLookup } from "./lookup.ts";
+import { PackedJsonMap } from "./packed.ts";
 import type { DeviceLookup, DeviceState, DeviceStateStore } from "./types.ts";
 
 export class MemoryDeviceStateStore implements DeviceStateStore, StateBackend {
-  readonly #devices = new Map<string, string>();
+  readonly #devices = new PackedJsonMap();
   readonly #index = new Map<IndexKind, Map<string, string>>(INDEX_KINDS.map((k) => [k, new Map()]));
   readonly #fingerprints = new Map<string, Set<string>>();
   readonly #options: EnrichmentOptions;
@@ -46,10 +47,10 @@ export class MemoryDeviceStateStore implements DeviceStateStore, StateBackend {
       for (const fp of r.fingerprints) this.#fingerprints.get(fp)?.delete(r.key);
     }
     for (const state of changes.saved) {
-      const json = JSON.stringify(state);
       // Unchanged since it was loaded: its index entries and fingerprints are already in place.
-      if (this.#devices.get(state.key) === json && !survivors.has(state.key)) continue;
-      this.#devices.set(state.key, json);
+      // (Deflate is deterministic: the same JSON packs to the same text.)
+      if (!this.#devices.setIfChanged(state.key, JSON.stringify(state)) && !survivors.has(state.key))
+        continue;
       for (const e of indexEntries(state))
         (this.#index.get(e.kind) as Map<string, string>).set(e.value, state.key);
       for (const fp of state.exposure?.credentialFingerprints ?? []) {
