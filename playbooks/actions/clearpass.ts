@@ -14,8 +14,9 @@
  */
 import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
-import { Secret } from "../../core/secret.ts";
-import { type CallResponse, call, withReauth } from "./http.ts";
+import type { Secret } from "../../core/secret.ts";
+import type { IssuedToken } from "../../core/token-cache.ts";
+import { actionTokens, type CallResponse, call, withToken } from "./http.ts";
 import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
 
 export interface ClearPassConfig {
@@ -52,11 +53,11 @@ type Output = { endpoints: Marked[] };
 type Endpoint = { id?: number; mac_address?: string; status?: string; attributes?: Record<string, unknown> };
 
 class ClearPassClient {
-  #token?: Secret;
-  #expiresAt = 0;
+  // Renewed at 90% of `expires_in` (expiresAt below), so a token never expires mid-step.
+  readonly #tokens = actionTokens((ctx) => this.#login(ctx), 0);
   constructor(readonly c: ClearPassConfig) {}
 
-  async #login(ctx: ActionContext): Promise<void> {
+  async #login(ctx: ActionContext): Promise<IssuedToken> {
     const r = await call(ctx, {
       system: "clearpass",
       method: "POST",
@@ -72,9 +73,7 @@ class ClearPassClient {
     const b = r.body as { access_token?: string; expires_in?: number } | undefined;
     if (!b?.access_token)
       throw new PermanentError("requesting a ClearPass token: no access_token in the answer");
-    this.#token = new Secret(b.access_token);
-    // Refresh at 90% of the lifetime, so a token never expires mid-step.
-    this.#expiresAt = Date.now() + (b.expires_in ?? 3600) * 900;
+    return { value: b.access_token, expiresAt: Date.now() + (b.expires_in ?? 3600) * 900 };
   }
 
   async send(
@@ -84,18 +83,17 @@ class ClearPassClient {
     context: string,
     body?: unknown,
   ): Promise<CallResponse> {
-    if (!this.#token || Date.now() >= this.#expiresAt) await this.#login(ctx);
-    const go = () =>
+    return withToken(this.#tokens, ctx, (token) =>
       call(ctx, {
         system: "clearpass",
         method,
         url: new URL(path, this.c.baseUrl).toString(),
-        headers: { authorization: `Bearer ${(this.#token as Secret).reveal()}` },
+        headers: { authorization: `Bearer ${token}` },
         body,
-        secrets: [this.#token as Secret, this.c.clientSecret],
+        secrets: [token, this.c.clientSecret],
         context,
-      });
-    return withReauth(go, () => this.#login(ctx));
+      }),
+    );
   }
 
   async endpoint(ctx: ActionContext, mac: string): Promise<Endpoint> {

@@ -10,8 +10,9 @@
 import { XMLParser } from "fast-xml-parser";
 import { z } from "zod";
 import { PermanentError } from "../../core/errors.ts";
-import { Secret } from "../../core/secret.ts";
-import { type CallResponse, call, withReauth } from "./http.ts";
+import type { Secret } from "../../core/secret.ts";
+import type { IssuedToken } from "../../core/token-cache.ts";
+import { actionTokens, type CallResponse, call, withToken } from "./http.ts";
 import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
 
 export interface ForescoutConfig {
@@ -48,8 +49,8 @@ type Output = {
 };
 
 class ForescoutClient {
-  #jwt?: Secret;
-  #jwtAt = 0;
+  // The JWT is good for about 5 minutes (XSOAR reuses it that long); renewed 30 s earlier.
+  readonly #tokens = actionTokens((ctx) => this.#login(ctx), 30_000);
   constructor(readonly c: ForescoutConfig) {}
 
   dexXml(kind: "update" | "delete", ip: string, value?: string): string {
@@ -85,7 +86,7 @@ class ForescoutClient {
     return status.MESSAGE ?? "FSAPI_OK";
   }
 
-  async #login(ctx: ActionContext): Promise<void> {
+  async #login(ctx: ActionContext): Promise<IssuedToken> {
     const r = await call(ctx, {
       system: "forescout",
       method: "POST",
@@ -101,15 +102,12 @@ class ForescoutClient {
     });
     const jwt = r.text.trim();
     if (!jwt) throw new PermanentError("logging in to the Forescout Web API: empty token");
-    this.#jwt = new Secret(jwt);
-    this.#jwtAt = Date.now();
+    return { value: jwt, expiresAt: Date.now() + 300_000 };
   }
 
   /** The property's value on `ip`, or null when it is not set. */
   async read(ctx: ActionContext, ip: string): Promise<string | null> {
-    // The JWT is good for about 5 minutes (XSOAR reuses it that long); renew a little earlier.
-    if (!this.#jwt || Date.now() - this.#jwtAt > 270_000) await this.#login(ctx);
-    const go = (): Promise<CallResponse> =>
+    const go = (token: string): Promise<CallResponse> =>
       call(ctx, {
         system: "forescout",
         method: "GET",
@@ -117,13 +115,13 @@ class ForescoutClient {
           `/api/hosts/ip/${encodeURIComponent(ip)}?fields=${encodeURIComponent(this.c.property)}`,
           this.c.baseUrl,
         ).toString(),
-        headers: { authorization: (this.#jwt as Secret).reveal(), accept: "application/hal+json" },
-        secrets: [this.#jwt as Secret, this.c.webPassword],
+        headers: { authorization: token, accept: "application/hal+json" },
+        secrets: [token, this.c.webPassword],
         context: `reading Forescout property ${this.c.property} of ${ip}`,
       });
     let r: CallResponse;
     try {
-      r = await withReauth(go, () => this.#login(ctx));
+      r = await withToken(this.#tokens, ctx, go);
     } catch (error) {
       if (error instanceof PermanentError && /HTTP 404/.test(error.message))
         throw new UnknownDeviceError(`Forescout knows no host ${ip}`, { cause: error });
