@@ -8,19 +8,14 @@
  * the restricted tag keeps the clinical servers reachable.
  */
 import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
-import type { Secret } from "../../core/secret.ts";
 import type { IssuedToken } from "../../core/token-cache.ts";
 import { actionTokens, type CallResponse, call, withToken } from "./http.ts";
-import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
+import { type Action, type ActionContext, defineSystem, needAny, UnknownDeviceError } from "./types.ts";
 
-export interface ArmisTagsConfig {
-  /** Tenant URL, `https://<tenant>.armis.com`. */
-  baseUrl: string;
-  secretKey: Secret;
-  /** Tag per containment mode. @defaultValue {full: "medsoc-quarantine", restricted: "medsoc-restricted"} */
-  tags: { full: string; restricted: string };
-}
+/** `playbooks.systems.armis` as parsed (declared once, below: `armisConfigSchema`). */
+export type ArmisTagsConfig = z.output<typeof armisConfigSchema>;
 
 const input = z
   .strictObject({
@@ -224,3 +219,37 @@ export function armisTagActions(config: ArmisTagsConfig): Action[] {
   };
   return [tag as Action, untagAction as Action];
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.armis`: Armis device tags (the containment marker Armis-driven policies act on). */
+export const armisConfigSchema = z.strictObject({
+  baseUrl: url,
+  secretKey: secretSchema,
+  /** @defaultValue {full: "medsoc-quarantine", restricted: "medsoc-restricted"} */
+  tags: z
+    .strictObject({
+      full: z.string().default("medsoc-quarantine"),
+      restricted: z.string().default("medsoc-restricted"),
+    })
+    .prefault({}),
+});
+
+/** Armis device tags (the containment marker Armis-driven policies act on): the one declaration of this system (settings, actions, enforcement point). */
+export const armisSystem = defineSystem({
+  id: "armis",
+  title: "Armis device tags (the containment marker Armis-driven policies act on).",
+  config: armisConfigSchema,
+  actions: ["armis.tag", "armis.untag"],
+  create: (config) => armisTagActions(config),
+  stage: "monitor",
+  enforcementPoint: {
+    label: "Armis device tag",
+    keyedBy: "mac or ip",
+    apply: "armis.tag",
+    release: "armis.untag",
+    applyInput: (t, mode, clinicalServers) =>
+      needAny(t) ?? { macs: t.macs, ips: t.ips, mode, clinicalServers },
+    releaseInput: (t) => needAny(t) ?? { macs: t.macs, ips: t.ips },
+  },
+});

@@ -13,21 +13,14 @@
  * re-authorised with its profile instead of being released.
  */
 import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
-import type { Secret } from "../../core/secret.ts";
 import type { IssuedToken } from "../../core/token-cache.ts";
 import { actionTokens, type CallResponse, call, withToken } from "./http.ts";
-import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
+import { type Action, type ActionContext, defineSystem, needMac, UnknownDeviceError } from "./types.ts";
 
-export interface ClearPassConfig {
-  baseUrl: string;
-  clientId: string;
-  clientSecret: Secret;
-  /** Endpoint attribute carrying the marker. @defaultValue "IoMT-Quarantine" */
-  attribute: string;
-  /** Enforcement profile sent with the CoA, per mode. @defaultValue {full: "IoMT Quarantine VLAN", restricted: "IoMT Restricted Access"} */
-  enforcementProfiles: { full: string; restricted: string };
-}
+/** `playbooks.systems.clearpass` as parsed (declared once, below: `clearpassConfigSchema`). */
+export type ClearPassConfig = z.output<typeof clearpassConfigSchema>;
 
 /** `AA-BB-…` / `aa:bb:…` → `aabbccddeeff` (ClearPass's form in paths). */
 export const macPlain = (mac: string) => mac.toLowerCase().replace(/[^0-9a-f]/g, "");
@@ -306,3 +299,39 @@ export function clearPassActions(config: ClearPassConfig): Action[] {
   };
   return [quarantine as Action, release as Action];
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.clearpass`: Aruba ClearPass (endpoint attributes + CoA). */
+export const clearpassConfigSchema = z.strictObject({
+  baseUrl: url,
+  clientId: z.string().min(1),
+  clientSecret: secretSchema,
+  /** @defaultValue "IoMT-Quarantine" */
+  attribute: z.string().min(1).default("IoMT-Quarantine"),
+  /** @defaultValue {full: "IoMT Quarantine VLAN", restricted: "IoMT Restricted Access"} */
+  enforcementProfiles: z
+    .strictObject({
+      full: z.string().default("IoMT Quarantine VLAN"),
+      restricted: z.string().default("IoMT Restricted Access"),
+    })
+    .prefault({}),
+});
+
+/** Aruba ClearPass (endpoint attributes + CoA): the one declaration of this system (settings, actions, enforcement point). */
+export const clearpassSystem = defineSystem({
+  id: "clearpass",
+  title: "Aruba ClearPass (endpoint attributes + CoA).",
+  config: clearpassConfigSchema,
+  actions: ["clearpass.quarantine", "clearpass.release"],
+  create: (config) => clearPassActions(config),
+  stage: "nac",
+  enforcementPoint: {
+    label: "Aruba ClearPass",
+    keyedBy: "mac",
+    apply: "clearpass.quarantine",
+    release: "clearpass.release",
+    applyInput: (t, mode, clinicalServers) => needMac(t) ?? { macs: t.macs, mode, clinicalServers },
+    releaseInput: (t) => needMac(t) ?? { macs: t.macs },
+  },
+});

@@ -9,25 +9,14 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
-import type { Secret } from "../../core/secret.ts";
 import type { IssuedToken } from "../../core/token-cache.ts";
 import { actionTokens, type CallResponse, call, withToken } from "./http.ts";
-import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
+import { type Action, type ActionContext, defineSystem, needIp, UnknownDeviceError } from "./types.ts";
 
-export interface ForescoutConfig {
-  baseUrl: string;
-  /** DEX web-service account (`<user>@<account>` on some versions). */
-  dexUsername: string;
-  dexPassword: Secret;
-  /** eyeSight Web API account, for the read-back. */
-  webUsername: string;
-  webPassword: Secret;
-  /** DEX property (created once in the eyeExtend/DEX plugin). @defaultValue "iomt_quarantine" */
-  property: string;
-  /** Property value per containment mode. @defaultValue {full: "full", restricted: "restricted"} */
-  values: { full: string; restricted: string };
-}
+/** `playbooks.systems.forescout` as parsed (declared once, below: `forescoutConfigSchema`). */
+export type ForescoutConfig = z.output<typeof forescoutConfigSchema>;
 
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@" });
 const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -235,3 +224,38 @@ export function forescoutActions(config: ForescoutConfig): Action[] {
   };
   return [mark as Action, unmark as Action];
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.forescout`: Forescout DEX host property (eyeControl policy) + Web API read-back. */
+export const forescoutConfigSchema = z.strictObject({
+  baseUrl: url,
+  dexUsername: z.string().min(1),
+  dexPassword: secretSchema,
+  webUsername: z.string().min(1),
+  webPassword: secretSchema,
+  /** @defaultValue "iomt_quarantine" */
+  property: z.string().min(1).default("iomt_quarantine"),
+  /** @defaultValue {full: "full", restricted: "restricted"} */
+  values: z
+    .strictObject({ full: z.string().default("full"), restricted: z.string().default("restricted") })
+    .prefault({}),
+});
+
+/** Forescout DEX host property (eyeControl policy) + Web API read-back: the one declaration of this system (settings, actions, enforcement point). */
+export const forescoutSystem = defineSystem({
+  id: "forescout",
+  title: "Forescout DEX host property (eyeControl policy) + Web API read-back.",
+  config: forescoutConfigSchema,
+  actions: ["forescout.mark", "forescout.unmark"],
+  create: (config) => forescoutActions(config),
+  stage: "monitor",
+  enforcementPoint: {
+    label: "Forescout property",
+    keyedBy: "ip",
+    apply: "forescout.mark",
+    release: "forescout.unmark",
+    applyInput: (t, mode, clinicalServers) => needIp(t) ?? { ips: t.ips, mode, clinicalServers },
+    releaseInput: (t) => needIp(t) ?? { ips: t.ips },
+  },
+});

@@ -4,22 +4,18 @@
  * with check-and-set, and roll back to the previous version (write version N's data back with
  * `cas`, or soft-delete when there was no previous version). Never `destroy`.
  */
+
+import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
 import type { Secret } from "../../core/secret.ts";
 import type { IssuedToken } from "../../core/token-cache.ts";
 import { actionTokens, call, withToken } from "./http.ts";
 import type { ActionContext } from "./types.ts";
+import { defineSystem } from "./types.ts";
 
-export interface VaultConfig {
-  baseUrl: string;
-  /** KV v2 mount. @defaultValue "secret" */
-  mount: string;
-  /** Path prefix of device secrets under the mount. @defaultValue "medsoc/devices" */
-  pathPrefix: string;
-  namespace?: string;
-  token?: Secret;
-  appRole?: { roleId: string; secretId: Secret };
-}
+/** `playbooks.systems.vault` as parsed (declared once, below: `vaultConfigSchema`). */
+export type VaultConfig = z.output<typeof vaultConfigSchema>;
 
 export interface KvRead {
   version: number;
@@ -128,3 +124,27 @@ export class VaultClient {
     return this.write(ctx, path, old.data, current);
   }
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.vault`: HashiCorp Vault KV v2 (credential escrow). Either `token` or `appRole`. */
+export const vaultConfigSchema = z
+  .strictObject({
+    baseUrl: url,
+    /** @defaultValue "secret" */
+    mount: z.string().default("secret"),
+    /** @defaultValue "medsoc/devices" */
+    pathPrefix: z.string().default("medsoc/devices"),
+    namespace: z.string().optional(),
+    token: secretSchema.optional(),
+    appRole: z.strictObject({ roleId: z.string().min(1), secretId: secretSchema }).optional(),
+  })
+  .refine((v) => v.token || v.appRole, { message: "set token or appRole" });
+
+/** HashiCorp Vault KV v2 (credential escrow). Either `token` or `appRole`: the one declaration of this system (settings, actions). */
+export const vaultSystem = defineSystem({
+  id: "vault",
+  title: "HashiCorp Vault KV v2 (credential escrow). Either `token` or `appRole`.",
+  config: vaultConfigSchema,
+  actions: ["credential.rotate"],
+});
