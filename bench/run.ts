@@ -10,7 +10,8 @@
  *             devices/s and peak RSS of the worker process, at two fleet sizes.
  *
  *   playbooks alert → containment verified (automatic path), p50/p99 over `--alerts` (1000) alerts
- *             arriving at `--alert-rate` per second, memory driver and BullMQ on Redis.
+ *             arriving at `--alert-rate` per second, memory driver and BullMQ on Redis; the outside
+ *             systems' simulators in their own process (`--playbook-sims in-process` to share the loop).
  *
  *   syslog    Nozomi/xDome CEF lines (simulators/syslog-forwarder.ts) parsed by the syslog receiver's
  *             parser and mapped to ECS per second, vs parse alone.
@@ -43,6 +44,8 @@ const { values } = parseArgs({
     workers: { type: "string", default: "1" },
     alerts: { type: "string", default: "1000" },
     "alert-rate": { type: "string", default: "20" },
+    /** Where the playbook bench runs the outside systems' simulators: `own` (their own process) or `in-process`. */
+    "playbook-sims": { type: "string", default: "own" },
   },
 });
 const workerNodeOptions = String(values["worker-node-options"]).split(/\s+/).filter(Boolean);
@@ -332,10 +335,16 @@ if (!values.only || values.only === "pipeline") {
 if (!values.only || values.only === "playbooks") {
   const runs = [];
   for (const kind of ["memory", "bullmq"] as const) {
-    const r = await benchPlaybooks(kind, Number(values.alerts), Number(values["alert-rate"]));
+    const r = await benchPlaybooks(
+      kind,
+      Number(values.alerts),
+      Number(values["alert-rate"]),
+      undefined,
+      values["playbook-sims"] === "in-process" ? "in-process" : "own-process",
+    );
     runs.push(r);
     console.log(
-      `playbooks ${r.driver.padEnd(6)} ${r.containedVerified}/${r.alerts} pumps contained and verified; alert → containment verified p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms at ${r.ratePerSecond} alerts/s; peak RSS ${r.peakRssMB} MB (target p99 < 2000 ms)`,
+      `playbooks ${r.driver.padEnd(6)} ${r.containedVerified}/${r.alerts} pumps contained and verified; alert → containment verified p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms at ${r.ratePerSecond} alerts/s; peak RSS ${r.peakRssMB} MB; simulators ${r.simulators} (target p99 < 2000 ms)`,
     );
   }
   results.playbooks = runs;
