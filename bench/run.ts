@@ -344,7 +344,7 @@ if (!values.only || values.only === "playbooks") {
     );
     runs.push(r);
     console.log(
-      `playbooks ${r.driver.padEnd(6)} ${r.containedVerified}/${r.alerts} pumps contained and verified; alert → containment verified p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms at ${r.ratePerSecond} alerts/s; peak RSS ${r.peakRssMB} MB; simulators ${r.simulators} (target p99 < 2000 ms)`,
+      `playbooks ${r.driver.padEnd(6)} ${r.containedVerified}/${r.alerts} pumps contained and verified; alert → containment verified p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms at ${r.ratePerSecond} alerts/s; peak RSS ${r.peakRssMB} MB; ${r.cpuMsPerAlert} ms CPU per alert; simulators ${r.simulators} (target p99 < 2000 ms)`,
     );
   }
   results.playbooks = runs;
