@@ -38,7 +38,7 @@ import {
 } from "./context.ts";
 import type { StepQueue, StepWorkerOptions } from "./queue.ts";
 import type { Playbook } from "./schema.ts";
-import { runStep } from "./step-runner.ts";
+import { NEXT_INLINE, runStep } from "./step-runner.ts";
 import { type ApprovalRecord, type RunState, type RunStore, TERMINAL } from "./store.ts";
 
 export {
@@ -318,9 +318,15 @@ export class PlaybookEngine {
     try {
       if (lease.lostTo) return await this.#lockLost(run, lease.lostTo);
       if (run.phase === "compensate") return await compensateStep(this.#core, run, pb);
-      const step = (run.phase === "main" ? pb.steps : pb.finally)[run.index];
-      if (!step) return await endPhase(this.#core, run);
-      await runStep(this.#core, run, pb, step);
+      const list = run.phase === "main" ? pb.steps : pb.finally;
+      for (;;) {
+        const step = list[run.index];
+        if (!step) return await endPhase(this.#core, run);
+        if ((await runStep(this.#core, run, pb, step)) !== NEXT_INLINE) return;
+        // A skipped step: its successor runs in this job, unless the kill switch went on meanwhile
+        // (then it is queued, and its job parks the run as every step job does).
+        if (!run.dryRun && (await this.#o.store.isPaused())) return await this.#core.enqueue(run);
+      }
     } finally {
       lease.stop();
     }
@@ -378,7 +384,7 @@ export class PlaybookEngine {
     const pb = this.#o.playbooks.get(run.playbookId);
     const step = pb?.finally[run.index];
     if (!pb || !step) return this.#core.finish(run, run.outcome ?? "failed", run.error);
-    return runStep(this.#core, run, pb, step);
+    if ((await runStep(this.#core, run, pb, step)) === NEXT_INLINE) await this.#core.enqueue(run);
   }
 
   /** Counts of runs by outcome (summary of `medsoc start`). */

@@ -20,12 +20,20 @@ import type { RunState, StepState } from "./store.ts";
 /** Upper bound of one step retry wait (a longer Retry-After still wins). */
 const MAX_STEP_BACKOFF_MS = 5 * 60_000;
 
+/**
+ * Returned by {@link runStep} when the step was skipped (its condition is false): the run is saved
+ * at the next step and the caller runs that step in the same job instead of queueing one (a crash
+ * in between is recovered by the stale-job rule of the engine: the retried job queues the current step).
+ */
+export const NEXT_INLINE = "next-inline" as const;
+
 export async function runStep(
   core: EngineCore,
   run: RunState,
   pb: Playbook,
   step: PlaybookStep,
-): Promise<void> {
+  // biome-ignore lint/suspicious/noConfusingVoidType: every other path returns a step operation's own Promise<void>
+): Promise<void | typeof NEXT_INLINE> {
   const { store, actions } = core.o;
   run.steps[step.id] ??= { status: "pending", attempts: 0 };
   const st = run.steps[step.id] as StepState;
@@ -41,7 +49,10 @@ export async function runStep(
         actor: "engine",
         message: `Step ${step.id} skipped: ${step.when}.`,
       });
-      return core.next(run);
+      // Saved as skipped and moved on; the next step runs in this job (no outside call was made).
+      run.index++;
+      await core.save(run);
+      return NEXT_INLINE;
     }
   } catch (error) {
     return stepFailed(core, run, step, st, error);
