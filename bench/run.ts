@@ -13,9 +13,15 @@
  *             arriving at `--alert-rate` per second, memory driver and BullMQ on Redis; the outside
  *             systems' simulators in their own process (`--playbook-sims in-process` to share the loop).
  *
+ *   devicestate  the Redis device state merging the Armis fleet (inventory, findings, alerts) at
+ *             `--state-devices` (200000) devices in pages of 1,000, then the same fleet again:
+ *             docs/s, CPU µs per document in this process and in Redis, Redis used_memory per
+ *             device (target ≤ 600 B), commands and round trips per device/page (bench/device-state.ts).
+ *             Use `--redis-url` of a private redis-server for clean figures (INFO is server-wide).
+ *
  *   syslog    Nozomi/xDome CEF lines (simulators/syslog-forwarder.ts) parsed by the syslog receiver's
  *             parser and mapped to ECS per second, vs parse alone.
- * Options: `--only mapping|enrichment|syslog|pipeline|playbooks`, `--sizes 200000,1000000`, `--mapping-records 50000`,
+ * Options: `--only mapping|enrichment|syslog|pipeline|playbooks|devicestate`, `--sizes 200000,1000000`, `--mapping-records 50000`,
  * `--worker-node-options=--max-old-space-size=256` (flags of the measured worker processes),
  * `--workers 2` (worker processes sharing the queues; peak RSS is the largest of them).
  */
@@ -30,6 +36,7 @@ import { indexOfStore, snapshotStore } from "../mappings/advisories/store.ts";
 import { getMapper, mapRecord } from "../mappings/index.ts";
 import { createFleet } from "../simulators/fleet.ts";
 import { nozomiAlertCef, xdomeAlertCef } from "../simulators/syslog-forwarder.ts";
+import { printRedisDeviceState, redisDeviceStateBench } from "./device-state.ts";
 import { benchPlaybooks } from "./playbooks.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,6 +53,8 @@ const { values } = parseArgs({
     "alert-rate": { type: "string", default: "20" },
     /** Where the playbook bench runs the outside systems' simulators: `own` (their own process) or `in-process`. */
     "playbook-sims": { type: "string", default: "own" },
+    "state-devices": { type: "string", default: "200000" },
+    "redis-url": { type: "string", default: "redis://127.0.0.1:6379" },
   },
 });
 const workerNodeOptions = String(values["worker-node-options"]).split(/\s+/).filter(Boolean);
@@ -348,6 +357,12 @@ if (!values.only || values.only === "playbooks") {
     );
   }
   results.playbooks = runs;
+}
+
+if (!values.only || values.only === "devicestate") {
+  const r = await redisDeviceStateBench(Number(values["state-devices"]), String(values["redis-url"]));
+  results.deviceState = r;
+  printRedisDeviceState(r);
 }
 
 // `--only playbooks` keeps the other figures of latest.json intact.

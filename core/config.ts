@@ -21,6 +21,33 @@ export const queueSchema = z.strictObject({
   driver: z.enum(["memory", "bullmq"]).default("memory"),
   /** Redis URL for the `bullmq` driver, cursors and run state. @defaultValue "redis://127.0.0.1:6379" */
   redisUrl: z.string().url().default("redis://127.0.0.1:6379"),
+  /**
+   * A Redis Cluster instead of the one Redis of `redisUrl` (which is then not used), with the
+   * `bullmq` driver: every queue, cursor, delivery ledger, device state and playbook store of every
+   * worker goes there. Keys that scripts and transactions change together share a hash tag, so each
+   * group lives in one slot: one slot per queue (`<prefix>:{raw}:…`, `<prefix>:{sink-elasticsearch}:…`),
+   * the device state (`<prefix>:{ds}:…`), the playbook runs, locks and audit chain
+   * (`<prefix>:{pb}:…`), the delivery ledger (`<prefix>:{delivered}:…`); cursors and the dead-letter
+   * list are single keys. On a single Redis the key names stay as they are (no braces).
+   * @defaultValue none (a single Redis at `redisUrl`)
+   */
+  cluster: z
+    .strictObject({
+      /**
+       * Seed nodes as `redis://[user:password@]host:port` (`rediss://` for TLS); the other nodes are
+       * discovered from them. List several so a start does not depend on one node. The credentials and
+       * TLS of the first node apply to every node.
+       */
+      nodes: z
+        .array(
+          z
+            .string()
+            .url()
+            .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL"),
+        )
+        .min(1),
+    })
+    .optional(),
   /** Prefix of every Redis key and queue name (no `:`). @defaultValue "medsoc" */
   prefix: z
     .string()
@@ -343,6 +370,12 @@ export function validateConfig(
     if (!parsed.success) collect(problems, ["sinks", sinkName], parsed.error);
     else sinkConfigs[sinkName] = parsed.data;
   }
+  if (base.success && base.data.queue.cluster && base.data.queue.driver !== "bullmq")
+    problems.push({
+      path: "queue.cluster",
+      message:
+        "a Redis Cluster is used by the bullmq driver only: set queue.driver: bullmq or remove queue.cluster",
+    });
   // Every worker of a Redis deployment appends to one audit chain: they must share its key.
   const pb = base.success ? base.data.playbooks : undefined;
   if (

@@ -5,9 +5,13 @@
  * detection rules.
  */
 import { fileURLToPath } from "node:url";
-import { Redis } from "ioredis";
 import { type Logger, silentLogger } from "../core/log.ts";
-import { resilientRedisOptions } from "../core/redis.ts";
+import {
+  createRedis,
+  type RedisClient,
+  type RedisClusterConfig,
+  resilientRedisOptions,
+} from "../core/redis.ts";
 import type { DeviceStateStore } from "../worker/device-state/types.ts";
 import { ACTION_CATALOGUE, createActions } from "./actions/index.ts";
 import { scheduleActions } from "./actions/schedule.ts";
@@ -31,7 +35,7 @@ export interface PlaybookRuntimeOptions {
   driver: StepQueueDriver;
   /** Run state and the audit chain in Redis (the BullMQ deployments). */
   /** Redis of the deployment; `graceMs`: how long a command waits for a restarting Redis. */
-  redis?: { url: string; prefix: string; graceMs?: number };
+  redis?: { url: string; cluster?: RedisClusterConfig; prefix: string; graceMs?: number };
   deviceState?: DeviceStateStore;
   /** Audit NDJSON file (overrides `config.auditFile`). */
   auditFile?: string;
@@ -70,11 +74,14 @@ export async function createPlaybookRuntime(o: PlaybookRuntimeOptions): Promise<
   // Before any connection is opened: a missing key is a configuration error, nothing to clean up.
   const auditFile = o.auditFile ?? config.auditFile;
   const key = await resolveAuditKey(config.audit, { auditFile, redis: Boolean(o.redis) });
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let store: RunStore;
   if (o.redis) {
     // Rides out a Redis restart (commands wait for it, up to the grace) like every runtime client.
-    redis = new Redis(o.redis.url, resilientRedisOptions("playbooks", o.redis.graceMs));
+    redis = createRedis(
+      { url: o.redis.url, cluster: o.redis.cluster },
+      resilientRedisOptions("playbooks", o.redis.graceMs),
+    );
     redis.on("error", (err: Error) => log.debug({ err }, "Playbook store: Redis connection failed."));
     store = new RedisRunStore({ redis, prefix: o.redis.prefix });
   } else store = new MemoryRunStore();

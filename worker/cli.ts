@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from "commander";
 import { loadConfigFile } from "../core/config.ts";
 import { ConfigError, PermanentError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
+import { queueRedisTarget } from "../core/redis.ts";
 import { startArmisSimulator } from "../simulators/armis/server.ts";
 import { loadAdvisoryIndex, registerAdvisories } from "./commands/advisories.ts";
 import { runNormalize } from "./commands/normalize.ts";
@@ -172,10 +173,11 @@ const deadLetters = program
       );
     const limit = Number(opts.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new PermanentError("--limit must be a positive integer");
-    await checkRedis(cfg.queue.redisUrl);
+    await checkRedis(queueRedisTarget(cfg.queue));
     const driver = createQueueDriver({
       kind: "bullmq",
       redisUrl: cfg.queue.redisUrl,
+      cluster: cfg.queue.cluster,
       prefix: cfg.queue.prefix,
     });
     try {
@@ -205,10 +207,11 @@ deadLetters
         [{ path: "queue.driver", message: "replay needs the bullmq driver (dead letters kept in Redis)" }],
         opts.config,
       );
-    await checkRedis(cfg.queue.redisUrl);
+    await checkRedis(queueRedisTarget(cfg.queue));
     const driver = createQueueDriver({
       kind: "bullmq",
       redisUrl: cfg.queue.redisUrl,
+      cluster: cfg.queue.cluster,
       prefix: cfg.queue.prefix,
     });
     try {

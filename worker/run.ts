@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { Redis } from "ioredis";
 import { connectorSchemas, createConnector } from "../connectors/index.ts";
 import { type ComponentSchemas, loadConfigFile, type MedsocConfig, validateConfig } from "../core/config.ts";
 import { RetryableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { createRedis, queueRedisTarget, type RedisClient, type RedisTarget } from "../core/redis.ts";
 import { batchShipper } from "../playbooks/engine/audit.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../playbooks/index.ts";
 import { formatPlaybookSummary, type PlaybookSummary, summarizeStore } from "../playbooks/summary.ts";
@@ -169,12 +169,14 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   const q = config.queue;
   // Producers fail fast (BullMQ production guide): an unreachable Redis at start is a clear error,
   // not workers waiting forever. Once running, workers wait for Redis to come back.
-  if (q.driver === "bullmq") await checkRedis(q.redisUrl);
+  const redisTarget = queueRedisTarget(q);
+  if (q.driver === "bullmq") await checkRedis(redisTarget);
   const driver = createQueueDriver(
     q.driver === "bullmq"
       ? {
           kind: "bullmq",
           redisUrl: q.redisUrl,
+          cluster: q.cluster,
           prefix: q.prefix,
           attempts: q.attempts,
           backoffMs: q.backoffMs,
@@ -185,7 +187,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   );
   const cursors = createCursorStore(
     q.driver === "bullmq"
-      ? { kind: "redis", redisUrl: q.redisUrl, prefix: q.prefix, graceMs: q.redisGraceMs }
+      ? { kind: "redis", redisUrl: q.redisUrl, cluster: q.cluster, prefix: q.prefix, graceMs: q.redisGraceMs }
       : { kind: "memory" },
   );
   const sources: SourceInstance[] = config.sourceConfigs.map((s) => ({
@@ -198,7 +200,12 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   // Splunk indexes whatever it is sent: delivered ids are remembered so re-delivery sends nothing twice.
   const ledger: DeliveryLedger | undefined = sinks.some((s) => s.idempotent === false)
     ? q.driver === "bullmq"
-      ? new RedisDeliveryLedger({ redisUrl: q.redisUrl, prefix: q.prefix, graceMs: q.redisGraceMs })
+      ? new RedisDeliveryLedger({
+          redisUrl: q.redisUrl,
+          cluster: q.cluster,
+          prefix: q.prefix,
+          graceMs: q.redisGraceMs,
+        })
       : new MemoryDeliveryLedger()
     : undefined;
   // One identity per device: Redis with the bullmq driver (shared by every worker), memory otherwise.
@@ -208,6 +215,7 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
           ? {
               kind: "redis",
               redisUrl: q.redisUrl,
+              cluster: q.cluster,
               prefix: q.prefix,
               enrichment: config.enrichment,
               graceMs: q.redisGraceMs,
@@ -229,7 +237,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
       config: config.playbooks,
       driver,
       redis:
-        q.driver === "bullmq" ? { url: q.redisUrl, prefix: q.prefix, graceMs: q.redisGraceMs } : undefined,
+        q.driver === "bullmq"
+          ? { url: q.redisUrl, cluster: q.cluster, prefix: q.prefix, graceMs: q.redisGraceMs }
+          : undefined,
       ship: shipAudit,
       deviceState,
       log: log.child({ component: "playbooks" }),
@@ -264,9 +274,9 @@ export async function runStart(options: StartOptions): Promise<StartSummary> {
   pipelineRef = pipeline;
   pipeline.start();
 
-  let redisPing: Redis | undefined;
+  let redisPing: RedisClient | undefined;
   if (q.driver === "bullmq") {
-    redisPing = new Redis(q.redisUrl, {
+    redisPing = createRedis(redisTarget, {
       lazyConnect: true,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
@@ -496,16 +506,18 @@ async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /** Connects once to Redis and PINGs it; throws a clear error when it does not answer. */
-export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
+export async function checkRedis(target: RedisTarget | string, timeoutMs = 5000): Promise<void> {
+  const t = typeof target === "string" ? { url: target } : target;
   const where = (() => {
     try {
-      const u = new URL(url);
+      if (t.cluster) return `cluster ${t.cluster.nodes.map((n) => new URL(n).host).join(",")}`;
+      const u = new URL(t.url);
       return `${u.hostname}:${u.port || "6379"}`;
     } catch {
       return "the configured address";
     }
   })();
-  const redis = new Redis(url, {
+  const redis = createRedis(t, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
@@ -521,7 +533,7 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
     await redis.ping();
   } catch (error) {
     throw new RetryableError(
-      `queue.redisUrl: redis at ${where} is not reachable (${(lastError ?? (error as Error)).message}); start Redis or use queue.driver: memory`,
+      `${t.cluster ? "queue.cluster" : "queue.redisUrl"}: redis at ${where} is not reachable (${(lastError ?? (error as Error)).message}); start Redis or use queue.driver: memory`,
     );
   } finally {
     redis.disconnect();

@@ -9,7 +9,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { Redis } from "ioredis";
+import type { RedisClient as Redis } from "../../core/redis.ts";
 import { dataStreamFields, datasetOf, EVENT_MODULE } from "../../mappings/stream.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 

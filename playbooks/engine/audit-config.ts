@@ -14,6 +14,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Redis } from "ioredis";
 import { ConfigError } from "../../core/errors.ts";
+import type { RedisClient } from "../../core/redis.ts";
 import type { PlaybooksConfig } from "../config.ts";
 import { type CheckpointStore, fileCheckpointStore, redisCheckpointStore } from "./audit-checkpoints.ts";
 
@@ -73,7 +74,7 @@ export async function resolveAuditKey(
 /** The checkpoint stores of a deployment, and what to close after. */
 export function checkpointStores(
   audit: AuditConfig,
-  where: { auditFile?: string; redis?: { client: Redis; prefix: string } },
+  where: { auditFile?: string; redis?: { client: RedisClient; prefix: string } },
 ): { stores: CheckpointStore[]; close(): void } {
   const stores: CheckpointStore[] = [];
   let own: Redis | undefined;

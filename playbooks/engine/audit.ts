@@ -11,7 +11,7 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { Redis } from "ioredis";
+import { keyGroup, type RedisClient as Redis } from "../../core/redis.ts";
 import { dataStreamFields, datasetOf, EVENT_MODULE } from "../../mappings/stream.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import {
@@ -127,7 +127,7 @@ export interface AuditLogOptions {
   checkpoints?: CheckpointOptions;
   /** NDJSON file the chain is appended to. */
   file?: string;
-  /** Redis holding the chain (`<prefix>:pb:audit` list and `:audit-head`), shared by every process. */
+  /** Redis holding the chain (`<prefix>:pb:audit` list and `:audit-head`; `<prefix>:{pb}:…` on a cluster), shared by every process. */
   redis?: { client: Redis; prefix: string };
   ship?: AuditShipper;
   now?: () => Date;
@@ -247,8 +247,9 @@ export class AuditLog {
     let sealed: AuditEntry[];
     const r = this.#o.redis;
     if (r) {
-      const head = `${r.prefix}:pb:audit-head`;
-      const list = `${r.prefix}:pb:audit`;
+      // WATCH and MULTI over both keys: one slot on a cluster (`<prefix>:{pb}:…`).
+      const head = `${keyGroup(r.client, r.prefix, "pb")}:audit-head`;
+      const list = `${keyGroup(r.client, r.prefix, "pb")}:audit`;
       for (let i = 0; ; i++) {
         await r.client.watch(head);
         const raw = await r.client.get(head);

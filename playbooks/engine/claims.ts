@@ -5,7 +5,7 @@
  * start was refused or failed, so a refused start never silences the next real alert.
  */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import { keyGroup, type RedisClient as Redis } from "../../core/redis.ts";
 import type { StartResult } from "./engine.ts";
 
 export interface ClaimStore {
@@ -39,7 +39,7 @@ export class RedisClaimStore implements ClaimStore {
   readonly #p: string;
   constructor(o: { client: Redis; prefix: string }) {
     this.#r = o.client;
-    this.#p = `${o.prefix}:pb:dedup`;
+    this.#p = `${keyGroup(o.client, o.prefix, "pb")}:dedup`;
   }
   async claim(key: string, ttlMs: number) {
     const token = randomUUID();

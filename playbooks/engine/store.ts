@@ -7,6 +7,7 @@
  * run keeps renewing them (docs/playbooks-safety.md).
  */
 import { Redis } from "ioredis";
+import { deleteKeys, keyGroup, type RedisClient } from "../../core/redis.ts";
 import type { DeviceInfo, Verification } from "../actions/types.ts";
 
 export type RunStatus =
@@ -325,13 +326,14 @@ export class MemoryRunStore implements RunStore {
 }
 
 export class RedisRunStore implements RunStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #p: string;
 
-  constructor(options: { redisUrl: string; prefix: string } | { redis: Redis; prefix: string }) {
+  constructor(options: { redisUrl: string; prefix: string } | { redis: RedisClient; prefix: string }) {
     this.#redis =
       "redis" in options ? options.redis : new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
-    this.#p = `${options.prefix}:pb`;
+    // MULTI, MGET and the scripts touch several of these keys: one slot on a cluster (`{pb}`).
+    this.#p = keyGroup(this.#redis, options.prefix, "pb");
   }
   async getRun(id: string) {
     const s = await this.#redis.get(`${this.#p}:run:${id}`);
@@ -467,11 +469,6 @@ export class RedisRunStore implements RunStore {
   }
   /** Deletes every key of this store (tests). */
   async clear() {
-    let cursor = "0";
-    do {
-      const [next, keys] = await this.#redis.scan(cursor, "MATCH", `${this.#p}:*`, "COUNT", 500);
-      if (keys.length) await this.#redis.del(...keys);
-      cursor = next;
-    } while (cursor !== "0");
+    await deleteKeys(this.#redis, `${this.#p}:*`);
   }
 }

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import { createRedis, deleteKeys, type RedisClusterConfig } from "../../core/redis.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../../playbooks/index.ts";
@@ -101,6 +101,8 @@ export interface HarnessOptions {
   fleet?: Fleet;
   /** Rules evaluate only at `rules.flushPending()` (`start --once`). */
   holdRulesUntilFlush?: boolean;
+  /** Run on this Redis Cluster instead of the Redis at `REDIS_URL`. */
+  cluster?: RedisClusterConfig;
 }
 
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
@@ -113,6 +115,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     (o.driver ?? "bullmq") === "bullmq"
       ? new BullmqQueueDriver({
           redisUrl: REDIS_URL,
+          cluster: o.cluster,
           prefix,
           defaults: { attempts: 5, backoffMs: 50, maxBackoffMs: 200 },
         })
@@ -141,7 +144,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const runtime = await createPlaybookRuntime({
     config,
     driver,
-    redis: driver.kind === "bullmq" ? { url: REDIS_URL, prefix } : undefined,
+    redis: driver.kind === "bullmq" ? { url: REDIS_URL, cluster: o.cluster, prefix } : undefined,
     auditFile,
     holdRulesUntilFlush: o.holdRulesUntilFlush,
   });
@@ -172,13 +175,8 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
       }
       await driver.close();
       if (driver.kind === "bullmq") {
-        const r = new Redis(REDIS_URL);
-        let cursor = "0";
-        do {
-          const [next, keys] = await r.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-          if (keys.length) await r.del(...keys);
-          cursor = next;
-        } while (cursor !== "0");
+        const r = createRedis({ url: REDIS_URL, cluster: o.cluster });
+        await deleteKeys(r, `${prefix}:*`);
         r.disconnect();
       }
       if (!o.sims) await sims.stop();

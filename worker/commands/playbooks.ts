@@ -5,10 +5,10 @@
  */
 import { readFile } from "node:fs/promises";
 import { type Command, CommanderError } from "commander";
-import { Redis } from "ioredis";
 import { loadConfigFile } from "../../core/config.ts";
 import { ConfigError, PermanentError } from "../../core/errors.ts";
 import { silentLogger } from "../../core/log.ts";
+import { createRedis, keyGroup, queueRedisTarget } from "../../core/redis.ts";
 import { mapRecord } from "../../mappings/index.ts";
 import type { DeviceInfo } from "../../playbooks/actions/types.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
@@ -46,12 +46,16 @@ async function deploymentRuntime(
       ],
       configFile,
     );
-  await checkRedis(cfg.queue.redisUrl);
-  const driver = new BullmqQueueDriver({ redisUrl: cfg.queue.redisUrl, prefix: cfg.queue.prefix });
+  await checkRedis(queueRedisTarget(cfg.queue));
+  const driver = new BullmqQueueDriver({
+    redisUrl: cfg.queue.redisUrl,
+    cluster: cfg.queue.cluster,
+    prefix: cfg.queue.prefix,
+  });
   const runtime = await createPlaybookRuntime({
     config: cfg.playbooks,
     driver,
-    redis: { url: cfg.queue.redisUrl, prefix: cfg.queue.prefix },
+    redis: { url: cfg.queue.redisUrl, cluster: cfg.queue.cluster, prefix: cfg.queue.prefix },
   });
   return {
     runtime,
@@ -314,10 +318,11 @@ export function registerPlaybookCommands(program: Command): void {
         }
       if (opts.config) {
         const cfg = await loadConfigFile(opts.config, componentSchemas());
-        await checkRedis(cfg.queue.redisUrl);
-        const r = new Redis(cfg.queue.redisUrl);
+        await checkRedis(queueRedisTarget(cfg.queue));
+        const r = createRedis(queueRedisTarget(cfg.queue));
+        const chain = `${keyGroup(r, cfg.queue.prefix, "pb")}:audit`;
         try {
-          lines = await r.lrange(`${cfg.queue.prefix}:pb:audit`, 0, -1);
+          lines = await r.lrange(chain, 0, -1);
           key ??= await resolveAuditKey(cfg.playbooks.audit, { redis: true });
           if (!opts.checkpoints) {
             const anchors = checkpointStores(cfg.playbooks.audit, {
@@ -335,7 +340,7 @@ export function registerPlaybookCommands(program: Command): void {
         } finally {
           r.disconnect();
         }
-        where = `redis ${cfg.queue.prefix}:pb:audit`;
+        where = `redis ${chain}`;
       } else {
         try {
           lines = (await readFile(file, "utf8")).split("\n");

@@ -16,6 +16,7 @@ import { connectorSchemas, createConnector } from "../../connectors/index.ts";
 import { loadConfigFile, validateConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
+import { queueRedisTarget } from "../../core/redis.ts";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import { startHospital } from "../../simulators/hospital.ts";
 import { createCursorStore } from "../cursors/index.ts";
@@ -142,9 +143,10 @@ export async function buildReport(options: ReportOptions): Promise<PostureReport
         ],
         options.configFile,
       );
-    await checkRedis(cfg.queue.redisUrl);
+    await checkRedis(queueRedisTarget(cfg.queue));
     const store = new RedisDeviceStateStore({
       redisUrl: cfg.queue.redisUrl,
+      cluster: cfg.queue.cluster,
       prefix: cfg.queue.prefix,
       enrichment: cfg.enrichment,
     });

@@ -1,4 +1,5 @@
 import { type Logger, silentLogger } from "../../core/log.ts";
+import type { RedisClusterConfig } from "../../core/redis.ts";
 import { MemoryCursorStore } from "./memory.ts";
 import { RedisCursorStore } from "./redis.ts";
 import type { CursorStore } from "./types.ts";
@@ -14,6 +15,8 @@ export type CursorStoreConfig =
   | {
       kind: "redis";
       redisUrl: string;
+      /** A Redis Cluster instead of `redisUrl` (`queue.cluster`). */
+      cluster?: RedisClusterConfig;
       /** Key namespace. @defaultValue "medsoc" */
       prefix?: string;
       /** How long a command waits for Redis to come back. @defaultValue 60000 (ms) */
@@ -28,6 +31,7 @@ export function createCursorStore(config: CursorStoreConfig, log: Logger = silen
     case "redis":
       return new RedisCursorStore({
         redisUrl: config.redisUrl,
+        cluster: config.cluster,
         prefix: config.prefix,
         log,
         graceMs: config.graceMs,

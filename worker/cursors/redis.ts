@@ -1,14 +1,20 @@
-import { Redis } from "ioredis";
 import type { Cursor } from "../../connectors/types.ts";
 import { PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { resilientRedisOptions } from "../../core/redis.ts";
+import {
+  createRedis,
+  type RedisClient,
+  type RedisClusterConfig,
+  resilientRedisOptions,
+} from "../../core/redis.ts";
 import type { CursorStore } from "./types.ts";
 
 /** Options of the Redis cursor store. */
 export interface RedisCursorStoreOptions {
   /** `redis://host:port[/db]` (or `rediss://` for TLS). */
   redisUrl: string;
+  /** A Redis Cluster instead of `redisUrl` (`queue.cluster`); each cursor is one key, so no hash tag. */
+  cluster?: RedisClusterConfig;
   /**
    * Key namespace: one key per (source, stream), `<prefix>:cursor:<source>:<stream>`, holding the
    * cursor as JSON. No expiry: a cursor lives until `delete` (`medsoc reset`).
@@ -24,14 +30,17 @@ export interface RedisCursorStoreOptions {
 /** Cursors in Redis, shared by every worker process; they survive restarts. */
 export class RedisCursorStore implements CursorStore {
   readonly prefix: string;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
 
   constructor(options: RedisCursorStoreOptions) {
     this.prefix = options.prefix ?? "medsoc";
     const log = options.log ?? silentLogger;
     // A command waits for Redis to come back, up to the grace; then it fails (and the poll job that
     // called it is retried by the queue with backoff) instead of hanging.
-    this.#redis = new Redis(options.redisUrl, resilientRedisOptions("cursors", options.graceMs));
+    this.#redis = createRedis(
+      { url: options.redisUrl, cluster: options.cluster },
+      resilientRedisOptions("cursors", options.graceMs),
+    );
     let reported = false;
     this.#redis.on("error", (err: Error) => {
       if (!reported) log.warn({ err }, "Cursor store lost its Redis connection; reconnecting.");

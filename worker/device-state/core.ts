@@ -23,29 +23,34 @@ const idsOf = (ids: Identifiers): Record<IndexKind, string[]> => ({
   vendor: ids.vendorIds,
 });
 
+/** What one merge attempt writes. */
+export interface CommitChanges {
+  /** Every device the batch read or created (a store may skip those that did not change). */
+  saved: DeviceState[];
+  /** Devices merged away; `into` is the survivor (its index entries must be rewritten). */
+  removed: { key: string; fingerprints: string[]; into?: string }[];
+}
+
 /** Where a store keeps devices, identifier indexes and credential fingerprints. */
 export interface StateBackend {
   /** Device key per identifier value (null when unknown), in the order asked. */
   lookup(kind: IndexKind, values: readonly string[]): Promise<(string | null)[]>;
+  /** The lookups of several kinds at once (one round trip); `lookup` per kind when absent. */
+  lookupAll?(asks: readonly { kind: IndexKind; values: readonly string[] }[]): Promise<(string | null)[][]>;
   load(keys: readonly string[]): Promise<(DeviceState | null)[]>;
   /**
    * Saves devices, points every identifier of each at it, adds each to its fingerprints' sets,
-   * and deletes the devices merged away (their index entries now point at the survivor).
-   * Resolves false when another writer changed one of the devices read since they were loaded
-   * (optimistic concurrency): nothing was written and the batch is merged again.
+   * and deletes the devices merged away (their index entries now point at the survivor). A store
+   * may skip what did not change since it was loaded.
+   * Resolves false when another writer changed one of the devices or identifiers read since they
+   * were loaded (optimistic concurrency): nothing was written and the batch is merged again.
    */
-  commit(changes: {
-    saved: DeviceState[];
-    removed: { key: string; fingerprints: string[] }[];
-  }): Promise<boolean>;
-  /**
-   * Called when the batch creates a device under a key no index knew, before it is committed
-   * (Redis watches the key so a concurrent creator is detected).
-   */
-  created?(key: string): Promise<void>;
-  /** Forgets a transaction that will not be committed (Redis: UNWATCH). */
-  abort?(): Promise<void>;
+  commit(changes: CommitChanges): Promise<boolean>;
+  /** Starts one merge attempt (a store forgets what the previous attempt read). */
+  begin?(): void;
   fingerprintCount(fingerprint: string): Promise<number>;
+  /** Several fingerprint counts in one round trip; `fingerprintCount` each when absent. */
+  fingerprintCounts?(fingerprints: readonly string[]): Promise<number[]>;
 }
 
 /** Index entries of a device. */
@@ -96,7 +101,8 @@ const normalised = (v: unknown): string =>
     Array.isArray(v) ? [...v].map((x) => String(x).toLowerCase()).sort() : String(v).toLowerCase().trim(),
   );
 
-function recomputeConflicts(state: DeviceState): void {
+/** `state.conflicts` from its facts (a pure function of them). */
+export function recomputeConflicts(state: DeviceState): void {
   const conflicts: string[] = [];
   for (const field of CONFLICT_FIELDS) {
     if ((state.facts[field]?.length ?? 0) < 2) continue;
@@ -235,37 +241,63 @@ async function upsertOnce(
     while (redirect.has(k)) k = redirect.get(k) as string;
     return k;
   };
+  const attempted = new Set<string>(); // keys asked of the backend (found or not)
   const loadDevice = async (key: string): Promise<DeviceState | undefined> => {
     const k = follow(key);
     const cached = devices.get(k);
-    if (cached) return cached;
+    if (cached || attempted.has(k)) return cached;
+    attempted.add(k);
     const [state] = await backend.load([k]);
     if (state) devices.set(k, state);
     return state ?? undefined;
   };
+  const newKey = (byKind: Record<IndexKind, string[]>): string => {
+    const kind = INDEX_KINDS.find((k) => byKind[k].length > 0) as IndexKind;
+    return deviceKeyFor(kind, byKind[kind][0] as string);
+  };
 
-  // Prefetch: resolve every identifier of the batch and load every device found in a few round
-  // trips (one lookup per identifier kind, one load), instead of several per document.
+  // Prefetch: resolve every identifier of the batch (one lookup for all kinds), then load every
+  // device found and every key a new device of the batch would get, in one load. The merge below
+  // then runs without round trips.
+  backend.begin?.();
   const checked = new Set<string>();
   const observations = docs.map((doc) => ({ doc, list: observe(doc) }));
+  const asks: { kind: IndexKind; values: string[] }[] = [];
   for (const kind of INDEX_KINDS) {
     const values = new Set<string>();
     for (const { list } of observations)
       for (const obs of list) for (const v of idsOf(obs.ids)[kind]) values.add(v);
-    if (values.size === 0) continue;
-    const asked = [...values];
-    const remote = await backend.lookup(kind, asked);
-    asked.forEach((v, i) => {
+    if (values.size > 0) asks.push({ kind, values: [...values] });
+  }
+  const answers = backend.lookupAll
+    ? await backend.lookupAll(asks)
+    : await (async () => {
+        const out: (string | null)[][] = [];
+        for (const ask of asks) out.push(await backend.lookup(ask.kind, ask.values));
+        return out;
+      })();
+  asks.forEach(({ kind, values }, j) => {
+    const remote = answers[j] ?? [];
+    values.forEach((v, i) => {
       checked.add(`${kind}\u0000${v}`);
       const k = remote[i];
       if (k) local.set(`${kind}\u0000${v}`, k);
     });
-  }
-  const prefetch = [...new Set(local.values())];
-  if (prefetch.length > 0)
-    (await backend.load(prefetch)).forEach((state) => {
+  });
+  const prefetch = new Set(local.values());
+  for (const { list } of observations)
+    for (const obs of list) {
+      const byKind = idsOf(obs.ids);
+      if (!INDEX_KINDS.some((kind) => byKind[kind].some((v) => local.has(`${kind}\u0000${v}`))))
+        prefetch.add(newKey(byKind));
+    }
+  if (prefetch.size > 0) {
+    const keys = [...prefetch];
+    for (const k of keys) attempted.add(k);
+    (await backend.load(keys)).forEach((state) => {
       if (state) devices.set(state.key, state);
     });
+  }
 
   for (const { doc, list } of observations)
     for (const obs of list) {
@@ -302,13 +334,11 @@ async function upsertOnce(
         removed.set(candidate.key, candidate.exposure?.credentialFingerprints ?? []);
       }
       if (!state) {
-        const kind = INDEX_KINDS.find((k) => byKind[k].length > 0) as IndexKind;
-        const key = deviceKeyFor(kind, byKind[kind][0] as string);
-        await backend.created?.(key);
-        // A device under this key may exist without an index entry yet (a concurrent creator).
-        const [existing] = await backend.load([key]);
-        state = existing ?? emptyState(key, obs.seenAt);
-        devices.set(key, state);
+        const key = newKey(byKind);
+        // A device under this key may exist without an index entry yet (a concurrent creator):
+        // it was loaded with the prefetch, and the commit fails if one appears meanwhile.
+        state = (await loadDevice(key)) ?? emptyState(key, obs.seenAt);
+        devices.set(state.key, state);
       }
       applyObservation(state, obs);
       for (const kind of INDEX_KINDS) for (const v of byKind[kind]) local.set(`${kind}\u0000${v}`, state.key);
@@ -320,15 +350,19 @@ async function upsertOnce(
   for (const k of devices.keys()) removed.delete(k);
   const committed = await backend.commit({
     saved: [...devices.values()],
-    removed: [...removed].map(([key, fingerprints]) => ({ key, fingerprints })),
+    removed: [...removed].map(([key, fingerprints]) => ({ key, fingerprints, into: follow(key) })),
   });
   if (!committed) return false;
 
   // Write back the key and the fleet-aware device view.
-  const counts = new Map<string, number>();
+  const fingerprints = new Set<string>();
   for (const state of devices.values())
-    for (const fp of state.exposure?.credentialFingerprints ?? [])
-      if (!counts.has(fp)) counts.set(fp, await backend.fingerprintCount(fp));
+    for (const fp of state.exposure?.credentialFingerprints ?? []) fingerprints.add(fp);
+  const asked = [...fingerprints];
+  const answered = backend.fingerprintCounts
+    ? await backend.fingerprintCounts(asked)
+    : await Promise.all(asked.map((fp) => backend.fingerprintCount(fp)));
+  const counts = new Map(asked.map((fp, i) => [fp, answered[i] ?? 0]));
   const derived = new Map<string, ReturnType<typeof deriveDevice>>();
   for (const [doc, rawKeys] of docKeys) {
     const keys = [...new Set(rawKeys.map(follow))];

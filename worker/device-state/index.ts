@@ -2,6 +2,7 @@
 import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { finished } from "node:stream/promises";
+import type { RedisClusterConfig } from "../../core/redis.ts";
 import type { EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import { MemoryDeviceStateStore } from "./memory.ts";
 import { RedisDeviceStateStore } from "./redis.ts";
@@ -17,6 +18,8 @@ export type DeviceStateConfig =
   | {
       kind: "redis";
       redisUrl: string;
+      /** A Redis Cluster instead of `redisUrl` (`queue.cluster`). */
+      cluster?: RedisClusterConfig;
       prefix?: string;
       enrichment?: EnrichmentOptions;
       /** How long a command waits for Redis to come back. @defaultValue 60000 (ms) */

@@ -4,7 +4,14 @@
  */
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
-import { INDEX_KINDS, type IndexKind, indexEntries, type StateBackend, upsertDocuments } from "./core.ts";
+import {
+  type CommitChanges,
+  INDEX_KINDS,
+  type IndexKind,
+  indexEntries,
+  type StateBackend,
+  upsertDocuments,
+} from "./core.ts";
 import { resolveLookup } from "./lookup.ts";
 import type { DeviceLookup, DeviceState, DeviceStateStore } from "./types.ts";
 
@@ -32,16 +39,17 @@ export class MemoryDeviceStateStore implements DeviceStateStore, StateBackend {
     });
   }
 
-  async commit(changes: {
-    saved: DeviceState[];
-    removed: { key: string; fingerprints: string[] }[];
-  }): Promise<boolean> {
+  async commit(changes: CommitChanges): Promise<boolean> {
+    const survivors = new Set(changes.removed.map((r) => r.into));
     for (const r of changes.removed) {
       this.#devices.delete(r.key);
       for (const fp of r.fingerprints) this.#fingerprints.get(fp)?.delete(r.key);
     }
     for (const state of changes.saved) {
-      this.#devices.set(state.key, JSON.stringify(state));
+      const json = JSON.stringify(state);
+      // Unchanged since it was loaded: its index entries and fingerprints are already in place.
+      if (this.#devices.get(state.key) === json && !survivors.has(state.key)) continue;
+      this.#devices.set(state.key, json);
       for (const e of indexEntries(state))
         (this.#index.get(e.kind) as Map<string, string>).set(e.value, state.key);
       for (const fp of state.exposure?.credentialFingerprints ?? []) {

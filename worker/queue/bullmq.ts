@@ -6,11 +6,17 @@ import {
   type JobsOptions,
   UnrecoverableError,
 } from "bullmq";
-import { Redis, type RedisOptions } from "ioredis";
+import type { RedisOptions } from "ioredis";
 import { backoffDelay } from "../../core/backoff.ts";
 import { BackpressureError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { resilientRedisOptions } from "../../core/redis.ts";
+import {
+  createRedis,
+  describeRedis,
+  type RedisClient,
+  type RedisClusterConfig,
+  resilientRedisOptions,
+} from "../../core/redis.ts";
 import { backpressureDelay, checkJobId, resolveQueueOptions, waitUntilDrained } from "./common.ts";
 import type {
   DeadLetterEntry,
@@ -29,6 +35,11 @@ import type {
 export interface BullmqDriverOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. */
   redisUrl: string;
+  /**
+   * A Redis Cluster to use instead of `redisUrl`. Each queue then gets its own hash tag (BullMQ's
+   * scripts touch several keys of a queue at once): keys are `<prefix>:{<queue>}:…`.
+   */
+  cluster?: RedisClusterConfig;
   /**
    * Namespace of every key: BullMQ keys are `<prefix>:<queue>:…`, the dead-letter list is
    * `<prefix>:dead-letters`. Tests use a unique prefix each.
@@ -134,6 +145,8 @@ class RedisDeadLetterQueue implements DeadLetterQueue {
 
 class BullmqQueue<T> implements Queue<T> {
   readonly name: string;
+  /** The queue's name in BullMQ: the name, hash-tagged on a Redis Cluster (`{raw}`). */
+  readonly bullName: string;
   readonly #driver: BullmqQueueDriver;
   readonly #options: Required<QueueOptions>;
   readonly #queue: BullQueue;
@@ -141,9 +154,10 @@ class BullmqQueue<T> implements Queue<T> {
 
   constructor(driver: BullmqQueueDriver, name: string, options: Required<QueueOptions>) {
     this.name = name;
+    this.bullName = driver.clustered ? `{${name}}` : name;
     this.#driver = driver;
     this.#options = options;
-    this.#queue = new BullQueue(name, {
+    this.#queue = new BullQueue(this.bullName, {
       connection: driver.producer,
       prefix: driver.prefix,
       // Events are not consumed here; a short stream keeps per-job overhead low.
@@ -230,7 +244,7 @@ class BullmqQueue<T> implements Queue<T> {
         throw new DeadLetteredError(message(error));
       }
     };
-    const worker = new BullWorker<T>(this.name, processor, {
+    const worker = new BullWorker<T>(this.bullName, processor, {
       connection: driver.workerConnection(),
       prefix: driver.prefix,
       concurrency: Math.max(1, options.concurrency ?? 1),
@@ -330,14 +344,17 @@ export class BullmqQueueDriver implements QueueDriver {
   readonly prefix: string;
   readonly log: Logger;
   readonly keepFailed: number;
-  readonly producer: Redis;
+  readonly producer: RedisClient;
+  /** Whether the driver talks to a Redis Cluster (queues are hash-tagged there). */
+  readonly clustered: boolean;
   readonly workers = new Set<Worker>();
   readonly #redisUrl: string;
+  readonly #cluster: RedisClusterConfig | undefined;
   readonly #connectTimeoutMs: number;
   readonly #queues = new Map<string, BullmqQueue<unknown>>();
   readonly #deadLetters: RedisDeadLetterQueue;
   readonly #defaults: QueueOptions;
-  #worker: Redis | undefined;
+  #worker: RedisClient | undefined;
   #lastError: Error | undefined;
   #closed = false;
 
@@ -347,6 +364,8 @@ export class BullmqQueueDriver implements QueueDriver {
     this.keepFailed = options.keepFailed ?? 100;
     this.#defaults = options.defaults ?? {};
     this.#redisUrl = options.redisUrl;
+    this.#cluster = options.cluster;
+    this.clustered = options.cluster !== undefined;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     // Not `maxRetriesPerRequest: 1` (a command in flight when Redis restarts failed at once): the
     // producer waits out a restart up to the grace, and `readyProducer` still fails fast when Redis
@@ -359,8 +378,11 @@ export class BullmqQueueDriver implements QueueDriver {
     );
   }
 
-  #connect(role: string, options: RedisOptions): Redis {
-    const redis = new Redis(this.#redisUrl, { connectionName: `medsoc-${role}`, ...options });
+  #connect(role: string, options: RedisOptions): RedisClient {
+    const redis = createRedis(
+      { url: this.#redisUrl, cluster: this.#cluster },
+      { connectionName: `medsoc-${role}`, ...options },
+    );
     let reported = false;
     redis.on("error", (err: Error) => {
       this.#lastError = err;
@@ -377,13 +399,13 @@ export class BullmqQueueDriver implements QueueDriver {
   }
 
   /** The connection workers and dead-letter writes use: it waits for Redis as long as it takes. */
-  workerConnection(): Redis {
+  workerConnection(): RedisClient {
     this.#worker ??= this.#connect("worker", { maxRetriesPerRequest: null });
     return this.#worker;
   }
 
   /** The producer connection once ready, or a clear error after `connectTimeoutMs`. */
-  async readyProducer(context: string): Promise<Redis> {
+  async readyProducer(context: string): Promise<RedisClient> {
     const redis = this.producer;
     if (this.#closed) throw new PermanentError(`${context}: queue driver is closed`);
     if (redis.status === "ready") return redis;
@@ -398,9 +420,8 @@ export class BullmqQueueDriver implements QueueDriver {
       redis.on("ready", onReady);
     });
     if (ready) return redis;
-    const { host, port } = redis.options;
     throw new RetryableError(
-      `${context}: redis at ${host}:${port} is not reachable after ${this.#connectTimeoutMs} ms` +
+      `${context}: redis at ${describeRedis(redis)} is not reachable after ${this.#connectTimeoutMs} ms` +
         (this.#lastError ? ` (${this.#lastError.message})` : ""),
     );
   }
@@ -434,7 +455,7 @@ export class BullmqQueueDriver implements QueueDriver {
   }
 }
 
-async function quit(redis: Redis): Promise<void> {
+async function quit(redis: RedisClient): Promise<void> {
   if (redis.status === "ready") {
     try {
       await redis.quit();

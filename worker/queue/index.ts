@@ -1,4 +1,5 @@
 import { type Logger, silentLogger } from "../../core/log.ts";
+import type { RedisClusterConfig } from "../../core/redis.ts";
 import { BullmqQueueDriver } from "./bullmq.ts";
 import { MemoryQueueDriver } from "./memory.ts";
 import type { QueueDriver, QueueOptions } from "./types.ts";
@@ -25,6 +26,8 @@ export type QueueDriverConfig = QueueOptions &
         kind: "bullmq";
         /** `redis://host:port` (or `rediss://` for TLS). */
         redisUrl: string;
+        /** A Redis Cluster instead of `redisUrl` (`queue.cluster`). */
+        cluster?: RedisClusterConfig;
         /** Key namespace. @defaultValue "medsoc" */
         prefix?: string;
         /** How long `add` waits for Redis before failing. @defaultValue 5000 */
@@ -50,6 +53,7 @@ export function createQueueDriver(config: QueueDriverConfig, log: Logger = silen
     case "bullmq":
       return new BullmqQueueDriver({
         redisUrl: config.redisUrl,
+        cluster: config.cluster,
         prefix: config.prefix,
         connectTimeoutMs: config.connectTimeoutMs,
         graceMs: config.graceMs,

@@ -8,8 +8,13 @@
  * `useAck`). One window remains: a worker killed between the destination's answer and the record
  * resends that batch once (at-least-once); `fields.event_id` lets a search `dedup` it.
  */
-import { Redis } from "ioredis";
-import { resilientRedisOptions } from "../../core/redis.ts";
+import {
+  createRedis,
+  keyGroup,
+  type RedisClient,
+  type RedisClusterConfig,
+  resilientRedisOptions,
+} from "../../core/redis.ts";
 
 export interface DeliveryLedger {
   /** The ids among `ids` already delivered to `sink`. */
@@ -52,6 +57,8 @@ export class MemoryDeliveryLedger implements DeliveryLedger {
 
 export interface RedisDeliveryLedgerOptions {
   redisUrl: string;
+  /** A Redis Cluster instead of `redisUrl` (`queue.cluster`); the buckets then share the hash tag `{delivered}`. */
+  cluster?: RedisClusterConfig;
   /** Key namespace (the queue prefix). @defaultValue "medsoc" */
   prefix?: string;
   /** How long a delivered id is remembered. @defaultValue 86400000 (ms, 24 h) */
@@ -70,23 +77,27 @@ export interface RedisDeliveryLedgerOptions {
  * round trip (SMISMEMBER). Memory: about 100 bytes per delivered document while remembered.
  */
 export class RedisDeliveryLedger implements DeliveryLedger {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #ttlMs: number;
   readonly #bucketMs: number;
   readonly #now: () => number;
 
   constructor(options: RedisDeliveryLedgerOptions) {
-    this.#redis = new Redis(options.redisUrl, resilientRedisOptions("ledger", options.graceMs));
+    this.#redis = createRedis(
+      { url: options.redisUrl, cluster: options.cluster },
+      resilientRedisOptions("ledger", options.graceMs),
+    );
     this.#redis.on("error", () => undefined);
-    this.#prefix = options.prefix ?? "medsoc";
+    // One pipeline reads every bucket: on a cluster they share the `{delivered}` hash tag.
+    this.#prefix = keyGroup(this.#redis, options.prefix ?? "medsoc", "delivered");
     this.#ttlMs = options.ttlMs ?? 86_400_000;
     this.#bucketMs = options.bucketMs ?? 3_600_000;
     this.#now = options.now ?? Date.now;
   }
 
   #key(sink: string, bucket: number): string {
-    return `${this.#prefix}:delivered:${sink}:${bucket}`;
+    return `${this.#prefix}:${sink}:${bucket}`;
   }
 
   async delivered(sink: string, ids: readonly string[]): Promise<Set<string>> {
