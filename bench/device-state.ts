@@ -17,7 +17,8 @@ import { Redis } from "ioredis";
 import { enrich } from "../mappings/enrich.ts";
 import { mapRecord } from "../mappings/index.ts";
 import type { EcsDocument } from "../mappings/types.ts";
-import { createFleet, type Fleet } from "../simulators/fleet.ts";
+import { armisRecords } from "../simulators/armis/records.ts";
+import { createFleet, type Fleet } from "../simulators/fleet/fleet.ts";
 import { secondSourceDoc } from "../test/helpers/hospital-docs.ts";
 import { MemoryDeviceStateStore, RedisDeviceStateStore } from "../worker/device-state/index.ts";
 import type { DeviceStateStore } from "../worker/device-state/types.ts";
@@ -46,7 +47,9 @@ export async function feed(
   let ms = 0;
   let cpuMs = 0;
   let pages = 0;
-  const cves = fleet.vulnerabilities().map((v) => ({ v, n: fleet.matchCount(v.id), k: 0 }));
+  const cves = armisRecords(fleet)
+    .vulnerabilities()
+    .map((v) => ({ v, n: fleet.matchCount(v.id), k: 0 }));
   let alert = 0;
   const chunk = 5000;
   const upsert = async (batch: EcsDocument[]) => {
@@ -65,19 +68,20 @@ export async function feed(
   for (let from = 0; from < fleet.size; from += chunk) {
     const to = Math.min(fleet.size, from + chunk);
     const devices: EcsDocument[] = [];
-    for (let i = from; i < to; i++) devices.push(mapRecord("armis", "device", fleet.device(i), INGESTED));
+    for (let i = from; i < to; i++)
+      devices.push(mapRecord("armis", "device", armisRecords(fleet).device(i), INGESTED));
     await upsert(devices);
     const findings: EcsDocument[] = [];
     for (const c of cves)
       for (; c.k < c.n; c.k++) {
-        const match = fleet.match(c.v.id, c.k);
+        const match = armisRecords(fleet).match(c.v.id, c.k);
         if (match.deviceId > to) break;
         findings.push(mapRecord("armis", "vulnerability", { ...c.v, vulnerability_match: match }, INGESTED));
       }
     await upsert(findings);
     const alerts: EcsDocument[] = [];
     for (; alert < fleet.alertCount; alert++) {
-      const record = fleet.alert(alert);
+      const record = armisRecords(fleet).alert(alert);
       if ((record.deviceIds[0] as number) > to) break;
       alerts.push(mapRecord("armis", "alert", record, INGESTED));
     }

@@ -4,7 +4,7 @@
  * their CPU is not on medsoc's event loop. Rebuilds the same fleet from its seed, starts the
  * simulators and sends their `playbooks.systems` settings over IPC; a `stop` message stops them.
  */
-import { createFleet } from "../simulators/fleet.ts";
+import { createFleet } from "../simulators/fleet/fleet.ts";
 import { startResponseSystems } from "../simulators/response/index.ts";
 
 const [size, seed] = process.argv.slice(2).map(Number);

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { playbooksConfigSchema } from "../playbooks/config.ts";
 import { createPlaybookRuntime } from "../playbooks/index.ts";
-import { createFleet } from "../simulators/fleet.ts";
+import { createFleet } from "../simulators/fleet/fleet.ts";
 import { clinicalServersOf, startResponseSystems } from "../simulators/response/index.ts";
 import { alertDoc, deviceDoc } from "../test/helpers/playbooks.ts";
 import { BullmqQueueDriver } from "../worker/queue/bullmq.ts";

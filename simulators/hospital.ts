@@ -11,7 +11,7 @@ import { startAsimilySimulator } from "./asimily/server.ts";
 import { startXDomeSimulator } from "./claroty_xdome/server.ts";
 import { pushCynerioEvents } from "./cynerio/push.ts";
 import { startCynerioSimulator } from "./cynerio/server.ts";
-import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "./fleet.ts";
+import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "./fleet/fleet.ts";
 import { pushForescoutHosts, startForescoutSimulator } from "./forescout/server.ts";
 import { startNozomiSimulator } from "./nozomi/server.ts";
 import { startPanwIotSimulator } from "./panw_iot/server.ts";

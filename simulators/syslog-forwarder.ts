@@ -19,7 +19,7 @@
  */
 import { connect } from "node:net";
 import { ALERT_TYPES as XDOME_ALERT_TYPES } from "./claroty_xdome/server.ts";
-import type { Fleet } from "./fleet.ts";
+import type { Fleet } from "./fleet/fleet.ts";
 import type { PushTargets } from "./hospital.ts";
 import { ALERT_TYPES as NOZOMI_ALERT_TYPES, RISK as NOZOMI_RISK, uuidOf } from "./nozomi/server.ts";
 

@@ -107,6 +107,20 @@ export interface PipelineOptions {
    * throw; an error is logged and the batch is delivered anyway. @defaultValue none
    */
   onMapped?: (docs: EcsDocument[]) => Promise<void>;
+  /**
+   * Fused map→deliver: a process that runs both the map and the sink workers writes a mapped page
+   * to each sink from the map job itself, instead of copying it into the sink queue and reading it
+   * back. The sink queue stays the retry and backpressure path: a write that fails (sink down,
+   * busy, refusing) or leaves a rest enqueues what is undelivered there, with the same job ids and
+   * accounting as a queued delivery. @defaultValue true
+   */
+  fusedDelivery?: boolean;
+  /**
+   * After a fused write to a sink failed, how long its batches go straight to its sink queue
+   * (the queue's backoff then paces the retries) before a fused write is tried again.
+   * @defaultValue 30000 (ms)
+   */
+  fusedCooldownMs?: number;
 }
 
 const QUEUE_POLL = "poll";
@@ -130,14 +144,24 @@ export class Pipeline {
   readonly rawQueue: Queue<RawBatch>;
   readonly sinkQueues: Map<string, Queue<DocBatch>>;
   readonly #o: Required<
-    Omit<PipelineOptions, "log" | "deviceState" | "enrichment" | "onMapped" | "ledger" | "workerOptions">
+    Omit<
+      PipelineOptions,
+      "log" | "deviceState" | "enrichment" | "onMapped" | "ledger" | "workerOptions" | "fusedDelivery"
+    >
   > &
-    Pick<PipelineOptions, "deviceState" | "enrichment" | "onMapped" | "ledger" | "workerOptions"> & {
+    Pick<
+      PipelineOptions,
+      "deviceState" | "enrichment" | "onMapped" | "ledger" | "workerOptions" | "fusedDelivery"
+    > & {
       log: Logger;
     };
   readonly #sources: Map<string, SourceInstance>;
   readonly #workers: Worker[] = [];
   readonly #abort = new AbortController();
+  /** Whether this process maps and delivers (fused map→deliver, see `fusedDelivery`). */
+  #fused = false;
+  /** Per sink: until when batches bypass the fused write after a failure (epoch ms). */
+  readonly #cooldownUntil = new Map<string, number>();
 
   constructor(options: PipelineOptions) {
     this.#o = {
@@ -149,6 +173,7 @@ export class Pipeline {
       retryDelayMs: 1000,
       redisGraceMs: 60_000,
       attempts: 5,
+      fusedCooldownMs: 30_000,
       now: () => new Date(),
       ...options,
       // Built only when the caller brings none (the snapshot index takes a moment to build).
@@ -179,6 +204,7 @@ export class Pipeline {
   ): void {
     const c = this.#o.concurrency;
     const w = this.#o.workerOptions ?? {};
+    this.#fused = Boolean(stages.map && stages.sink) && this.#o.fusedDelivery !== false;
     if (stages.poll)
       this.#workers.push(
         this.pollQueue.process((job) => this.#poll(job.data, job.attemptsMade), {
@@ -353,7 +379,9 @@ export class Pipeline {
     if (this.#abort.signal.aborted) onAbort();
     else this.#abort.signal.addEventListener("abort", onAbort, { once: true });
     try {
-      for await (const page of source.connector.poll(job.stream, cursor, { signal: poll.signal })) {
+      for await (const page of readAhead(
+        source.connector.poll(job.stream, cursor, { signal: poll.signal }),
+      )) {
         pages++;
         if (page.records.length > 0) {
           await this.#waitForRoom(this.rawQueue as Queue<unknown>);
@@ -476,29 +504,61 @@ export class Pipeline {
           "A mapped-batch hook failed.",
         );
       }
-    for (const [name, queue] of this.sinkQueues) {
-      await this.#waitForRoom(queue as Queue<unknown>);
-      await queue.add(
-        "docs",
+    const id = jobId.replace(/^raw-/, "");
+    for (const sink of this.#o.sinks) {
+      const queue = this.sinkQueues.get(sink.name);
+      if (!queue) continue;
+      await this.#toSink(
+        sink,
+        queue,
         { source: batch.source, stream: batch.stream, docs },
-        { jobId: `docs-${name}-${jobId.replace(/^raw-/, "")}` },
+        `docs-${sink.name}-${id}`,
       );
-      if (findings.length > 0) {
-        await queue.add(
-          "docs",
+      if (findings.length > 0)
+        await this.#toSink(
+          sink,
+          queue,
           { source: batch.source, stream: "vulnerability", docs: findings },
-          { jobId: `docs-${name}-${jobId.replace(/^raw-/, "")}-findings` },
+          `docs-${sink.name}-${id}-findings`,
         );
-      }
     }
   }
 
-  async #deliver(sink: Sink, batch: DocBatch, jobId: string): Promise<void> {
+  /**
+   * Hands a mapped batch to one sink: written now when this process delivers (fused), otherwise —
+   * and whenever the fused write fails — enqueued to the sink's queue under `docsJobId`, where the
+   * queue's retries, backoff and dead-lettering take over exactly as for any queued batch.
+   */
+  async #toSink(sink: Sink, queue: Queue<DocBatch>, batch: DocBatch, docsJobId: string): Promise<void> {
+    if (this.#fused && (this.#cooldownUntil.get(sink.name) ?? 0) <= Date.now()) {
+      try {
+        await this.#deliver(sink, batch, docsJobId, true);
+        return;
+      } catch (error) {
+        this.#cooldownUntil.set(sink.name, Date.now() + this.#o.fusedCooldownMs);
+        this.#o.log.warn(
+          { sink: sink.name, docs: batch.docs.length, err: error },
+          "Writing a mapped batch failed; it goes to the sink queue, which retries it.",
+        );
+      }
+    }
+    await this.#waitForRoom(queue as Queue<unknown>);
+    await queue.add("docs", batch, { jobId: docsJobId });
+  }
+
+  /**
+   * Writes a batch to a sink. `fused`: called from the map job (no sink job holds the batch yet):
+   * a failure that leaves nothing settled throws for the caller to enqueue the whole batch, and
+   * the batch is counted in only once it is taken (the queued delivery counts it then).
+   */
+  async #deliver(sink: Sink, batch: DocBatch, jobId: string, fused = false): Promise<void> {
     const stage = `sink.${sink.name}`;
-    this.#o.metrics.records.inc(
-      { stage, direction: "in", source: batch.source, stream: batch.stream },
-      batch.docs.length,
-    );
+    const countIn = () =>
+      this.#o.metrics.records.inc(
+        { stage, direction: "in", source: batch.source, stream: batch.stream },
+        batch.docs.length,
+      );
+    if (!fused) countIn();
     const ledger = sink.idempotent === false ? this.#o.ledger : undefined;
     let docs = batch.docs;
     let already = 0;
@@ -523,6 +583,7 @@ export class Pipeline {
       if (partial && already > 0) partial.result.duplicates += already;
       if (!partial || error instanceof PermanentError || partial.remaining.length === docs.length)
         throw error;
+      if (fused) countIn();
       // Part of the batch went in: account for it now and re-enqueue only the rest, so a HEC
       // retry does not index the accepted events twice. The queue's backoff applies to the rest.
       await this.#account(sink, batch, partial.result);
@@ -542,6 +603,7 @@ export class Pipeline {
       );
       return;
     }
+    if (fused) countIn();
     if (ledger) await ledger.record(sink.name, deliveredIds(docs, result, []));
     result.duplicates += already;
     await this.#account(sink, batch, result);
@@ -566,6 +628,41 @@ export class Pipeline {
         attemptsMade: 1,
         failedAt: this.#o.now().toISOString(),
       });
+    }
+  }
+}
+
+/**
+ * Iterates `source` one item ahead: the next page is fetched (the monitor's API answering, the body
+ * parsed) while the current one is enqueued and its cursor saved, instead of one after the other.
+ * Pages and cursors are handed on in the same order; an error of the next page surfaces after the
+ * current one is enqueued, as before. The source is closed when the consumer stops.
+ */
+export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let next = it.next();
+  let done = false;
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) {
+        done = true;
+        return;
+      }
+      next = it.next();
+      // Awaited on the next turn, or settled in `finally`: never an unhandled rejection.
+      next.catch(() => undefined);
+      yield r.value;
+    }
+  } finally {
+    if (!done) {
+      // The consumer stopped early (an error, a close): let the fetch in flight settle, then close
+      // the source (its sockets, its `finally`).
+      await next.then(
+        () => undefined,
+        () => undefined,
+      );
+      await it.return?.();
     }
   }
 }

@@ -10,7 +10,7 @@ import { batchShipper } from "../playbooks/engine/audit.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../playbooks/index.ts";
 import { formatPlaybookSummary, type PlaybookSummary, summarizeStore } from "../playbooks/summary.ts";
 import { type Hospital, startHospital } from "../simulators/hospital.ts";
-import { startExtendedResponseSystems } from "../simulators/response/extended.ts";
+import { startExtendedResponseSystems } from "../simulators/response/enforcement.ts";
 import { clinicalServersOf, startResponseSystems } from "../simulators/response/index.ts";
 import { createApi } from "./api.ts";
 import { loadAdvisoryIndex } from "./commands/advisories.ts";

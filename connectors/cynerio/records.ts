@@ -66,6 +66,28 @@ export interface CynerioEvent {
   service?: string;
 }
 
+/**
+ * The columns of Cynerio's event schema, in schema order (`CynerioEvent_CL` without Log Analytics'
+ * suffixes): the keys of {@link CynerioEvent}, for the mapping and the simulated CEF push.
+ */
+export const CYNERIO_EVENT_COLUMNS: ReadonlyArray<keyof CynerioEvent> = [
+  "uid",
+  "title",
+  "severity",
+  "timestamp",
+  "details",
+  "asset_id",
+  "asset_ip",
+  "asset_type",
+  "src_ip",
+  "dst_ip",
+  "trans",
+  "port",
+  "host",
+  "browser",
+  "service",
+];
+
 /** RFC 6749 §5.1 token response. */
 export interface CynerioTokenResponse {
   access_token: string;

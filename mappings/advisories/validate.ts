@@ -4,9 +4,7 @@
  * mandatory tests (§6.1: product ids defined before use, no contradicting product status,
  * consistent CVSS vectors, …). Pure (no network: the informative URL tests are not run).
  */
-import * as mandatoryTests from "@secvisogram/csaf-validator-lib/mandatoryTests.js";
-import { csaf_2_0 } from "@secvisogram/csaf-validator-lib/schemaTests.js";
-import validate from "@secvisogram/csaf-validator-lib/validate.js";
+import type { DocumentTest } from "@secvisogram/csaf-validator-lib/validate.js";
 
 export interface CsafValidation {
   valid: boolean;
@@ -14,11 +12,32 @@ export interface CsafValidation {
   errors: string[];
 }
 
-const TESTS = [csaf_2_0, ...Object.values(mandatoryTests)];
+/**
+ * The validator and its tests, loaded on first use: importing them compiles every schema (seconds
+ * of CPU and tens of MB), which `medsoc start` would otherwise pay at startup without validating
+ * anything (it only imports advisories through `medsoc advisories`).
+ */
+let loaded: Promise<{ validate: Validate; tests: DocumentTest[] }> | undefined;
+type Validate = typeof import("@secvisogram/csaf-validator-lib/validate.js").default;
+function validator(): Promise<{ validate: Validate; tests: DocumentTest[] }> {
+  loaded ??= Promise.all([
+    import("@secvisogram/csaf-validator-lib/mandatoryTests.js"),
+    import("@secvisogram/csaf-validator-lib/schemaTests.js"),
+    import("@secvisogram/csaf-validator-lib/validate.js"),
+  ]).then(([mandatoryTests, schemaTests, v]) => {
+    // An ES module namespace: its values are the tests, as with the static `import * as`.
+    const tests: DocumentTest[] = [schemaTests.csaf_2_0];
+    for (const t of Object.values(mandatoryTests) as unknown[])
+      if (typeof t === "function") tests.push(t as DocumentTest);
+    return { validate: v.default, tests };
+  });
+  return loaded;
+}
 
 /** Validates one CSAF 2.0 document against the schema and the mandatory tests. */
 export async function validateCsaf(doc: unknown): Promise<CsafValidation> {
-  const result = await validate(TESTS, doc);
+  const { validate, tests } = await validator();
+  const result = await validate(tests, doc);
   const errors: string[] = [];
   for (const t of result.tests) {
     for (const e of t.errors) {

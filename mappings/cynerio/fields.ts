@@ -3,6 +3,7 @@
  * observer constants, and the event record normaliser shared by the HTTP and syslog paths.
  */
 
+import { CYNERIO_EVENT_COLUMNS } from "../../connectors/cynerio/records.ts";
 import { ownCopy } from "../values.ts";
 import { type FieldTable, fieldTable, vendorObject } from "../vendor-fields.ts";
 
@@ -42,25 +43,8 @@ export function isRec(v: unknown): v is Rec {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** The columns of Cynerio's event schema (`CynerioEvent_CL` without Log Analytics' suffixes). */
-export const CYNERIO_EVENT_COLUMNS: ReadonlySet<string> = new Set([
-  "uid",
-  "title",
-  "severity",
-  "timestamp",
-  "details",
-  "asset_id",
-  "asset_ip",
-  "asset_type",
-  "src_ip",
-  "dst_ip",
-  "trans",
-  "port",
-  "host",
-  "browser",
-  "service",
-]);
-
+/** The columns of Cynerio's event schema, as a set. */
+const EVENT_COLUMNS: ReadonlySet<string> = new Set(CYNERIO_EVENT_COLUMNS);
 const SUFFIXED = /^(.+)_(s|d|g|b|t)$/;
 
 /**
@@ -79,7 +63,7 @@ export function cynerioEventColumns(r: Readonly<Rec>): Rec {
   }
   for (const key of Object.keys(out)) {
     const m = SUFFIXED.exec(key);
-    if (m && CYNERIO_EVENT_COLUMNS.has(m[1] as string) && out[m[1] as string] === undefined) {
+    if (m && EVENT_COLUMNS.has(m[1] as string) && out[m[1] as string] === undefined) {
       out[m[1] as string] = out[key];
       delete out[key];
     }

@@ -91,6 +91,20 @@ export function classifyDevice(input: ClassifyInput): Classification {
   return { class: "unknown", by: "none" };
 }
 
+/**
+ * Classes that handle PHI when no monitor says (`medsoc.clinical.phi` wins): a safety rule the
+ * document enricher and the device state both apply, so it is defined once, here.
+ */
+export const PHI_CLASSES: ReadonlySet<DeviceClass> = new Set<DeviceClass>([
+  "infusion_pump",
+  "patient_monitor",
+  "ventilator",
+  "imaging",
+  "lab_analyzer",
+  "medication_dispensing",
+  "clinical_workstation",
+]);
+
 /** Classes that are medical devices (for "IoMT" shares in the report). */
 export const MEDICAL_CLASSES: ReadonlySet<DeviceClass> = new Set<DeviceClass>([
   "infusion_pump",

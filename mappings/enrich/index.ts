@@ -10,7 +10,7 @@
  * (vulnerabilities from findings, alerts, the fleet view of credentials) with the same functions.
  */
 import type { EcsDocument, MappingContext } from "../types.ts";
-import { classifyDevice, type DeviceClass } from "./classify.ts";
+import { classifyDevice, type DeviceClass, PHI_CLASSES } from "./classify.ts";
 import { credentialExposure } from "./credentials.ts";
 import { criticalityOf } from "./criticality.ts";
 import { boolean, firstString, medsocObject, number, strings } from "./fields.ts";
@@ -24,17 +24,6 @@ export { type Criticality, criticalityOf } from "./criticality.ts";
 export { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "./options.ts";
 export { olderThanWindows10 } from "./os.ts";
 export { CRITICAL_RISK_SCORE, RISK_WEIGHTS, riskScore } from "./risk.ts";
-
-/** Classes that handle PHI when the monitor does not say (`medsoc.clinical.phi` wins). */
-const PHI_CLASSES: ReadonlySet<DeviceClass> = new Set<DeviceClass>([
-  "infusion_pump",
-  "patient_monitor",
-  "ventilator",
-  "imaging",
-  "lab_analyzer",
-  "medication_dispensing",
-  "clinical_workstation",
-]);
 
 /** The class inputs of a document, or undefined when it describes no device. */
 function classInputs(doc: EcsDocument) {

@@ -13,52 +13,34 @@
  */
 
 import { randomBytes } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
-import { jsonServer, listen, sendJson } from "../loopback.ts";
+import type { IncomingMessage } from "node:http";
+import type { Fleet } from "../fleet/fleet.ts";
+import { jsonServer, listen } from "../loopback.ts";
+import {
+  countFailure,
+  type FaultModes,
+  type FleetChoice,
+  HttpProblem,
+  injectedFault,
+  maybeMalformed,
+  monitorHandler,
+  type Reply,
+  simulatorFleet,
+} from "../monitor-shell.ts";
+import { ArmisRecords } from "./records.ts";
 
 /** Injected failures. Request numbers count API requests (search and vulnerability-match, not the
  * token endpoint) since the failures were last set, starting at 1. */
-export interface ArmisFailures {
+export interface ArmisFailures extends Omit<FaultModes, "serverErrorOn"> {
   /** The token endpoint answers 401 (a wrong or revoked secret key). @defaultValue false */
   invalidSecret?: boolean;
   /** A token stops working (401) after this many API requests; `0` refuses every token. @defaultValue unlimited */
   tokenMaxRequests?: number;
   /** A token expires this many milliseconds after it was issued; `expiration_utc` says so. @defaultValue 1 hour */
   tokenTtlMs?: number;
-  /** Every Nth API request answers 429 with `Retry-After`. @defaultValue never */
-  rateLimitEvery?: number;
-  /** `Retry-After` of those 429s, in seconds (fractions allowed). @defaultValue 1 */
-  retryAfterSeconds?: number;
-  /** Every Nth API request answers 500 with a JSON error body. @defaultValue never */
-  serverErrorEvery?: number;
-  /** Delay before every response, in milliseconds. @defaultValue 0 */
-  delayMs?: number;
-  /** These API requests answer 200 with a truncated (malformed) JSON body. @defaultValue none */
-  malformedJsonOn?: number[];
-  /** These API requests answer 502 with an HTML body, as a reverse proxy would. @defaultValue none */
-  htmlBadGatewayOn?: number[];
-  /** These API requests answer the given status with a JSON vendor message. @defaultValue none */
-  statusOn?: Array<{ request: number; status: number; message: string }>;
 }
 
-export interface ArmisSimulatorOptions {
-  /** TCP port; 0 picks a free one. @defaultValue 0 */
-  port?: number;
-  /** Listen address. @defaultValue "127.0.0.1" */
-  host?: string;
-  /** Fleet size. @defaultValue 1000 */
-  devices?: number;
-  /** Fleet seed. @defaultValue 1 */
-  seed?: number;
-  /**
-   * `lastSeen` of device 0, epoch milliseconds. By default the fleet ends now: its newest device
-   * was seen when the simulator started, so a connector's default 24-hour look-back finds it.
-   * @defaultValue `Date.now()` minus the fleet's time span
-   */
-  startMs?: number;
-  /** A fleet to serve instead of generating one from `devices`/`seed`/`startMs`. */
-  fleet?: Fleet;
+export interface ArmisSimulatorOptions extends FleetChoice {
   /** The API secret key the token endpoint accepts. @defaultValue random */
   secret?: string;
   /** Initial failure modes. @defaultValue none */
@@ -84,6 +66,8 @@ export interface ArmisSimulator {
   /** The secret key the token endpoint accepts. */
   secret: string;
   fleet: Fleet;
+  /** The fleet in Armis's shapes (what the API serves). */
+  records: ArmisRecords;
   stats: ArmisSimulatorStats;
   /** Replaces the failure modes and restarts the request count they refer to. */
   setFailures(failures: ArmisFailures): void;
@@ -104,17 +88,8 @@ type Kind = keyof typeof KINDS;
 const AQL_RE = /^\s*in:(devices|alerts|vulnerabilities)(?:\s+after:(\S+))?\s*$/;
 const AFTER_RE = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
 
-const HTML_502 =
-  "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
-
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** Armis's error body. */
+const error = (_status: number, message: string) => JSON.stringify({ message, success: false });
 
 function isoMicrosToUs(value: string): number {
   const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(.*)$/.exec(value);
@@ -142,11 +117,7 @@ function intParam(query: URLSearchParams, name: string, fallback: number, min: n
 
 /** Starts the simulated tenant. */
 export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): Promise<ArmisSimulator> {
-  const size = options.devices ?? 1000;
-  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
-  const fleet =
-    options.fleet ??
-    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const fleet = simulatorFleet(options);
   const secret = options.secret ?? `sim-${randomBytes(12).toString("hex")}`;
   let failures: ArmisFailures = { ...options.failures };
   const tokens = new Map<string, { issuedAt: number; requests: number; expiresAt: number }>();
@@ -157,12 +128,9 @@ export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): 
     failures: {},
     recent: [],
   };
-  const vulnerabilities = fleet.vulnerabilities().map((v) => ({ v, us: isoMicrosToUs(v.lastDetected) }));
+  const records = new ArmisRecords(fleet);
+  const vulnerabilities = records.vulnerabilities().map((v) => ({ v, us: isoMicrosToUs(v.lastDetected) }));
   const vulnerabilityJson = vulnerabilities.map(({ v }) => JSON.stringify(v));
-
-  const fail = (kind: string) => {
-    stats.failures[kind] = (stats.failures[kind] ?? 0) + 1;
-  };
 
   function token(req: IncomingMessage, body: string, query: URLSearchParams): [number, string] {
     let given = query.get("secret_key") ?? undefined;
@@ -177,7 +145,7 @@ export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): 
     if (req.method !== "POST")
       return [405, JSON.stringify({ message: "Method not allowed", success: false })];
     if (failures.invalidSecret || given !== secret) {
-      fail("invalid_secret");
+      countFailure(stats, "invalid_secret");
       return [401, JSON.stringify({ message: "Invalid secret key", success: false })];
     }
     const now = Date.now();
@@ -223,11 +191,11 @@ export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): 
     if (kind === "devices") {
       first = lower === Number.NEGATIVE_INFINITY ? 0 : fleet.firstDeviceAtOrAfter(lower);
       end = fleet.size;
-      item = (k) => fleet.deviceJson(k);
+      item = (k) => records.deviceJson(k);
     } else if (kind === "alerts") {
       first = lower === Number.NEGATIVE_INFINITY ? 0 : fleet.firstAlertAtOrAfter(lower);
       end = fleet.alertCount;
-      item = (k) => JSON.stringify(fleet.alert(k));
+      item = (k) => JSON.stringify(records.alert(k));
     } else {
       first = vulnerabilities.findIndex((x) => x.us >= lower);
       if (first < 0) first = vulnerabilities.length;
@@ -261,7 +229,7 @@ export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): 
     let idx = 0;
     for (let k = from; k < stop; k++) {
       while (k - base >= (counts[idx] as number)) base += counts[idx++] as number;
-      sample.push(JSON.stringify(fleet.match(ids[idx] as string, k - base)));
+      sample.push(JSON.stringify(records.match(ids[idx] as string, k - base)));
     }
     const next = stop < total ? stop : null;
     const prev = from > 0 ? Math.max(0, from - length) : null;
@@ -269,80 +237,41 @@ export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): 
   }
 
   /** Decides the answer to one API request; returns status, body and extra headers. */
-  function api(
-    req: IncomingMessage,
-    path: string,
-    query: URLSearchParams,
-  ): [number, string, Record<string, string>?] {
+  function api(req: IncomingMessage, path: string, query: URLSearchParams): Reply {
     const n = ++stats.apiRequestsSinceFailures;
-    if (req.method !== "GET") return [405, JSON.stringify({ message: "Method not allowed", success: false })];
+    if (req.method !== "GET") return [405, error(405, "Method not allowed")];
     if (!authorize(req)) {
-      fail("unauthorized");
-      return [401, JSON.stringify({ message: "Invalid access token", success: false })];
+      countFailure(stats, "unauthorized");
+      return [401, error(401, "Invalid access token")];
     }
-    const forced = failures.statusOn?.find((s) => s.request === n);
-    if (forced) {
-      fail(`status_${forced.status}`);
-      return [forced.status, JSON.stringify({ message: forced.message, success: false })];
-    }
-    if (failures.htmlBadGatewayOn?.includes(n)) {
-      fail("bad_gateway_html");
-      return [502, HTML_502, { "content-type": "text/html" }];
-    }
-    if (failures.rateLimitEvery && n % failures.rateLimitEvery === 0) {
-      fail("rate_limited");
-      return [
-        429,
-        JSON.stringify({ message: "Too many requests", success: false }),
-        { "retry-after": String(failures.retryAfterSeconds ?? 1) },
-      ];
-    }
-    if (failures.serverErrorEvery && n % failures.serverErrorEvery === 0) {
-      fail("server_error");
-      return [500, JSON.stringify({ message: "Internal server error", success: false })];
-    }
+    const injected = injectedFault(n, failures, stats, error);
+    if (injected) return injected;
     const body = path === `${API}/search/` ? search(query) : vulnerabilityMatch(query);
-    if (failures.malformedJsonOn?.includes(n)) {
-      fail("malformed_json");
-      return [200, body.slice(0, Math.max(1, Math.floor(body.length / 2)))];
-    }
-    return [200, body];
+    return [200, maybeMalformed(n, failures, stats, body)];
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const at = Date.now();
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString("utf8");
-    const url = new URL(req.url ?? "/", "http://simulator");
-    const path = url.pathname.endsWith("/") ? url.pathname : `${url.pathname}/`;
-    stats.requests[path] = (stats.requests[path] ?? 0) + 1;
-    let status: number;
-    let text: string;
-    let headers: Record<string, string> | undefined;
-    try {
-      if (path === `${API}/access_token/`) [status, text] = token(req, body, url.searchParams);
-      else if (path === `${API}/search/` || path === `${API}/vulnerability-match/`)
-        [status, text, headers] = api(req, path, url.searchParams);
-      else [status, text] = [404, JSON.stringify({ message: `Not found: ${url.pathname}`, success: false })];
-    } catch (error) {
-      status = error instanceof HttpProblem ? error.status : 500;
-      text = JSON.stringify({
-        message: error instanceof Error ? error.message : String(error),
-        success: false,
-      });
-    }
-    if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
-    stats.recent.push({
+  const handle = monitorHandler({
+    path: (url) => (url.pathname.endsWith("/") ? url.pathname : `${url.pathname}/`),
+    route: ({ req, url, path, body }) => {
+      if (path === `${API}/access_token/`) return token(req, body, url.searchParams);
+      if (path === `${API}/search/` || path === `${API}/vulnerability-match/`)
+        return api(req, path, url.searchParams);
+      return [404, error(404, `Not found: ${url.pathname}`)];
+    },
+    onError: (e) => [
+      e instanceof HttpProblem ? e.status : 500,
+      error(500, e instanceof Error ? e.message : String(e)),
+    ],
+    entry: ({ req, url, path, at }, status) => ({
       method: req.method ?? "",
       path,
       query: Object.fromEntries(url.searchParams),
       status,
       at,
-    });
-    if (stats.recent.length > 1000) stats.recent.shift();
-    sendJson(res, status, text, headers);
-  }
+    }),
+    stats: () => stats,
+    delayMs: () => failures.delayMs,
+  });
 
   const server = jsonServer(handle, (error) => ({ message: String(error), success: false }));
   const listening = await listen(server, options.port, options.host);
@@ -351,6 +280,7 @@ export async function startArmisSimulator(options: ArmisSimulatorOptions = {}): 
     url: listening.url,
     secret,
     fleet,
+    records,
     stats,
     setFailures(next: ArmisFailures) {
       failures = { ...next };

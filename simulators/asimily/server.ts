@@ -16,16 +16,9 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AsimilyAnomaly, AsimilyAsset, AsimilyCve } from "../../connectors/asimily/records.ts";
-import {
-  type AlertFacts,
-  createFleet,
-  type DeviceFacts,
-  type Fleet,
-  PERIOD,
-  STEP_US,
-  TIE_GROUP,
-} from "../fleet.ts";
+import { type AlertFacts, type DeviceFacts, type Fleet, PERIOD } from "../fleet/fleet.ts";
 import { jsonServer, listen, sendJson } from "../loopback.ts";
+import { type FleetChoice, simulatorFleet } from "../monitor-shell.ts";
 
 export interface AsimilyFailures {
   /** Every request answers 403 "Authentication Error". @defaultValue false */
@@ -48,14 +41,7 @@ export interface AsimilyFailures {
   typeDrift?: boolean;
 }
 
-export interface AsimilySimulatorOptions {
-  port?: number;
-  host?: string;
-  /** @defaultValue 1000 */
-  devices?: number;
-  seed?: number;
-  startMs?: number;
-  fleet?: Fleet;
+export interface AsimilySimulatorOptions extends FleetChoice {
   /** @defaultValue "medsoc-api" */
   username?: string;
   /** @defaultValue random */
@@ -162,11 +148,7 @@ export function asimilyAnomaly(a: AlertFacts, f: DeviceFacts, drift = false): As
 export async function startAsimilySimulator(
   options: AsimilySimulatorOptions = {},
 ): Promise<AsimilySimulator> {
-  const size = options.devices ?? 1000;
-  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
-  const fleet =
-    options.fleet ??
-    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const fleet = simulatorFleet(options);
   const username = options.username ?? "medsoc-api";
   const password = options.password ?? `pw-${randomBytes(10).toString("hex")}`;
   const caps = { asset: 400, anomaly: 100, cve: 25, ...options.pageCaps };
@@ -202,9 +184,7 @@ export async function startAsimilySimulator(
   const nthVulnerable = (n: number) =>
     Math.floor(n / vulnerableResidues.length) * PERIOD +
     (vulnerableResidues[n % vulnerableResidues.length] as number);
-  const cveInfo = new Map(
-    fleet.vulnerabilities().map((v) => [v.cveUid, { score: v.cvssScore, description: v.description }]),
-  );
+  const cveInfo = new Map(fleet.cves().map((v) => [v.id, { score: v.score, description: v.description }]));
 
   function since(body: unknown, key: string): number | undefined {
     const cond = (body as { filters?: Record<string, Array<{ value?: unknown }>> } | null)?.filters?.[

@@ -18,42 +18,26 @@
  */
 
 import { randomBytes } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import {
-  type AlertFacts,
-  createFleet,
-  type DeviceFacts,
-  type Fleet,
-  isoMicros,
-  STEP_US,
-  TIE_GROUP,
-} from "../fleet.ts";
-import { jsonServer, listen, sendJson } from "../loopback.ts";
+import type { IncomingMessage } from "node:http";
+import type { AlertFacts, DeviceFacts, Fleet } from "../fleet/fleet.ts";
+import { isoMicros } from "../fleet/time.ts";
+import { jsonServer, listen } from "../loopback.ts";
 import {
   emptyStats,
+  type FleetChoice,
   injectedFailure,
   type MonitorFailures,
   type MonitorSimulatorStats,
   maybeMalformed,
+  monitorHandler,
+  parsedBody,
   type Reply,
-  record,
-} from "../monitor-faults.ts";
+  simulatorFleet,
+} from "../monitor-shell.ts";
 
 export type XDomeFailures = MonitorFailures;
 
-export interface XDomeSimulatorOptions {
-  /** TCP port; 0 picks a free one. @defaultValue 0 */
-  port?: number;
-  /** Listen address. @defaultValue "127.0.0.1" */
-  host?: string;
-  /** Fleet size. @defaultValue 1000 */
-  devices?: number;
-  /** Fleet seed. @defaultValue 1 */
-  seed?: number;
-  /** `lastSeen` of device 0, epoch ms. @defaultValue so that the newest device was seen one second ago */
-  startMs?: number;
-  /** A fleet to serve instead of generating one. */
-  fleet?: Fleet;
+export interface XDomeSimulatorOptions extends FleetChoice {
   /** The API token the tenant accepts. @defaultValue random */
   token?: string;
   /** Initial failure modes. @defaultValue none */
@@ -130,7 +114,8 @@ const SUBCATEGORY: Record<DeviceFacts["deviceClass"], string> = {
 
 const ROMAN = ["", "I", "II", "III"];
 
-class HttpProblem extends Error {
+/** A FastAPI validation error (422 `{"detail":[…]}`). */
+class ValidationProblem extends Error {
   constructor(
     readonly status: number,
     readonly detail: Array<{ loc: Array<string | number>; msg: string; type: string }>,
@@ -140,7 +125,7 @@ class HttpProblem extends Error {
 }
 
 const problem = (loc: Array<string | number>, msg: string, type = "value_error") =>
-  new HttpProblem(422, [{ loc, msg, type }]);
+  new ValidationProblem(422, [{ loc, msg, type }]);
 
 function riskLabel(points: number): string {
   return points >= 90
@@ -161,18 +146,14 @@ const zulu = (s: string) => `${s.slice(0, -6)}Z`;
 
 /** Starts the simulated tenant. */
 export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): Promise<XDomeSimulator> {
-  const size = options.devices ?? 1000;
-  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
-  const fleet =
-    options.fleet ??
-    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const fleet = simulatorFleet(options);
   const token = options.token ?? `xdome-${randomBytes(16).toString("hex")}`;
   let failures: XDomeFailures = { ...options.failures };
   const stats = emptyStats();
   const retired = (i: number) => i % 97 === 96;
 
   // CVE details (score, description, KEV) from the fleet's vulnerability catalogue.
-  const cves = new Map(fleet.vulnerabilities().map((v) => [v.cveUid, v]));
+  const cves = new Map(fleet.cves().map((v) => [v.id, v]));
 
   // (alert, device) relations in time order.
   const relAlert: number[] = [];
@@ -326,7 +307,7 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
     const i = vulnDevice(j);
     const cve = fleet.profile(i).cves[j - (vulnStart[i] as number)] as string;
     const v = cves.get(cve);
-    const score = v?.cvssScore ?? null;
+    const score = v?.score ?? null;
     const drifted = drift(j);
     const detected = isoMicros(fleet.lastSeenUs(i));
     const code = Array.from(cve.replace(/\D/g, "").slice(-8).padStart(8, "0"), (c) =>
@@ -347,9 +328,9 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
       vulnerability_affected_products: `${fleet.profile(i).manufacturer} ${fleet.profile(i).model}`,
       vulnerability_recommendations:
         "Apply the manufacturer's patch or isolate the device (see the advisory).",
-      vulnerability_is_known_exploited: v?.cisaDueDate != null,
-      vulnerability_published_date: v?.publishedDate ?? null,
-      vulnerability_last_updated: v?.lastDetected ?? null,
+      vulnerability_is_known_exploited: v ? v.kevDue !== null : false,
+      vulnerability_published_date: v ? `${v.published}T00:00:00+00:00` : null,
+      vulnerability_last_updated: v ? isoMicros(v.lastDetectedUs) : null,
       vulnerability_relevance: fleet.profile(i).vulnerable ? "Confirmed" : "Potentially Relevant",
       vulnerability_relevance_sources: ["Claroty"],
       device_vulnerability_detection_date: drifted ? zulu(detected) : detected,
@@ -592,41 +573,27 @@ export async function startXDomeSimulator(options: XDomeSimulatorOptions = {}): 
     return [200, maybeMalformed(n, failures, stats, query(ep, parsed))];
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const at = Date.now();
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString("utf8");
-    const url = new URL(req.url ?? "/", "http://simulator");
-    const path = url.pathname.endsWith("/") ? url.pathname : `${url.pathname}/`;
-    let reply: Reply;
-    try {
-      if (path.startsWith(API)) reply = api(req, path.slice(API.length, -1), body);
-      else reply = [404, JSON.stringify({ detail: "Not Found" })];
-    } catch (e) {
-      reply =
-        e instanceof HttpProblem
-          ? [e.status, JSON.stringify({ detail: e.detail })]
-          : [500, JSON.stringify({ detail: e instanceof Error ? e.message : String(e) })];
-    }
-    const [status, text, headers] = reply;
-    let parsedBody: unknown;
-    try {
-      parsedBody = body ? JSON.parse(body) : undefined;
-    } catch {
-      parsedBody = body;
-    }
-    record(stats, {
+  const handle = monitorHandler({
+    path: (url) => (url.pathname.endsWith("/") ? url.pathname : `${url.pathname}/`),
+    route: ({ req, path, body }) =>
+      path.startsWith(API)
+        ? api(req, path.slice(API.length, -1), body)
+        : [404, JSON.stringify({ detail: "Not Found" })],
+    onError: (e) =>
+      e instanceof ValidationProblem
+        ? [e.status, JSON.stringify({ detail: e.detail })]
+        : [500, JSON.stringify({ detail: e instanceof Error ? e.message : String(e) })],
+    entry: ({ req, url, path, body, at }, status) => ({
       method: req.method ?? "",
       path,
       query: Object.fromEntries(url.searchParams),
-      body: parsedBody,
+      body: parsedBody(body),
       status,
       at,
-    });
-    if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
-    sendJson(res, status, text, headers);
-  }
+    }),
+    stats: () => stats,
+    delayMs: () => failures.delayMs,
+  });
 
   const server = jsonServer(handle, (e) => ({ detail: String(e) }));
   const listening = await listen(server, options.port, options.host);

@@ -16,9 +16,9 @@
  */
 import { connect } from "node:net";
 import { request } from "undici";
-import type { CynerioEvent } from "../../connectors/cynerio/records.ts";
+import { CYNERIO_EVENT_COLUMNS, type CynerioEvent } from "../../connectors/cynerio/records.ts";
 import { parseRetryAfter, sleep } from "../../core/backoff.ts";
-import type { Fleet } from "../fleet.ts";
+import type { Fleet } from "../fleet/fleet.ts";
 import type { PushTargets } from "../hospital.ts";
 import { cynerioDefaultPasswordEvent, cynerioEvent } from "./records.ts";
 
@@ -44,29 +44,11 @@ export function cefValue(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/=/g, "\\=").replace(/\r/g, "\\r").replace(/\n/g, "\\n");
 }
 
-const EXTENSION_KEYS: ReadonlyArray<keyof CynerioEvent> = [
-  "uid",
-  "title",
-  "severity",
-  "timestamp",
-  "details",
-  "asset_id",
-  "asset_ip",
-  "asset_type",
-  "src_ip",
-  "dst_ip",
-  "trans",
-  "port",
-  "host",
-  "browser",
-  "service",
-];
-
 /** The CEF payload of one event. */
 export function cynerioCef(event: CynerioEvent): string {
   const signature = event.title.toLowerCase().replace(/[^a-z0-9]+/g, "_");
   const ext: string[] = [];
-  for (const key of EXTENSION_KEYS) {
+  for (const key of CYNERIO_EVENT_COLUMNS) {
     const v = event[key];
     if (v === undefined || v === null || v === "") continue;
     ext.push(`${key}=${cefValue(String(v))}`);

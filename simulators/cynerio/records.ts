@@ -8,7 +8,7 @@
  * this simulator, marked ASSUMED.
  */
 import type { CynerioAsset, CynerioEvent } from "../../connectors/cynerio/records.ts";
-import type { AlertFacts, DeviceFacts, Fleet } from "../fleet.ts";
+import type { AlertFacts, DeviceFacts, Fleet } from "../fleet/fleet.ts";
 
 const MEDICAL = new Set([
   "infusion_pump",

@@ -13,8 +13,9 @@
 
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
+import type { Fleet } from "../fleet/fleet.ts";
 import { jsonServer, listen, sendJson } from "../loopback.ts";
+import { type FleetChoice, simulatorFleet } from "../monitor-shell.ts";
 import { cynerioAsset } from "./records.ts";
 
 /** Injected failures. Request numbers count asset requests since the failures were last set, from 1. */
@@ -41,19 +42,7 @@ export interface CynerioFailures {
   typeDrift?: boolean;
 }
 
-export interface CynerioSimulatorOptions {
-  /** TCP port; 0 picks a free one. @defaultValue 0 */
-  port?: number;
-  /** @defaultValue "127.0.0.1" */
-  host?: string;
-  /** Fleet size when no `fleet` is given. @defaultValue 1000 */
-  devices?: number;
-  /** @defaultValue 1 */
-  seed?: number;
-  /** `lastSeen` of device 0 (epoch ms). @defaultValue so that the newest device was seen one second ago */
-  startMs?: number;
-  /** The shared fleet. */
-  fleet?: Fleet;
+export interface CynerioSimulatorOptions extends FleetChoice {
   /** Accepted client id. @defaultValue "medsoc-sim" */
   clientId?: string;
   /** Accepted client secret. @defaultValue random */
@@ -94,11 +83,7 @@ const TOKEN_PATH = "/oauth/token";
 export async function startCynerioSimulator(
   options: CynerioSimulatorOptions = {},
 ): Promise<CynerioSimulator> {
-  const size = options.devices ?? 1000;
-  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
-  const fleet =
-    options.fleet ??
-    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const fleet = simulatorFleet(options);
   const clientId = options.clientId ?? "medsoc-sim";
   const clientSecret = options.clientSecret ?? `cs-${randomBytes(12).toString("hex")}`;
   const maxPageSize = options.maxPageSize ?? 1000;

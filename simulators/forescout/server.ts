@@ -16,29 +16,30 @@
  */
 
 import { randomBytes } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { createFleet, type DeviceFacts, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
+import type { IncomingMessage } from "node:http";
+import type { DeviceFacts, Fleet } from "../fleet/fleet.ts";
 import type { PushTargets } from "../hospital.ts";
 import { jsonServer, listen } from "../loopback.ts";
+import {
+  type FaultModes,
+  type FleetChoice,
+  injectedFault,
+  maybeMalformed,
+  monitorHandler,
+  type Reply,
+  simulatorFleet,
+} from "../monitor-shell.ts";
 
 /** Injected failures. Request numbers count API requests (not logins) since the failures were last set, from 1. */
-export interface ForescoutFailures {
+export interface ForescoutFailures extends Omit<FaultModes, "htmlBadGatewayOn" | "serverErrorOn"> {
   /** The login answers 401. @defaultValue false */
   invalidCredentials?: boolean;
   /** A JWT stops working (401) after this many API requests; `0` refuses every token. @defaultValue unlimited */
   tokenMaxRequests?: number;
   /** JWT lifetime in milliseconds (its `exp` says so). @defaultValue 5 minutes */
   tokenTtlMs?: number;
-  /** Every Nth API request answers 429 with `Retry-After`. @defaultValue never */
-  rateLimitEvery?: number;
-  /** @defaultValue 1 */
-  retryAfterSeconds?: number;
   /** Every Nth API request answers 500. @defaultValue never */
   serverErrorEvery?: number;
-  /** These API requests answer 200 with a truncated JSON body. @defaultValue none */
-  malformedJsonOn?: number[];
-  /** These API requests answer the given status with a JSON `message`. @defaultValue none */
-  statusOn?: Array<{ request: number; status: number; message: string }>;
   /** Device indexes listed by `/api/hosts` whose detail answers 404 (deleted in between). @defaultValue none */
   goneHosts?: number[];
   /**
@@ -46,18 +47,9 @@ export interface ForescoutFailures {
    * `online` a boolean on every third. @defaultValue false
    */
   typeDrift?: boolean;
-  /** @defaultValue 0 */
-  delayMs?: number;
 }
 
-export interface ForescoutSimulatorOptions {
-  port?: number;
-  host?: string;
-  /** @defaultValue 500 */
-  devices?: number;
-  seed?: number;
-  startMs?: number;
-  fleet?: Fleet;
+export interface ForescoutSimulatorOptions extends FleetChoice {
   /** Web API user. @defaultValue "medsoc" */
   username?: string;
   /** Web API password. @defaultValue random */
@@ -201,11 +193,7 @@ function pulledHost(
 export async function startForescoutSimulator(
   options: ForescoutSimulatorOptions = {},
 ): Promise<ForescoutSimulator> {
-  const size = options.devices ?? 500;
-  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
-  const fleet =
-    options.fleet ??
-    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const fleet = simulatorFleet(options, 500);
   const username = options.username ?? "medsoc";
   const password = options.password ?? `fs-${randomBytes(12).toString("hex")}`;
   let failures: ForescoutFailures = { ...options.failures };
@@ -264,34 +252,18 @@ export async function startForescoutSimulator(
     return true;
   }
 
-  function api(
-    req: IncomingMessage,
-    path: string,
-    query: URLSearchParams,
-  ): [number, string, Record<string, string>] {
+  function api(req: IncomingMessage, path: string, query: URLSearchParams): Reply {
     const n = ++stats.apiRequestsSinceFailures;
     if (req.method !== "GET") return json(405, { message: "Method not allowed" });
     if (!authorize(req)) {
       fail("unauthorized");
       return json(401, { message: "Unauthorized. See log for more details." });
     }
-    const forced = failures.statusOn?.find((s) => s.request === n);
-    if (forced) {
-      fail(`status_${forced.status}`);
-      return json(forced.status, { message: forced.message });
-    }
-    if (failures.rateLimitEvery && n % failures.rateLimitEvery === 0) {
-      fail("rate_limited");
-      return json(
-        429,
-        { message: "Too many requests" },
-        { "retry-after": String(failures.retryAfterSeconds ?? 1) },
-      );
-    }
-    if (failures.serverErrorEvery && n % failures.serverErrorEvery === 0) {
-      fail("server_error");
-      return json(500, { message: "Internal server error. See log for more details." });
-    }
+    const injected = injectedFault(n, failures, stats, (_, message) => JSON.stringify({ message }), [
+      500,
+      "Internal server error. See log for more details.",
+    ]);
+    if (injected) return injected;
     const drift = failures.typeDrift === true;
     let status: number;
     let text: string;
@@ -333,41 +305,30 @@ export async function startForescoutSimulator(
       const host = pulledHost(fleet, i, touched, wanted, drift);
       [status, text] = [200, JSON.stringify({ host, _links: { self: { href: path } } })];
     }
-    if (failures.malformedJsonOn?.includes(n)) {
-      fail("malformed_json");
-      text = text.slice(0, Math.max(1, Math.floor(text.length / 2)));
-    }
-    return [status, text, { "content-type": "application/hal+json" }];
+    return [status, maybeMalformed(n, failures, stats, text), { "content-type": "application/hal+json" }];
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const at = Date.now();
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString("utf8");
-    const url = new URL(req.url ?? "/", "http://simulator");
-    const path = url.pathname.replace(/\/+$/, "");
-    const key = path.startsWith("/api/hosts/") ? "/api/hosts/{id}" : path;
-    stats.requests[key] = (stats.requests[key] ?? 0) + 1;
-    let [status, text, headers] =
+  const handle = monitorHandler({
+    path: (url) => url.pathname.replace(/\/+$/, ""),
+    route: ({ req, url, path, body }) =>
       path === "/api/login"
         ? login(req, body)
         : path === "/api/hosts" || path.startsWith("/api/hosts/")
           ? api(req, path, url.searchParams)
-          : json(404, { message: `Not found: ${path}` });
-    if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
-    stats.recent.push({
+          : json(404, { message: `Not found: ${path}` }),
+    onError: (e) => {
+      throw e;
+    },
+    entry: ({ req, url, path, at }, status) => ({
       method: req.method ?? "",
-      path: key,
+      path: path.startsWith("/api/hosts/") ? "/api/hosts/{id}" : path,
       query: Object.fromEntries(url.searchParams),
       status,
       at,
-    });
-    if (stats.recent.length > 1000) stats.recent.shift();
-    headers = { ...headers, "content-length": String(Buffer.byteLength(text)) };
-    res.writeHead(status, headers);
-    res.end(text);
-  }
+    }),
+    stats: () => stats,
+    delayMs: () => failures.delayMs,
+  });
 
   const server = jsonServer(handle, (error) => ({ message: String(error) }));
   const listening = await listen(server, options.port, options.host);

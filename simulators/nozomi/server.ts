@@ -17,12 +17,21 @@
  */
 
 import { createHash, randomBytes } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { type AlertKind, createFleet, type DeviceFacts, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
-import { jsonServer, listen, sendJson } from "../loopback.ts";
+import type { IncomingMessage } from "node:http";
+import type { AlertKind, DeviceFacts, Fleet } from "../fleet/fleet.ts";
+import { jsonServer, listen } from "../loopback.ts";
+import {
+  type FaultModes,
+  type FleetChoice,
+  HttpProblem,
+  injectedFault,
+  maybeMalformed,
+  monitorHandler,
+  simulatorFleet,
+} from "../monitor-shell.ts";
 
 /** Injected failures. Request numbers count query requests since the failures were last set, from 1. */
-export interface NozomiFailures {
+export interface NozomiFailures extends Omit<FaultModes, "htmlBadGatewayOn" | "serverErrorOn"> {
   /** The sign-in endpoint (and Basic) refuse the credentials with 401. @defaultValue false */
   invalidCredentials?: boolean;
   /** `/api/open/sign_in` answers 404 (older appliances): clients must fall back to Basic. @defaultValue false */
@@ -31,39 +40,17 @@ export interface NozomiFailures {
   tokenMaxRequests?: number;
   /** Token lifetime in milliseconds (the JWT `exp` says so). @defaultValue 30 minutes */
   tokenTtlMs?: number;
-  /** Every Nth query answers 429 with `Retry-After`. @defaultValue never */
-  rateLimitEvery?: number;
-  /** `Retry-After` of those 429s, in seconds. @defaultValue 1 */
-  retryAfterSeconds?: number;
   /** Every Nth query answers 503 with a JSON body. @defaultValue never */
   serverErrorEvery?: number;
-  /** These queries answer 200 with a truncated JSON body. @defaultValue none */
-  malformedJsonOn?: number[];
-  /** These queries answer the given status with a JSON `error`. @defaultValue none */
-  statusOn?: Array<{ request: number; status: number; message: string }>;
   /**
    * Type drift as seen across feeds: `risk` a string (`"9.0"`) on every other alert, epoch times
    * as numeric strings and `level` as a number on every third asset, `cve_score` a string on every
    * other CVE. @defaultValue false
    */
   typeDrift?: boolean;
-  /** Delay before every response, in milliseconds. @defaultValue 0 */
-  delayMs?: number;
 }
 
-export interface NozomiSimulatorOptions {
-  /** @defaultValue 0 (a free port) */
-  port?: number;
-  /** @defaultValue "127.0.0.1" */
-  host?: string;
-  /** Fleet size when no fleet is given. @defaultValue 1000 */
-  devices?: number;
-  /** @defaultValue 1 */
-  seed?: number;
-  /** `lastSeen` of device 0 (epoch ms). @defaultValue so that the newest device was seen a second ago */
-  startMs?: number;
-  /** A fleet to serve instead of generating one. */
-  fleet?: Fleet;
+export interface NozomiSimulatorOptions extends FleetChoice {
   /** API key name (sign-in) and Basic user. @defaultValue "medsoc" */
   keyName?: string;
   /** API key token (sign-in) and Basic password. @defaultValue random */
@@ -105,14 +92,8 @@ export interface NozomiSimulator {
 const MAX_PAGE = 1000;
 const MAX_COUNT = 10_000;
 
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** Nozomi's error body. */
+const error = (_status: number, message: string) => JSON.stringify({ error: message });
 
 /** A deterministic UUID-shaped id from its parts. */
 export function uuidOf(...parts: Array<string | number>): string {
@@ -211,11 +192,7 @@ interface Table {
 
 /** Starts the simulated Guardian. */
 export async function startNozomiSimulator(options: NozomiSimulatorOptions = {}): Promise<NozomiSimulator> {
-  const size = options.devices ?? 1000;
-  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
-  const fleet =
-    options.fleet ??
-    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const fleet = simulatorFleet(options);
   const keyName = options.keyName ?? "medsoc";
   const keyToken = options.keyToken ?? `nz-${randomBytes(12).toString("hex")}`;
   let failures: NozomiFailures = { ...options.failures };
@@ -231,7 +208,7 @@ export async function startNozomiSimulator(options: NozomiSimulatorOptions = {})
     stats.failures[kind] = (stats.failures[kind] ?? 0) + 1;
   };
 
-  const cveInfo = new Map(fleet.vulnerabilities().map((v) => [v.cveUid, v]));
+  const cveInfo = new Map(fleet.cves().map((v) => [v.id, v]));
   // node_cves: prefix sums of CVEs per device, built on first use.
   let cvePrefix: Int32Array | undefined;
   const prefix = (): Int32Array => {
@@ -384,7 +361,7 @@ export async function startNozomiSimulator(options: NozomiSimulatorOptions = {})
         const v = cveInfo.get(cve);
         const time = deviceMs(device);
         const { os, firmware } = osOf(f);
-        const score = v?.cvssScore ?? 5;
+        const score = v?.score ?? 5;
         return {
           id: uuidOf("node_cve", fleet.seed, device, cve),
           cve,
@@ -404,9 +381,9 @@ export async function startNozomiSimulator(options: NozomiSimulatorOptions = {})
               reference_type: "Third Party Advisory",
             },
           ],
-          is_kev: v?.cisaDueDate != null,
-          cve_creation_time: v ? Date.parse(v.publishedDate) : null,
-          cve_update_time: v ? Date.parse(v.publishedDate) + 86_400_000 : null,
+          is_kev: v ? v.kevDue !== null : false,
+          cve_creation_time: v ? Date.parse(`${v.published}T00:00:00Z`) : null,
+          cve_update_time: v ? Date.parse(`${v.published}T00:00:00Z`) + 86_400_000 : null,
           cve_source: "cve@mitre.org",
           probability: f.vulnerable ? "Confirmed" : "Likely",
           likelihood: f.vulnerable ? 1 : 0.6,
@@ -556,62 +533,33 @@ export async function startNozomiSimulator(options: NozomiSimulatorOptions = {})
       fail("unauthorized");
       return [401, JSON.stringify({ error: "Unauthorized" })];
     }
-    const forced = failures.statusOn?.find((s) => s.request === n);
-    if (forced) {
-      fail(`status_${forced.status}`);
-      return [forced.status, JSON.stringify({ error: forced.message })];
-    }
-    if (failures.rateLimitEvery && n % failures.rateLimitEvery === 0) {
-      fail("rate_limited");
-      return [
-        429,
-        JSON.stringify({ error: "Too many requests" }),
-        { "retry-after": String(failures.retryAfterSeconds ?? 1) },
-      ];
-    }
-    if (failures.serverErrorEvery && n % failures.serverErrorEvery === 0) {
-      fail("server_error");
-      return [503, JSON.stringify({ error: "Service temporarily unavailable" })];
-    }
+    const injected = injectedFault(n, failures, stats, error, [503, "Service temporarily unavailable"]);
+    if (injected) return injected;
     const body = runQuery(params.get("query") ?? "", params);
-    if (failures.malformedJsonOn?.includes(n)) {
-      fail("malformed_json");
-      return [200, body.slice(0, Math.max(1, Math.floor(body.length / 2)))];
-    }
-    return [200, body];
+    return [200, maybeMalformed(n, failures, stats, body)];
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const at = Date.now();
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString("utf8");
-    const url = new URL(req.url ?? "/", "http://simulator");
-    const path = url.pathname;
-    stats.requests[path] = (stats.requests[path] ?? 0) + 1;
-    let status: number;
-    let text: string;
-    let headers: Record<string, string> | undefined;
-    try {
-      if (path === "/api/open/sign_in" && req.method === "POST") [status, text, headers] = signIn(body);
-      else if (path === "/api/open/query/do") [status, text, headers] = query(req, url.searchParams);
-      else [status, text] = [404, JSON.stringify({ error: `Not found: ${path}` })];
-    } catch (error) {
-      status = error instanceof HttpProblem ? error.status : 500;
-      text = JSON.stringify({ error: error instanceof Error ? error.message : String(error) });
-    }
-    if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
-    stats.recent.push({
+  const handle = monitorHandler({
+    route: ({ req, url, path, body }) => {
+      if (path === "/api/open/sign_in" && req.method === "POST") return signIn(body);
+      if (path === "/api/open/query/do") return query(req, url.searchParams);
+      return [404, error(404, `Not found: ${path}`)];
+    },
+    onError: (e) => [
+      e instanceof HttpProblem ? e.status : 500,
+      error(500, e instanceof Error ? e.message : String(e)),
+    ],
+    entry: ({ req, url, path, at }, status) => ({
       method: req.method ?? "",
       path,
       query: Object.fromEntries(url.searchParams),
       status,
       at,
       auth: (req.headers.authorization ?? "").split(" ")[0] ?? "",
-    });
-    if (stats.recent.length > 1000) stats.recent.shift();
-    sendJson(res, status, text, headers);
-  }
+    }),
+    stats: () => stats,
+    delayMs: () => failures.delayMs,
+  });
 
   const server = jsonServer(handle, (error) => ({ error: String(error) }));
   const listening = await listen(server, options.port, options.host);

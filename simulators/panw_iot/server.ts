@@ -13,34 +13,25 @@
  */
 
 import { createHash, randomBytes } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { createFleet, type Fleet, STEP_US, TIE_GROUP } from "../fleet.ts";
-import { jsonServer, listen, sendJson } from "../loopback.ts";
+import type { IncomingMessage } from "node:http";
+import type { Fleet } from "../fleet/fleet.ts";
+import { jsonServer, listen } from "../loopback.ts";
 import {
   emptyStats,
+  type FleetChoice,
+  HttpProblem,
   injectedFailure,
   type MonitorFailures,
   type MonitorSimulatorStats,
   maybeMalformed,
+  monitorHandler,
   type Reply,
-  record,
-} from "../monitor-faults.ts";
+  simulatorFleet,
+} from "../monitor-shell.ts";
 
 export type PanwIotFailures = MonitorFailures;
 
-export interface PanwIotSimulatorOptions {
-  /** TCP port; 0 picks a free one. @defaultValue 0 */
-  port?: number;
-  /** Listen address. @defaultValue "127.0.0.1" */
-  host?: string;
-  /** Fleet size. @defaultValue 1000 */
-  devices?: number;
-  /** Fleet seed. @defaultValue 1 */
-  seed?: number;
-  /** `lastSeen` of device 0, epoch ms. @defaultValue so that the newest device was seen one second ago */
-  startMs?: number;
-  /** A fleet to serve instead of generating one. */
-  fleet?: Fleet;
+export interface PanwIotSimulatorOptions extends FleetChoice {
   /** Tenant id (`customerid`). @defaultValue "medsoc-hospital" */
   customerId?: string;
   /** `X-Key-Id` the tenant accepts. @defaultValue random */
@@ -69,15 +60,6 @@ export interface PanwIotSimulator {
 const API = "/pub/v4.0";
 const MAX_PAGELENGTH = 1000;
 
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const hex = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);
 const msIso = (us: number) => new Date(Math.floor(us / 1000)).toISOString();
 const plusZero = (iso: string) => `${iso.slice(0, -1)}+00:00`;
@@ -90,18 +72,14 @@ function riskLevel(score: number): string {
 export async function startPanwIotSimulator(
   options: PanwIotSimulatorOptions = {},
 ): Promise<PanwIotSimulator> {
-  const size = options.devices ?? 1000;
-  const spanMs = Math.ceil((Math.floor(Math.max(0, size - 1) / TIE_GROUP) * STEP_US) / 1000);
-  const fleet =
-    options.fleet ??
-    createFleet({ size, seed: options.seed ?? 1, startMs: options.startMs ?? Date.now() - spanMs - 1000 });
+  const fleet = simulatorFleet(options);
   const customerId = options.customerId ?? "medsoc-hospital";
   const keyId = options.keyId ?? `key-${randomBytes(8).toString("hex")}`;
   const accessKey = options.accessKey ?? `ak-${randomBytes(20).toString("hex")}`;
   let failures: PanwIotFailures = { ...options.failures };
   const stats = emptyStats();
   const drift = (n: number) => failures.typeDrift === true && n % 3 === 1;
-  const cves = new Map(fleet.vulnerabilities().map((v) => [v.cveUid, v]));
+  const cves = new Map(fleet.cves().map((v) => [v.id, v]));
 
   // Inventory sorted by MAC (the documented sortfield); each MAC computed once.
   const macs = Array.from({ length: fleet.size }, (_, i) => fleet.facts(i).mac);
@@ -211,7 +189,7 @@ export async function startPanwIotSimulator(
       ip: f.ip,
       detected_date: d ? plusZero(detected) : detected,
       severity: v?.severity ?? null,
-      cvss: v?.cvssScore === undefined ? null : d ? String(v.cvssScore) : v.cvssScore,
+      cvss: v === undefined ? null : d ? String(v.score) : v.score,
       description: v?.description ?? null,
       profile: `${f.manufacturer} ${f.vendorType}`,
       vendor: f.manufacturer,
@@ -317,36 +295,27 @@ export async function startPanwIotSimulator(
     return [200, maybeMalformed(n, failures, stats, serve(name, query))];
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const at = Date.now();
-    for await (const _ of req) {
-      // drain
-    }
-    const url = new URL(req.url ?? "/", "http://simulator");
-    const path = url.pathname.replace(/\/+$/, "");
-    let reply: Reply;
-    try {
-      reply = path.startsWith(`${API}/`)
+  const handle = monitorHandler({
+    path: (url) => url.pathname.replace(/\/+$/, ""),
+    route: ({ req, url, path }) =>
+      path.startsWith(`${API}/`)
         ? api(req, path.slice(API.length + 1), url.searchParams)
-        : [404, error(404, "not found")];
-    } catch (e) {
-      reply = [
-        e instanceof HttpProblem ? e.status : 500,
-        error(500, e instanceof Error ? e.message : String(e)),
-      ];
-    }
-    const [status, text, headers] = reply;
-    record(stats, {
+        : [404, error(404, "not found")],
+    onError: (e) => [
+      e instanceof HttpProblem ? e.status : 500,
+      error(500, e instanceof Error ? e.message : String(e)),
+    ],
+    entry: ({ req, url, path, at }, status) => ({
       method: req.method ?? "",
       path,
       query: Object.fromEntries(url.searchParams),
       body: undefined,
       status,
       at,
-    });
-    if (failures.delayMs) await new Promise((r) => setTimeout(r, failures.delayMs));
-    sendJson(res, status, text, headers);
-  }
+    }),
+    stats: () => stats,
+    delayMs: () => failures.delayMs,
+  });
 
   const server = jsonServer(handle, (e) => ({ error: String(e) }));
   const listening = await listen(server, options.port, options.host);

@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto";
 import { XMLParser } from "fast-xml-parser";
 import { basicUser, type LoopbackServer, type SimReply, startLoopback } from "./common.ts";
 
-export interface ForescoutSimulator extends LoopbackServer {
+export interface ForescoutResponseSimulator extends LoopbackServer {
   dexUsername: string;
   dexPassword: string;
   webUsername: string;
@@ -41,16 +41,16 @@ const fsapi = (code: string, message: string): SimReply => ({
   headers: { "content-type": "application/xml" },
 });
 
-export async function startForescoutSimulator(
+export async function startForescoutResponseSimulator(
   options: { hosts?: { ip: string; mac: string }[]; port?: number } = {},
-): Promise<ForescoutSimulator> {
+): Promise<ForescoutResponseSimulator> {
   const dexUsername = "medsoc@dex";
   const dexPassword = `dex-${randomBytes(8).toString("hex")}`;
   const webUsername = "medsoc-web";
   const webPassword = `web-${randomBytes(8).toString("hex")}`;
   const jwts = new Set<string>();
   let nextId = 100;
-  const hosts: ForescoutSimulator["hosts"] = new Map(
+  const hosts: ForescoutResponseSimulator["hosts"] = new Map(
     (options.hosts ?? []).map((h) => [
       h.ip,
       { id: nextId++, mac: h.mac.toLowerCase().replace(/[^0-9a-f]/g, ""), properties: new Map() },

@@ -3,7 +3,7 @@
  * management server, ServiceNow, PagerDuty, Slack/Teams), and the `playbooks.systems` config that
  * points medsoc's actions at them.
  */
-import type { Fleet } from "../fleet.ts";
+import type { Fleet } from "../fleet/fleet.ts";
 import { type ChatSimulator, startChatSimulator } from "./chat.ts";
 import { type DeviceManagerSimulator, startDeviceManagerSimulator } from "./device-manager.ts";
 import { type IseSimulator, startIseSimulator } from "./ise.ts";

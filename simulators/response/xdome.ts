@@ -15,7 +15,7 @@
 import { randomBytes } from "node:crypto";
 import { json, type LoopbackServer, type SimReply, startLoopback } from "./common.ts";
 
-export interface XdomeDevice {
+export interface XDomeAttributeDevice {
   uid: string;
   mac_list: string[];
   ip_list: string[];
@@ -23,9 +23,9 @@ export interface XdomeDevice {
   custom: Record<string, string>;
 }
 
-export interface XdomeSimulator extends LoopbackServer {
+export interface XDomeAttributeSimulator extends LoopbackServer {
   token: string;
-  devices: Map<string, XdomeDevice>;
+  devices: Map<string, XDomeAttributeDevice>;
   /** API names of the custom attributes that exist. */
   attributes: Set<string>;
   modes: { ignoreSet: boolean };
@@ -38,11 +38,11 @@ const invalid = (loc: string[], msg: string, type = "value_error"): SimReply => 
 
 type Filter = { field?: string; operation?: string; value?: unknown };
 
-export async function startXdomeSimulator(
-  options: { devices?: Omit<XdomeDevice, "custom">[]; port?: number } = {},
-): Promise<XdomeSimulator> {
+export async function startXDomeAttributeSimulator(
+  options: { devices?: Omit<XDomeAttributeDevice, "custom">[]; port?: number } = {},
+): Promise<XDomeAttributeSimulator> {
   const token = `xdome-${randomBytes(12).toString("hex")}`;
-  const devices = new Map<string, XdomeDevice>(
+  const devices = new Map<string, XDomeAttributeDevice>(
     (options.devices ?? []).map((d) => [
       d.uid,
       { ...d, mac_list: d.mac_list.map((m) => m.toLowerCase().replace(/-/g, ":")), custom: {} },
@@ -50,7 +50,7 @@ export async function startXdomeSimulator(
   );
   const attributes = new Set(["medsoc_containment"]);
   const modes = { ignoreSet: false };
-  const match = (f: Filter | undefined): XdomeDevice[] | SimReply => {
+  const match = (f: Filter | undefined): XDomeAttributeDevice[] | SimReply => {
     if (!f?.field || !f.operation) return invalid(["body", "filter_by"], "field and operation are required");
     const all = [...devices.values()];
     if (f.field === "uid" && f.operation === "in" && Array.isArray(f.value))

@@ -20,7 +20,7 @@ import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { request } from "undici";
 import { silentLogger } from "../../core/log.ts";
 import type { ApprovalRecord } from "../../playbooks/engine/store.ts";
-import { createFleet } from "../../simulators/fleet.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 import { createApi } from "../../worker/api.ts";
 import { Metrics } from "../../worker/metrics.ts";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import type { EcsDocument } from "../../mappings/types.ts";
-import { createFleet } from "../../simulators/fleet.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { deriveDevice } from "../../worker/device-state/derive.ts";
 import { fingerprintCounts } from "../../worker/device-state/index.ts";
 import type { DeviceState, DeviceStateStore } from "../../worker/device-state/types.ts";

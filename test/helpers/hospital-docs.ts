@@ -6,7 +6,8 @@
  */
 import { mapRecord } from "../../mappings/index.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
-import type { Fleet } from "../../simulators/fleet.ts";
+import { armisRecords } from "../../simulators/armis/records.ts";
+import type { Fleet } from "../../simulators/fleet/fleet.ts";
 
 const INGESTED_AT = "2025-04-14T10:58:03.000Z";
 
@@ -18,17 +19,24 @@ export function armisDocs(fleet: Fleet): {
 } {
   const opts = { ingestedAt: INGESTED_AT };
   const devices: EcsDocument[] = [];
-  for (let i = 0; i < fleet.size; i++) devices.push(mapRecord("armis", "device", fleet.device(i), opts));
+  for (let i = 0; i < fleet.size; i++)
+    devices.push(mapRecord("armis", "device", armisRecords(fleet).device(i), opts));
   const vulnerabilities: EcsDocument[] = [];
-  for (const v of fleet.vulnerabilities()) {
+  for (const v of armisRecords(fleet).vulnerabilities()) {
     const n = fleet.matchCount(v.id);
     for (let k = 0; k < n; k++)
       vulnerabilities.push(
-        mapRecord("armis", "vulnerability", { ...v, vulnerability_match: fleet.match(v.id, k) }, opts),
+        mapRecord(
+          "armis",
+          "vulnerability",
+          { ...v, vulnerability_match: armisRecords(fleet).match(v.id, k) },
+          opts,
+        ),
       );
   }
   const alerts: EcsDocument[] = [];
-  for (let k = 0; k < fleet.alertCount; k++) alerts.push(mapRecord("armis", "alert", fleet.alert(k), opts));
+  for (let k = 0; k < fleet.alertCount; k++)
+    alerts.push(mapRecord("armis", "alert", armisRecords(fleet).alert(k), opts));
   return { devices, vulnerabilities, alerts };
 }
 

@@ -12,7 +12,7 @@ import { createRedis, deleteKeys, type RedisClusterConfig } from "../../core/red
 import type { EcsDocument } from "../../mappings/types.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../../playbooks/index.ts";
-import { createFleet, type DeviceFacts, type Fleet } from "../../simulators/fleet.ts";
+import { createFleet, type DeviceFacts, type Fleet } from "../../simulators/fleet/fleet.ts";
 import {
   clinicalServersOf,
   type ResponseSystems,

@@ -1,7 +1,7 @@
 /**
  * Sample documents of every stream the SIEM packages read, produced by the real code:
  * - the mappers and enrichers (`mapRecord`) over simulator records (the simulated hospital in
- *   simulators/fleet.ts), then the real device state (MemoryDeviceStateStore.upsert: device key,
+ *   simulators/fleet/fleet.ts), then the real device state (MemoryDeviceStateStore.upsert: device key,
  *   fleet-aware class, criticality, credential exposure and, on inventory, the device risk score);
  * - the golden documents of every mapped source/stream (test/golden/<source>/<stream>), routed to the
  *   SIEM stream the sinks write them to ({@link siemStreamOf}), and the advisory findings the
@@ -25,7 +25,8 @@ import { siemStreamOf } from "../../mappings/stream.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import { type AuditEntry, auditDocument } from "../../playbooks/engine/audit.ts";
 import { checkpointDocument, signCheckpoint } from "../../playbooks/engine/audit-checkpoints.ts";
-import { createFleet, type DeviceFacts, type Fleet } from "../../simulators/fleet.ts";
+import { armisRecords } from "../../simulators/armis/records.ts";
+import { createFleet, type DeviceFacts, type Fleet } from "../../simulators/fleet/fleet.ts";
 import { MemoryDeviceStateStore } from "../../worker/device-state/memory.ts";
 import { AUDIT_TEST_KEY, deviceDoc, startHarness } from "./playbooks.ts";
 
@@ -105,17 +106,22 @@ export async function siemSamples(devices = 120): Promise<Samples> {
   const fleet = createFleet({ size: devices });
   const device: Doc[] = [];
   for (let i = 0; i < devices; i++)
-    device.push(withContract(mapRecord("armis", "device", fleet.device(i), opts), fleet.facts(i)));
+    device.push(
+      withContract(mapRecord("armis", "device", armisRecords(fleet).device(i), opts), fleet.facts(i)),
+    );
   const alert: Doc[] = [];
   for (let k = 0; k < Math.min(fleet.alertCount, 40); k++) {
     const facts = fleet.alertFacts(k);
-    const doc = withContract(mapRecord("armis", "alert", fleet.alert(k), opts), fleet.facts(facts.device));
+    const doc = withContract(
+      mapRecord("armis", "alert", armisRecords(fleet).alert(k), opts),
+      fleet.facts(facts.device),
+    );
     setIfAbsent(doc, "rule.name", facts.title);
     alert.push(doc);
   }
   const vulnerability: Doc[] = [];
-  for (const v of fleet.vulnerabilities().slice(0, 12)) {
-    const match = fleet.match(v.cveUid, 0);
+  for (const v of armisRecords(fleet).vulnerabilities().slice(0, 12)) {
+    const match = armisRecords(fleet).match(v.cveUid, 0);
     const doc = mapRecord("armis", "vulnerability", { ...v, vulnerability_match: match }, opts);
     vulnerability.push(withContract(doc, fleet.facts(match.deviceId - 1)));
   }

@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { silentLogger } from "../../core/log.ts";
 import type { ApprovalRecord } from "../../playbooks/engine/store.ts";
-import { createFleet } from "../../simulators/fleet.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 import { createApi } from "../../worker/api.ts";
 import { Metrics } from "../../worker/metrics.ts";

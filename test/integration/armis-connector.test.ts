@@ -21,8 +21,9 @@ import {
   RateLimitedError,
   RetryableError,
 } from "../../core/errors.ts";
+import { armisRecords } from "../../simulators/armis/records.ts";
 import { type ArmisSimulator, startArmisSimulator } from "../../simulators/armis/server.ts";
-import { DEFAULT_START_MS } from "../../simulators/fleet.ts";
+import { DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";
 
 const DEVICES = 2500;
 let sim: ArmisSimulator;
@@ -86,10 +87,10 @@ describe("armis connector: paging and cursors", () => {
     assert.equal(pages.length, Math.ceil(DEVICES / 300));
     assert.equal(sim.stats.requests["/api/v1/search/"], pages.length);
     assert.equal(sim.stats.tokensIssued, 1, "the token is cached across pages");
-    const lastSeen = sim.fleet.device(DEVICES - 1).lastSeen;
+    const lastSeen = sim.records.device(DEVICES - 1).lastSeen;
     assert.equal(cursor?.timestamp, microsToIso(timestampMicros(lastSeen) as number));
     // Records are untouched vendor records.
-    assert.deepEqual(records[7], sim.fleet.device(7));
+    assert.deepEqual(records[7], sim.records.device(7));
     const first = sim.stats.recent[1];
     assert.equal(first?.query.aql, "in:devices");
     assert.equal(first?.query.orderBy, "lastSeen");
@@ -117,10 +118,10 @@ describe("armis connector: paging and cursors", () => {
     const fleet = sim.fleet;
     // Device 1001 shares its exact lastSeen with 999 and 1000 (tie groups of 3), and other devices share its second.
     const j = 1000;
-    assert.equal(fleet.device(j).lastSeen, fleet.device(j - 1).lastSeen);
-    assert.equal(fleet.device(j).lastSeen, fleet.device(j + 1).lastSeen);
+    assert.equal(armisRecords(fleet).device(j).lastSeen, armisRecords(fleet).device(j - 1).lastSeen);
+    assert.equal(armisRecords(fleet).device(j).lastSeen, armisRecords(fleet).device(j + 1).lastSeen);
     const cursor: Cursor = {
-      timestamp: fleet.device(j).lastSeen,
+      timestamp: armisRecords(fleet).device(j).lastSeen,
       idsAtTimestamp: [String(fleet.deviceId(j - 1)), String(fleet.deviceId(j))],
     };
     const c = connector();
@@ -129,8 +130,8 @@ describe("armis connector: paging and cursors", () => {
     const ids = deviceIds(records);
     const expected = Array.from({ length: DEVICES - (j + 1) }, (_, k) => fleet.deviceId(j + 1 + k));
     assert.deepEqual(ids, expected, "exactly the devices after the boundary, in order");
-    const last = fleet.device(DEVICES - 1).lastSeen;
-    const atLast = expected.filter((id) => fleet.device(id - 1).lastSeen === last).map(String);
+    const last = armisRecords(fleet).device(DEVICES - 1).lastSeen;
+    const atLast = expected.filter((id) => armisRecords(fleet).device(id - 1).lastSeen === last).map(String);
     assert.deepEqual(end?.idsAtTimestamp.sort(), atLast.sort());
   });
 
@@ -177,7 +178,7 @@ describe("armis connector: paging and cursors", () => {
     fresh();
     const c = connector({ pageSize: 50, maxVulnerabilityRecordsPerPage: 200 });
     const { pages, records, cursor } = await collect(c, "vulnerability");
-    const expected = sim.fleet.vulnerabilities().reduce((n, v) => n + sim.fleet.matchCount(v.cveUid), 0);
+    const expected = sim.records.vulnerabilities().reduce((n, v) => n + sim.fleet.matchCount(v.cveUid), 0);
     assert.ok(expected > 200, "the fixture spans several pages");
     assert.equal(records.length, expected);
     const pairs = new Set<string>();
@@ -193,12 +194,14 @@ describe("armis connector: paging and cursors", () => {
     const { vulnerability_match: _, ...vuln } = records[0] as Record<string, unknown>;
     assert.deepEqual(
       vuln,
-      sim.fleet.vulnerabilities().find((v) => v.cveUid === vuln.cveUid),
+      sim.records.vulnerabilities().find((v) => v.cveUid === vuln.cveUid),
     );
     const again = await collect(c, "vulnerability", cursor);
     await c.close();
     assert.equal(again.records.length, 0);
-    assert.ok((sim.stats.requests["/api/v1/vulnerability-match/"] ?? 0) > sim.fleet.vulnerabilities().length);
+    assert.ok(
+      (sim.stats.requests["/api/v1/vulnerability-match/"] ?? 0) > sim.records.vulnerabilities().length,
+    );
   });
 
   test("the registry lists armis and builds it from a raw config section", async () => {

@@ -17,7 +17,7 @@ import type { Cursor, Page } from "../../connectors/types.ts";
 import { AuthError, PermanentError, RetryableError } from "../../core/errors.ts";
 import { mapRecord } from "../../mappings/index.ts";
 import { type AsimilySimulator, startAsimilySimulator } from "../../simulators/asimily/server.ts";
-import { DEFAULT_START_MS } from "../../simulators/fleet.ts";
+import { DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";
 
 const DEVICES = 3000;
 let sim: AsimilySimulator;

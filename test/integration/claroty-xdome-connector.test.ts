@@ -20,7 +20,7 @@ import {
   type XDomeFailures,
   type XDomeSimulator,
 } from "../../simulators/claroty_xdome/server.ts";
-import { DEFAULT_START_MS } from "../../simulators/fleet.ts";
+import { DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";
 
 const DEVICES = 1500;
 let sim: XDomeSimulator;

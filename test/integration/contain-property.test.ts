@@ -21,11 +21,11 @@ import { createActions } from "../../playbooks/actions/index.ts";
 import type { ActionContext, AnyAction } from "../../playbooks/actions/types.ts";
 import { type SystemsConfig, systemsSchema } from "../../playbooks/config.ts";
 import { DeviceDirectory } from "../../playbooks/engine/devices.ts";
-import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
+import { createFleet, type DeviceFacts } from "../../simulators/fleet/fleet.ts";
 import {
   type ExtendedResponseSystems,
   startExtendedResponseSystems,
-} from "../../simulators/response/extended.ts";
+} from "../../simulators/response/enforcement.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 
 const RUNS = Number(process.env.MEDSOC_PROPERTY_RUNS ?? 30);

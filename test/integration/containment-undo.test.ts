@@ -12,11 +12,11 @@ import { createActions } from "../../playbooks/actions/index.ts";
 import type { ActionContext, AnyAction, DeviceInfo } from "../../playbooks/actions/types.ts";
 import { systemsSchema } from "../../playbooks/config.ts";
 import { DeviceDirectory } from "../../playbooks/engine/devices.ts";
-import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
+import { createFleet, type DeviceFacts } from "../../simulators/fleet/fleet.ts";
 import {
   type ExtendedResponseSystems,
   startExtendedResponseSystems,
-} from "../../simulators/response/extended.ts";
+} from "../../simulators/response/enforcement.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 
 const fleet = createFleet({ size: 120, seed: 5 });

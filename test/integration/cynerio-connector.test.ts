@@ -18,7 +18,7 @@ import { AuthError, PermanentError, RateLimitedError, RetryableError } from "../
 import { listStreams, mapRecord } from "../../mappings/index.ts";
 import { cynerioAsset } from "../../simulators/cynerio/records.ts";
 import { type CynerioSimulator, startCynerioSimulator } from "../../simulators/cynerio/server.ts";
-import { DEFAULT_START_MS } from "../../simulators/fleet.ts";
+import { DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";
 
 const DEVICES = 2500;
 let sim: CynerioSimulator;

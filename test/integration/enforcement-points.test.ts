@@ -10,11 +10,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { summarizeStore } from "../../playbooks/summary.ts";
-import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
+import { createFleet, type DeviceFacts } from "../../simulators/fleet/fleet.ts";
 import {
   type ExtendedResponseSystems,
   startExtendedResponseSystems,
-} from "../../simulators/response/extended.ts";
+} from "../../simulators/response/enforcement.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 import { deviceDoc, type Harness, startHarness } from "../helpers/playbooks.ts";
 

@@ -23,7 +23,7 @@ import { createConnector, findConnector } from "../../connectors/index.ts";
 import type { Cursor, Page } from "../../connectors/types.ts";
 import { AuthError, PermanentError, RateLimitedError, RetryableError } from "../../core/errors.ts";
 import { mapRecord } from "../../mappings/index.ts";
-import { DEFAULT_START_MS } from "../../simulators/fleet.ts";
+import { DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";
 import {
   type ForescoutFailures,
   type ForescoutSimulator,

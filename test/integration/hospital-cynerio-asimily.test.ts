@@ -12,7 +12,7 @@ import { Writable } from "node:stream";
 import { test } from "node:test";
 import { silentLogger } from "../../core/log.ts";
 import { CYNERIO_DEFAULT_PASSWORD_EXPOSURE_TITLE } from "../../simulators/cynerio/records.ts";
-import { createFleet } from "../../simulators/fleet.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { runStart } from "../../worker/run.ts";
 
 test("start --once ingests cynerio/asset and asimily/asset, anomaly and cve completely", async () => {

@@ -15,7 +15,7 @@ import {
 import type { Connector, Cursor, Page } from "../../connectors/types.ts";
 import { AuthError, PermanentError, RateLimitedError, RetryableError } from "../../core/errors.ts";
 import { mapRecord } from "../../mappings/index.ts";
-import { DEFAULT_START_MS } from "../../simulators/fleet.ts";
+import { DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";
 import {
   type PanwIotFailures,
   type PanwIotSimulator,

@@ -12,6 +12,7 @@ import { after, describe, test } from "node:test";
 import { createConnector } from "../../connectors/index.ts";
 import type { Connector, Cursor, Page } from "../../connectors/types.ts";
 import { createLogger, silentLogger } from "../../core/log.ts";
+import { armisRecords } from "../../simulators/armis/records.ts";
 import { startArmisSimulator } from "../../simulators/armis/server.ts";
 import { startElasticsearchDouble } from "../../simulators/elasticsearch.ts";
 import { startHecDouble } from "../../simulators/hec.ts";
@@ -116,7 +117,8 @@ async function harness(
 function expectedCounts(sim: Awaited<ReturnType<typeof startArmisSimulator>>) {
   const fleet = sim.fleet;
   let matches = 0;
-  for (const v of fleet.vulnerabilities()) matches += fleet.matchCount(v.cveUid ?? (v as { id: string }).id);
+  for (const v of armisRecords(fleet).vulnerabilities())
+    matches += fleet.matchCount(v.cveUid ?? (v as { id: string }).id);
   return { device: fleet.size, alert: fleet.alertCount, vulnerability: matches };
 }
 

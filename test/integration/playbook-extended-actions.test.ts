@@ -9,11 +9,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createFleet } from "../../simulators/fleet.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 import {
   type ExtendedResponseSystems,
   startExtendedResponseSystems,
-} from "../../simulators/response/extended.ts";
+} from "../../simulators/response/enforcement.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 import { deviceDoc, type Harness, startHarness } from "../helpers/playbooks.ts";
 

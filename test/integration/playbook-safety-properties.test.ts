@@ -29,7 +29,7 @@ import { Redis } from "ioredis";
 import type { EcsDocument } from "../../mappings/types.ts";
 import { verifyChain } from "../../playbooks/engine/audit.ts";
 import type { ApprovalRecord, RunState } from "../../playbooks/engine/store.ts";
-import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
+import { createFleet, type DeviceFacts } from "../../simulators/fleet/fleet.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 import { AUDIT_TEST_KEY, deviceDoc, type Harness, REDIS_URL, startHarness } from "../helpers/playbooks.ts";
 

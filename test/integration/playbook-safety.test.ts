@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { EcsDocument } from "../../mappings/types.ts";
 import type { RunState } from "../../playbooks/engine/store.ts";
-import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
+import { createFleet, type DeviceFacts } from "../../simulators/fleet/fleet.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 import { alertDoc, deviceDoc, type Harness, REDIS_URL, startHarness } from "../helpers/playbooks.ts";
 

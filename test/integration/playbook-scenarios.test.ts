@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { verifyChain } from "../../playbooks/engine/audit.ts";
-import { createFleet } from "../../simulators/fleet.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 import { AUDIT_TEST_KEY, alertDoc, deviceDoc, type Harness, startHarness } from "../helpers/playbooks.ts";
 

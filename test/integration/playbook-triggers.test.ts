@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import type { FastifyInstance } from "fastify";
 import { silentLogger } from "../../core/log.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
-import { createFleet } from "../../simulators/fleet.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 import { createApi } from "../../worker/api.ts";
 import { Metrics } from "../../worker/metrics.ts";

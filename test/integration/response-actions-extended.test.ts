@@ -22,12 +22,12 @@ import type { ActionContext, AnyAction, RecordedCall } from "../../playbooks/act
 import { xdomeActions } from "../../playbooks/actions/xdome.ts";
 import { type SystemsConfig, systemsSchema } from "../../playbooks/config.ts";
 import { DeviceDirectory } from "../../playbooks/engine/devices.ts";
-import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
+import { createFleet, type DeviceFacts } from "../../simulators/fleet/fleet.ts";
 import {
   type ExtendedResponseSystems,
   pvwaAccountId,
   startExtendedResponseSystems,
-} from "../../simulators/response/extended.ts";
+} from "../../simulators/response/enforcement.ts";
 
 const fleet = createFleet({ size: 40, seed: 7 });
 let sims: ExtendedResponseSystems;

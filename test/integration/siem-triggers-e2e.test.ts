@@ -24,7 +24,7 @@ import type { FastifyInstance } from "fastify";
 import { silentLogger } from "../../core/log.ts";
 import { Secret } from "../../core/secret.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
-import type { DeviceFacts } from "../../simulators/fleet.ts";
+import type { DeviceFacts } from "../../simulators/fleet/fleet.ts";
 import { createApi } from "../../worker/api.ts";
 import { setupKibana } from "../../worker/commands/setup-kibana.ts";
 import { setupSplunk } from "../../worker/commands/setup-splunk.ts";

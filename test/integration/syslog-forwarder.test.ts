@@ -13,7 +13,7 @@ import { sleep } from "../../core/backoff.ts";
 import { syslogReceiverSchema } from "../../core/config.ts";
 import { mapRecord } from "../../mappings/index.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
-import { createFleet } from "../../simulators/fleet.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { startHospital } from "../../simulators/hospital.ts";
 import { ALERT_TYPES, uuidOf } from "../../simulators/nozomi/server.ts";
 import { alertSyslogLines, forwardAlertsOverSyslog } from "../../simulators/syslog-forwarder.ts";

@@ -17,7 +17,7 @@ import { silentLogger } from "../../core/log.ts";
 import { playbooksConfigSchema } from "../../playbooks/config.ts";
 import { RuleEngine, validateRule } from "../../playbooks/engine/rules.ts";
 import type { RunState } from "../../playbooks/engine/store.ts";
-import { createFleet, type DeviceFacts } from "../../simulators/fleet.ts";
+import { createFleet, type DeviceFacts } from "../../simulators/fleet/fleet.ts";
 import { type ResponseSystems, startResponseSystems } from "../../simulators/response/index.ts";
 import { createApi } from "../../worker/api.ts";
 import { Metrics } from "../../worker/metrics.ts";

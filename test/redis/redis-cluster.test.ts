@@ -17,7 +17,7 @@ import { silentLogger } from "../../core/log.ts";
 import { createRedis, deleteKeys, forEachMaster, type RedisClient } from "../../core/redis.ts";
 import { startArmisSimulator } from "../../simulators/armis/server.ts";
 import { startElasticsearchDouble } from "../../simulators/elasticsearch.ts";
-import { createFleet } from "../../simulators/fleet.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { startResponseSystems } from "../../simulators/response/index.ts";
 import { RedisDeviceStateStore } from "../../worker/device-state/index.ts";
 import { checkRedis, runStart } from "../../worker/run.ts";

@@ -16,7 +16,8 @@ import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type AdvisoryStore, STORE_FORMAT, snapshotStore } from "../../mappings/advisories/store.ts";
-import { createFleet, PERIOD } from "../../simulators/fleet.ts";
+import { armisRecords } from "../../simulators/armis/records.ts";
+import { createFleet, PERIOD } from "../../simulators/fleet/fleet.ts";
 import { importAdvisories, loadAdvisoryStore } from "../../worker/commands/advisories.ts";
 import { runNormalize } from "../../worker/commands/normalize.ts";
 import { REFERENCE_DATA_DIR } from "../helpers/ecs.ts";
@@ -219,7 +220,7 @@ test("normalize enriches with the loaded store; --no-enrich gives the raw mappin
   let i = 0;
   while (fleet.profile(i).model !== "Medfusion 4000") i++;
   // The monitor reports a firmware line the advisory lists exactly.
-  const record = { ...fleet.device(i), operatingSystemVersion: "1.6" };
+  const record = { ...armisRecords(fleet).device(i), operatingSystemVersion: "1.6" };
   const [enriched] = await normalizeLines([JSON.stringify(record)], {});
   const medsoc = enriched?.medsoc as Record<string, unknown>;
   assert.deepEqual(

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Connector, Cursor, Page } from "../../connectors/types.ts";
-import { createFleet, PERIOD } from "../../simulators/fleet.ts";
+import { armisRecords } from "../../simulators/armis/records.ts";
+import { createFleet, PERIOD } from "../../simulators/fleet/fleet.ts";
 import { createCursorStore } from "../../worker/cursors/index.ts";
 import { Metrics } from "../../worker/metrics.ts";
 import { Pipeline } from "../../worker/pipeline.ts";
@@ -35,7 +36,10 @@ test("device records matched to an advisory yield findings in the vulnerability 
   let j = 0;
   while (fleet.profile(j).model !== "OptiPlex 7070") j++;
   // A Medfusion 4000 whose firmware line the advisory lists exactly (1.6), and a workstation.
-  const records = [{ ...fleet.device(i), operatingSystemVersion: "1.6" }, fleet.device(j)];
+  const records = [
+    { ...armisRecords(fleet).device(i), operatingSystemVersion: "1.6" },
+    armisRecords(fleet).device(j),
+  ];
   const dir = await mkdtemp(join(tmpdir(), "medsoc-findings-"));
   const driver = createQueueDriver({ kind: "memory" });
   const pipeline = new Pipeline({

@@ -29,7 +29,8 @@ import {
 } from "../../mappings/advisories/versions.ts";
 import { createLineMapper, mapRecord } from "../../mappings/index.ts";
 import type { EcsDocument, MappingContext } from "../../mappings/types.ts";
-import { createFleet, PERIOD } from "../../simulators/fleet.ts";
+import { armisRecords } from "../../simulators/armis/records.ts";
+import { createFleet, PERIOD } from "../../simulators/fleet/fleet.ts";
 import { formatProblems, REFERENCE_DATA_DIR, validateEcs } from "../helpers/ecs.ts";
 
 const CSAF_DIR = join(REFERENCE_DATA_DIR, "advisories", "csaf");
@@ -566,7 +567,7 @@ test("mapRecord runs the enricher with the index from the context; --no-enrich g
   const fleet = createFleet({ size: PERIOD, seed: 1 });
   let i = 0;
   while (fleet.profile(i).model !== "Sigma Spectrum 35700") i++;
-  const record = fleet.device(i);
+  const record = armisRecords(fleet).device(i);
   const opts = { ingestedAt: CTX.ingestedAt };
   const enriched = mapRecord("armis", "device", record, { ...opts, advisories: INDEX });
   assert.deepEqual(

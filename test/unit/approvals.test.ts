@@ -18,7 +18,7 @@ import { DeviceDirectory } from "../../playbooks/engine/devices.ts";
 import { loadPlaybooks } from "../../playbooks/engine/schema.ts";
 import type { ApprovalRecord, RunState } from "../../playbooks/engine/store.ts";
 import { DEFAULT_PLAYBOOK_DIR } from "../../playbooks/index.ts";
-import { createFleet } from "../../simulators/fleet.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { componentSchemas } from "../../worker/run.ts";
 import { deviceDoc } from "../helpers/playbooks.ts";
 

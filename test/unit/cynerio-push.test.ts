@@ -21,7 +21,7 @@ import {
   CYNERIO_DEFAULT_PASSWORD_TITLE,
   cynerioDefaultPasswordEvent,
 } from "../../simulators/cynerio/records.ts";
-import { createFleet, DEFAULT_START_MS } from "../../simulators/fleet.ts";
+import { createFleet, DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";
 import { HOSPITAL_MONITORS } from "../../simulators/hospital.ts";
 import { formatProblems, validateEcs } from "../helpers/ecs.ts";
 

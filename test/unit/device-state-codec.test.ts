@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { createFleet } from "../../simulators/fleet.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { decodeState, encodeState } from "../../worker/device-state/codec.ts";
 import { recomputeConflicts } from "../../worker/device-state/core.ts";
 import { MemoryDeviceStateStore } from "../../worker/device-state/index.ts";

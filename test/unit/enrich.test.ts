@@ -15,7 +15,8 @@ import {
 import { enrich } from "../../mappings/enrich.ts";
 import { createLineMapper, mapRecord } from "../../mappings/index.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
-import { createFleet } from "../../simulators/fleet.ts";
+import { armisRecords } from "../../simulators/armis/records.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 
 const opts = { ingestedAt: "2025-04-14T10:58:03.000Z" };
 
@@ -73,7 +74,7 @@ describe("device classification", () => {
   it("classifies every device of the simulated hospital as the generator meant", () => {
     const fleet = createFleet({ size: 2000 });
     for (let i = 0; i < fleet.size; i++) {
-      const doc = mapRecord("armis", "device", fleet.device(i), opts);
+      const doc = mapRecord("armis", "device", armisRecords(fleet).device(i), opts);
       const medsoc = doc.medsoc as unknown as { device?: { class?: string } };
       assert.equal(medsoc.device?.class, fleet.facts(i).deviceClass, `device ${i} ${fleet.facts(i).model}`);
     }

@@ -5,7 +5,8 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { matchDevice } from "../../mappings/advisories/match.ts";
 import { defaultAdvisoryIndex } from "../../mappings/advisories/store.ts";
-import { createFleet, PERIOD, TIE_GROUP } from "../../simulators/fleet.ts";
+import { armisRecords } from "../../simulators/armis/records.ts";
+import { createFleet, PERIOD, TIE_GROUP } from "../../simulators/fleet/fleet.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REFERENCE = resolve(here, "../../../shared/reference/data/vendors/armis");
@@ -15,21 +16,22 @@ test("the fleet is deterministic in (seed, i) and the seed matters", () => {
   const b = createFleet({ size: 50_000, seed: 3 });
   const c = createFleet({ size: 50_000, seed: 4 });
   for (const i of [0, 1, 2, 999, 10_001, 49_999]) {
-    assert.deepEqual(a.device(i), b.device(i));
+    assert.deepEqual(armisRecords(a).device(i), armisRecords(b).device(i));
     assert.deepEqual(a.profile(i), b.profile(i));
   }
-  assert.deepEqual(a.alert(17), b.alert(17));
-  assert.deepEqual(a.vulnerabilities(), b.vulnerabilities());
+  assert.deepEqual(armisRecords(a).alert(17), armisRecords(b).alert(17));
+  assert.deepEqual(armisRecords(a).vulnerabilities(), armisRecords(b).vulnerabilities());
   let differ = 0;
   for (let i = 0; i < 100; i++) if (a.profile(i).model !== c.profile(i).model) differ++;
   assert.ok(differ > 30, `only ${differ} of 100 devices changed with the seed`);
   // Device i does not depend on the fleet size.
-  assert.deepEqual(createFleet({ size: 5, seed: 3 }).device(4), a.device(4));
+  assert.deepEqual(armisRecords(createFleet({ size: 5, seed: 3 })).device(4), armisRecords(a).device(4));
 });
 
 test("the fast serialiser is exactly JSON.stringify of the device record", () => {
   const fleet = createFleet({ size: 3000, seed: 9 });
-  for (let i = 0; i < 3000; i++) assert.equal(fleet.deviceJson(i), JSON.stringify(fleet.device(i)));
+  for (let i = 0; i < 3000; i++)
+    assert.equal(armisRecords(fleet).deviceJson(i), JSON.stringify(armisRecords(fleet).device(i)));
 });
 
 test("proportions over 10k devices follow the 2022 report within tolerance", () => {
@@ -79,7 +81,7 @@ test("lastSeen is non-decreasing with several devices per second and exact ties"
   let ties = 0;
   const perSecond = new Map<string, number>();
   for (let i = 0; i < 20_000; i++) {
-    const { lastSeen } = fleet.device(i);
+    const { lastSeen } = armisRecords(fleet).device(i);
     assert.ok(lastSeen >= previous, `device ${i}: ${lastSeen} < ${previous}`);
     if (lastSeen === previous) ties++;
     previous = lastSeen;
@@ -97,7 +99,7 @@ test("lastSeen is non-decreasing with several devices per second and exact ties"
 
 test("devices have the reference shape and field types", () => {
   const fleet = createFleet({ size: 1000, seed: 1 });
-  const device = fleet.device(123) as unknown as Record<string, unknown>;
+  const device = armisRecords(fleet).device(123) as unknown as Record<string, unknown>;
   const file = resolve(REFERENCE, "elastic_test-device.log");
   if (existsSync(file)) {
     const reference = JSON.parse(readFileSync(file, "utf8").split("\n")[0] as string) as Record<
@@ -115,7 +117,7 @@ test("devices have the reference shape and field types", () => {
   assert.equal(typeof device.names, "string");
   assert.match(device.macAddress as string, /^([0-9A-F]{2}:){5}[0-9A-F]{2}$/);
   assert.match(device.firstSeen as string, /\.\d{6}\+00:00$/);
-  const withProtection = Array.from({ length: 1000 }, (_, i) => fleet.device(i)).find(
+  const withProtection = Array.from({ length: 1000 }, (_, i) => armisRecords(fleet).device(i)).find(
     (d) => d.protections.length,
   );
   assert.match(
@@ -132,7 +134,7 @@ test("alerts are ordered by time, have unique ids, and drift in policyLabels and
   const labelKinds = new Set<string>();
   const mitreKinds = new Set<string>();
   for (let k = 0; k < n; k++) {
-    const alert = fleet.alert(k);
+    const alert = armisRecords(fleet).alert(k);
     assert.equal(alert.alertId, k + 1);
     assert.ok(alert.time >= previous);
     previous = alert.time;
@@ -154,7 +156,7 @@ test("vulnerability matches are exactly the devices whose profile carries the CV
   for (let i = 0; i < size; i++)
     for (const cve of fleet.profile(i).cves)
       expected.set(cve, [...(expected.get(cve) ?? []), fleet.deviceId(i)]);
-  const vulns = fleet.vulnerabilities();
+  const vulns = armisRecords(fleet).vulnerabilities();
   assert.equal(vulns.length, expected.size);
   let previous = "";
   for (const v of vulns) {
@@ -163,18 +165,21 @@ test("vulnerability matches are exactly the devices whose profile carries the CV
     const ids = expected.get(v.cveUid) ?? [];
     assert.equal(fleet.matchCount(v.cveUid), ids.length);
     assert.equal(v.affectedDevicesCount, ids.length);
-    const matched = Array.from({ length: ids.length }, (_, k) => fleet.match(v.cveUid, k).deviceId);
+    const matched = Array.from(
+      { length: ids.length },
+      (_, k) => armisRecords(fleet).match(v.cveUid, k).deviceId,
+    );
     assert.deepEqual(matched, ids);
   }
 });
 
 test("a 5-million-device fleet is cheap to build and any device is computed directly", () => {
   const fleet = createFleet({ size: 5_000_000, seed: 1 });
-  const last = fleet.device(4_999_999);
+  const last = armisRecords(fleet).device(4_999_999);
   assert.equal(last.id, 5_000_000);
   assert.ok(fleet.alertCount > 100_000);
   assert.equal(fleet.firstDeviceAtOrAfter(fleet.lastSeenUs(4_999_999)), 4_999_998);
-  assert.ok(fleet.vulnerabilities().length > 30);
+  assert.ok(armisRecords(fleet).vulnerabilities().length > 30);
 });
 
 test("firmware versions agree with `vulnerable` and the models' CSAF product trees", () => {
@@ -210,12 +215,12 @@ test("a default-credential login only lands on a device with a default or shared
   for (let k = 0; k < fleet.alertCount; k++) {
     const a = fleet.alertFacts(k);
     // The Armis rendering tells the same story as the vendor-neutral facts.
-    assert.equal(fleet.alert(k).title, a.title);
+    assert.equal(armisRecords(fleet).alert(k).title, a.title);
     if (a.kind !== "default_credential_login") continue;
     logins++;
     const kind = fleet.facts(a.device).credential.kind;
     assert.ok(kind === "default" || kind === "shared", `alert ${k} on a ${kind} password`);
-    assert.deepEqual(fleet.alert(k).deviceIds, [a.device + 1], "a login names one device");
+    assert.deepEqual(armisRecords(fleet).alert(k).deviceIds, [a.device + 1], "a login names one device");
   }
   assert.ok(logins > 20, `${logins} default-credential logins`);
 });

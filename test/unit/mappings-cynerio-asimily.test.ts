@@ -9,7 +9,7 @@ import type { CynerioEvent } from "../../connectors/cynerio/records.ts";
 import { getMapper, listStreams, mapLine, mapRecord } from "../../mappings/index.ts";
 import { cynerioCef } from "../../simulators/cynerio/push.ts";
 import { cynerioEvent } from "../../simulators/cynerio/records.ts";
-import { createFleet, DEFAULT_START_MS } from "../../simulators/fleet.ts";
+import { createFleet, DEFAULT_START_MS } from "../../simulators/fleet/fleet.ts";
 import { validateEcs } from "../helpers/ecs.ts";
 
 const opts = { ingestedAt: "2025-04-14T10:58:03.000Z" };

@@ -16,7 +16,7 @@ import {
   timestamp,
   union,
 } from "../../mappings/values.ts";
-import { fieldTable, snakeCase, vendorObject } from "../../mappings/vendor-fields.ts";
+import { compileObject, fieldTable, snakeCase, vendorObject } from "../../mappings/vendor-fields.ts";
 
 describe("mappings/values: timestamp", () => {
   const cases: Array<[unknown, string | undefined]> = [
@@ -178,6 +178,33 @@ describe("mappings/vendor-fields", () => {
     }
     deep.leaf = 1;
     assert.throws(() => vendorObject(root, fieldTable({})), { name: "MappingError", code: "invalid_record" });
+  });
+  it("compiles an object shape: known fields in schema order, omit bits, nested shapes, unknown keys last", () => {
+    const table = fieldTable({ seen: "date", deviceId: "id", ipv6: { name: "ip_v6", kind: "list" } });
+    const inner = compileObject(["name", "deviceId"], table);
+    const convert = compileObject(
+      ["seen", { key: "ipv6", omit: 1 }, { key: "userIds", kind: "ids" }, { key: "site", kind: inner }],
+      table,
+    );
+    const record = {
+      extraField: { deepKey: "N/A", kept: 2 },
+      site: [{ name: " a ", deviceId: 4, other: "x" }, "plain", null],
+      userIds: [3, "3", 4],
+      ipv6: "::1",
+      seen: "2025-03-29T00:00:00.250000+00:00",
+    };
+    const out = convert(record);
+    assert.deepEqual(out, {
+      seen: "2025-03-29T00:00:00.250Z",
+      ip_v6: ["::1"],
+      user_ids: ["3", "4"],
+      site: [{ name: "a", device_id: "4", other: "x" }, "plain"],
+      extra_field: { kept: 2 },
+    });
+    assert.deepEqual(Object.keys(out ?? {}), ["seen", "ip_v6", "user_ids", "site", "extra_field"]);
+    assert.equal(convert(record, 1)?.ip_v6, undefined, "omit bit 1 leaves ipv6 out");
+    assert.equal(convert({ seen: null, userIds: "", junk: "N/A" }), undefined, "nothing left");
+    assert.throws(() => compileObject([{ key: "a", name: "x; process.exit()" }], table), /plain identifier/);
   });
 });
 

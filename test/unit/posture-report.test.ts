@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { DEFAULT_ENRICHMENT } from "../../mappings/enrich/options.ts";
-import { createFleet } from "../../simulators/fleet.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { collectSimulatedHospital, renderReport } from "../../worker/commands/report.ts";
 import { deriveDevice } from "../../worker/device-state/derive.ts";
 import { MemoryDeviceStateStore } from "../../worker/device-state/index.ts";

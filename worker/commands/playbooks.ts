@@ -23,8 +23,9 @@ import {
 } from "../../playbooks/engine/audit-config.ts";
 import { TERMINAL } from "../../playbooks/engine/store.ts";
 import { createPlaybookRuntime, type PlaybookRuntime } from "../../playbooks/index.ts";
-import { createFleet } from "../../simulators/fleet.ts";
-import { startExtendedResponseSystems } from "../../simulators/response/extended.ts";
+import { armisRecords } from "../../simulators/armis/records.ts";
+import { createFleet } from "../../simulators/fleet/fleet.ts";
+import { startExtendedResponseSystems } from "../../simulators/response/enforcement.ts";
 import { clinicalServersOf, startResponseSystems } from "../../simulators/response/index.ts";
 import { BullmqQueueDriver } from "../queue/bullmq.ts";
 import { MemoryQueueDriver } from "../queue/memory.ts";
@@ -165,7 +166,7 @@ export function registerPlaybookCommands(program: Command): void {
           const docs = [];
           const ingestedAt = new Date().toISOString();
           for (let i = 0; i < fleet.size; i++) {
-            const doc = mapRecord("armis", "device", fleet.device(i), { ingestedAt });
+            const doc = mapRecord("armis", "device", armisRecords(fleet).device(i), { ingestedAt });
             if (opts.inUse !== "unknown") {
               const f = fleet.facts(i);
               if (

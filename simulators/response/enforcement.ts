@@ -5,20 +5,20 @@
  * `playbooks.systems` entries that point medsoc's actions at them. Kept beside
  * `startResponseSystems` (`index.ts`) rather than inside it, so deployments and tests opt in.
  */
-import type { Fleet } from "../fleet.ts";
+import type { Fleet } from "../fleet/fleet.ts";
 import { type ArmisTagSimulator, startArmisTagSimulator } from "./armis-tags.ts";
 import { type ClearPassSimulator, startClearPassSimulator } from "./clearpass.ts";
 import { type CyberArkSimulator, startCyberArkSimulator } from "./cyberark.ts";
-import { type ForescoutSimulator, startForescoutSimulator } from "./forescout.ts";
+import { type ForescoutResponseSimulator, startForescoutResponseSimulator } from "./forescout.ts";
 import { type FortiGateSimulator, startFortiGateSimulator } from "./fortigate.ts";
-import { startXdomeSimulator, type XdomeSimulator } from "./xdome.ts";
+import { startXDomeAttributeSimulator, type XDomeAttributeSimulator } from "./xdome.ts";
 
 export interface ExtendedResponseSystems {
   clearpass: ClearPassSimulator;
   fortigate: FortiGateSimulator;
   armis: ArmisTagSimulator;
-  xdome: XdomeSimulator;
-  forescout: ForescoutSimulator;
+  xdome: XDomeAttributeSimulator;
+  forescout: ForescoutResponseSimulator;
   cyberark: CyberArkSimulator;
   /** Raw `playbooks.systems` entries for these simulators (merge into the other systems' config). */
   systemsConfig(options?: { pollIntervalMs?: number; pollTimeoutMs?: number }): Record<string, unknown>;
@@ -40,10 +40,10 @@ export async function startExtendedResponseSystems(
     startArmisTagSimulator({
       devices: facts.map((f) => ({ id: f.id, macAddress: f.mac, ipAddress: f.ip, name: f.name })),
     }),
-    startXdomeSimulator({
+    startXDomeAttributeSimulator({
       devices: facts.map((f) => ({ uid: f.uid, mac_list: [f.mac], ip_list: [f.ip], device_name: f.name })),
     }),
-    startForescoutSimulator({ hosts: facts.map((f) => ({ ip: f.ip, mac: f.mac })) }),
+    startForescoutResponseSimulator({ hosts: facts.map((f) => ({ ip: f.ip, mac: f.mac })) }),
     startCyberArkSimulator({
       accounts: facts.map((f) => ({
         id: pvwaAccountId(f.id),
