@@ -13,7 +13,6 @@ import {
   resilientRedisOptions,
 } from "../core/redis.ts";
 import type { DeviceStateStore } from "../worker/device-state/types.ts";
-import type { QueueDriver } from "../worker/queue/types.ts";
 import { ACTION_CATALOGUE, createActions } from "./actions/index.ts";
 import { scheduleActions } from "./actions/schedule.ts";
 import { ApprovalDesk } from "./approvals/desk.ts";
@@ -23,6 +22,7 @@ import { checkpointStores, resolveAuditKey } from "./engine/audit-config.ts";
 import { type ClaimStore, MemoryClaimStore, RedisClaimStore } from "./engine/claims.ts";
 import { DeviceDirectory } from "./engine/devices.ts";
 import { PlaybookEngine } from "./engine/engine.ts";
+import type { StepQueueDriver } from "./engine/queue.ts";
 import { loadRules, type Rule, RuleEngine } from "./engine/rules.ts";
 import { loadPlaybooks } from "./engine/schema.ts";
 import { MemoryRunStore, RedisRunStore, type RunState, type RunStore } from "./engine/store.ts";
@@ -32,7 +32,7 @@ export const DEFAULT_RULES_DIR = fileURLToPath(new URL("./rules/", import.meta.u
 
 export interface PlaybookRuntimeOptions {
   config: PlaybooksConfig;
-  driver: QueueDriver;
+  driver: StepQueueDriver;
   /** Run state and the audit chain in Redis (the BullMQ deployments). */
   /** Redis of the deployment; `graceMs`: how long a command waits for a restarting Redis. */
   redis?: { url: string; cluster?: RedisClusterConfig; prefix: string; graceMs?: number };

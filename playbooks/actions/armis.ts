@@ -8,18 +8,14 @@
  * the restricted tag keeps the clinical servers reachable.
  */
 import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
-import { Secret } from "../../core/secret.ts";
-import { type CallResponse, call, withReauth } from "./http.ts";
-import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
+import type { IssuedToken } from "../../core/token-cache.ts";
+import { actionTokens, type CallResponse, call, withToken } from "./http.ts";
+import { type Action, type ActionContext, defineSystem, needAny, UnknownDeviceError } from "./types.ts";
 
-export interface ArmisTagsConfig {
-  /** Tenant URL, `https://<tenant>.armis.com`. */
-  baseUrl: string;
-  secretKey: Secret;
-  /** Tag per containment mode. @defaultValue {full: "medsoc-quarantine", restricted: "medsoc-restricted"} */
-  tags: { full: string; restricted: string };
-}
+/** `playbooks.systems.armis` as parsed (declared once, below: `armisConfigSchema`). */
+export type ArmisTagsConfig = z.output<typeof armisConfigSchema>;
 
 const input = z
   .strictObject({
@@ -45,13 +41,13 @@ type Output = {
 const idOf = (key: string | number) => String(key).replace(/^armis:/, "");
 
 class ArmisTagClient {
-  #token?: Secret;
-  #expiresAt = 0;
+  // Renewed a minute before `expiration_utc` (10 minutes when Armis gives none).
+  readonly #tokens = actionTokens((ctx) => this.#login(ctx), 60_000);
   constructor(readonly c: ArmisTagsConfig) {}
   api(path: string) {
     return new URL(`/api/v1/${path}`, this.c.baseUrl).toString();
   }
-  async #login(ctx: ActionContext): Promise<void> {
+  async #login(ctx: ActionContext): Promise<IssuedToken> {
     const r = await call(ctx, {
       system: "armis",
       method: "POST",
@@ -63,9 +59,8 @@ class ArmisTagClient {
     const d = (r.body as { data?: { access_token?: string; expiration_utc?: string } })?.data;
     if (!d?.access_token)
       throw new PermanentError("requesting an Armis access token: no access_token in the answer");
-    this.#token = new Secret(d.access_token);
     const exp = d.expiration_utc ? Date.parse(d.expiration_utc) : Number.NaN;
-    this.#expiresAt = Number.isNaN(exp) ? Date.now() + 600_000 : exp - 60_000;
+    return { value: d.access_token, expiresAt: Number.isNaN(exp) ? Date.now() + 660_000 : exp };
   }
   async send(
     ctx: ActionContext,
@@ -74,18 +69,17 @@ class ArmisTagClient {
     context: string,
     body?: unknown,
   ): Promise<CallResponse> {
-    if (!this.#token || Date.now() >= this.#expiresAt) await this.#login(ctx);
-    const go = () =>
+    return withToken(this.#tokens, ctx, (token) =>
       call(ctx, {
         system: "armis",
         method,
         url: this.api(path),
-        headers: { authorization: (this.#token as Secret).reveal() },
+        headers: { authorization: token },
         body,
-        secrets: [this.#token as Secret, this.c.secretKey],
+        secrets: [token, this.c.secretKey],
         context,
-      });
-    return withReauth(go, () => this.#login(ctx));
+      }),
+    );
   }
   async search(ctx: ActionContext, aql: string, context: string): Promise<{ id: number; tags?: string[] }[]> {
     const q = new URLSearchParams({ aql, length: "10", from: "0" });
@@ -225,3 +219,37 @@ export function armisTagActions(config: ArmisTagsConfig): Action[] {
   };
   return [tag as Action, untagAction as Action];
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.armis`: Armis device tags (the containment marker Armis-driven policies act on). */
+export const armisConfigSchema = z.strictObject({
+  baseUrl: url,
+  secretKey: secretSchema,
+  /** @defaultValue {full: "medsoc-quarantine", restricted: "medsoc-restricted"} */
+  tags: z
+    .strictObject({
+      full: z.string().default("medsoc-quarantine"),
+      restricted: z.string().default("medsoc-restricted"),
+    })
+    .prefault({}),
+});
+
+/** Armis device tags (the containment marker Armis-driven policies act on): the one declaration of this system (settings, actions, enforcement point). */
+export const armisSystem = defineSystem({
+  id: "armis",
+  title: "Armis device tags (the containment marker Armis-driven policies act on).",
+  config: armisConfigSchema,
+  actions: ["armis.tag", "armis.untag"],
+  create: (config) => armisTagActions(config),
+  stage: "monitor",
+  enforcementPoint: {
+    label: "Armis device tag",
+    keyedBy: "mac or ip",
+    apply: "armis.tag",
+    release: "armis.untag",
+    applyInput: (t, mode, clinicalServers) =>
+      needAny(t) ?? { macs: t.macs, ips: t.ips, mode, clinicalServers },
+    releaseInput: (t) => needAny(t) ?? { macs: t.macs, ips: t.ips },
+  },
+});

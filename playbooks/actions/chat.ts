@@ -4,9 +4,11 @@
  * for run notices (`chat.message`) and for approval requests with signed approve/deny links.
  */
 import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
 import type { Secret } from "../../core/secret.ts";
 import { call } from "./http.ts";
 import type { Action, ActionContext } from "./types.ts";
+import { defineSystem } from "./types.ts";
 
 export interface ChatConfig {
   slackWebhookUrl?: Secret;
@@ -115,3 +117,25 @@ export function chatActions(client: ChatClient): Action[] {
   };
   return [message as Action];
 }
+
+/** `playbooks.systems.slack`: Slack incoming webhook (run notices in a channel). */
+export const slackConfigSchema = z.strictObject({ webhookUrl: secretSchema });
+
+/** Slack incoming webhook (run notices in a channel): the one declaration of this system (settings, actions). */
+export const slackSystem = defineSystem({
+  id: "slack",
+  title: "Slack incoming webhook (run notices in a channel).",
+  config: slackConfigSchema,
+  actions: [],
+});
+
+/** `playbooks.systems.teams`: Microsoft Teams Workflows webhook (run notices in a channel). */
+export const teamsConfigSchema = z.strictObject({ webhookUrl: secretSchema });
+
+/** Microsoft Teams Workflows webhook (run notices in a channel): the one declaration of this system (settings, actions). */
+export const teamsSystem = defineSystem({
+  id: "teams",
+  title: "Microsoft Teams Workflows webhook (run notices in a channel).",
+  config: teamsConfigSchema,
+  actions: [],
+});

@@ -13,20 +13,14 @@
  * re-authorised with its profile instead of being released.
  */
 import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
-import { Secret } from "../../core/secret.ts";
-import { type CallResponse, call, withReauth } from "./http.ts";
-import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
+import type { IssuedToken } from "../../core/token-cache.ts";
+import { actionTokens, type CallResponse, call, withToken } from "./http.ts";
+import { type Action, type ActionContext, defineSystem, needMac, UnknownDeviceError } from "./types.ts";
 
-export interface ClearPassConfig {
-  baseUrl: string;
-  clientId: string;
-  clientSecret: Secret;
-  /** Endpoint attribute carrying the marker. @defaultValue "IoMT-Quarantine" */
-  attribute: string;
-  /** Enforcement profile sent with the CoA, per mode. @defaultValue {full: "IoMT Quarantine VLAN", restricted: "IoMT Restricted Access"} */
-  enforcementProfiles: { full: string; restricted: string };
-}
+/** `playbooks.systems.clearpass` as parsed (declared once, below: `clearpassConfigSchema`). */
+export type ClearPassConfig = z.output<typeof clearpassConfigSchema>;
 
 /** `AA-BB-…` / `aa:bb:…` → `aabbccddeeff` (ClearPass's form in paths). */
 export const macPlain = (mac: string) => mac.toLowerCase().replace(/[^0-9a-f]/g, "");
@@ -52,11 +46,11 @@ type Output = { endpoints: Marked[] };
 type Endpoint = { id?: number; mac_address?: string; status?: string; attributes?: Record<string, unknown> };
 
 class ClearPassClient {
-  #token?: Secret;
-  #expiresAt = 0;
+  // Renewed at 90% of `expires_in` (expiresAt below), so a token never expires mid-step.
+  readonly #tokens = actionTokens((ctx) => this.#login(ctx), 0);
   constructor(readonly c: ClearPassConfig) {}
 
-  async #login(ctx: ActionContext): Promise<void> {
+  async #login(ctx: ActionContext): Promise<IssuedToken> {
     const r = await call(ctx, {
       system: "clearpass",
       method: "POST",
@@ -72,9 +66,7 @@ class ClearPassClient {
     const b = r.body as { access_token?: string; expires_in?: number } | undefined;
     if (!b?.access_token)
       throw new PermanentError("requesting a ClearPass token: no access_token in the answer");
-    this.#token = new Secret(b.access_token);
-    // Refresh at 90% of the lifetime, so a token never expires mid-step.
-    this.#expiresAt = Date.now() + (b.expires_in ?? 3600) * 900;
+    return { value: b.access_token, expiresAt: Date.now() + (b.expires_in ?? 3600) * 900 };
   }
 
   async send(
@@ -84,18 +76,17 @@ class ClearPassClient {
     context: string,
     body?: unknown,
   ): Promise<CallResponse> {
-    if (!this.#token || Date.now() >= this.#expiresAt) await this.#login(ctx);
-    const go = () =>
+    return withToken(this.#tokens, ctx, (token) =>
       call(ctx, {
         system: "clearpass",
         method,
         url: new URL(path, this.c.baseUrl).toString(),
-        headers: { authorization: `Bearer ${(this.#token as Secret).reveal()}` },
+        headers: { authorization: `Bearer ${token}` },
         body,
-        secrets: [this.#token as Secret, this.c.clientSecret],
+        secrets: [token, this.c.clientSecret],
         context,
-      });
-    return withReauth(go, () => this.#login(ctx));
+      }),
+    );
   }
 
   async endpoint(ctx: ActionContext, mac: string): Promise<Endpoint> {
@@ -308,3 +299,39 @@ export function clearPassActions(config: ClearPassConfig): Action[] {
   };
   return [quarantine as Action, release as Action];
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.clearpass`: Aruba ClearPass (endpoint attributes + CoA). */
+export const clearpassConfigSchema = z.strictObject({
+  baseUrl: url,
+  clientId: z.string().min(1),
+  clientSecret: secretSchema,
+  /** @defaultValue "IoMT-Quarantine" */
+  attribute: z.string().min(1).default("IoMT-Quarantine"),
+  /** @defaultValue {full: "IoMT Quarantine VLAN", restricted: "IoMT Restricted Access"} */
+  enforcementProfiles: z
+    .strictObject({
+      full: z.string().default("IoMT Quarantine VLAN"),
+      restricted: z.string().default("IoMT Restricted Access"),
+    })
+    .prefault({}),
+});
+
+/** Aruba ClearPass (endpoint attributes + CoA): the one declaration of this system (settings, actions, enforcement point). */
+export const clearpassSystem = defineSystem({
+  id: "clearpass",
+  title: "Aruba ClearPass (endpoint attributes + CoA).",
+  config: clearpassConfigSchema,
+  actions: ["clearpass.quarantine", "clearpass.release"],
+  create: (config) => clearPassActions(config),
+  stage: "nac",
+  enforcementPoint: {
+    label: "Aruba ClearPass",
+    keyedBy: "mac",
+    apply: "clearpass.quarantine",
+    release: "clearpass.release",
+    applyInput: (t, mode, clinicalServers) => needMac(t) ?? { macs: t.macs, mode, clinicalServers },
+    releaseInput: (t) => needMac(t) ?? { macs: t.macs },
+  },
+});

@@ -26,117 +26,20 @@ import { z } from "zod";
 import { backoffDelay, sleep } from "../../core/backoff.ts";
 import { isRetryable, PermanentError, RetryableError } from "../../core/errors.ts";
 import type { SystemsConfig } from "../config.ts";
+import { ENFORCEMENT_POINTS } from "./systems.ts";
 import {
   type Action,
   type ActionContext,
   type ActionPlan,
   type ActionRegistry,
   type AnyAction,
+  type ContainmentMode,
+  type ContainTarget,
   UnknownDeviceError,
 } from "./types.ts";
 
-export type ContainmentMode = "full" | "restricted";
-
-/** One device to contain: its key (for the ticket) and the identifiers the points act on. */
-export interface ContainTarget {
-  key: string;
-  macs: string[];
-  ips: string[];
-}
-
-/**
- * One enforcement point: a configured outside system and the actions that set and clear its
- * containment marker. `applyInput`/`releaseInput` map a device to the action's input, or say why the
- * point cannot act on it (no MAC for a NAC, no IP for a firewall).
- */
-export interface EnforcementPoint {
-  /** Key under `playbooks.systems`. */
-  system: keyof SystemsConfig;
-  /** What the ticket calls it. */
-  label: string;
-  /** What the point acts on. */
-  keyedBy: "mac" | "ip" | "mac or ip";
-  apply: string;
-  release: string;
-  applyInput(t: ContainTarget, mode: ContainmentMode, clinicalServers: string[]): unknown | string;
-  releaseInput(t: ContainTarget): unknown | string;
-}
-
-const needMac = (t: ContainTarget) => (t.macs.length ? undefined : "no MAC address known");
-const needIp = (t: ContainTarget) => (t.ips.length ? undefined : "no IP address known");
-const needAny = (t: ContainTarget) => (t.macs.length || t.ips.length ? undefined : "no MAC or IP known");
-
-/**
- * Every enforcement point medsoc can drive, in the order they are applied: network access control
- * first (it moves the session), then the firewalls, then the monitor markers other systems act on.
- * Adding a point is one entry here plus its action module.
- */
-export const ENFORCEMENT_POINTS: readonly EnforcementPoint[] = [
-  {
-    system: "ise",
-    label: "Cisco ISE ANC",
-    keyedBy: "mac",
-    apply: "ise.quarantine",
-    release: "ise.release",
-    applyInput: (t, mode, clinicalServers) => needMac(t) ?? { macs: t.macs, mode, clinicalServers },
-    releaseInput: (t) => needMac(t) ?? { macs: t.macs },
-  },
-  {
-    system: "clearpass",
-    label: "Aruba ClearPass",
-    keyedBy: "mac",
-    apply: "clearpass.quarantine",
-    release: "clearpass.release",
-    applyInput: (t, mode, clinicalServers) => needMac(t) ?? { macs: t.macs, mode, clinicalServers },
-    releaseInput: (t) => needMac(t) ?? { macs: t.macs },
-  },
-  {
-    system: "panos",
-    label: "PAN-OS User-ID tag",
-    keyedBy: "ip",
-    apply: "panos.tag",
-    release: "panos.untag",
-    applyInput: (t, mode, clinicalServers) => needIp(t) ?? { ips: t.ips, mode, clinicalServers },
-    releaseInput: (t) => needIp(t) ?? { ips: t.ips },
-  },
-  {
-    system: "fortigate",
-    label: "FortiGate",
-    keyedBy: "ip",
-    apply: "fortigate.quarantine",
-    release: "fortigate.release",
-    applyInput: (t, mode, clinicalServers) => needIp(t) ?? { ips: t.ips, mode, clinicalServers },
-    releaseInput: (t) => needIp(t) ?? { ips: t.ips },
-  },
-  {
-    system: "armis",
-    label: "Armis device tag",
-    keyedBy: "mac or ip",
-    apply: "armis.tag",
-    release: "armis.untag",
-    applyInput: (t, mode, clinicalServers) =>
-      needAny(t) ?? { macs: t.macs, ips: t.ips, mode, clinicalServers },
-    releaseInput: (t) => needAny(t) ?? { macs: t.macs, ips: t.ips },
-  },
-  {
-    system: "xdome",
-    label: "Claroty xDome attribute",
-    keyedBy: "mac",
-    apply: "xdome.mark",
-    release: "xdome.unmark",
-    applyInput: (t, mode, clinicalServers) => needMac(t) ?? { macs: t.macs, mode, clinicalServers },
-    releaseInput: (t) => needMac(t) ?? { macs: t.macs },
-  },
-  {
-    system: "forescout",
-    label: "Forescout property",
-    keyedBy: "ip",
-    apply: "forescout.mark",
-    release: "forescout.unmark",
-    applyInput: (t, mode, clinicalServers) => needIp(t) ?? { ips: t.ips, mode, clinicalServers },
-    releaseInput: (t) => needIp(t) ?? { ips: t.ips },
-  },
-];
+export { ENFORCEMENT_POINTS } from "./systems.ts";
+export type { ContainmentMode, ContainTarget, EnforcementPoint } from "./types.ts";
 
 const device = z.strictObject({
   key: z.string().min(1),
@@ -220,7 +123,10 @@ export function containActions(
   const backoff = options.backoff ?? { baseMs: 500, maxMs: 5000 };
   const configured = () =>
     ENFORCEMENT_POINTS.filter(
-      (p) => systems[p.system] !== undefined && registry.has(p.apply) && registry.has(p.release),
+      (p) =>
+        systems[p.system as keyof SystemsConfig] !== undefined &&
+        registry.has(p.apply) &&
+        registry.has(p.release),
     );
   const none = () =>
     `no enforcement point is configured (set one of ${ENFORCEMENT_POINTS.map((p) => `playbooks.systems.${p.system}`).join(", ")})`;

@@ -16,26 +16,16 @@
  * operator decision.
  */
 import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
 import { Secret } from "../../core/secret.ts";
 import { generatePassword } from "./credentials.ts";
 import { type CallResponse, call, withReauth } from "./http.ts";
 import type { Action, ActionContext } from "./types.ts";
+import { defineSystem } from "./types.ts";
 
-export interface CyberArkConfig {
-  /** PVWA base URL (`https://pvwa.example.org`); paths start with `/PasswordVault/API/`. */
-  baseUrl: string;
-  /** @defaultValue "CyberArk" */
-  authType: "CyberArk" | "LDAP" | "RADIUS" | "Windows";
-  username: string;
-  password: Secret;
-  /** Safe searched when a step gives no `safe`. */
-  safe?: string;
-  /** @defaultValue 2000 */
-  pollIntervalMs: number;
-  /** How long to wait for the CPM. @defaultValue 25000 */
-  pollTimeoutMs: number;
-}
+/** `playbooks.systems.cyberark` as parsed (declared once, below: `cyberarkConfigSchema`). */
+export type CyberArkConfig = z.output<typeof cyberarkConfigSchema>;
 
 type Account = {
   id: string;
@@ -381,3 +371,28 @@ export function cyberArkActions(config: CyberArkConfig): Action[] {
   };
   return [change as Action, verifyAction as Action];
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.cyberark`: CyberArk PVWA (CPM-driven password change and verify). */
+export const cyberarkConfigSchema = z.strictObject({
+  baseUrl: url,
+  /** @defaultValue "CyberArk" */
+  authType: z.enum(["CyberArk", "LDAP", "RADIUS", "Windows"]).default("CyberArk"),
+  username: z.string().min(1),
+  password: secretSchema,
+  safe: z.string().min(1).optional(),
+  /** @defaultValue 2000 */
+  pollIntervalMs: z.number().int().min(10).default(2000),
+  /** @defaultValue 25000 */
+  pollTimeoutMs: z.number().int().min(100).default(25_000),
+});
+
+/** CyberArk PVWA (CPM-driven password change and verify): the one declaration of this system (settings, actions). */
+export const cyberarkSystem = defineSystem({
+  id: "cyberark",
+  title: "CyberArk PVWA (CPM-driven password change and verify).",
+  config: cyberarkConfigSchema,
+  actions: ["cyberark.change", "cyberark.verify"],
+  create: (config) => cyberArkActions(config),
+});

@@ -6,10 +6,14 @@
  * - `manual`: opens a ticket with a checklist for clinical engineering and reports the device as
  *   waiting for a person; the new password waits in the vault until they confirm.
  */
+
+import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
 import type { Secret } from "../../core/secret.ts";
 import { call, macDashes } from "./http.ts";
 import type { ActionContext } from "./types.ts";
+import { defineSystem } from "./types.ts";
 
 export interface CredentialDevice {
   key: string;
@@ -97,3 +101,20 @@ export class ManualCredentialTarget implements CredentialTarget {
     return undefined;
   }
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.deviceCredentials`: Where device passwords are changed: a management server (`http`) or a ticket for a person (`manual`). */
+export const deviceCredentialsConfigSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("http"), baseUrl: url, token: secretSchema }),
+  z.strictObject({ type: z.literal("manual") }),
+]);
+
+/** Where device passwords are changed: a management server (`http`) or a ticket for a person (`manual`): the one declaration of this system (settings, actions). */
+export const deviceCredentialsSystem = defineSystem({
+  id: "deviceCredentials",
+  title:
+    "Where device passwords are changed: a management server (`http`) or a ticket for a person (`manual`).",
+  config: deviceCredentialsConfigSchema,
+  actions: [],
+});

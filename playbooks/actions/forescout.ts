@@ -9,24 +9,14 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
-import { Secret } from "../../core/secret.ts";
-import { type CallResponse, call, withReauth } from "./http.ts";
-import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
+import type { IssuedToken } from "../../core/token-cache.ts";
+import { actionTokens, type CallResponse, call, withToken } from "./http.ts";
+import { type Action, type ActionContext, defineSystem, needIp, UnknownDeviceError } from "./types.ts";
 
-export interface ForescoutConfig {
-  baseUrl: string;
-  /** DEX web-service account (`<user>@<account>` on some versions). */
-  dexUsername: string;
-  dexPassword: Secret;
-  /** eyeSight Web API account, for the read-back. */
-  webUsername: string;
-  webPassword: Secret;
-  /** DEX property (created once in the eyeExtend/DEX plugin). @defaultValue "iomt_quarantine" */
-  property: string;
-  /** Property value per containment mode. @defaultValue {full: "full", restricted: "restricted"} */
-  values: { full: string; restricted: string };
-}
+/** `playbooks.systems.forescout` as parsed (declared once, below: `forescoutConfigSchema`). */
+export type ForescoutConfig = z.output<typeof forescoutConfigSchema>;
 
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@" });
 const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -48,8 +38,8 @@ type Output = {
 };
 
 class ForescoutClient {
-  #jwt?: Secret;
-  #jwtAt = 0;
+  // The JWT is good for about 5 minutes (XSOAR reuses it that long); renewed 30 s earlier.
+  readonly #tokens = actionTokens((ctx) => this.#login(ctx), 30_000);
   constructor(readonly c: ForescoutConfig) {}
 
   dexXml(kind: "update" | "delete", ip: string, value?: string): string {
@@ -85,7 +75,7 @@ class ForescoutClient {
     return status.MESSAGE ?? "FSAPI_OK";
   }
 
-  async #login(ctx: ActionContext): Promise<void> {
+  async #login(ctx: ActionContext): Promise<IssuedToken> {
     const r = await call(ctx, {
       system: "forescout",
       method: "POST",
@@ -101,15 +91,12 @@ class ForescoutClient {
     });
     const jwt = r.text.trim();
     if (!jwt) throw new PermanentError("logging in to the Forescout Web API: empty token");
-    this.#jwt = new Secret(jwt);
-    this.#jwtAt = Date.now();
+    return { value: jwt, expiresAt: Date.now() + 300_000 };
   }
 
   /** The property's value on `ip`, or null when it is not set. */
   async read(ctx: ActionContext, ip: string): Promise<string | null> {
-    // The JWT is good for about 5 minutes (XSOAR reuses it that long); renew a little earlier.
-    if (!this.#jwt || Date.now() - this.#jwtAt > 270_000) await this.#login(ctx);
-    const go = (): Promise<CallResponse> =>
+    const go = (token: string): Promise<CallResponse> =>
       call(ctx, {
         system: "forescout",
         method: "GET",
@@ -117,13 +104,13 @@ class ForescoutClient {
           `/api/hosts/ip/${encodeURIComponent(ip)}?fields=${encodeURIComponent(this.c.property)}`,
           this.c.baseUrl,
         ).toString(),
-        headers: { authorization: (this.#jwt as Secret).reveal(), accept: "application/hal+json" },
-        secrets: [this.#jwt as Secret, this.c.webPassword],
+        headers: { authorization: token, accept: "application/hal+json" },
+        secrets: [token, this.c.webPassword],
         context: `reading Forescout property ${this.c.property} of ${ip}`,
       });
     let r: CallResponse;
     try {
-      r = await withReauth(go, () => this.#login(ctx));
+      r = await withToken(this.#tokens, ctx, go);
     } catch (error) {
       if (error instanceof PermanentError && /HTTP 404/.test(error.message))
         throw new UnknownDeviceError(`Forescout knows no host ${ip}`, { cause: error });
@@ -237,3 +224,38 @@ export function forescoutActions(config: ForescoutConfig): Action[] {
   };
   return [mark as Action, unmark as Action];
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.forescout`: Forescout DEX host property (eyeControl policy) + Web API read-back. */
+export const forescoutConfigSchema = z.strictObject({
+  baseUrl: url,
+  dexUsername: z.string().min(1),
+  dexPassword: secretSchema,
+  webUsername: z.string().min(1),
+  webPassword: secretSchema,
+  /** @defaultValue "iomt_quarantine" */
+  property: z.string().min(1).default("iomt_quarantine"),
+  /** @defaultValue {full: "full", restricted: "restricted"} */
+  values: z
+    .strictObject({ full: z.string().default("full"), restricted: z.string().default("restricted") })
+    .prefault({}),
+});
+
+/** Forescout DEX host property (eyeControl policy) + Web API read-back: the one declaration of this system (settings, actions, enforcement point). */
+export const forescoutSystem = defineSystem({
+  id: "forescout",
+  title: "Forescout DEX host property (eyeControl policy) + Web API read-back.",
+  config: forescoutConfigSchema,
+  actions: ["forescout.mark", "forescout.unmark"],
+  create: (config) => forescoutActions(config),
+  stage: "monitor",
+  enforcementPoint: {
+    label: "Forescout property",
+    keyedBy: "ip",
+    apply: "forescout.mark",
+    release: "forescout.unmark",
+    applyInput: (t, mode, clinicalServers) => needIp(t) ?? { ips: t.ips, mode, clinicalServers },
+    releaseInput: (t) => needIp(t) ?? { ips: t.ips },
+  },
+});

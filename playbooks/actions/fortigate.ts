@@ -15,25 +15,14 @@
  * step (`preexisting`) is left alone by undo: someone else contained that device.
  */
 import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
-import type { Secret } from "../../core/secret.ts";
 import { type CallResponse, call } from "./http.ts";
 import type { Action, ActionContext } from "./types.ts";
+import { defineSystem, needIp } from "./types.ts";
 
-export interface FortiGateConfig {
-  baseUrl: string;
-  token: Secret;
-  /** @defaultValue "root" */
-  vdom: string;
-  /** Ban lifetime in seconds (0 = until cleared). @defaultValue 86400 */
-  banExpirySeconds: number;
-  /** Address group of restricted devices. @defaultValue "IoMT-Restricted" */
-  restrictedGroup: string;
-  /** Address group of the clinical servers restricted devices may reach. @defaultValue "IoMT-Clinical-Servers" */
-  clinicalServerGroup: string;
-  /** Prefix of the address objects medsoc creates. @defaultValue "medsoc-" */
-  addressPrefix: string;
-}
+/** `playbooks.systems.fortigate` as parsed (declared once, below: `fortigateConfigSchema`). */
+export type FortiGateConfig = z.output<typeof fortigateConfigSchema>;
 
 const input = z.strictObject({
   ips: z.array(z.string().min(1)).min(1),
@@ -366,3 +355,39 @@ export function fortiGateActions(config: FortiGateConfig): Action[] {
   };
   return [quarantine as Action, release as Action];
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.fortigate`: FortiGate (ban list for full, address group for restricted). */
+export const fortigateConfigSchema = z.strictObject({
+  baseUrl: url,
+  token: secretSchema,
+  /** @defaultValue "root" */
+  vdom: z.string().min(1).default("root"),
+  /** Ban lifetime, seconds (safety net; 0 = until cleared). @defaultValue 86400 */
+  banExpirySeconds: z.number().int().min(0).default(86_400),
+  /** @defaultValue "IoMT-Restricted" */
+  restrictedGroup: z.string().min(1).default("IoMT-Restricted"),
+  /** @defaultValue "IoMT-Clinical-Servers" */
+  clinicalServerGroup: z.string().min(1).default("IoMT-Clinical-Servers"),
+  /** @defaultValue "medsoc-" */
+  addressPrefix: z.string().default("medsoc-"),
+});
+
+/** FortiGate (ban list for full, address group for restricted): the one declaration of this system (settings, actions, enforcement point). */
+export const fortigateSystem = defineSystem({
+  id: "fortigate",
+  title: "FortiGate (ban list for full, address group for restricted).",
+  config: fortigateConfigSchema,
+  actions: ["fortigate.quarantine", "fortigate.release"],
+  create: (config) => fortiGateActions(config),
+  stage: "firewall",
+  enforcementPoint: {
+    label: "FortiGate",
+    keyedBy: "ip",
+    apply: "fortigate.quarantine",
+    release: "fortigate.release",
+    applyInput: (t, mode, clinicalServers) => needIp(t) ?? { ips: t.ips, mode, clinicalServers },
+    releaseInput: (t) => needIp(t) ?? { ips: t.ips },
+  },
+});

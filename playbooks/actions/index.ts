@@ -6,51 +6,30 @@
  */
 import type { SystemsConfig } from "../config.ts";
 import type { DeviceDirectory } from "../engine/devices.ts";
-import { armisTagActions } from "./armis.ts";
 import { ChatClient, chatActions } from "./chat.ts";
-import { clearPassActions } from "./clearpass.ts";
 import { containActions } from "./contain.ts";
 import { credentialActions } from "./credentials.ts";
-import { cyberArkActions } from "./cyberark.ts";
 import { type CredentialTarget, HttpCredentialTarget, ManualCredentialTarget } from "./device-credential.ts";
-import { forescoutActions } from "./forescout.ts";
-import { fortiGateActions } from "./fortigate.ts";
-import { iseActions } from "./ise.ts";
 import { lookupActions } from "./lookup.ts";
-import { pagerDutyActions } from "./pagerduty.ts";
-import { panosActions } from "./panos.ts";
-import { serviceNowActions, serviceNowClient } from "./servicenow.ts";
-import { ActionRegistry, type AnyAction } from "./types.ts";
+import { serviceNowClient } from "./servicenow.ts";
+import { ACTION_SYSTEMS, SYSTEM_ACTIONS } from "./systems.ts";
+import { ActionRegistry, type ActionSystem, type AnyAction } from "./types.ts";
 import { VaultClient } from "./vault.ts";
-import { xdomeActions } from "./xdome.ts";
 
-/** Every action medsoc ships, by name → the system it needs (`null`: none). */
+/** Actions every deployment has (no outside system of their own). */
+const GENERIC_ACTIONS = [
+  "device.assess",
+  "contain.apply",
+  "contain.release",
+  "credential.group",
+  "chat.message",
+  "run.schedule",
+] as const;
+
+/** Every action medsoc ships, by name → the system it needs (`null`: none); derived from `systems.ts`. */
 export const ACTION_CATALOGUE: Record<string, keyof SystemsConfig | null> = {
-  "device.assess": null,
-  "contain.apply": null,
-  "contain.release": null,
-  "credential.group": null,
-  "ise.quarantine": "ise",
-  "ise.release": "ise",
-  "panos.tag": "panos",
-  "panos.untag": "panos",
-  "credential.rotate": "vault",
-  "servicenow.incident": "servicenow",
-  "pagerduty.event": "pagerduty",
-  "chat.message": null,
-  "run.schedule": null,
-  "clearpass.quarantine": "clearpass",
-  "clearpass.release": "clearpass",
-  "fortigate.quarantine": "fortigate",
-  "fortigate.release": "fortigate",
-  "armis.tag": "armis",
-  "armis.untag": "armis",
-  "xdome.mark": "xdome",
-  "xdome.unmark": "xdome",
-  "forescout.mark": "forescout",
-  "forescout.unmark": "forescout",
-  "cyberark.change": "cyberark",
-  "cyberark.verify": "cyberark",
+  ...Object.fromEntries(GENERIC_ACTIONS.map((a) => [a, null])),
+  ...(SYSTEM_ACTIONS as Record<string, keyof SystemsConfig>),
 };
 
 export interface BuiltActions {
@@ -67,16 +46,11 @@ export function createActions(systems: SystemsConfig, directory: DeviceDirectory
     teamsWebhookUrl: systems.teams?.webhookUrl,
   });
   list.push(...chatActions(chat));
-  if (systems.ise) list.push(...iseActions(systems.ise));
-  if (systems.panos) list.push(...panosActions(systems.panos));
-  if (systems.servicenow) list.push(...serviceNowActions(systems.servicenow));
-  if (systems.pagerduty) list.push(...pagerDutyActions(systems.pagerduty));
-  if (systems.clearpass) list.push(...clearPassActions(systems.clearpass));
-  if (systems.fortigate) list.push(...fortiGateActions(systems.fortigate));
-  if (systems.armis) list.push(...armisTagActions(systems.armis));
-  if (systems.xdome) list.push(...xdomeActions(systems.xdome));
-  if (systems.forescout) list.push(...forescoutActions(systems.forescout));
-  if (systems.cyberark) list.push(...cyberArkActions(systems.cyberark));
+  // Every declared system with its own actions, when configured (systems.ts).
+  for (const system of ACTION_SYSTEMS as readonly ActionSystem[]) {
+    const config = systems[system.id as keyof SystemsConfig];
+    if (config !== undefined && system.create) list.push(...system.create(config));
+  }
   if (systems.vault && systems.deviceCredentials) {
     let target: CredentialTarget;
     const dc = systems.deviceCredentials;

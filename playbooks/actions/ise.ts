@@ -12,18 +12,13 @@
  * failed or undone escalation keeps the earlier containment. "Not associated" on clear is success.
  */
 import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
-import type { Secret } from "../../core/secret.ts";
 import { call, macColons, withReauth } from "./http.ts";
-import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
+import { type Action, type ActionContext, defineSystem, needMac, UnknownDeviceError } from "./types.ts";
 
-export interface IseConfig {
-  baseUrl: string;
-  username: string;
-  password: Secret;
-  /** ANC policy per containment mode. @defaultValue {full: "IOMT_QUARANTINE", restricted: "IOMT_RESTRICTED"} */
-  policies: { full: string; restricted: string };
-}
+/** `playbooks.systems.ise` as parsed (declared once, below: `iseConfigSchema`). */
+export type IseConfig = z.output<typeof iseConfigSchema>;
 
 const input = z
   .strictObject({
@@ -305,3 +300,37 @@ export function iseActions(config: IseConfig): Action[] {
   };
   return [quarantine as Action, release as Action];
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.ise`: Cisco ISE ERS (ANC containment). */
+export const iseConfigSchema = z.strictObject({
+  baseUrl: url,
+  username: z.string().min(1),
+  password: secretSchema,
+  /** @defaultValue {full: "IOMT_QUARANTINE", restricted: "IOMT_RESTRICTED"} */
+  policies: z
+    .strictObject({
+      full: z.string().default("IOMT_QUARANTINE"),
+      restricted: z.string().default("IOMT_RESTRICTED"),
+    })
+    .prefault({}),
+});
+
+/** Cisco ISE ERS (ANC containment): the one declaration of this system (settings, actions, enforcement point). */
+export const iseSystem = defineSystem({
+  id: "ise",
+  title: "Cisco ISE ERS (ANC containment).",
+  config: iseConfigSchema,
+  actions: ["ise.quarantine", "ise.release"],
+  create: (config) => iseActions(config),
+  stage: "nac",
+  enforcementPoint: {
+    label: "Cisco ISE ANC",
+    keyedBy: "mac",
+    apply: "ise.quarantine",
+    release: "ise.release",
+    applyInput: (t, mode, clinicalServers) => needMac(t) ?? { macs: t.macs, mode, clinicalServers },
+    releaseInput: (t) => needMac(t) ?? { macs: t.macs },
+  },
+});

@@ -3,15 +3,13 @@
  * pages once. The API has no read-back: `verify()` checks the 202 echoed our `dedup_key` and says so.
  */
 import { z } from "zod";
-import type { Secret } from "../../core/secret.ts";
+import { secretSchema } from "../../core/config-fields.ts";
 import { call } from "./http.ts";
 import type { Action } from "./types.ts";
+import { defineSystem } from "./types.ts";
 
-export interface PagerDutyConfig {
-  /** @defaultValue "https://events.pagerduty.com/v2/enqueue" */
-  url: string;
-  routingKey: Secret;
-}
+/** `playbooks.systems.pagerduty` as parsed (declared once, below: `pagerdutyConfigSchema`). */
+export type PagerDutyConfig = z.output<typeof pagerdutyConfigSchema>;
 
 const input = z.strictObject({
   eventAction: z.enum(["trigger", "acknowledge", "resolve"]).default("trigger"),
@@ -82,3 +80,21 @@ export function pagerDutyActions(config: PagerDutyConfig): Action[] {
   };
   return [event as Action];
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.pagerduty`: PagerDuty Events API v2 (every run's page). */
+export const pagerdutyConfigSchema = z.strictObject({
+  /** @defaultValue "https://events.pagerduty.com/v2/enqueue" */
+  url: url.default("https://events.pagerduty.com/v2/enqueue"),
+  routingKey: secretSchema,
+});
+
+/** PagerDuty Events API v2 (every run's page): the one declaration of this system (settings, actions). */
+export const pagerdutySystem = defineSystem({
+  id: "pagerduty",
+  title: "PagerDuty Events API v2 (every run's page).",
+  config: pagerdutyConfigSchema,
+  actions: ["pagerduty.event"],
+  create: (config) => pagerDutyActions(config),
+});

@@ -16,23 +16,15 @@
 import { XMLParser } from "fast-xml-parser";
 import { z } from "zod";
 import { UnauthorizedError } from "../../connectors/http.ts";
+import { secretSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
 import { Secret } from "../../core/secret.ts";
 import { call } from "./http.ts";
 import type { Action, ActionContext } from "./types.ts";
+import { defineSystem, needIp } from "./types.ts";
 
-export interface PanosConfig {
-  baseUrl: string;
-  username: string;
-  password: Secret;
-  vsys?: string;
-  /** Tag per containment mode. @defaultValue {full: "iomt-quarantine", restricted: "iomt-restricted"} */
-  tags: { full: string; restricted: string };
-  /** Tag of the clinical servers a restricted device may still reach. @defaultValue "iomt-clinical-servers" */
-  clinicalServerTag: string;
-  /** Tag lifetime in seconds (0 = none; max 2592000). @defaultValue 86400 */
-  timeoutSeconds: number;
-}
+/** `playbooks.systems.panos` as parsed (declared once, below: `panosConfigSchema`). */
+export type PanosConfig = z.output<typeof panosConfigSchema>;
 
 const parser = new XMLParser({
   ignoreAttributes: false,
@@ -320,3 +312,42 @@ export function panosActions(config: PanosConfig): Action[] {
   };
   return [tag as Action, untag as Action];
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.panos`: PAN-OS firewall or Panorama (User-ID tags). */
+export const panosConfigSchema = z.strictObject({
+  baseUrl: url,
+  username: z.string().min(1),
+  password: secretSchema,
+  vsys: z.string().optional(),
+  /** @defaultValue {full: "iomt-quarantine", restricted: "iomt-restricted"} */
+  tags: z
+    .strictObject({
+      full: z.string().default("iomt-quarantine"),
+      restricted: z.string().default("iomt-restricted"),
+    })
+    .prefault({}),
+  /** @defaultValue "iomt-clinical-servers" */
+  clinicalServerTag: z.string().default("iomt-clinical-servers"),
+  /** Tag lifetime, seconds (safety net; 0 = none). @defaultValue 86400 */
+  timeoutSeconds: z.number().int().min(0).max(2_592_000).default(86_400),
+});
+
+/** PAN-OS firewall or Panorama (User-ID tags): the one declaration of this system (settings, actions, enforcement point). */
+export const panosSystem = defineSystem({
+  id: "panos",
+  title: "PAN-OS firewall or Panorama (User-ID tags).",
+  config: panosConfigSchema,
+  actions: ["panos.tag", "panos.untag"],
+  create: (config) => panosActions(config),
+  stage: "firewall",
+  enforcementPoint: {
+    label: "PAN-OS User-ID tag",
+    keyedBy: "ip",
+    apply: "panos.tag",
+    release: "panos.untag",
+    applyInput: (t, mode, clinicalServers) => needIp(t) ?? { ips: t.ips, mode, clinicalServers },
+    releaseInput: (t) => needIp(t) ?? { ips: t.ips },
+  },
+});

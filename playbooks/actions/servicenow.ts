@@ -4,19 +4,13 @@
  * Tickets are records of what happened: there is nothing to undo.
  */
 import { z } from "zod";
-import type { Secret } from "../../core/secret.ts";
+import { secretSchema } from "../../core/config-fields.ts";
 import { call } from "./http.ts";
 import type { Action, ActionContext } from "./types.ts";
+import { defineSystem } from "./types.ts";
 
-export interface ServiceNowConfig {
-  baseUrl: string;
-  username: string;
-  password: Secret;
-  /** @defaultValue "Clinical Engineering" */
-  assignmentGroup: string;
-  /** Prefix of correlation ids. @defaultValue "medsoc" */
-  correlationPrefix: string;
-}
+/** `playbooks.systems.servicenow` as parsed (declared once, below: `servicenowConfigSchema`). */
+export type ServiceNowConfig = z.output<typeof servicenowConfigSchema>;
 
 const input = z.strictObject({
   /** Stable key of the ticket (one per device incident); prefixed with `correlationPrefix:`. */
@@ -149,3 +143,25 @@ export function serviceNowActions(config: ServiceNowConfig): Action[] {
   };
   return [incident as Action];
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.servicenow`: ServiceNow incidents (every run's ticket). */
+export const servicenowConfigSchema = z.strictObject({
+  baseUrl: url,
+  username: z.string().min(1),
+  password: secretSchema,
+  /** @defaultValue "Clinical Engineering" */
+  assignmentGroup: z.string().default("Clinical Engineering"),
+  /** @defaultValue "medsoc" */
+  correlationPrefix: z.string().default("medsoc"),
+});
+
+/** ServiceNow incidents (every run's ticket): the one declaration of this system (settings, actions). */
+export const servicenowSystem = defineSystem({
+  id: "servicenow",
+  title: "ServiceNow incidents (every run's ticket).",
+  config: servicenowConfigSchema,
+  actions: ["servicenow.incident"],
+  create: (config) => serviceNowActions(config),
+});

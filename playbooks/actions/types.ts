@@ -180,3 +180,63 @@ export function redact(value: unknown, secrets: Iterable<string | Secret | undef
   };
   return walk(value, 0);
 }
+
+export type ContainmentMode = "full" | "restricted";
+
+/** One device to contain: its key (for the ticket) and the identifiers the points act on. */
+export interface ContainTarget {
+  key: string;
+  macs: string[];
+  ips: string[];
+}
+
+/**
+ * One enforcement point: a configured outside system and the actions that set and clear its
+ * containment marker. `applyInput`/`releaseInput` map a device to the action's input, or say why the
+ * point cannot act on it (no MAC for a NAC, no IP for a firewall).
+ */
+export interface EnforcementPoint {
+  /** Key under `playbooks.systems`. */
+  system: string;
+  /** What the ticket calls it. */
+  label: string;
+  /** What the point acts on. */
+  keyedBy: "mac" | "ip" | "mac or ip";
+  apply: string;
+  release: string;
+  applyInput(t: ContainTarget, mode: ContainmentMode, clinicalServers: string[]): unknown | string;
+  releaseInput(t: ContainTarget): unknown | string;
+}
+
+export const needMac = (t: ContainTarget) => (t.macs.length ? undefined : "no MAC address known");
+export const needIp = (t: ContainTarget) => (t.ips.length ? undefined : "no IP address known");
+export const needAny = (t: ContainTarget) =>
+  t.macs.length || t.ips.length ? undefined : "no MAC or IP known";
+
+/**
+ * The one declaration of an outside system the actions call: its `playbooks.systems.<id>` settings
+ * (zod; the config schema and docs/configuration.md are derived from it), the actions it brings,
+ * how they are built from the settings, and — for a containment system — the enforcement point
+ * `contain.apply` drives. Listed once in `actions/systems.ts`.
+ */
+export interface ActionSystem<Id extends string = string, S extends z.ZodType = z.ZodType> {
+  /** Key under `playbooks.systems`. */
+  id: Id;
+  /** One line for the configuration reference. */
+  title: string;
+  config: S;
+  /** Names of the actions it brings (playbooks are validated against them without a config). */
+  actions: readonly string[];
+  /** Builds its actions from the parsed settings; absent when shared wiring builds them (vault, chat). */
+  create?: (config: z.output<S>) => AnyAction[];
+  /** Where its point comes in the containment order: network access control, firewalls, monitor markers. */
+  stage?: "nac" | "firewall" | "monitor";
+  enforcementPoint?: Omit<EnforcementPoint, "system">;
+}
+
+/** Declares an outside system (see {@link ActionSystem}); typed so `create` gets the parsed settings. */
+export function defineSystem<const Id extends string, S extends z.ZodType>(
+  system: ActionSystem<Id, S>,
+): ActionSystem<Id, S> {
+  return system;
+}

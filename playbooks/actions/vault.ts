@@ -4,21 +4,18 @@
  * with check-and-set, and roll back to the previous version (write version N's data back with
  * `cas`, or soft-delete when there was no previous version). Never `destroy`.
  */
-import { PermanentError } from "../../core/errors.ts";
-import { Secret } from "../../core/secret.ts";
-import { call, withReauth } from "./http.ts";
-import type { ActionContext } from "./types.ts";
 
-export interface VaultConfig {
-  baseUrl: string;
-  /** KV v2 mount. @defaultValue "secret" */
-  mount: string;
-  /** Path prefix of device secrets under the mount. @defaultValue "medsoc/devices" */
-  pathPrefix: string;
-  namespace?: string;
-  token?: Secret;
-  appRole?: { roleId: string; secretId: Secret };
-}
+import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
+import { PermanentError } from "../../core/errors.ts";
+import type { Secret } from "../../core/secret.ts";
+import type { IssuedToken } from "../../core/token-cache.ts";
+import { actionTokens, call, withToken } from "./http.ts";
+import type { ActionContext } from "./types.ts";
+import { defineSystem } from "./types.ts";
+
+/** `playbooks.systems.vault` as parsed (declared once, below: `vaultConfigSchema`). */
+export type VaultConfig = z.output<typeof vaultConfigSchema>;
 
 export interface KvRead {
   version: number;
@@ -26,18 +23,16 @@ export interface KvRead {
 }
 
 export class VaultClient {
-  #token?: Secret;
-  #expiresAt = 0;
+  // A static token never expires here (Vault's 403 on a revoked one is final after one retry); an
+  // AppRole token is renewed a little before its lease ends.
+  readonly #tokens = actionTokens((ctx) => this.#login(ctx), 0);
   constructor(readonly c: VaultConfig) {
     if (!c.token && !c.appRole) throw new PermanentError("vault: set token or appRole");
   }
 
-  async #login(ctx: ActionContext): Promise<void> {
-    if (!this.c.appRole) {
-      this.#token = this.c.token;
-      this.#expiresAt = Number.POSITIVE_INFINITY;
-      return;
-    }
+  async #login(ctx: ActionContext): Promise<IssuedToken> {
+    if (!this.c.appRole)
+      return { value: (this.c.token as Secret).reveal(), expiresAt: Number.POSITIVE_INFINITY };
     const r = await call(ctx, {
       system: "vault",
       method: "POST",
@@ -49,27 +44,28 @@ export class VaultClient {
     const auth = (r.body as { auth?: { client_token?: string; lease_duration?: number } })?.auth;
     if (!auth?.client_token)
       throw new PermanentError("logging in to vault with approle: no client_token in the answer");
-    this.#token = new Secret(auth.client_token);
     // Re-login a little before the lease ends.
-    this.#expiresAt = Date.now() + Math.max(1, (auth.lease_duration ?? 3600) - 30) * 1000 * 0.9;
+    return {
+      value: auth.client_token,
+      expiresAt: Date.now() + Math.max(1, (auth.lease_duration ?? 3600) - 30) * 1000 * 0.9,
+    };
   }
 
   async #send(ctx: ActionContext, method: "GET" | "POST", path: string, context: string, body?: unknown) {
-    if (!this.#token || Date.now() >= this.#expiresAt) await this.#login(ctx);
-    const go = () =>
+    return withToken(this.#tokens, ctx, (token) =>
       call(ctx, {
         system: "vault",
         method,
         url: new URL(`/v1/${this.c.mount}/${path}`, this.c.baseUrl).toString(),
         headers: {
-          "x-vault-token": (this.#token as Secret).reveal(),
+          "x-vault-token": token,
           ...(this.c.namespace ? { "x-vault-namespace": this.c.namespace } : {}),
         },
         body,
-        secrets: [this.#token as Secret],
+        secrets: [token],
         context,
-      });
-    return withReauth(go, () => this.#login(ctx));
+      }),
+    );
   }
 
   path(deviceKey: string): string {
@@ -128,3 +124,27 @@ export class VaultClient {
     return this.write(ctx, path, old.data, current);
   }
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.vault`: HashiCorp Vault KV v2 (credential escrow). Either `token` or `appRole`. */
+export const vaultConfigSchema = z
+  .strictObject({
+    baseUrl: url,
+    /** @defaultValue "secret" */
+    mount: z.string().default("secret"),
+    /** @defaultValue "medsoc/devices" */
+    pathPrefix: z.string().default("medsoc/devices"),
+    namespace: z.string().optional(),
+    token: secretSchema.optional(),
+    appRole: z.strictObject({ roleId: z.string().min(1), secretId: secretSchema }).optional(),
+  })
+  .refine((v) => v.token || v.appRole, { message: "set token or appRole" });
+
+/** HashiCorp Vault KV v2 (credential escrow). Either `token` or `appRole`: the one declaration of this system (settings, actions). */
+export const vaultSystem = defineSystem({
+  id: "vault",
+  title: "HashiCorp Vault KV v2 (credential escrow). Either `token` or `appRole`.",
+  config: vaultConfigSchema,
+  actions: ["credential.rotate"],
+});

@@ -8,22 +8,13 @@
  * attribute's field for those uids. Devices are given by uid or found by MAC (`mac_list` contains).
  */
 import { z } from "zod";
+import { secretSchema } from "../../core/config-fields.ts";
 import { PermanentError } from "../../core/errors.ts";
-import type { Secret } from "../../core/secret.ts";
 import { type CallResponse, call } from "./http.ts";
-import { type Action, type ActionContext, UnknownDeviceError } from "./types.ts";
+import { type Action, type ActionContext, defineSystem, needMac, UnknownDeviceError } from "./types.ts";
 
-export interface XdomeConfig {
-  /** @defaultValue "https://api.claroty.com" */
-  baseUrl: string;
-  token: Secret;
-  /** API name of the custom attribute (created once in xDome). @defaultValue "medsoc_containment" */
-  attribute: string;
-  /** Device field that returns the attribute in `devices/`. @defaultValue the attribute's API name */
-  readField?: string;
-  /** Attribute value per containment mode. @defaultValue {full: "quarantine", restricted: "restricted"} */
-  values: { full: string; restricted: string };
-}
+/** `playbooks.systems.xdome` as parsed (declared once, below: `xdomeConfigSchema`). */
+export type XdomeConfig = z.output<typeof xdomeConfigSchema>;
 
 const input = z
   .strictObject({
@@ -246,3 +237,41 @@ export function xdomeActions(config: XdomeConfig): Action[] {
   };
   return [mark as Action, unmark as Action];
 }
+
+const url = z.string().url();
+
+/** `playbooks.systems.xdome`: Claroty xDome custom attribute (containment marker). */
+export const xdomeConfigSchema = z.strictObject({
+  /** @defaultValue "https://api.claroty.com" */
+  baseUrl: url.default("https://api.claroty.com"),
+  token: secretSchema,
+  /** @defaultValue "medsoc_containment" */
+  attribute: z.string().min(1).default("medsoc_containment"),
+  /** Device field returning the attribute in `devices/`. @defaultValue the attribute */
+  readField: z.string().min(1).optional(),
+  /** @defaultValue {full: "quarantine", restricted: "restricted"} */
+  values: z
+    .strictObject({
+      full: z.string().default("quarantine"),
+      restricted: z.string().default("restricted"),
+    })
+    .prefault({}),
+});
+
+/** Claroty xDome custom attribute (containment marker): the one declaration of this system (settings, actions, enforcement point). */
+export const xdomeSystem = defineSystem({
+  id: "xdome",
+  title: "Claroty xDome custom attribute (containment marker).",
+  config: xdomeConfigSchema,
+  actions: ["xdome.mark", "xdome.unmark"],
+  create: (config) => xdomeActions(config),
+  stage: "monitor",
+  enforcementPoint: {
+    label: "Claroty xDome attribute",
+    keyedBy: "mac",
+    apply: "xdome.mark",
+    release: "xdome.unmark",
+    applyInput: (t, mode, clinicalServers) => needMac(t) ?? { macs: t.macs, mode, clinicalServers },
+    releaseInput: (t) => needMac(t) ?? { macs: t.macs },
+  },
+});

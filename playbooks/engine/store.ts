@@ -35,6 +35,8 @@ export interface StepState {
   finishedAt?: string;
   /** Undone by a compensation. */
   undone?: boolean;
+  /** Undo attempts made so far (retried through the queue's delay). */
+  undoAttempts?: number;
   approvalId?: string;
   /** Approvals this step has asked for so far (their ids are derived from it: a retry reuses the id). */
   approvalSeq?: number;
