@@ -34,7 +34,7 @@ export interface SimFaults {
   malformedNext?: number;
   /** The next N requests are refused as unauthenticated (the vendor's way: 401 or 403). */
   unauthorizedNext?: number;
-  /** Requests whose `METHOD path` matches wait this long before being answered (slow appliances). */
+  /** Requests whose `METHOD path` matches wait this long before being answered, faults included (slow appliances). */
   slow?: { match: RegExp; delayMs: number };
 }
 
@@ -87,39 +87,44 @@ export async function startLoopback(
         if (log.length > 5000) log.splice(0, log.length - 5000);
         send(res, r);
       };
-      if (faults.unauthorizedNext) {
-        faults.unauthorizedNext--;
-        return finish(
-          options.unauthorizedBody ?? {
-            status: options.unauthorizedStatus ?? 401,
-            body: { error: "unauthorized" },
-          },
-        );
-      }
-      if (faults.rateLimitNext) {
-        faults.rateLimitNext--;
-        return finish({
-          status: 429,
-          headers: { "retry-after": String(faults.retryAfterSeconds ?? 1) },
-          body: { error: "rate limited" },
-        });
-      }
-      if (faults.serverErrorNext) {
-        faults.serverErrorNext--;
-        return finish({ status: 500, body: { error: "internal server error" } });
-      }
-      if (faults.malformedNext) {
-        faults.malformedNext--;
-        return finish({
-          status: 200,
-          text: '{"result": {"trunc',
-          headers: { "content-type": "application/json" },
-        });
-      }
+      // A slow appliance is slow in every answer, its errors included.
       const slow = faults.slow?.match.test(`${sreq.method} ${sreq.path}`) ? faults.slow.delayMs : 0;
-      new Promise((r) => setTimeout(r, slow))
-        .then(() => handler(sreq))
-        .then(finish, (error: unknown) => finish({ status: 500, body: { error: String(error) } }));
+      const respond = () => {
+        if (faults.unauthorizedNext) {
+          faults.unauthorizedNext--;
+          return finish(
+            options.unauthorizedBody ?? {
+              status: options.unauthorizedStatus ?? 401,
+              body: { error: "unauthorized" },
+            },
+          );
+        }
+        if (faults.rateLimitNext) {
+          faults.rateLimitNext--;
+          return finish({
+            status: 429,
+            headers: { "retry-after": String(faults.retryAfterSeconds ?? 1) },
+            body: { error: "rate limited" },
+          });
+        }
+        if (faults.serverErrorNext) {
+          faults.serverErrorNext--;
+          return finish({ status: 500, body: { error: "internal server error" } });
+        }
+        if (faults.malformedNext) {
+          faults.malformedNext--;
+          return finish({
+            status: 200,
+            text: '{"result": {"trunc',
+            headers: { "content-type": "application/json" },
+          });
+        }
+        Promise.resolve()
+          .then(() => handler(sreq))
+          .then(finish, (error: unknown) => finish({ status: 500, body: { error: String(error) } }));
+      };
+      if (slow > 0) setTimeout(respond, slow);
+      else respond();
     });
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));

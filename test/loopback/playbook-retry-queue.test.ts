@@ -180,7 +180,7 @@ describe("retries through the queue's delay", () => {
       assert.equal(run.status, "failed");
       assert.equal(run.steps.fw?.status, "failed");
       assert.equal(run.steps.nac?.undone, true, run.steps.nac?.error);
-      assert.equal(run.steps.nac?.undoAttempts, 2);
+      assert.equal(run.steps.nac?.undoAttempts, 2, JSON.stringify({ nac: run.steps.nac, fw: run.steps.fw }));
       assert.equal(entries(h, r.runId, "compensation.retry").length, 1);
       assert.equal(entries(h, r.runId, "compensation.completed").length, 1);
       assert.equal(sims.ise.anc.get(f.mac), undefined, "the restricted policy was cleared");
