@@ -14,6 +14,7 @@ import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
+import type { DeviceStateStore } from "../mappings/device-state.ts";
 import { enrich } from "../mappings/enrich.ts";
 import type { EcsDocument } from "../mappings/types.ts";
 import { mapRecord } from "../monitors/index.ts";
@@ -21,7 +22,6 @@ import { armisRecords } from "../simulators/armis/records.ts";
 import { createFleet, type Fleet } from "../simulators/fleet/fleet.ts";
 import { secondSourceDoc } from "../test/helpers/hospital-docs.ts";
 import { MemoryDeviceStateStore, RedisDeviceStateStore } from "../worker/device-state/index.ts";
-import type { DeviceStateStore } from "../worker/device-state/types.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 

@@ -12,7 +12,7 @@ import {
   type RedisClusterConfig,
   resilientRedisOptions,
 } from "../core/redis.ts";
-import type { DeviceStateStore } from "../worker/device-state/types.ts";
+import type { DeviceStateStore } from "../mappings/device-state.ts";
 import { ACTION_CATALOGUE, createActions } from "./actions/index.ts";
 import { scheduleActions } from "./actions/schedule.ts";
 import { ApprovalDesk } from "./approvals/desk.ts";

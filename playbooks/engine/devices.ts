@@ -4,8 +4,9 @@
  * mapped documents carry, indexed as the documents pass through the pipeline. Unknown clinical state
  * stays unknown (`inUse: null`), which the playbooks treat as "may be in use".
  */
+
+import type { DeviceState, DeviceStateStore } from "../../mappings/device-state.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
-import type { DeviceState, DeviceStateStore } from "../../worker/device-state/types.ts";
 import type { DeviceInfo } from "../actions/types.ts";
 
 /** Clinical servers per device class, or per `<site>/<class>` (the more specific key wins). */

@@ -6,11 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
+import type { DeviceState, DeviceStateStore } from "../../mappings/device-state.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { deriveDevice } from "../../worker/device-state/derive.ts";
 import { fingerprintCounts } from "../../worker/device-state/index.ts";
-import type { DeviceState, DeviceStateStore } from "../../worker/device-state/types.ts";
 import { armisDocs, secondSourceDoc } from "./hospital-docs.ts";
 
 let n = 0;

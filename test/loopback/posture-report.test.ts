@@ -10,12 +10,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { DeviceState } from "../../mappings/device-state.ts";
 import { DEFAULT_ENRICHMENT } from "../../mappings/enrich/options.ts";
 import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { collectSimulatedHospital, renderReport } from "../../worker/commands/report.ts";
 import { deriveDevice } from "../../worker/device-state/derive.ts";
 import { MemoryDeviceStateStore } from "../../worker/device-state/index.ts";
-import type { DeviceState } from "../../worker/device-state/types.ts";
 import { buildPostureReport, type PostureReport } from "../../worker/report/posture.ts";
 import { armisDocs, secondSourceDoc } from "../helpers/hospital-docs.ts";
 

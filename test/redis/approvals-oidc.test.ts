@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { request } from "undici";
 import { silentLogger } from "../../core/log.ts";
 import { createFleet } from "../../simulators/fleet/fleet.ts";

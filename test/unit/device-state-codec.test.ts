@@ -2,12 +2,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import type { DeviceState } from "../../mappings/device-state.ts";
 import { createFleet } from "../../simulators/fleet/fleet.ts";
 import { decodeState, encodeState } from "../../worker/device-state/codec.ts";
 import { recomputeConflicts } from "../../worker/device-state/core.ts";
 import { MemoryDeviceStateStore } from "../../worker/device-state/index.ts";
 import { FACT_FIELDS } from "../../worker/device-state/observe.ts";
-import type { DeviceState } from "../../worker/device-state/types.ts";
 import { armisDocs, secondSourceDoc } from "../helpers/hospital-docs.ts";
 
 function roundTrips(state: DeviceState): number {

@@ -15,9 +15,14 @@
  * by comparing encodings.
  */
 import { Packr } from "msgpackr";
+import type {
+  DeviceExposure,
+  DeviceFact,
+  DeviceState,
+  ExposureVulnerability,
+} from "../../mappings/device-state.ts";
 import { recomputeConflicts } from "./core.ts";
 import { FACT_FIELDS } from "./observe.ts";
-import type { DeviceExposure, DeviceFact, DeviceState, ExposureVulnerability } from "./types.ts";
 
 const packr = new Packr({ useRecords: false, int64AsType: "number" });
 const FORMAT = 1;

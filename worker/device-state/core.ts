@@ -6,11 +6,11 @@
  * {@link StateBackend} (where devices and indexes live).
  */
 import { createHash } from "node:crypto";
+import { type DeviceExposure, type DeviceState, MAX_ALERTS_PER_DEVICE } from "../../mappings/device-state.ts";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import { deriveDevice } from "./derive.ts";
 import { CONFLICT_FIELDS, type Identifiers, type Observation, observe } from "./observe.ts";
-import { type DeviceExposure, type DeviceState, MAX_ALERTS_PER_DEVICE } from "./types.ts";
 
 /** Identifier kinds, in resolution order. */
 export const INDEX_KINDS = ["mac", "serial", "iphost", "vendor"] as const;

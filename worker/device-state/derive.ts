@@ -3,13 +3,14 @@
  * exposure (with the fleet view), outdated OS and the risk score with its factors. Pure: the
  * fleet view comes in as a function (fingerprint → devices carrying it).
  */
+
+import type { DeviceState } from "../../mappings/device-state.ts";
 import { classifyDevice, type DeviceClass, PHI_CLASSES } from "../../mappings/enrich/classify.ts";
 import { type CredentialExposure, credentialExposure } from "../../mappings/enrich/credentials.ts";
 import { type Criticality, criticalityOf } from "../../mappings/enrich/criticality.ts";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import { olderThanWindows10 } from "../../mappings/enrich/os.ts";
 import { type RiskScore, riskScore } from "../../mappings/enrich/risk.ts";
-import type { DeviceState } from "./types.ts";
 
 export interface DerivedDevice {
   key: string;

@@ -3,15 +3,15 @@ import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { finished } from "node:stream/promises";
 import type { RedisClusterConfig } from "../../core/redis.ts";
+import type { DeviceState, DeviceStateStore } from "../../mappings/device-state.ts";
 import type { EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import { MemoryDeviceStateStore } from "./memory.ts";
 import { RedisDeviceStateStore } from "./redis.ts";
-import type { DeviceState, DeviceStateStore } from "./types.ts";
 
+export type * from "../../mappings/device-state.ts";
 export { type DerivedDevice, deriveDevice } from "./derive.ts";
 export { MemoryDeviceStateStore } from "./memory.ts";
 export { RedisDeviceStateStore } from "./redis.ts";
-export type * from "./types.ts";
 
 export type DeviceStateConfig =
   | { kind: "memory"; enrichment?: EnrichmentOptions }

@@ -1,6 +1,6 @@
+import type { DeviceLookup } from "../../mappings/device-state.ts";
 import type { IndexKind } from "./core.ts";
 import { normaliseMac } from "./observe.ts";
-import type { DeviceLookup } from "./types.ts";
 
 /** Resolves a {@link DeviceLookup}: MAC, then serial, then IP + hostname (+ site). */
 export async function resolveLookup(

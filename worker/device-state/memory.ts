@@ -2,6 +2,8 @@
  * In-process device state (the embedded default). Devices are held as JSON, deflated (packed.ts):
  * a fraction of the heap of live objects, and every read returns an independent copy.
  */
+
+import type { DeviceLookup, DeviceState, DeviceStateStore } from "../../mappings/device-state.ts";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import {
@@ -14,7 +16,6 @@ import {
 } from "./core.ts";
 import { resolveLookup } from "./lookup.ts";
 import { PackedJsonMap } from "./packed.ts";
-import type { DeviceLookup, DeviceState, DeviceStateStore } from "./types.ts";
 
 export class MemoryDeviceStateStore implements DeviceStateStore, StateBackend {
   readonly #devices = new PackedJsonMap();

@@ -34,6 +34,7 @@ import {
   type RedisClusterConfig,
   resilientRedisOptions,
 } from "../../core/redis.ts";
+import type { DeviceLookup, DeviceState, DeviceStateStore } from "../../mappings/device-state.ts";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import type { EcsDocument } from "../../mappings/types.ts";
 import { decodeState, encodeState } from "./codec.ts";
@@ -45,7 +46,6 @@ import {
   upsertDocuments,
 } from "./core.ts";
 import { resolveLookup } from "./lookup.ts";
-import type { DeviceLookup, DeviceState, DeviceStateStore } from "./types.ts";
 
 export interface RedisDeviceStateOptions {
   redisUrl: string;

@@ -3,10 +3,11 @@
  * classes, top advisories and CVEs by affected devices, KEV hits, and the ten riskiest infusion
  * pumps with the factors that make them so. Pure over a list of device states.
  */
+
+import type { DeviceState } from "../../mappings/device-state.ts";
 import type { DeviceClass } from "../../mappings/enrich/classify.ts";
 import { DEFAULT_ENRICHMENT, type EnrichmentOptions } from "../../mappings/enrich/options.ts";
 import { type DerivedDevice, deriveDevice } from "../device-state/derive.ts";
-import type { DeviceState } from "../device-state/types.ts";
 
 export interface Share {
   count: number;

@@ -3,7 +3,7 @@
  * every monitor; read by the playbooks and `medsoc report`. Redis in production, memory in the
  * embedded default. This file is the contract; the stores live next to it.
  */
-import type { EcsDocument } from "../../mappings/types.ts";
+import type { EcsDocument } from "./types.ts";
 
 /** One value of one field as one source last reported it. */
 export interface DeviceFact<T = unknown> {
