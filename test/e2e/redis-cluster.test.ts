@@ -175,11 +175,16 @@ describe("Redis Cluster (three masters on loopback)", { skip }, () => {
       assert.equal(run.status, "succeeded", run.error);
       assert.equal(sims.ise.anc.get(f.mac), "IOMT_QUARANTINE");
       // The run's store and chain are under the {pb} hash tag, the step queue under its own.
-      const chain = await redis.lrange(`${h.prefix}:{pb}:audit`, 0, -1);
-      assert.ok(
-        chain.some((l) => (JSON.parse(l) as { type: string }).type === "run.finished"),
-        "the audit chain in Redis holds the run's end",
-      );
+      // The engine saves the run's status, releases the device lock, then appends run.finished:
+      // the entry follows the status by a moment.
+      const finished = (lines: string[]) =>
+        lines.some((l) => (JSON.parse(l) as { type: string }).type === "run.finished");
+      let chain = await redis.lrange(`${h.prefix}:{pb}:audit`, 0, -1);
+      for (let i = 0; i < 100 && !finished(chain); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        chain = await redis.lrange(`${h.prefix}:{pb}:audit`, 0, -1);
+      }
+      assert.ok(finished(chain), "the audit chain in Redis holds the run's end");
       assert.equal(Number(await redis.exists(`${h.prefix}:{pb}:runs`)), 1);
       // The same alert again is de-duplicated by the claim in the cluster.
       await h.runtime.rules.onDocuments([alertDoc(f, "Communication to a suspicious host")]);
