@@ -55,10 +55,11 @@ export function nozomiVendor(
     if (omit.has(key)) continue;
     const v = r[key];
     if (key === "mac_address_level" && v && typeof v === "object" && !Array.isArray(v)) {
-      const list = Object.entries(v as Record<string, unknown>).map(([mac, level]) => ({
-        mac,
-        confidence: level,
-      }));
+      // A level is a word or a number ("confirmed", "likely"); anything else is not a level and is
+      // not copied (a nested object under a MAC key would carry its fields into the document).
+      const list = Object.entries(v as Record<string, unknown>)
+        .filter(([, level]) => typeof level === "string" || typeof level === "number")
+        .map(([mac, level]) => ({ mac, confidence: level }));
       if (list.length > 0) clean.mac_address_levels = list;
       continue;
     }
